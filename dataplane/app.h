@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The process-wide state: options, ports, workers, configuration. */
+#ifndef SW_APP_H
+#define SW_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mempool.h>
+
+#include "config.h"
+#include "sw_const.h"
+#include "worker.h"
+
+/* Command-line options (DESIGN.md "Dataplane command line"). */
+struct sw_args {
+	uint16_t outside_port;
+	uint16_t inside_port;
+	uint32_t hashsize;
+	uint32_t bucketlimit;
+	uint32_t flows;
+	uint32_t mbufs;
+	uint32_t rotate_s;
+	uint64_t idle_exit_ms;          /* 0: off */
+	bool have_key;                  /* --key: fixed secret, no rotation */
+	bool have_master;               /* --master: secrets derived per epoch */
+	bool have_epoch;                /* --epoch: pinned epoch, no rotation */
+	uint64_t epoch;
+	struct sw_sipkey key;
+	struct sw_sipkey master;
+	const char *ctl_path;
+	const char *stats_json;
+	struct sw_config *cfg;          /* initial configuration, built from the options */
+};
+
+/* Per port: what the NIC can do for us. Set before launch, read-only after. */
+struct sw_port {
+	uint16_t id;
+	bool tx_csum;                   /* IPv4/TCP/IPv6 TX checksum offload */
+	bool rx_csum;                   /* RX checksum flags are meaningful */
+};
+
+struct sw_app {
+	struct sw_args args;
+	struct sw_port outside;
+	struct sw_port inside;
+	struct rte_mempool *pool;
+	unsigned int nb_workers;
+	struct sw_worker *workers[SW_MAX_WORKERS];      /* index = queue id */
+	struct sw_cfg_domain cfg;
+	/* written by the signal handler and the control loop, read by every loop */
+	volatile bool quit;
+};
+
+extern struct sw_app sw_app;
+
+/* args.c: parse the application's options. Returns 0, or prints one line and returns -1. */
+int sw_args_parse(struct sw_args *a, int argc, char **argv);
+/* port.c */
+int sw_ports_init(struct sw_app *app);
+void sw_ports_stop(struct sw_app *app);
+/* control.c: the main lcore's loop (key rotation, idle exit, control socket). */
+int sw_control_loop(struct sw_app *app);
+/* Current time in milliseconds from the TSC. */
+uint64_t sw_now_ms(void);
+
+#endif

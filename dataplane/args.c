@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The application's own options (after EAL's "--"). Every value is checked; the first bad
+ * one is reported on one line naming the option. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "app.h"
+
+enum {
+	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
+	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
+	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
+	OPT_CTL, OPT_STATS_JSON, OPT_IDLE_EXIT, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "outside", required_argument, NULL, OPT_OUTSIDE },
+	{ "inside", required_argument, NULL, OPT_INSIDE },
+	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "hashsize", required_argument, NULL, OPT_HASHSIZE },
+	{ "bucketlimit", required_argument, NULL, OPT_BUCKETLIMIT },
+	{ "cachelimit", required_argument, NULL, OPT_CACHELIMIT },
+	{ "rexmtlimit", required_argument, NULL, OPT_REXMTLIMIT },
+	{ "syncookies", required_argument, NULL, OPT_SYNCOOKIES },
+	{ "syncookies-only", required_argument, NULL, OPT_SYNCOOKIES_ONLY },
+	{ "mss", required_argument, NULL, OPT_MSS },
+	{ "wscale", required_argument, NULL, OPT_WSCALE },
+	{ "flows", required_argument, NULL, OPT_FLOWS },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "master", required_argument, NULL, OPT_MASTER },
+	{ "epoch", required_argument, NULL, OPT_EPOCH },
+	{ "rotate", required_argument, NULL, OPT_ROTATE },
+	{ "mbufs", required_argument, NULL, OPT_MBUFS },
+	{ "ctl", required_argument, NULL, OPT_CTL },
+	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char usage[] =
+	"usage: synwall-dp [EAL options] -- [--outside ID] [--inside ID] [--protect SPEC]\n"
+	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
+	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
+	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
+	"    [--stats-json FILE] [--idle-exit MS]\n"
+	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
+
+static int __rte_format_printf(2, 3)
+bad(const char *opt, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "synwall-dp: %s: ", opt);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* A decimal number in [lo, hi], the whole string. */
+static int
+parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s == '\0' || !isdigit((unsigned char)*s))
+		return bad(opt, "'%s' is not a number", s);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return bad(opt, "'%s' is not a number", s);
+	if (errno == ERANGE || v < lo || v > hi)
+		return bad(opt, "%s is out of range %" PRIu64 "..%" PRIu64, s, lo, hi);
+	*out = v;
+	return 0;
+}
+
+static int
+parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_u64(opt, s, lo, hi, &v) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_key(const char *opt, const char *s, struct sw_sipkey *key)
+{
+	uint8_t bytes[16];
+	unsigned int i;
+
+	if (strlen(s) != 32)
+		return bad(opt, "a key is 32 hex digits (128 bits), got %zu characters",
+			   strlen(s));
+	for (i = 0; i < 32; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return bad(opt, "'%c' is not a hex digit", s[i]);
+	for (i = 0; i < 16; i++) {
+		char pair[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+		bytes[i] = (uint8_t)strtoul(pair, NULL, 16);
+	}
+	sw_sipkey_from_bytes(key, bytes);
+	return 0;
+}
+
+static int
+parse_mode(const char *opt, const char *s, uint8_t *mode)
+{
+	if (strcmp(s, "proxy") == 0)
+		*mode = SW_MODE_PROXY;
+	else if (strcmp(s, "cookie") == 0)
+		*mode = SW_MODE_COOKIE;
+	else if (strcmp(s, "drop") == 0)
+		*mode = SW_MODE_DROP;
+	else if (strcmp(s, "pass") == 0)
+		*mode = SW_MODE_PASS;
+	else
+		return bad(opt, "unknown mode '%s' (proxy, cookie, drop or pass)", s);
+	return 0;
+}
+
+/* "80,443:cookie,8000-8080:drop" into the port table; all or nothing. */
+static int
+parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
+{
+	uint8_t *tmp = malloc(65536);
+	char *copy = strdup(spec);
+	char *save = NULL, *item;
+	int rc = 0;
+
+	if (tmp == NULL || copy == NULL) {
+		free(tmp);
+		free(copy);
+		return bad(opt, "out of memory");
+	}
+	memcpy(tmp, port_mode, 65536);
+	if (*spec == '\0')
+		rc = bad(opt, "empty port list");
+	for (item = strtok_r(copy, ",", &save); rc == 0 && item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':');
+		char *dash;
+		uint8_t mode = SW_MODE_PROXY;
+		uint32_t lo, hi, p;
+
+		if (colon != NULL) {
+			*colon = '\0';
+			if (parse_mode(opt, colon + 1, &mode) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		dash = strchr(item, '-');
+		if (dash != NULL) {
+			*dash = '\0';
+			if (parse_u32(opt, item, 1, 65535, &lo) < 0 ||
+			    parse_u32(opt, dash + 1, 1, 65535, &hi) < 0) {
+				rc = -1;
+				break;
+			}
+			if (lo > hi) {
+				rc = bad(opt, "range %u-%u is backwards", lo, hi);
+				break;
+			}
+		} else {
+			if (parse_u32(opt, item, 1, 65535, &lo) < 0) {
+				rc = -1;
+				break;
+			}
+			hi = lo;
+		}
+		for (p = lo; p <= hi; p++)
+			tmp[p] = mode;
+	}
+	if (rc == 0)
+		memcpy(port_mode, tmp, 65536);
+	free(tmp);
+	free(copy);
+	return rc;
+}
+
+int
+sw_args_parse(struct sw_args *a, int argc, char **argv)
+{
+	struct sw_config *cfg = sw_cfg_new_default();
+	bool have_cachelimit = false;
+	uint32_t v32 = 0;
+	uint64_t v64 = 0;
+	const char *reason;
+	int opt;
+
+	if (cfg == NULL)
+		return bad("synwall-dp", "out of memory");
+	memset(a, 0, sizeof(*a));
+	a->outside_port = 0;
+	a->inside_port = 1;
+	a->hashsize = 4096;
+	a->bucketlimit = 30;
+	a->flows = 65536;
+	a->mbufs = SW_DEFAULT_MBUFS;
+	a->rotate_s = 15;
+	a->cfg = cfg;
+
+	opterr = 0;     /* errors are ours to print, on one line */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		int rc = 0;
+
+		switch (opt) {
+		case OPT_OUTSIDE:
+			rc = parse_u32("--outside", optarg, 0, RTE_MAX_ETHPORTS - 1, &v32);
+			a->outside_port = (uint16_t)v32;
+			break;
+		case OPT_INSIDE:
+			rc = parse_u32("--inside", optarg, 0, RTE_MAX_ETHPORTS - 1, &v32);
+			a->inside_port = (uint16_t)v32;
+			break;
+		case OPT_PROTECT:
+			rc = parse_protect("--protect", optarg, cfg->port_mode);
+			break;
+		case OPT_HASHSIZE:
+			rc = parse_u32("--hashsize", optarg, 1, 1u << 20, &a->hashsize);
+			if (rc == 0 && !rte_is_power_of_2(a->hashsize))
+				rc = bad("--hashsize", "%u is not a power of 2", a->hashsize);
+			break;
+		case OPT_BUCKETLIMIT:
+			rc = parse_u32("--bucketlimit", optarg, 1, 255, &a->bucketlimit);
+			break;
+		case OPT_CACHELIMIT:
+			rc = parse_u32("--cachelimit", optarg, 1, UINT32_MAX, &cfg->lim.cachelimit);
+			have_cachelimit = true;
+			break;
+		case OPT_REXMTLIMIT:
+			rc = parse_u32("--rexmtlimit", optarg, 0, 10, &v32);
+			cfg->lim.rexmtlimit = (uint8_t)v32;
+			break;
+		case OPT_SYNCOOKIES:
+			rc = parse_u32("--syncookies", optarg, 0, 1, &v32);
+			cfg->lim.syncookies = (uint8_t)v32;
+			break;
+		case OPT_SYNCOOKIES_ONLY:
+			rc = parse_u32("--syncookies-only", optarg, 0, 1, &v32);
+			cfg->lim.syncookies_only = (uint8_t)v32;
+			break;
+		case OPT_MSS:
+			rc = parse_u32("--mss", optarg, 536, 9000, &v32);
+			cfg->lim.mss = (uint16_t)v32;
+			break;
+		case OPT_WSCALE:
+			rc = parse_u32("--wscale", optarg, 0, 14, &v32);
+			cfg->lim.wscale = (uint8_t)v32;
+			break;
+		case OPT_FLOWS:
+			rc = parse_u32("--flows", optarg, 64, 1u << 24, &a->flows);
+			break;
+		case OPT_KEY:
+			rc = parse_key("--key", optarg, &a->key);
+			a->have_key = true;
+			break;
+		case OPT_MASTER:
+			rc = parse_key("--master", optarg, &a->master);
+			a->have_master = true;
+			break;
+		case OPT_EPOCH:
+			rc = parse_u64("--epoch", optarg, 1, UINT64_MAX >> 1, &a->epoch);
+			a->have_epoch = true;
+			break;
+		case OPT_ROTATE:
+			rc = parse_u32("--rotate", optarg, 1, 86400, &a->rotate_s);
+			break;
+		case OPT_MBUFS:
+			rc = parse_u32("--mbufs", optarg, 1024, 1u << 24, &a->mbufs);
+			break;
+		case OPT_CTL:
+			if (*optarg == '\0' || strlen(optarg) >= 108)
+				rc = bad("--ctl", "a socket path is 1..107 characters");
+			a->ctl_path = optarg;
+			break;
+		case OPT_STATS_JSON:
+			if (*optarg == '\0')
+				rc = bad("--stats-json", "empty file name");
+			a->stats_json = optarg;
+			break;
+		case OPT_IDLE_EXIT:
+			rc = parse_u64("--idle-exit", optarg, 1, 86400000, &v64);
+			a->idle_exit_ms = v64;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			exit(0);
+		case ':':
+			rc = bad(name, "needs a value");
+			break;
+		default:
+			rc = bad(name, "unknown option (see --help)");
+			break;
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	if (optind < argc) {
+		bad(argv[optind], "unexpected argument");
+		goto fail;
+	}
+
+	if (a->have_key && a->have_master) {
+		bad("--key", "give either --key or --master, not both");
+		goto fail;
+	}
+	if (a->have_epoch && !a->have_master) {
+		bad("--epoch", "needs --master");
+		goto fail;
+	}
+	if (a->outside_port == a->inside_port) {
+		bad("--inside", "the inside port must differ from the outside port");
+		goto fail;
+	}
+	if (!cfg->lim.syncookies && cfg->lim.syncookies_only) {
+		bad("--syncookies-only", "needs --syncookies 1");
+		goto fail;
+	}
+	if (!have_cachelimit)
+		cfg->lim.cachelimit = a->hashsize * a->bucketlimit;
+	reason = sw_limits_check(&cfg->lim, a->hashsize, a->bucketlimit);
+	if (reason != NULL) {
+		bad("--cachelimit", "%s (%u x %u = %u)", reason, a->hashsize, a->bucketlimit,
+		    a->hashsize * a->bucketlimit);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(cfg);
+	a->cfg = NULL;
+	return -1;
+}

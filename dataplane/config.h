@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Runtime configuration: limits, per-port policy and cookie keys, in one immutable struct.
+ * A change builds a new version and publishes it by pointer swap; workers load the pointer
+ * once per loop and report a quiescent state (rte_rcu_qsbr) at the end of it, and the old
+ * version is freed only after every worker has passed one.
+ */
+#ifndef SW_CONFIG_H
+#define SW_CONFIG_H
+
+#include <stdint.h>
+
+#include <rte_rcu_qsbr.h>
+
+#include "cookie.h"
+
+enum sw_mode {
+	SW_MODE_PASS = 0,
+	SW_MODE_PROXY,
+	SW_MODE_COOKIE,
+	SW_MODE_DROP,
+};
+
+/* Limits that may change at run time (hashsize and bucketlimit are start-time only). */
+struct sw_limits {
+	uint32_t cachelimit;    /* syncache entries per lcore */
+	uint8_t rexmtlimit;     /* SYN-ACK retransmits */
+	uint8_t syncookies;     /* answer with a cookie when no entry is kept */
+	uint8_t syncookies_only;/* keep no entries */
+	uint8_t wscale;         /* shift offered in SYN-ACKs */
+	uint16_t mss;           /* largest MSS offered in SYN-ACKs */
+};
+
+struct sw_config {
+	uint64_t version;
+	struct sw_limits lim;
+	struct sw_keyset keys;
+	uint8_t port_mode[65536];       /* enum sw_mode by TCP destination port */
+};
+
+/* The published configuration and the RCU state guarding it. */
+struct sw_cfg_domain {
+	/* written by the control thread (publish), read by the workers (sw_cfg_get) */
+	struct sw_config *current;
+	struct rte_rcu_qsbr *qs;
+	uint32_t nthreads;
+};
+
+/* Set up RCU for nthreads readers (thread ids 0..nthreads-1) and publish initial. */
+int sw_cfg_domain_init(struct sw_cfg_domain *d, uint32_t nthreads, struct sw_config *initial);
+void sw_cfg_domain_fini(struct sw_cfg_domain *d);
+
+/* A private copy of the current version to change and then publish. */
+struct sw_config *sw_cfg_clone(const struct sw_config *c);
+struct sw_config *sw_cfg_new_default(void);
+
+/*
+ * Publish c (it becomes immutable), wait until no worker can still see the previous
+ * version, then free it. Control thread only.
+ */
+void sw_cfg_publish(struct sw_cfg_domain *d, struct sw_config *c);
+
+static inline const struct sw_config *
+sw_cfg_get(const struct sw_cfg_domain *d)
+{
+	return __atomic_load_n(&d->current, __ATOMIC_ACQUIRE);
+}
+
+/* Validate limits against the start-time sizes; returns NULL or a reason. */
+const char *sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "cookie.h"
+
+/* Common MSS values (RFC 879 minimum, IPv6 minimum path, tunnels, Ethernet, jumbo). */
+const uint16_t sw_cookie_mss_table[SW_COOKIE_NMSS] = {
+	536, 1220, 1300, 1360, 1440, 1452, 1460, 8960
+};
+
+/* Window-scale shifts clients really send (Linux 7 and up, Windows 8, macOS 6). */
+const uint8_t sw_cookie_ws_table[SW_COOKIE_NWS] = {
+	SW_COOKIE_WS_NONE, 0, 2, 4, 6, 7, 8, 10
+};
+
+void
+sw_cookie_opts_from_syn(const struct sw_tcpopts *syn, struct sw_cookie_opts *out)
+{
+	uint16_t mss = (syn->present & SW_OPT_MSS) ? syn->mss : 536;
+	int i;
+
+	out->mss = sw_cookie_mss_table[0];
+	for (i = SW_COOKIE_NMSS - 1; i >= 0; i--)
+		if (sw_cookie_mss_table[i] <= mss) {
+			out->mss = sw_cookie_mss_table[i];
+			break;
+		}
+	out->wscale = SW_COOKIE_WS_NONE;
+	/* Rounding the shift down is safe: the peer then under-estimates the window. */
+	if (syn->present & SW_OPT_WS)
+		for (i = SW_COOKIE_NWS - 1; i >= 1; i--)
+			if (sw_cookie_ws_table[i] <= syn->wscale) {
+				out->wscale = sw_cookie_ws_table[i];
+				break;
+			}
+	out->sack = (syn->present & SW_OPT_SACKOK) ? 1 : 0;
+}
+
+static uint32_t
+encode_low(const struct sw_cookie_opts *o, unsigned int keybit)
+{
+	uint32_t mi = 0, wi = 0;
+	uint32_t i;
+
+	for (i = 0; i < SW_COOKIE_NMSS; i++)
+		if (sw_cookie_mss_table[i] == o->mss)
+			mi = i;
+	for (i = 1; i < SW_COOKIE_NWS; i++)
+		if (sw_cookie_ws_table[i] == o->wscale)
+			wi = i;
+	return keybit << 7 | (uint32_t)(o->sack ? 1 : 0) << 6 | wi << 3 | mi;
+}
+
+static uint32_t
+cookie_mac(const struct sw_sipkey *key, const struct sw_tuple *t, uint32_t irs, uint32_t low)
+{
+	uint8_t buf[16 + 16 + 2 + 2 + 4 + 1];
+	unsigned int alen = t->v6 ? 16 : 4;
+	unsigned int n = 0;
+
+	memcpy(buf, t->src, alen);
+	n += alen;
+	memcpy(buf + n, t->dst, alen);
+	n += alen;
+	buf[n++] = (uint8_t)(t->sport >> 8);
+	buf[n++] = (uint8_t)t->sport;
+	buf[n++] = (uint8_t)(t->dport >> 8);
+	buf[n++] = (uint8_t)t->dport;
+	buf[n++] = (uint8_t)(irs >> 24);
+	buf[n++] = (uint8_t)(irs >> 16);
+	buf[n++] = (uint8_t)(irs >> 8);
+	buf[n++] = (uint8_t)irs;
+	buf[n++] = (uint8_t)low;
+	return (uint32_t)(sw_siphash24(key, buf, n) >> 40);
+}
+
+uint32_t
+sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+	       const struct sw_cookie_opts *o)
+{
+	unsigned int keybit = (unsigned int)(ks->epoch & 1);
+	uint32_t low = encode_low(o, keybit);
+
+	return cookie_mac(&ks->key[keybit], t, irs, low) << 8 | low;
+}
+
+bool
+sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+		uint32_t cookie, struct sw_cookie_opts *out)
+{
+	uint32_t low = cookie & 0xff;
+	unsigned int keybit = low >> 7;
+	uint32_t wi = (low >> 3) & 7;
+
+	if (cookie_mac(&ks->key[keybit], t, irs, low) != cookie >> 8)
+		return false;
+	out->mss = sw_cookie_mss_table[low & 7];
+	out->wscale = sw_cookie_ws_table[wi];
+	out->sack = (low >> 6) & 1;
+	return true;
+}
+
+void
+sw_key_derive(struct sw_sipkey *out, const struct sw_sipkey *master, uint64_t epoch)
+{
+	static const char label[] = "synwall cookie key v1";
+	uint8_t buf[sizeof(label) + 8 + 1];
+	unsigned int i;
+
+	memcpy(buf, label, sizeof(label));
+	for (i = 0; i < 8; i++)
+		buf[sizeof(label) + i] = (uint8_t)(epoch >> (8 * i));
+	buf[sizeof(buf) - 1] = 0;
+	out->k0 = sw_siphash24(master, buf, sizeof(buf));
+	buf[sizeof(buf) - 1] = 1;
+	out->k1 = sw_siphash24(master, buf, sizeof(buf));
+}
+
+void
+sw_keyset_derive(struct sw_keyset *ks, const struct sw_sipkey *master, uint64_t epoch)
+{
+	ks->epoch = epoch;
+	sw_key_derive(&ks->key[epoch & 1], master, epoch);
+	sw_key_derive(&ks->key[(epoch - 1) & 1], master, epoch - 1);
+}

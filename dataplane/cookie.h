@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SYN cookies. The ISS carries what the SYN offered, authenticated by a SipHash-2-4 MAC:
+ *
+ *   ISS = MAC24 << 8 | key << 7 | sack << 6 | ws << 3 | mss
+ *
+ * mss indexes sw_cookie_mss_table, ws indexes sw_cookie_ws_table (0: no window scale),
+ * key is the parity of the epoch whose secret made the MAC. The MAC covers both addresses,
+ * both ports (so a cookie opens only the port it was made for), the client's ISN and the
+ * low byte above.
+ */
+#ifndef SW_COOKIE_H
+#define SW_COOKIE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parse.h"
+#include "siphash.h"
+
+#define SW_COOKIE_NMSS 8
+#define SW_COOKIE_NWS  8
+#define SW_COOKIE_WS_NONE 0xff
+
+extern const uint16_t sw_cookie_mss_table[SW_COOKIE_NMSS];
+extern const uint8_t sw_cookie_ws_table[SW_COOKIE_NWS];
+
+/* The two live secrets: key[epoch & 1] is current, key[(epoch - 1) & 1] the previous. */
+struct sw_keyset {
+	struct sw_sipkey key[2];
+	uint64_t epoch;
+};
+
+/* What a cookie remembers of the SYN. */
+struct sw_cookie_opts {
+	uint16_t mss;           /* a table value */
+	uint8_t wscale;         /* SW_COOKIE_WS_NONE: not offered */
+	uint8_t sack;
+};
+
+/* Round the SYN's options down to what a cookie can carry. */
+void sw_cookie_opts_from_syn(const struct sw_tcpopts *syn, struct sw_cookie_opts *out);
+
+uint32_t sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+			const struct sw_cookie_opts *o);
+
+/* true when cookie is valid for (t, irs) under one of the two live secrets. */
+bool sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+		     uint32_t cookie, struct sw_cookie_opts *out);
+
+/*
+ * Fleet keys: the secret of an epoch derives from a master secret, so that appliances
+ * sharing the master accept each other's cookies without talking to each other.
+ */
+void sw_keyset_derive(struct sw_keyset *ks, const struct sw_sipkey *master, uint64_t epoch);
+void sw_key_derive(struct sw_sipkey *out, const struct sw_sipkey *master, uint64_t epoch);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_jhash.h>
+
+#include "ctab.h"
+
+static inline size_t
+align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+size_t
+sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
+{
+	size_t nslots = (size_t)hashsize * bucketlimit;
+
+	return align64(nslots * SW_CTAB_ENTRY_SIZE) + align64(nslots) + align64(hashsize) +
+	       align64(nslots * sizeof(struct sw_v6pair));
+}
+
+int
+sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+	     uint32_t seed)
+{
+	size_t nslots = (size_t)hashsize * bucketlimit;
+	uint8_t *p = mem;
+	uint32_t b, s;
+
+	if (hashsize == 0 || !rte_is_power_of_2(hashsize) || bucketlimit == 0 ||
+	    bucketlimit > 255 || nslots >= SW_CTAB_NIL)
+		return -EINVAL;
+	t->slots = p;
+	p += align64(nslots * SW_CTAB_ENTRY_SIZE);
+	t->order = p;
+	p += align64(nslots);
+	t->bcount = p;
+	p += align64(hashsize);
+	t->v6 = (struct sw_v6pair *)p;
+	t->hashsize = hashsize;
+	t->mask = hashsize - 1;
+	t->bucketlimit = bucketlimit;
+	t->count = 0;
+	t->age_head = SW_CTAB_NIL;
+	t->age_tail = SW_CTAB_NIL;
+	t->seed = seed;
+	memset(t->bcount, 0, hashsize);
+	for (b = 0; b < hashsize; b++)
+		for (s = 0; s < bucketlimit; s++)
+			t->order[(size_t)b * bucketlimit + s] = (uint8_t)s;
+	return 0;
+}
+
+static inline struct sw_ctab_hdr *
+slot_hdr(const struct sw_ctab *t, uint32_t idx)
+{
+	return (struct sw_ctab_hdr *)(t->slots + (size_t)idx * SW_CTAB_ENTRY_SIZE);
+}
+
+static inline uint32_t
+hdr_idx(const struct sw_ctab *t, const void *e)
+{
+	return (uint32_t)(((const uint8_t *)e - t->slots) / SW_CTAB_ENTRY_SIZE);
+}
+
+uint32_t
+sw_ctab_hash(const struct sw_ctab *t, const struct sw_tuple *k)
+{
+	uint32_t ports = (uint32_t)k->sport << 16 | k->dport;
+	uint32_t a, b;
+
+	if (!k->v6) {
+		memcpy(&a, k->src, 4);
+		memcpy(&b, k->dst, 4);
+		return rte_jhash_3words(a, b, ports, t->seed);
+	}
+	a = rte_jhash(k->src, 16, t->seed);
+	b = rte_jhash(k->dst, 16, a);
+	return rte_jhash_1word(ports, b);
+}
+
+static inline int
+hdr_matches(const struct sw_ctab *t, uint32_t idx, const struct sw_tuple *k)
+{
+	const struct sw_ctab_hdr *h = slot_hdr(t, idx);
+
+	if (h->sport != k->sport || h->dport != k->dport || h->v6 != k->v6)
+		return 0;
+	if (!k->v6)
+		return memcmp(&h->saddr, k->src, 4) == 0 && memcmp(&h->daddr, k->dst, 4) == 0;
+	return memcmp(t->v6[idx].src, k->src, 16) == 0 && memcmp(t->v6[idx].dst, k->dst, 16) == 0;
+}
+
+void *
+sw_ctab_lookup(const struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash)
+{
+	uint32_t b = hash & t->mask;
+	uint32_t n = t->bcount[b];
+	const uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t idx = b * t->bucketlimit + ord[i];
+
+		if (hdr_matches(t, idx, k))
+			return slot_hdr(t, idx);
+	}
+	return NULL;
+}
+
+static void
+age_unlink(struct sw_ctab *t, uint32_t idx)
+{
+	struct sw_ctab_hdr *h = slot_hdr(t, idx);
+
+	if (h->age_prev != SW_CTAB_NIL)
+		slot_hdr(t, h->age_prev)->age_next = h->age_next;
+	else
+		t->age_head = h->age_next;
+	if (h->age_next != SW_CTAB_NIL)
+		slot_hdr(t, h->age_next)->age_prev = h->age_prev;
+	else
+		t->age_tail = h->age_prev;
+}
+
+static void
+age_append(struct sw_ctab *t, uint32_t idx)
+{
+	struct sw_ctab_hdr *h = slot_hdr(t, idx);
+
+	h->age_prev = t->age_tail;
+	h->age_next = SW_CTAB_NIL;
+	if (t->age_tail != SW_CTAB_NIL)
+		slot_hdr(t, t->age_tail)->age_next = idx;
+	else
+		t->age_head = idx;
+	t->age_tail = idx;
+}
+
+void
+sw_ctab_remove(struct sw_ctab *t, void *e)
+{
+	uint32_t idx = hdr_idx(t, e);
+	uint32_t b = idx / t->bucketlimit;
+	uint8_t slot = (uint8_t)(idx % t->bucketlimit);
+	uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
+	uint32_t n = t->bcount[b];
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (ord[i] == slot)
+			break;
+	if (i == n)
+		return;                 /* not live: nothing to do */
+	/* Keep the live part in age order; the freed slot goes first in the free part. */
+	memmove(ord + i, ord + i + 1, n - i - 1);
+	ord[n - 1] = slot;
+	t->bcount[b] = (uint8_t)(n - 1);
+	age_unlink(t, idx);
+	t->count--;
+}
+
+void *
+sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint32_t limit,
+	       unsigned int *evicted, void *evict_out)
+{
+	uint32_t b = hash & t->mask;
+	uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
+	struct sw_ctab_hdr *h;
+	uint32_t idx;
+
+	*evicted = 0;
+	if (t->bcount[b] >= t->bucketlimit) {
+		h = slot_hdr(t, b * t->bucketlimit + ord[0]);
+		if (evict_out != NULL)
+			memcpy(evict_out, h, SW_CTAB_ENTRY_SIZE);
+		sw_ctab_remove(t, h);
+		*evicted = SW_CTAB_EVICT_BUCKET;
+	} else if (t->count >= limit && t->age_head != SW_CTAB_NIL) {
+		h = slot_hdr(t, t->age_head);
+		if (evict_out != NULL)
+			memcpy(evict_out, h, SW_CTAB_ENTRY_SIZE);
+		sw_ctab_remove(t, h);
+		*evicted = SW_CTAB_EVICT_CACHE;
+	}
+
+	idx = b * t->bucketlimit + ord[t->bcount[b]];
+	t->bcount[b]++;
+	t->count++;
+	h = slot_hdr(t, idx);
+	memset(h, 0, SW_CTAB_ENTRY_SIZE);
+	h->sport = k->sport;
+	h->dport = k->dport;
+	h->v6 = k->v6;
+	if (!k->v6) {
+		memcpy(&h->saddr, k->src, 4);
+		memcpy(&h->daddr, k->dst, 4);
+	} else {
+		memcpy(t->v6[idx].src, k->src, 16);
+		memcpy(t->v6[idx].dst, k->dst, 16);
+	}
+	age_append(t, idx);
+	return h;
+}
+
+void
+sw_ctab_touch(struct sw_ctab *t, void *e)
+{
+	uint32_t idx = hdr_idx(t, e);
+
+	if (t->age_tail == idx)
+		return;
+	age_unlink(t, idx);
+	age_append(t, idx);
+}
+
+void *
+sw_ctab_oldest(const struct sw_ctab *t)
+{
+	return t->age_head == SW_CTAB_NIL ? NULL : slot_hdr(t, t->age_head);
+}
+
+void
+sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out)
+{
+	const struct sw_ctab_hdr *h = e;
+	uint32_t idx = hdr_idx(t, e);
+
+	memset(out, 0, sizeof(*out));
+	out->v6 = h->v6;
+	out->sport = h->sport;
+	out->dport = h->dport;
+	if (!h->v6) {
+		memcpy(out->src, &h->saddr, 4);
+		memcpy(out->dst, &h->daddr, 4);
+	} else {
+		memcpy(out->src, t->v6[idx].src, 16);
+		memcpy(out->dst, t->v6[idx].dst, 16);
+	}
+}

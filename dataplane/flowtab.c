@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "flowtab.h"
+#include "sw_const.h"
+
+uint32_t
+sw_flowtab_hashsize(uint32_t flows)
+{
+	return rte_align32pow2((flows + SW_FLOW_BUCKET_SLOTS - 1) / SW_FLOW_BUCKET_SLOTS);
+}
+
+size_t
+sw_flowtab_memsize(uint32_t flows)
+{
+	return sw_ctab_memsize(sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS);
+}
+
+int
+sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
+{
+	memset(ft, 0, sizeof(*ft));
+	ft->limit = flows;
+	return sw_ctab_init(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
+			    seed);
+}
+
+static inline uint32_t
+idle_ms(const struct sw_flow *f, uint32_t now_ms)
+{
+	return now_ms - f->last_ms;
+}
+
+struct sw_flow *
+sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, uint32_t now_ms,
+	       uint32_t min_idle_ms, int *evicted)
+{
+	struct sw_ctab *tab = &ft->tab;
+	uint32_t b = hash & tab->mask;
+	struct sw_flow *victim = NULL;
+	unsigned int ev;
+	struct sw_flow *f;
+
+	*evicted = 0;
+	if (sw_ctab_bucket_count(tab, b) >= tab->bucketlimit) {
+		/* LRU of the bucket: the bucket's order is insertion order, so look for the
+		 * entry idle the longest. */
+		uint32_t k, best_idle = 0;
+
+		for (k = 0; k < tab->bucketlimit; k++) {
+			struct sw_flow *c = sw_ctab_bucket_entry(tab, b, k);
+
+			if (victim == NULL || idle_ms(c, now_ms) > best_idle) {
+				victim = c;
+				best_idle = idle_ms(c, now_ms);
+			}
+		}
+	} else if (tab->count >= ft->limit) {
+		victim = sw_ctab_oldest(tab);
+	}
+	if (victim != NULL) {
+		if (idle_ms(victim, now_ms) < min_idle_ms)
+			return NULL;
+		sw_ctab_remove(tab, victim);
+		*evicted = 1;
+	}
+	f = sw_ctab_insert(tab, t, hash, UINT32_MAX, &ev, NULL);
+	f->last_ms = now_ms;
+	return f;
+}
+
+uint32_t
+sw_flowtab_expire(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
+		  uint32_t opening_timeout_ms, uint32_t idle_timeout_ms)
+{
+	struct sw_ctab *tab = &ft->tab;
+	uint32_t nb = sw_sweep_due(tab, &ft->sweep, now_ms, period_ms);
+	uint32_t removed = 0;
+
+	while (nb-- > 0) {
+		uint32_t b = sw_sweep_next(tab, &ft->sweep);
+		int32_t k;
+
+		for (k = (int32_t)sw_ctab_bucket_count(tab, b) - 1; k >= 0; k--) {
+			struct sw_flow *f = sw_ctab_bucket_entry(tab, b, (uint32_t)k);
+			uint32_t limit = f->state == SW_FLOW_OPENING ? opening_timeout_ms
+								       : idle_timeout_ms;
+
+			if (idle_ms(f, (uint32_t)now_ms) >= limit) {
+				sw_ctab_remove(tab, f);
+				removed++;
+			}
+		}
+	}
+	return removed;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* synwall-dp: start-up, the launch, and an orderly stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "app.h"
+
+struct sw_app sw_app;
+
+int sw_keys_initial(struct sw_args *a, struct sw_keyset *ks);
+
+static struct sw_worker *worker_of_lcore[RTE_MAX_LCORE];
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	sw_app.quit = true;
+}
+
+static int
+lcore_main(void *arg)
+{
+	struct sw_app *app = arg;
+	unsigned int lcore = rte_lcore_id();
+
+	if (lcore == rte_get_main_lcore())
+		return sw_control_loop(app);
+	if (worker_of_lcore[lcore] != NULL)
+		return sw_worker_run(worker_of_lcore[lcore]);
+	return 0;
+}
+
+/*
+ * The application's options are checked before EAL starts, so that a bad one costs nothing:
+ * no memory is mapped and no device is probed (net_pcap would already create its files).
+ */
+static int
+parse_app_args_first(struct sw_args *a, int argc, char **argv)
+{
+	char **app_argv;
+	int i, sep = argc, n, rc;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	n = sep < argc ? argc - sep : 1;
+	app_argv = calloc((size_t)n + 1, sizeof(char *));
+	if (app_argv == NULL)
+		return -1;
+	app_argv[0] = argv[0];
+	for (i = 1; i < n; i++)
+		app_argv[i] = argv[sep + i];
+	rc = sw_args_parse(a, n, app_argv);
+	free(app_argv);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sw_app *app = &sw_app;
+	unsigned int lcore, q = 0;
+	int ret;
+
+	if (parse_app_args_first(&app->args, argc, argv) < 0)
+		return 2;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "synwall-dp: EAL: %s\n", rte_strerror(rte_errno));
+		return rte_errno == EINVAL ? 2 : 1;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	app->nb_workers = rte_lcore_count() - 1;
+	if (app->nb_workers == 0 || app->nb_workers > SW_MAX_WORKERS) {
+		fprintf(stderr, "synwall-dp: -l: need 1..%u worker lcores besides the main lcore "
+			"(for example -l 0-1), have %u\n", SW_MAX_WORKERS, app->nb_workers);
+		rte_eal_cleanup();
+		return 2;
+	}
+
+	app->pool = rte_pktmbuf_pool_create("sw_mbufs", app->args.mbufs, SW_MBUF_CACHE, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (app->pool == NULL) {
+		fprintf(stderr, "synwall-dp: --mbufs: cannot allocate %u mbufs: %s\n",
+			app->args.mbufs, rte_strerror(rte_errno));
+		rte_eal_cleanup();
+		return 1;
+	}
+
+	if (sw_keys_initial(&app->args, &app->args.cfg->keys) < 0 ||
+	    sw_cfg_domain_init(&app->cfg, app->nb_workers, app->args.cfg) != 0) {
+		fprintf(stderr, "synwall-dp: cannot set up the configuration\n");
+		rte_eal_cleanup();
+		return 1;
+	}
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct sw_worker *w = sw_worker_create(app, lcore, (uint16_t)q);
+
+		if (w == NULL) {
+			fprintf(stderr, "synwall-dp: lcore %u: cannot allocate the syncache "
+				"(%u x %u) and flow table (%u): add memory (-m) or lower "
+				"--hashsize/--bucketlimit/--flows\n", lcore, app->args.hashsize,
+				app->args.bucketlimit, app->args.flows);
+			rte_eal_cleanup();
+			return 1;
+		}
+		app->workers[q++] = w;
+		worker_of_lcore[lcore] = w;
+	}
+
+	if (sw_ports_init(app) < 0) {
+		sw_ports_stop(app);
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (sw_stats_telemetry_register(app) < 0)
+		fprintf(stderr, "synwall-dp: telemetry commands not registered\n");
+	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore\n",
+	       app->nb_workers, app->args.hashsize, app->args.bucketlimit, app->args.flows);
+	fflush(stdout);
+
+	rte_eal_mp_remote_launch(lcore_main, app, CALL_MAIN);
+	rte_eal_mp_wait_lcore();
+
+	sw_ports_stop(app);
+	if (app->args.stats_json != NULL &&
+	    sw_stats_write_file(app, app->args.stats_json) < 0)
+		fprintf(stderr, "synwall-dp: --stats-json %s: %s\n", app->args.stats_json,
+			strerror(errno));
+	for (q = 0; q < app->nb_workers; q++)
+		sw_worker_free(app->workers[q]);
+	sw_cfg_domain_fini(&app->cfg);
+	rte_mempool_free(app->pool);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "parse.h"
+
+#define ETH_HLEN        14
+#define VLAN_HLEN       4
+#define ETHERTYPE_IPV4  0x0800
+#define ETHERTYPE_IPV6  0x86dd
+#define ETHERTYPE_VLAN  0x8100
+#define ETHERTYPE_QINQ  0x88a8
+#define IPV6_HLEN       40
+#define TCP_HLEN        20
+#define ICMP_HLEN       8
+#define PROTO_TCP       6
+#define PROTO_ICMP      1
+#define PROTO_ICMPV6    58
+
+#define TCPOPT_EOL      0
+#define TCPOPT_NOP      1
+#define TCPOPT_MSS      2
+#define TCPOPT_WS       3
+#define TCPOPT_SACKOK   4
+#define TCPOPT_SACK     5
+#define TCPOPT_TS       8
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
+{
+	const uint8_t *ip;
+	uint32_t off = ETH_HLEN;
+	uint32_t avail, l4_avail;
+	uint16_t type;
+
+	pkt->has_vlan = 0;
+	pkt->vlan_tci = 0;
+	pkt->tcp_flags = 0;
+	pkt->th_len = 0;
+
+	if (len < ETH_HLEN)
+		return -SW_BAD_TRUNCATED;
+	type = rd16(data + 12);
+	if (type == ETHERTYPE_VLAN) {
+		if (len < ETH_HLEN + VLAN_HLEN)
+			return -SW_BAD_TRUNCATED;
+		pkt->has_vlan = 1;
+		pkt->vlan_tci = rd16(data + 14);
+		type = rd16(data + 16);
+		off += VLAN_HLEN;
+		/* One tag is all we parse; a second one hides what follows. */
+		if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ)
+			return -SW_BAD_VLAN;
+	} else if (type == ETHERTYPE_QINQ) {
+		return -SW_BAD_VLAN;
+	}
+	pkt->l2_len = (uint16_t)off;
+	ip = data + off;
+	avail = len - off;
+
+	if (type == ETHERTYPE_IPV4) {
+		uint32_t ihl, tot, frag;
+
+		if (avail < 20)
+			return -SW_BAD_TRUNCATED;
+		if ((ip[0] >> 4) != 4)
+			return -SW_BAD_IP_HEADER;
+		ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+		if (ihl < 20)
+			return -SW_BAD_IP_HEADER;
+		if (ihl > avail)
+			return -SW_BAD_TRUNCATED;
+		tot = rd16(ip + 2);
+		/* The frame may carry padding after the datagram, never less than it. */
+		if (tot < ihl || tot > avail)
+			return -SW_BAD_IP_LENGTH;
+		pkt->t.v6 = 0;
+		memcpy(pkt->t.src, ip + 12, 4);
+		memcpy(pkt->t.dst, ip + 16, 4);
+		pkt->l3_len = (uint16_t)ihl;
+		pkt->l4_len = (uint16_t)(tot - ihl);
+		pkt->l4_proto = ip[9];
+		pkt->ttl = ip[8];
+		frag = rd16(ip + 6) & 0x3fff;   /* MF and offset */
+		if (pkt->l4_proto == PROTO_TCP && frag != 0)
+			return -SW_BAD_FRAGMENT;
+		if (pkt->l4_proto == PROTO_ICMP)
+			return frag == 0 ? SW_L3_ICMP : SW_L3_OTHER;
+		if (pkt->l4_proto != PROTO_TCP)
+			return SW_L3_OTHER;
+	} else if (type == ETHERTYPE_IPV6) {
+		uint32_t plen;
+
+		if (avail < IPV6_HLEN)
+			return -SW_BAD_TRUNCATED;
+		if ((ip[0] >> 4) != 6)
+			return -SW_BAD_IP_HEADER;
+		plen = rd16(ip + 4);
+		if (plen > avail - IPV6_HLEN)
+			return -SW_BAD_IP_LENGTH;
+		pkt->t.v6 = 1;
+		memcpy(pkt->t.src, ip + 8, 16);
+		memcpy(pkt->t.dst, ip + 24, 16);
+		pkt->l3_len = IPV6_HLEN;
+		pkt->l4_len = (uint16_t)plen;
+		pkt->l4_proto = ip[6];
+		pkt->ttl = ip[7];
+		/* TCP right after the fixed header only; extension headers pass untouched. */
+		if (pkt->l4_proto == PROTO_ICMPV6)
+			return SW_L3_ICMP;
+		if (pkt->l4_proto != PROTO_TCP)
+			return SW_L3_OTHER;
+	} else {
+		return SW_L3_OTHER;
+	}
+
+	l4_avail = pkt->l4_len;
+	if (l4_avail < 4)
+		return -SW_BAD_TRUNCATED;
+	pkt->t.sport = rd16(ip + pkt->l3_len);
+	pkt->t.dport = rd16(ip + pkt->l3_len + 2);
+	return SW_L3_TCP;
+}
+
+int
+sw_parse_tcp_options(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *out)
+{
+	uint32_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	/* Each round consumes at least one byte: the loop is bounded by optlen (<= 40). */
+	while (i < optlen) {
+		uint8_t kind = o[i];
+		uint8_t olen;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= optlen)
+			return -SW_BAD_TCP_OPTION;      /* kind without its length byte */
+		olen = o[i + 1];
+		if (olen < 2 || olen > optlen - i)
+			return -SW_BAD_TCP_OPTION;      /* zero-length or overlong */
+		switch (kind) {
+		case TCPOPT_MSS:
+			if (olen != 4)
+				return -SW_BAD_TCP_OPTION;
+			out->present |= SW_OPT_MSS;
+			out->mss = rd16(o + i + 2);
+			break;
+		case TCPOPT_WS:
+			if (olen != 3)
+				return -SW_BAD_TCP_OPTION;
+			out->present |= SW_OPT_WS;
+			/* RFC 7323 2.3: a shift above 14 is used as 14. */
+			out->wscale = o[i + 2] > 14 ? 14 : o[i + 2];
+			break;
+		case TCPOPT_SACKOK:
+			if (olen != 2)
+				return -SW_BAD_TCP_OPTION;
+			out->present |= SW_OPT_SACKOK;
+			break;
+		case TCPOPT_SACK:
+			if (olen < 10 || (olen - 2) % 8 != 0)
+				return -SW_BAD_TCP_OPTION;
+			out->present |= SW_OPT_SACK;
+			out->sack_off = (uint8_t)(TCP_HLEN + i);
+			out->sack_len = olen;
+			break;
+		case TCPOPT_TS:
+			if (olen != 10)
+				return -SW_BAD_TCP_OPTION;
+			out->present |= SW_OPT_TS;
+			out->tsval = rd32(o + i + 2);
+			out->tsecr = rd32(o + i + 6);
+			break;
+		default:
+			break;                          /* unknown: skipped by its length */
+		}
+		i += olen;
+	}
+	return 0;
+}
+
+int
+sw_parse_tcp(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
+{
+	const uint8_t *th = data + pkt->l2_len + pkt->l3_len;
+	uint32_t doff;
+	int rc;
+
+	(void)len;      /* stage 1 proved l2 + l3 + l4_len <= len */
+	if (pkt->l4_len < TCP_HLEN)
+		return -SW_BAD_TRUNCATED;
+	doff = (uint32_t)(th[12] >> 4) * 4;
+	if (doff < TCP_HLEN || doff > pkt->l4_len)
+		return -SW_BAD_TCP_HEADER;
+	pkt->th_len = (uint16_t)doff;
+	pkt->seq = rd32(th + 4);
+	pkt->ack = rd32(th + 8);
+	pkt->tcp_flags = th[13] & 0x3f;
+	pkt->win = rd16(th + 14);
+	rc = sw_parse_tcp_options(th + TCP_HLEN, doff - TCP_HLEN, &pkt->opt);
+	if (rc < 0)
+		return rc;
+	return 0;
+}
+
+bool
+sw_tcp_checksum_ok(const uint8_t *data, const struct sw_pkt *pkt)
+{
+	const void *ip = data + pkt->l2_len;
+	const void *l4 = data + pkt->l2_len + pkt->l3_len;
+	uint32_t sum;
+
+	if (!pkt->t.v6) {
+		const struct rte_ipv4_hdr *h = ip;
+
+		if (rte_raw_cksum(h, pkt->l3_len) != 0xffff)
+			return false;
+		sum = rte_raw_cksum(l4, pkt->l4_len);
+		sum += rte_ipv4_phdr_cksum(h, 0);
+		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
+		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
+		return sum == 0xffff;
+	} else {
+		const struct rte_ipv6_hdr *h = ip;
+
+		sum = rte_raw_cksum(l4, pkt->l4_len);
+		sum += rte_ipv6_phdr_cksum(h, 0);
+		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
+		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
+		return sum == 0xffff;
+	}
+}
+
+int
+sw_parse_icmp_unreach(const uint8_t *data, uint32_t len, const struct sw_pkt *pkt,
+		      struct sw_tuple *q, uint32_t *qseq)
+{
+	const uint8_t *icmp = data + pkt->l2_len + pkt->l3_len;
+	uint32_t avail = pkt->l4_len;
+	const uint8_t *qip, *qth;
+	uint32_t qhl;
+
+	(void)len;
+	if (avail < ICMP_HLEN)
+		return -1;
+	if (!pkt->t.v6) {
+		if (icmp[0] != 3)               /* destination unreachable */
+			return -1;
+		qip = icmp + ICMP_HLEN;
+		avail -= ICMP_HLEN;
+		if (avail < 20 || (qip[0] >> 4) != 4 || qip[9] != PROTO_TCP)
+			return -1;
+		qhl = (uint32_t)(qip[0] & 0x0f) * 4;
+		if (qhl < 20 || avail < qhl + 8)
+			return -1;
+		q->v6 = 0;
+		memcpy(q->src, qip + 12, 4);
+		memcpy(q->dst, qip + 16, 4);
+	} else {
+		if (icmp[0] != 1)               /* destination unreachable */
+			return -1;
+		qip = icmp + ICMP_HLEN;
+		avail -= ICMP_HLEN;
+		if (avail < IPV6_HLEN + 8 || (qip[0] >> 4) != 6 || qip[6] != PROTO_TCP)
+			return -1;
+		qhl = IPV6_HLEN;
+		q->v6 = 1;
+		memcpy(q->src, qip + 8, 16);
+		memcpy(q->dst, qip + 24, 16);
+	}
+	qth = qip + qhl;
+	q->sport = rd16(qth);
+	q->dport = rd16(qth + 2);
+	*qseq = rd32(qth + 4);
+	return 0;
+}

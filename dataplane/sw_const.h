@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Tuning constants of the fast path, in one place. */
+#ifndef SW_CONST_H
+#define SW_CONST_H
+
+#define SW_MAX_WORKERS      32      /* worker lcores (and queues per port) */
+#define SW_RX_BURST         32      /* packets per rte_eth_rx_burst */
+#define SW_TX_BUF           64      /* packets buffered per port before a flush */
+#define SW_PREFETCH_AHEAD   4       /* packets prefetched ahead in a burst */
+#define SW_RX_DESC          1024
+#define SW_TX_DESC          1024
+#define SW_MBUF_CACHE       256
+#define SW_DEFAULT_MBUFS    32767
+
+/* Syncache timers: the whole table is swept once per SW_SWEEP_PERIOD_MS, a slice per loop. */
+#define SW_SWEEP_PERIOD_MS  100
+#define SW_SYNACK_RTO_MS    1000    /* first SYN-ACK retransmit, doubling after (RFC 6298) */
+#define SW_SC_PAUSE_MS      16000   /* FreeBSD TCP_SYNCACHE_PAUSE_TIME (SYNCOOKIE_LIFETIME) */
+#define SW_SC_PAUSE_MAX_BACKOFF 6   /* pause doubles at most this many times */
+
+/* Flow table: an entry still opening the server side expires after this. */
+#define SW_FLOW_OPENING_TIMEOUT_MS 10000
+#define SW_FLOW_IDLE_TIMEOUT_MS    300000
+#define SW_FLOW_BUCKET_SLOTS       8
+
+/* Rate limit of the plain-words log lines, per lcore. */
+#define SW_LOG_INTERVAL_MS  1000
+
+/* Control loop period on the main lcore (it sleeps, it does not poll). */
+#define SW_CONTROL_PERIOD_US 1000
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "sw_const.h"
+#include "syncache.h"
+
+size_t
+sw_syncache_memsize(uint32_t hashsize, uint32_t bucketlimit)
+{
+	return sw_ctab_memsize(hashsize, bucketlimit);
+}
+
+int
+sw_syncache_init(struct sw_syncache *sc, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+		 uint32_t seed)
+{
+	memset(sc, 0, sizeof(*sc));
+	return sw_ctab_init(&sc->tab, mem, hashsize, bucketlimit, seed);
+}
+
+struct sw_sc_entry *
+sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t, uint32_t hash,
+		   uint32_t cachelimit, unsigned int *evicted)
+{
+	return sw_ctab_insert(&sc->tab, t, hash, cachelimit, evicted, NULL);
+}
+
+uint32_t
+sw_syncache_rto_ms(unsigned int rxmits)
+{
+	if (rxmits > 6)
+		rxmits = 6;
+	return SW_SYNACK_RTO_MS << rxmits;
+}
+
+bool
+sw_syncache_pause(struct sw_syncache *sc, uint64_t now_ms)
+{
+	uint64_t delta;
+
+	if (sc->paused)
+		return false;
+	delta = (uint64_t)SW_SC_PAUSE_MS << sc->pause_backoff;
+	/* A flood that comes back within one more pause of the last one is the same flood. */
+	if (sc->pause_until_ms + delta > now_ms && sc->pause_until_ms != 0) {
+		if (sc->pause_backoff < SW_SC_PAUSE_MAX_BACKOFF) {
+			delta <<= 1;
+			sc->pause_backoff++;
+		}
+	} else {
+		delta = SW_SC_PAUSE_MS;
+		sc->pause_backoff = 0;
+	}
+	sc->paused = 1;
+	sc->pause_until_ms = now_ms + delta;
+	return true;
+}
+
+bool
+sw_syncache_paused(struct sw_syncache *sc, uint64_t now_ms)
+{
+	if (sc->paused && now_ms >= sc->pause_until_ms)
+		sc->paused = 0;
+	return sc->paused;
+}
+
+uint32_t
+sw_syncache_sweep(struct sw_syncache *sc, uint64_t now_ms, uint32_t period_ms,
+		  sw_sc_timer_fn fn, void *arg)
+{
+	struct sw_ctab *t = &sc->tab;
+	uint32_t nb = sw_sweep_due(t, &sc->sweep, now_ms, period_ms);
+	uint32_t visited = 0;
+
+	while (nb-- > 0) {
+		uint32_t b = sw_sweep_next(t, &sc->sweep);
+		int32_t k;
+
+		/* Newest first, so that removing an entry does not move the ones not seen yet. */
+		for (k = (int32_t)sw_ctab_bucket_count(t, b) - 1; k >= 0; k--) {
+			struct sw_sc_entry *e = sw_ctab_bucket_entry(t, b, (uint32_t)k);
+
+			visited++;
+			if ((int32_t)((uint32_t)now_ms - e->expire_ms) < 0)
+				continue;
+			if (fn(e, arg) == SW_SC_DROP)
+				sw_ctab_remove(t, e);
+		}
+	}
+	return visited;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The syncache: half-open connections of one lcore, with the limits and counters of
+ * FreeBSD's syncache(4). Every SYN-ACK's ISS is a cookie, so an entry that is evicted or
+ * never made costs the client nothing but exact options.
+ */
+#ifndef SW_SYNCACHE_H
+#define SW_SYNCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctab.h"
+#include "parse.h"
+
+#define SW_SCF_VLAN     0x01
+#define SW_SCF_SACK     0x02
+#define SW_SCF_TS       0x04
+#define SW_SCF_WS       0x08
+#define SW_SCF_MSS      0x10
+#define SW_SCF_UNREACH  0x20    /* one ICMP unreachable already seen */
+
+/* One half-open connection: all that is needed to resend the SYN-ACK and to build the
+ * server-side SYN. The tuple is client -> server. */
+struct sw_sc_entry {
+	struct sw_ctab_hdr hdr;
+	uint32_t irs;           /* client's ISN */
+	uint32_t iss;           /* our ISS: the cookie */
+	uint32_t ts_recent;     /* client's TSval in the SYN */
+	uint32_t expire_ms;     /* next retransmit (sw_ms clock, wraps) */
+	uint8_t eth_client[6];  /* the SYN's source MAC */
+	uint8_t eth_server[6];  /* the SYN's destination MAC */
+	uint16_t vlan_tci;
+	uint16_t mss;           /* client's MSS (SW_SCF_MSS) */
+	uint8_t wscale;         /* client's shift (SW_SCF_WS) */
+	uint8_t flags;          /* SW_SCF_* */
+	uint8_t rxmits;         /* SYN-ACK retransmits so far */
+	uint8_t pad[5];
+};
+
+_Static_assert(sizeof(struct sw_sc_entry) == SW_CTAB_ENTRY_SIZE,
+	       "a syncache entry is one cache line");
+
+struct sw_syncache {
+	struct sw_ctab tab;
+	uint64_t pause_until_ms;        /* paused (cookie-only) while now < this */
+	uint8_t paused;
+	uint8_t pause_backoff;
+	struct sw_sweep sweep;           /* retransmit timers */
+};
+
+size_t sw_syncache_memsize(uint32_t hashsize, uint32_t bucketlimit);
+int sw_syncache_init(struct sw_syncache *sc, void *mem, uint32_t hashsize,
+		     uint32_t bucketlimit, uint32_t seed);
+
+static inline struct sw_sc_entry *
+sw_syncache_lookup(const struct sw_syncache *sc, const struct sw_tuple *t, uint32_t hash)
+{
+	return sw_ctab_lookup(&sc->tab, t, hash);
+}
+
+/* Insert; *evicted says whether a bucket or the cache overflowed (SW_CTAB_EVICT_*). */
+struct sw_sc_entry *sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t,
+				       uint32_t hash, uint32_t cachelimit,
+				       unsigned int *evicted);
+
+static inline void
+sw_syncache_remove(struct sw_syncache *sc, struct sw_sc_entry *e)
+{
+	sw_ctab_remove(&sc->tab, e);
+}
+
+/*
+ * A bucket overflowed: pause the syncache (cookies only) like FreeBSD's syncache_pause():
+ * 16 s, doubled (up to 6 times) when a new overflow comes within the previous pause
+ * window. Returns true when this call started a pause.
+ */
+bool sw_syncache_pause(struct sw_syncache *sc, uint64_t now_ms);
+/* Lift an expired pause; returns whether the syncache is paused now. */
+bool sw_syncache_paused(struct sw_syncache *sc, uint64_t now_ms);
+
+/* Timer outcome for one entry, decided by the callback. */
+enum sw_sc_timer_action {
+	SW_SC_KEEP,             /* entry was retransmitted and rescheduled */
+	SW_SC_DROP,             /* remove it */
+};
+typedef enum sw_sc_timer_action (*sw_sc_timer_fn)(struct sw_sc_entry *e, void *arg);
+
+/*
+ * Visit the slice of buckets due at now_ms so that the whole table is swept once per
+ * period_ms, and call fn for each entry whose timer expired. Returns entries visited.
+ */
+uint32_t sw_syncache_sweep(struct sw_syncache *sc, uint64_t now_ms, uint32_t period_ms,
+			   sw_sc_timer_fn fn, void *arg);
+
+/* ms until the n-th retransmit (n from 0): SW_SYNACK_RTO_MS doubled n times, capped. */
+uint32_t sw_syncache_rto_ms(unsigned int rxmits);
+
+#endif

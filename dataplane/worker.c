@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The packet path of one worker lcore: receive a burst on each port, decide per packet
+ * (bridge, drop, answer, open), send, run the timers, report a quiescent state.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_random.h>
+#include <rte_rcu_qsbr.h>
+
+#include "app.h"
+#include "cookie.h"
+#include "tcpout.h"
+#include "worker.h"
+
+/* Per-loop context handed to the helpers below. */
+struct sw_ctx {
+	struct sw_worker *w;
+	const struct sw_config *cfg;
+	uint64_t now_ms;
+};
+
+/* ---- transmit ---- */
+
+static void
+txbuf_flush(struct sw_worker *w, struct sw_txbuf *b, uint16_t port, uint64_t *tx_counter)
+{
+	uint16_t sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_eth_tx_burst(port, w->queue, b->pkts, b->n);
+	*tx_counter += sent;
+	if (unlikely(sent < b->n)) {
+		w->cnt.port_tx_dropped += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+static inline void
+send_outside(struct sw_worker *w, struct rte_mbuf *m)
+{
+	struct sw_txbuf *b = &w->tx_outside;
+
+	b->pkts[b->n++] = m;
+	if (unlikely(b->n == SW_TX_BUF))
+		txbuf_flush(w, b, w->app->outside.id, &w->cnt.port_outside_tx);
+}
+
+static inline void
+send_inside(struct sw_worker *w, struct rte_mbuf *m)
+{
+	struct sw_txbuf *b = &w->tx_inside;
+
+	b->pkts[b->n++] = m;
+	if (unlikely(b->n == SW_TX_BUF))
+		txbuf_flush(w, b, w->app->inside.id, &w->cnt.port_inside_tx);
+}
+
+/* Replace the contents of m by the segment s, with offload flags for port p. */
+static void
+mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, const struct sw_port *p)
+{
+	struct sw_seg_lens lens;
+
+	if (m->nb_segs > 1) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+	}
+	sw_write_seg(rte_pktmbuf_mtod(m, uint8_t *), s, p->tx_csum, &lens);
+	m->data_len = lens.frame_len;
+	m->pkt_len = lens.frame_len;
+	m->ol_flags = 0;
+	m->vlan_tci = 0;
+	if (p->tx_csum) {
+		m->l2_len = lens.l2_len;
+		m->l3_len = lens.l3_len;
+		m->ol_flags = s->t.v6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM)
+				      : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+					 RTE_MBUF_F_TX_TCP_CKSUM);
+	}
+}
+
+/* ---- logging (rate-limited, printed by the control thread) ---- */
+
+static void
+fmt_endpoint(char *buf, size_t len, const uint8_t *addr, uint16_t port, int v6)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	if (v6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+static void __rte_format_printf(3, 4)
+sw_log(struct sw_worker *w, uint64_t now_ms, const char *fmt, ...)
+{
+	struct sw_logq *q = &w->log;
+	uint32_t head = q->head;
+	uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+	char *line;
+	va_list ap;
+	int n;
+
+	if (now_ms < w->log_next_ms || head - tail >= SW_LOGQ_SIZE) {
+		w->log_suppressed++;
+		return;
+	}
+	w->log_next_ms = now_ms + SW_LOG_INTERVAL_MS;
+	line = q->line[head & (SW_LOGQ_SIZE - 1)];
+	va_start(ap, fmt);
+	n = vsnprintf(line, SW_LOG_LEN, fmt, ap);
+	va_end(ap);
+	if (w->log_suppressed > 0 && n > 0 && n < SW_LOG_LEN)
+		snprintf(line + n, SW_LOG_LEN - n, " (%u similar events not logged)",
+			 w->log_suppressed);
+	w->log_suppressed = 0;
+	__atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+}
+
+void
+sw_worker_drain_log(struct sw_worker *w, FILE *f)
+{
+	struct sw_logq *q = &w->log;
+	uint32_t tail = q->tail;
+	uint32_t head = __atomic_load_n(&q->head, __ATOMIC_ACQUIRE);
+
+	while (tail != head) {
+		fprintf(f, "synwall-dp: lcore %u: %s\n", w->lcore_id,
+			q->line[tail & (SW_LOGQ_SIZE - 1)]);
+		tail++;
+	}
+	fflush(f);
+	__atomic_store_n(&q->tail, tail, __ATOMIC_RELEASE);
+}
+
+static void
+log_segment(struct sw_worker *w, const struct sw_pkt *pkt, uint64_t now_ms, const char *what)
+{
+	char from[64], to[64];
+
+	/* Format only when a line will really be queued. */
+	if (now_ms < w->log_next_ms) {
+		w->log_suppressed++;
+		return;
+	}
+	fmt_endpoint(from, sizeof(from), pkt->t.src, pkt->t.sport, pkt->t.v6);
+	fmt_endpoint(to, sizeof(to), pkt->t.dst, pkt->t.dport, pkt->t.v6);
+	sw_log(w, now_ms, "ACK from %s to %s %s", from, to, what);
+}
+
+/* ---- segments we originate ---- */
+
+static inline uint32_t
+our_tsval(const struct sw_ctx *c)
+{
+	return (uint32_t)c->now_ms + c->w->ts_offset;
+}
+
+/* The SYN-ACK answering the client's SYN: from the server's addresses back to the client. */
+static void
+fill_synack(struct sw_seg *s, const struct sw_ctx *c, const uint8_t *eth_client,
+	    const uint8_t *eth_server, uint16_t vlan_tci, int has_vlan,
+	    const struct sw_tuple *t, uint32_t irs, uint32_t iss, uint8_t client_opts,
+	    uint16_t client_mss, uint32_t client_tsval)
+{
+	const struct sw_limits *lim = &c->cfg->lim;
+	uint16_t mss = (client_opts & SW_OPT_MSS) ? client_mss : 536;
+
+	memcpy(s->eth_src, eth_server, 6);
+	memcpy(s->eth_dst, eth_client, 6);
+	s->vlan_tci = vlan_tci;
+	s->has_vlan = (uint8_t)has_vlan;
+	s->t.v6 = t->v6;
+	memcpy(s->t.src, t->dst, 16);
+	memcpy(s->t.dst, t->src, 16);
+	s->t.sport = t->dport;
+	s->t.dport = t->sport;
+	s->seq = iss;
+	s->ack = irs + 1;
+	s->flags = SW_TH_SYN | SW_TH_ACK;
+	/* Zero window, like netfilter's SYNPROXY: no data before the server side is open. */
+	s->win = 0;
+	memset(&s->opt, 0, sizeof(s->opt));
+	s->opt.present = SW_OPT_MSS | (client_opts & (SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS));
+	s->opt.mss = mss < lim->mss ? mss : lim->mss;
+	s->opt.wscale = lim->wscale;
+	s->opt.tsval = our_tsval(c);
+	s->opt.tsecr = client_tsval;
+}
+
+static inline uint8_t
+entry_opts(const struct sw_sc_entry *e)
+{
+	return (uint8_t)(((e->flags & SW_SCF_MSS) ? SW_OPT_MSS : 0) |
+			 ((e->flags & SW_SCF_SACK) ? SW_OPT_SACKOK : 0) |
+			 ((e->flags & SW_SCF_TS) ? SW_OPT_TS : 0) |
+			 ((e->flags & SW_SCF_WS) ? SW_OPT_WS : 0));
+}
+
+static void
+fill_synack_from_entry(struct sw_seg *s, const struct sw_ctx *c, const struct sw_sc_entry *e,
+		       const struct sw_tuple *t)
+{
+	fill_synack(s, c, e->eth_client, e->eth_server, e->vlan_tci, e->flags & SW_SCF_VLAN, t,
+		    e->irs, e->iss, entry_opts(e), e->mss, e->ts_recent);
+}
+
+/* ---- syncache timers ---- */
+
+static enum sw_sc_timer_action
+synack_timer(struct sw_sc_entry *e, void *arg)
+{
+	struct sw_ctx *c = arg;
+	struct sw_worker *w = c->w;
+	struct sw_tuple t;
+	struct sw_seg s;
+	struct rte_mbuf *m;
+
+	if (e->rxmits >= c->cfg->lim.rexmtlimit) {
+		w->cnt.sc_stale++;
+		return SW_SC_DROP;
+	}
+	e->rxmits++;
+	e->expire_ms = (uint32_t)c->now_ms + sw_syncache_rto_ms(e->rxmits);
+	m = rte_pktmbuf_alloc(w->app->pool);
+	if (unlikely(m == NULL)) {
+		w->cnt.sc_zonefail++;
+		return SW_SC_KEEP;
+	}
+	sw_ctab_tuple(&w->sc.tab, e, &t);
+	fill_synack_from_entry(&s, c, e, &t);
+	mbuf_write_seg(m, &s, &w->app->outside);
+	w->cnt.sc_retransmitted++;
+	send_outside(w, m);
+	return SW_SC_KEEP;
+}
+
+/* ---- outside: SYN ---- */
+
+static void
+handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_pkt *pkt,
+	   enum sw_mode mode)
+{
+	struct sw_worker *w = c->w;
+	const struct sw_limits *lim = &c->cfg->lim;
+	uint8_t eth_client[6], eth_server[6];
+	struct sw_cookie_opts co;
+	struct sw_sc_entry *e;
+	struct sw_flow *f;
+	struct sw_seg s;
+	uint32_t hash, iss;
+	bool keep;
+
+	memcpy(eth_client, data + 6, 6);
+	memcpy(eth_server, data, 6);
+	hash = sw_ctab_hash(&w->sc.tab, &pkt->t);
+
+	/* A new SYN on the 4-tuple of a flow that is still listed: the client has moved on. */
+	f = sw_flowtab_lookup(&w->ft, &pkt->t, sw_ctab_hash(&w->ft.tab, &pkt->t));
+	if (f != NULL)
+		sw_flowtab_remove(&w->ft, f);
+
+	sw_cookie_opts_from_syn(&pkt->opt, &co);
+	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
+	if (e != NULL) {
+		/* Duplicate SYN: resend the SYN-ACK. A new ISN means the client restarted the
+		 * handshake: the entry (and its cookie) follow it. */
+		w->cnt.sc_dupsyn++;
+		if (e->irs != pkt->seq) {
+			e->irs = pkt->seq;
+			e->iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
+		}
+		e->ts_recent = pkt->opt.tsval;
+		e->rxmits = 0;
+		e->expire_ms = (uint32_t)c->now_ms + sw_syncache_rto_ms(0);
+		fill_synack_from_entry(&s, c, e, &pkt->t);
+		mbuf_write_seg(m, &s, &w->app->outside);
+		send_outside(w, m);
+		return;
+	}
+
+	iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
+	keep = mode == SW_MODE_PROXY && !lim->syncookies_only &&
+	       !(lim->syncookies && sw_syncache_paused(&w->sc, c->now_ms));
+	if (keep) {
+		unsigned int ev;
+
+		e = sw_syncache_insert(&w->sc, &pkt->t, hash, lim->cachelimit, &ev);
+		if (ev & SW_CTAB_EVICT_BUCKET) {
+			w->cnt.sc_bucketoverflow++;
+			if (lim->syncookies && sw_syncache_pause(&w->sc, c->now_ms))
+				sw_log(w, c->now_ms, "syncache bucket overflow: pausing the "
+				       "syncache, answering with SYN cookies only for %" PRIu64
+				       " s", (w->sc.pause_until_ms - c->now_ms) / 1000);
+		}
+		if (ev & SW_CTAB_EVICT_CACHE)
+			w->cnt.sc_cacheoverflow++;
+		e->irs = pkt->seq;
+		e->iss = iss;
+		e->ts_recent = pkt->opt.tsval;
+		e->expire_ms = (uint32_t)c->now_ms + sw_syncache_rto_ms(0);
+		memcpy(e->eth_client, eth_client, 6);
+		memcpy(e->eth_server, eth_server, 6);
+		e->vlan_tci = pkt->vlan_tci;
+		e->mss = pkt->opt.mss;
+		e->wscale = pkt->opt.wscale;
+		e->flags = (uint8_t)((pkt->has_vlan ? SW_SCF_VLAN : 0) |
+				     ((pkt->opt.present & SW_OPT_MSS) ? SW_SCF_MSS : 0) |
+				     ((pkt->opt.present & SW_OPT_SACKOK) ? SW_SCF_SACK : 0) |
+				     ((pkt->opt.present & SW_OPT_TS) ? SW_SCF_TS : 0) |
+				     ((pkt->opt.present & SW_OPT_WS) ? SW_SCF_WS : 0));
+		w->cnt.sc_added++;
+	} else {
+		w->cnt.sc_sendcookie++;
+	}
+	fill_synack(&s, c, eth_client, eth_server, pkt->vlan_tci, pkt->has_vlan, &pkt->t,
+		    pkt->seq, iss, pkt->opt.present, pkt->opt.mss, pkt->opt.tsval);
+	mbuf_write_seg(m, &s, &w->app->outside);
+	send_outside(w, m);
+}
+
+/* ---- outside: the ACK completing a handshake ---- */
+
+/* What the server SYN carries of the client's SYN. */
+struct sw_client_syn {
+	uint32_t irs;
+	uint32_t iss;
+	uint16_t mss;
+	uint8_t has_mss, sack, ts, has_ws, wscale;
+};
+
+static void
+open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const struct sw_pkt *pkt,
+	    uint32_t hash_ft, const struct sw_client_syn *cs, struct sw_sc_entry *e)
+{
+	struct sw_worker *w = c->w;
+	struct sw_flow *f;
+	struct sw_seg s;
+	uint32_t win;
+	int evicted;
+
+	f = sw_flowtab_add(&w->ft, &pkt->t, hash_ft, (uint32_t)c->now_ms,
+			   SW_FLOW_OPENING_TIMEOUT_MS, &evicted);
+	if (f == NULL) {
+		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
+		 * client's retransmission can still get in. */
+		w->cnt.sc_aborted++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (evicted)
+		w->cnt.proxy_evicted++;
+	if (e != NULL)
+		sw_syncache_remove(&w->sc, e);
+	w->cnt.sc_completed++;
+
+	f->irs = cs->irs;
+	f->iss = cs->iss;
+	f->ts_ours = pkt->opt.tsecr;
+	memcpy(f->eth_client, data + 6, 6);
+	memcpy(f->eth_server, data, 6);
+	f->vlan_tci = pkt->vlan_tci;
+	f->mss = cs->mss;
+	f->state = SW_FLOW_OPENING;
+	f->flags = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) | (cs->sack ? SW_FLF_SACK : 0) |
+			     (cs->ts ? SW_FLF_TS : 0) | (cs->has_ws ? SW_FLF_WS : 0));
+	f->ws_client = cs->wscale;
+	f->ws_ours = c->cfg->lim.wscale;
+
+	/* The server SYN: the client's ACK rewritten in place, same direction and MACs. */
+	memcpy(s.eth_src, data + 6, 6);
+	memcpy(s.eth_dst, data, 6);
+	s.vlan_tci = pkt->vlan_tci;
+	s.has_vlan = pkt->has_vlan;
+	s.t = pkt->t;
+	s.seq = cs->irs;
+	s.ack = 0;
+	s.flags = SW_TH_SYN;
+	win = cs->has_ws ? (uint32_t)pkt->win << cs->wscale : pkt->win;
+	s.win = win > 65535 ? 65535 : (uint16_t)win;
+	memset(&s.opt, 0, sizeof(s.opt));
+	s.opt.present = (uint8_t)((cs->has_mss ? SW_OPT_MSS : 0) |
+				  (cs->sack ? SW_OPT_SACKOK : 0) | (cs->ts ? SW_OPT_TS : 0) |
+				  (cs->has_ws ? SW_OPT_WS : 0));
+	s.opt.mss = cs->mss;
+	s.opt.wscale = cs->wscale;
+	s.opt.tsval = pkt->opt.tsval;
+	s.opt.tsecr = 0;
+	mbuf_write_seg(m, &s, &w->app->inside);
+	w->cnt.proxy_opened++;
+	send_inside(w, m);
+}
+
+static void
+handle_ack(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_pkt *pkt,
+	   enum sw_mode mode)
+{
+	struct sw_worker *w = c->w;
+	uint32_t hash_ft = sw_ctab_hash(&w->ft.tab, &pkt->t);
+	struct sw_client_syn cs;
+	struct sw_cookie_opts co;
+	struct sw_sc_entry *e;
+	struct sw_flow *f;
+
+	f = sw_flowtab_lookup(&w->ft, &pkt->t, hash_ft);
+	if (f != NULL) {
+		/* The client's ACK again while the server side opens: no second server SYN. */
+		sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
+		w->cnt.proxy_ack_opening++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	e = sw_syncache_lookup(&w->sc, &pkt->t, sw_ctab_hash(&w->sc.tab, &pkt->t));
+	if (e != NULL) {
+		if (pkt->ack != e->iss + 1 || pkt->seq != e->irs + 1) {
+			w->cnt.sc_badack++;
+			log_segment(w, pkt, c->now_ms, "does not acknowledge the SYN-ACK of its "
+				    "pending handshake (wrong sequence numbers): dropped (stale "
+				    "or spoofed segment)");
+			rte_pktmbuf_free(m);
+			return;
+		}
+		cs.irs = e->irs;
+		cs.iss = e->iss;
+		cs.has_mss = (e->flags & SW_SCF_MSS) != 0;
+		cs.mss = e->mss;
+		cs.sack = (e->flags & SW_SCF_SACK) != 0;
+		cs.ts = (e->flags & SW_SCF_TS) != 0;
+		cs.has_ws = (e->flags & SW_SCF_WS) != 0;
+		cs.wscale = e->wscale;
+		open_server(c, m, data, pkt, hash_ft, &cs, e);
+		return;
+	}
+
+	if (!c->cfg->lim.syncookies && mode != SW_MODE_COOKIE) {
+		w->cnt.proxy_unexpected++;
+		log_segment(w, pkt, c->now_ms, "matches no pending handshake (SYN cookies are "
+			    "off): dropped (spoofed ACK, port scan, or a connection whose entry "
+			    "expired)");
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (!sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq - 1, pkt->ack - 1, &co)) {
+		w->cnt.cookie_failed++;
+		log_segment(w, pkt, c->now_ms, "matches no pending handshake and carries no "
+			    "valid cookie: dropped (spoofed ACK or port scan)");
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->cnt.sc_recvcookie++;
+	cs.irs = pkt->seq - 1;
+	cs.iss = pkt->ack - 1;
+	cs.has_mss = 1;
+	cs.mss = co.mss;
+	cs.sack = co.sack;
+	/* Timestamps were negotiated if and only if the ACK carries them. */
+	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
+	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
+	cs.wscale = cs.has_ws ? co.wscale : 0;
+	open_server(c, m, data, pkt, hash_ft, &cs, NULL);
+}
+
+static void
+handle_rst(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt)
+{
+	struct sw_worker *w = c->w;
+	struct sw_sc_entry *e;
+	struct sw_flow *f;
+
+	e = sw_syncache_lookup(&w->sc, &pkt->t, sw_ctab_hash(&w->sc.tab, &pkt->t));
+	if (e != NULL && pkt->seq == e->irs + 1) {
+		/* Only the exact sequence number counts (RFC 5961 3.2): a blind attacker cannot
+		 * tear down someone else's handshake. */
+		sw_syncache_remove(&w->sc, e);
+		w->cnt.sc_reset++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	f = sw_flowtab_lookup(&w->ft, &pkt->t, sw_ctab_hash(&w->ft.tab, &pkt->t));
+	if (f != NULL && pkt->seq == f->irs + 1) {
+		/* The client gives up while the server side opens: tell the server too. Its
+		 * sequence number is the client's own, untranslated. */
+		sw_flowtab_remove(&w->ft, f);
+		w->cnt.port_bridged++;
+		send_inside(w, m);
+		return;
+	}
+	w->cnt.proxy_rst_ignored++;
+	rte_pktmbuf_free(m);
+}
+
+/* ICMP destination unreachable about one of our SYN-ACKs. Returns true if consumed. */
+static bool
+handle_icmp(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, uint32_t len,
+	    const struct sw_pkt *pkt)
+{
+	struct sw_worker *w = c->w;
+	struct sw_tuple q, t;
+	struct sw_sc_entry *e;
+	uint32_t qseq;
+
+	if (sw_parse_icmp_unreach(data, len, pkt, &q, &qseq) != 0)
+		return false;
+	/* The quoted segment went server -> client: the entry is keyed the other way. */
+	t.v6 = q.v6;
+	memcpy(t.src, q.dst, 16);
+	memcpy(t.dst, q.src, 16);
+	t.sport = q.dport;
+	t.dport = q.sport;
+	if (c->cfg->port_mode[t.dport] == SW_MODE_PASS)
+		return false;
+	e = sw_syncache_lookup(&w->sc, &t, sw_ctab_hash(&w->sc.tab, &t));
+	if (e == NULL || qseq != e->iss)
+		return false;
+	w->cnt.sc_unreach++;
+	/* FreeBSD's rule: one error may be a passing outage; drop the entry on the second,
+	 * or once the SYN-ACK has been sent several times already. */
+	if ((e->flags & SW_SCF_UNREACH) || e->rxmits >= 3)
+		sw_syncache_remove(&w->sc, e);
+	else
+		e->flags |= SW_SCF_UNREACH;
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* ---- per packet ---- */
+
+static inline void
+count_malformed(struct sw_worker *w, int bad)
+{
+	switch (bad) {
+	case SW_BAD_TRUNCATED:  w->cnt.mal_truncated++; break;
+	case SW_BAD_IP_HEADER:  w->cnt.mal_ip_header++; break;
+	case SW_BAD_IP_LENGTH:  w->cnt.mal_ip_length++; break;
+	case SW_BAD_FRAGMENT:   w->cnt.mal_fragment++; break;
+	case SW_BAD_VLAN:       w->cnt.mal_vlan++; break;
+	case SW_BAD_TCP_HEADER: w->cnt.mal_tcp_header++; break;
+	case SW_BAD_TCP_OPTION: w->cnt.mal_tcp_option++; break;
+	case SW_BAD_FLAGS:      w->cnt.mal_flags++; break;
+	default:                w->cnt.mal_checksum++; break;
+	}
+}
+
+/* Checksums of a segment we are about to act on: the NIC's verdict, or ours. */
+static inline bool
+checksum_ok(const struct sw_ctx *c, const struct rte_mbuf *m, const uint8_t *data,
+	    const struct sw_pkt *pkt)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+	if (c->w->app->outside.rx_csum) {
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD || ip == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+			return false;
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+		    (pkt->t.v6 || ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD))
+			return true;
+	}
+	return sw_tcp_checksum_ok(data, pkt);
+}
+
+static void
+outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
+{
+	struct sw_worker *w = c->w;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	struct sw_pkt pkt;
+	enum sw_mode mode;
+	uint8_t fl;
+	int kind, rc;
+
+	kind = sw_parse_l3(data, len, &pkt);
+	if (unlikely(kind < 0)) {
+		count_malformed(w, -kind);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (kind == SW_L3_OTHER || (kind == SW_L3_ICMP && !handle_icmp(c, m, data, len, &pkt))) {
+		w->cnt.port_bridged++;
+		send_inside(w, m);
+		return;
+	}
+	if (kind == SW_L3_ICMP)
+		return;
+
+	mode = (enum sw_mode)c->cfg->port_mode[pkt.t.dport];
+	if (mode == SW_MODE_PASS) {
+		w->cnt.port_bridged++;
+		send_inside(w, m);
+		return;
+	}
+	if (mode == SW_MODE_DROP) {
+		w->cnt.port_policy_drop++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	rc = sw_parse_tcp(data, len, &pkt);
+	if (unlikely(rc < 0)) {
+		count_malformed(w, -rc);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	fl = pkt.tcp_flags;
+	if ((fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) != 0 && !checksum_ok(c, m, data, &pkt)) {
+		w->cnt.mal_checksum++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (fl & SW_TH_SYN) {
+		if (fl & (SW_TH_FIN | SW_TH_RST)) {
+			w->cnt.mal_flags++;
+			rte_pktmbuf_free(m);
+		} else if (fl & SW_TH_ACK) {
+			/* A SYN-ACK from outside to a protected port answers nothing of ours. */
+			w->cnt.proxy_unexpected++;
+			rte_pktmbuf_free(m);
+		} else {
+			handle_syn(c, m, data, &pkt, mode);
+		}
+	} else if (fl & SW_TH_RST) {
+		handle_rst(c, m, &pkt);
+	} else if (fl & SW_TH_ACK) {
+		handle_ack(c, m, data, &pkt, mode);
+	} else {
+		w->cnt.proxy_unexpected++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+static void
+inside_packet(struct sw_ctx *c, struct rte_mbuf *m)
+{
+	/* The server side is bridged unchanged: the servers are what we protect. */
+	c->w->cnt.port_bridged++;
+	send_outside(c->w, m);
+}
+
+static void
+process_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n,
+	      void (*fn)(struct sw_ctx *, struct rte_mbuf *))
+{
+	uint16_t i;
+
+	for (i = 0; i < n && i < SW_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + SW_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
+		fn(c, pkts[i]);
+	}
+}
+
+/* ---- life cycle ---- */
+
+struct sw_worker *
+sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	struct sw_worker *w;
+	void *scmem, *ftmem;
+
+	w = rte_zmalloc_socket("sw_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL)
+		return NULL;
+	scmem = rte_zmalloc_socket("sw_syncache",
+				   sw_syncache_memsize(app->args.hashsize, app->args.bucketlimit),
+				   RTE_CACHE_LINE_SIZE, socket);
+	ftmem = rte_zmalloc_socket("sw_flowtab", sw_flowtab_memsize(app->args.flows),
+				   RTE_CACHE_LINE_SIZE, socket);
+	if (scmem == NULL || ftmem == NULL ||
+	    sw_syncache_init(&w->sc, scmem, app->args.hashsize, app->args.bucketlimit,
+			     (uint32_t)rte_rand()) != 0 ||
+	    sw_flowtab_init(&w->ft, ftmem, app->args.flows, (uint32_t)rte_rand()) != 0) {
+		rte_free(scmem);
+		rte_free(ftmem);
+		rte_free(w);
+		return NULL;
+	}
+	w->app = app;
+	w->lcore_id = lcore;
+	w->queue = q;
+	w->ts_offset = (uint32_t)rte_rand();
+	return w;
+}
+
+void
+sw_worker_free(struct sw_worker *w)
+{
+	if (w == NULL)
+		return;
+	rte_free(w->sc.tab.slots);
+	rte_free(w->ft.tab.slots);
+	rte_free(w);
+}
+
+int
+sw_worker_run(struct sw_worker *w)
+{
+	struct sw_app *app = w->app;
+	struct rte_mbuf *pkts[SW_RX_BURST];
+	struct sw_ctx c = { .w = w };
+	uint16_t n;
+
+	rte_rcu_qsbr_thread_register(app->cfg.qs, w->queue);
+	rte_rcu_qsbr_thread_online(app->cfg.qs, w->queue);
+	w->now_ms = sw_now_ms();
+	w->sc.sweep.last_ms = w->now_ms;
+	w->ft.sweep.last_ms = w->now_ms;
+	w->last_rx_ms = w->now_ms;
+
+	while (!app->quit) {
+		c.now_ms = w->now_ms = sw_now_ms();
+		c.cfg = sw_cfg_get(&app->cfg);
+
+		n = rte_eth_rx_burst(app->outside.id, w->queue, pkts, SW_RX_BURST);
+		if (n > 0) {
+			w->cnt.port_outside_rx += n;
+			__atomic_store_n(&w->last_rx_ms, c.now_ms, __ATOMIC_RELAXED);
+			process_burst(&c, pkts, n, outside_packet);
+		}
+		n = rte_eth_rx_burst(app->inside.id, w->queue, pkts, SW_RX_BURST);
+		if (n > 0) {
+			w->cnt.port_inside_rx += n;
+			__atomic_store_n(&w->last_rx_ms, c.now_ms, __ATOMIC_RELAXED);
+			process_burst(&c, pkts, n, inside_packet);
+		}
+
+		sw_syncache_sweep(&w->sc, c.now_ms, SW_SWEEP_PERIOD_MS, synack_timer, &c);
+		w->cnt.proxy_expired += sw_flowtab_expire(&w->ft, c.now_ms, SW_SWEEP_PERIOD_MS,
+							  SW_FLOW_OPENING_TIMEOUT_MS,
+							  SW_FLOW_IDLE_TIMEOUT_MS);
+		txbuf_flush(w, &w->tx_outside, app->outside.id, &w->cnt.port_outside_tx);
+		txbuf_flush(w, &w->tx_inside, app->inside.id, &w->cnt.port_inside_tx);
+
+		/* gauges */
+		w->cnt.sc_count = w->sc.tab.count;
+		w->cnt.sc_paused = sw_syncache_paused(&w->sc, c.now_ms);
+		w->cnt.proxy_flows = w->ft.tab.count;
+
+		rte_rcu_qsbr_quiescent(app->cfg.qs, w->queue);
+	}
+
+	rte_rcu_qsbr_thread_offline(app->cfg.qs, w->queue);
+	rte_rcu_qsbr_thread_unregister(app->cfg.qs, w->queue);
+	return 0;
+}

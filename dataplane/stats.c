@@ -87,14 +87,36 @@ sw_stats_write_file(const struct sw_app *app, const char *path)
 
 static struct sw_app *tel_app;
 
+/*
+ * Telemetry names allow no '.', so "syncache.added" is served as {"syncache": {"added": ..}}:
+ * the same names, one level deeper. Counters of a group are contiguous in SW_COUNTERS.
+ */
 static void
 tel_fill(struct rte_tel_data *d, const struct sw_counters *c)
 {
+	struct rte_tel_data *group = NULL;
+	char gname[32] = "";
 	unsigned int i;
 
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < SW_NCOUNTERS; i++)
-		rte_tel_data_add_dict_u64(d, sw_counter_names[i], sw_counter_at(c, i));
+	for (i = 0; i < SW_NCOUNTERS; i++) {
+		const char *name = sw_counter_names[i];
+		const char *dot = strchr(name, '.');
+		size_t glen = (size_t)(dot - name);
+
+		if (group == NULL || strncmp(gname, name, glen) != 0 || gname[glen] != '\0') {
+			if (group != NULL)
+				rte_tel_data_add_dict_container(d, gname, group, 0);
+			group = rte_tel_data_alloc();
+			if (group == NULL)
+				return;
+			rte_tel_data_start_dict(group);
+			snprintf(gname, sizeof(gname), "%.*s", (int)glen, name);
+		}
+		rte_tel_data_add_dict_u64(group, dot + 1, sw_counter_at(c, i));
+	}
+	if (group != NULL)
+		rte_tel_data_add_dict_container(d, gname, group, 0);
 }
 
 static int

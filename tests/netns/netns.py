@@ -1,0 +1,165 @@
+"""Two network namespaces wired through synwall-dp on net_af_packet ports.
+
+    client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]  swi-N <-veth-> (srv0 198.18.0.2/24) server ns
+
+Both hosts share one /24 (synwall is a bump in the wire: ARP is bridged). Only RFC 2544
+addresses; the namespaces are created and removed by the test itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DP = REPO / "build" / "dataplane" / "synwall-dp"
+
+CLIENT_IP = "198.18.0.1"
+SERVER_IP = "198.18.0.2"
+CLIENT_IP6 = "2001:2::1"
+SERVER_IP6 = "2001:2::2"
+
+
+def sh(*args: str, check: bool = True, ns: str | None = None, **kw) -> subprocess.CompletedProcess:
+    cmd = list(args)
+    if ns is not None:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+
+
+@dataclass
+class Wire:
+    tag: str
+    client_ns: str = ""
+    server_ns: str = ""
+    outside_if: str = ""
+    inside_if: str = ""
+    dp: subprocess.Popen | None = None
+    stats_path: Path | None = None
+    log_path: Path | None = None
+    prefix: str = ""
+    extra_cleanup: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.client_ns = f"swc-{self.tag}"
+        self.server_ns = f"sws-{self.tag}"
+        self.outside_if = f"swo-{self.tag}"
+        self.inside_if = f"swi-{self.tag}"
+        self.prefix = f"swns{self.tag}"
+
+    def create(self) -> None:
+        self.destroy()
+        for ns, inner, outer, ip4, ip6 in (
+            (self.client_ns, "cli0", self.outside_if, CLIENT_IP, CLIENT_IP6),
+            (self.server_ns, "srv0", self.inside_if, SERVER_IP, SERVER_IP6),
+        ):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", ns)
+            sh("ip", "link", "set", outer, "up")
+            # The root side only carries frames to DPDK: no addresses, no IPv6 chatter.
+            sh("sysctl", "-qw", f"net.ipv6.conf.{outer}.disable_ipv6=1", check=False)
+            sh("ethtool", "-K", outer, "tx", "off", check=False)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+            sh("ip", "addr", "add", f"{ip4}/24", "dev", inner, ns=ns)
+            sh("ip", "-6", "addr", "add", f"{ip6}/64", "dev", inner, "nodad", ns=ns)
+            sh("ip", "link", "set", inner, "up", ns=ns)
+            # The kernel would leave checksums to an offload that af_packet never does.
+            sh("ethtool", "-K", inner, "tx", "off", ns=ns)
+
+    def start(self, tmp: Path, args: list[str], workers: int = 1, qpairs: int = 1) -> None:
+        self.stats_path = tmp / f"stats-{self.tag}.json"
+        self.log_path = tmp / f"dp-{self.tag}.log"
+        lcores = "0@0," + ",".join(f"{i + 1}@{(i + 1) % os.cpu_count()}" for i in range(workers))
+        cmd = [
+            str(DP), "--no-pci", "--no-huge", "-m", "512", "--file-prefix", self.prefix,
+            "--lcores", lcores, "--log-level=lib.eal:error",
+            f"--vdev=net_af_packet0,iface={self.outside_if},qpairs={qpairs}",
+            f"--vdev=net_af_packet1,iface={self.inside_if},qpairs={qpairs}",
+            "--", "--stats-json", str(self.stats_path), *args,
+        ]
+        log = open(self.log_path, "w")
+        self.dp = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20.0) -> None:
+        sock = f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.dp.poll() is not None:
+                raise RuntimeError(f"synwall-dp exited {self.dp.returncode}:\n{self.log()}")
+            if os.path.exists(sock) and "worker(s)" in self.log():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"synwall-dp not ready in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+    def telemetry(self, cmd: str) -> dict:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(5)
+        s.connect(f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2")
+        json.loads(s.recv(16384))
+        s.send(cmd.encode())
+        reply = json.loads(s.recv(65536))
+        s.close()
+        groups = reply[cmd.split(",")[0]]
+        # Telemetry nests {"syncache": {"added": n}}: flatten back to "syncache.added".
+        return {f"{g}.{k}": v for g, d in groups.items() for k, v in d.items()}
+
+    def stop(self) -> dict:
+        """SIGTERM, wait, return the final stats JSON."""
+        if self.dp is None:
+            return {}
+        self.dp.send_signal(signal.SIGINT)
+        try:
+            rc = self.dp.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.dp.kill()
+            self.dp.wait()
+            raise RuntimeError(f"synwall-dp did not stop on SIGINT:\n{self.log()}")
+        self.dp = None
+        if rc != 0:
+            raise RuntimeError(f"synwall-dp exited {rc}:\n{self.log()}")
+        return json.loads(self.stats_path.read_text())
+
+    def destroy(self) -> None:
+        if self.dp is not None:
+            self.dp.kill()
+            self.dp.wait()
+            self.dp = None
+        for fn in self.extra_cleanup:
+            fn()
+        self.extra_cleanup.clear()
+        for ns in (self.client_ns, self.server_ns):
+            sh("ip", "netns", "del", ns, check=False)
+        for ifc in (self.outside_if, self.inside_if):
+            sh("ip", "link", "del", ifc, check=False)
+
+
+def nft_syn_counter(ns: str, port: int) -> None:
+    """Count the SYNs that reach the server's stack on `port` (in its namespace)."""
+    rules = f"""
+table inet swtest {{
+    counter syns {{ }}
+    chain input {{
+        type filter hook input priority 0; policy accept;
+        tcp dport {port} tcp flags & (syn | ack) == syn counter name syns
+    }}
+}}
+"""
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
+                   check=True, capture_output=True)
+
+
+def nft_syn_count(ns: str) -> int:
+    out = sh("nft", "-j", "list", "counter", "inet", "swtest", "syns", ns=ns).stdout
+    for obj in json.loads(out)["nftables"]:
+        if "counter" in obj:
+            return obj["counter"]["packets"]
+    raise AssertionError(f"no counter in {out}")

@@ -1,0 +1,71 @@
+"""9. A bad option or value: one line `synwall-dp: <option>: <reason>` on stderr, exit 2, and
+no port ever started (no packet written although both rx pcaps hold traffic)."""
+
+import pytest
+
+from conftest import TEST_KEY
+from expect import check_synack
+from pktutil import CLIENT4, SERVER4, UDP, IP, Ether, syn
+
+OK = ["--key", TEST_KEY]
+
+# name -> (application arguments, the option the error line must name)
+BAD = {
+    "unknown_option": (["--protect", "80", "--bogus-option", "1"] + OK, "--bogus-option"),
+    "hashsize_not_power_of_2": (["--protect", "80", "--hashsize", "1000"] + OK, "--hashsize"),
+    "hashsize_0": (["--protect", "80", "--hashsize", "0"] + OK, "--hashsize"),
+    "hashsize_too_big": (["--protect", "80", "--hashsize", "2097152"] + OK, "--hashsize"),
+    "cachelimit_above_hash_times_bucket": (
+        ["--protect", "80", "--hashsize", "64", "--bucketlimit", "4", "--cachelimit", "257"]
+        + OK, "--cachelimit"),
+    "bucketlimit_256": (["--protect", "80", "--bucketlimit", "256"] + OK, "--bucketlimit"),
+    "protect_port_0": (["--protect", "0"] + OK, "--protect"),
+    "protect_port_70000": (["--protect", "70000"] + OK, "--protect"),
+    "protect_bad_mode": (["--protect", "80:bogus"] + OK, "--protect"),
+    "protect_empty_item": (["--protect", "80,,443"] + OK, "--protect"),
+    "protect_range_reversed": (["--protect", "90-80"] + OK, "--protect"),
+    "key_31_digits": (["--protect", "80", "--key", TEST_KEY[:31]], "--key"),
+    "key_33_digits": (["--protect", "80", "--key", TEST_KEY + "0"], "--key"),
+    "key_not_hex": (["--protect", "80", "--key", "zz" + TEST_KEY[2:]], "--key"),
+    "mss_abc": (["--protect", "80", "--mss", "abc"] + OK, "--mss"),
+    "mss_535": (["--protect", "80", "--mss", "535"] + OK, "--mss"),
+    "mss_9001": (["--protect", "80", "--mss", "9001"] + OK, "--mss"),
+    "mss_trailing_junk": (["--protect", "80", "--mss", "1460x"] + OK, "--mss"),
+    "wscale_15": (["--protect", "80", "--wscale", "15"] + OK, "--wscale"),
+    "rexmtlimit_11": (["--protect", "80", "--rexmtlimit", "11"] + OK, "--rexmtlimit"),
+    "syncookies_2": (["--protect", "80", "--syncookies", "2"] + OK, "--syncookies"),
+    "flows_63": (["--protect", "80", "--flows", "63"] + OK, "--flows"),
+    "rotate_0": (["--protect", "80", "--rotate", "0"] + OK, "--rotate"),
+    "master_short": (["--protect", "80", "--master", "abcd"], "--master"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_option_exits_2_with_one_line(run_dp, case):
+    args, option = BAD[case]
+    # Traffic on both rx pcaps: had a port started, something would have been written.
+    outside = [syn(options=[("MSS", 1460)]), syn(dport=22)]
+    inside = [Ether() / IP(src=SERVER4, dst=CLIENT4) / UDP(sport=1, dport=2)]
+    r = run_dp(outside=outside, inside=inside, args=args, expect_rc=2, timeout=30)
+
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, "want exactly one stderr line, got %d:\n%s" % (len(lines), r.stderr)
+    assert lines[0].startswith("synwall-dp: %s: " % option), \
+        "want `synwall-dp: %s: <reason>`, got %r" % (option, lines[0])
+    assert len(lines[0]) > len("synwall-dp: %s: " % option), "no reason given"
+    for name, frames in (("outside", r.outside_raw), ("inside", r.inside_raw)):
+        assert not frames, "%s tx pcap holds %d frames: a port was started" % (
+            name, len(frames))
+
+
+def test_good_options_accepted(run_dp):
+    # Every documented option with a valid value, at the edges of the ranges.
+    args = ["--outside", "0", "--inside", "1", "--protect", "80,443:cookie,1-10:drop,65535",
+            "--hashsize", "1024", "--bucketlimit", "255", "--cachelimit", "261120",
+            "--rexmtlimit", "10", "--syncookies", "1", "--syncookies-only", "0",
+            "--mss", "9000", "--wscale", "14", "--flows", "64", "--key", TEST_KEY.upper(),
+            "--rotate", "86400", "--mbufs", "8191"]
+    s = syn(options=[("MSS", 9000)])
+    r = run_dp(outside=[s], args=args)
+    assert len(r.outside_raw) == 1, r.describe()
+    check_synack(r.outside_raw[0], s, mss_cap=9000, wscale=14)

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from .netns import DP, Wire
+from synlab.wire import DP, Wire
 
 
 def pytest_collection_modifyitems(config, items):

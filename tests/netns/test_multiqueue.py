@@ -8,7 +8,7 @@ the SYNs that reach its stack: exactly one per client connection.
 import subprocess
 import textwrap
 
-from .netns import CLIENT_IP, SERVER_IP, nft_syn_count, nft_syn_counter
+from synlab.wire import CLIENT_IP, SERVER_IP, nft_syn_count, nft_syn_counter
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 CONNECTIONS = 200

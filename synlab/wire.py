@@ -1,4 +1,4 @@
-"""Two network namespaces wired through synwall-dp on net_af_packet ports.
+"""Two network namespaces wired through synwall-dp on net_af_packet ports (tests and demo).
 
     client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]  swi-N <-veth-> (srv0 198.18.0.2/24) server ns
 
@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DP = REPO / "build" / "dataplane" / "synwall-dp"
 
 CLIENT_IP = "198.18.0.1"

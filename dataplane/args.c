@@ -17,7 +17,7 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_IDLE_EXIT, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +38,7 @@ static const struct option long_opts[] = {
 	{ "epoch", required_argument, NULL, OPT_EPOCH },
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
+	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
 	{ "ctl", required_argument, NULL, OPT_CTL },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
@@ -49,6 +50,7 @@ static const char usage[] =
 	"usage: synwall-dp [EAL options] -- [--outside ID] [--inside ID] [--protect SPEC]\n"
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
+	"    [--server-retries N]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
@@ -264,6 +266,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_WSCALE:
 			rc = parse_u32("--wscale", optarg, 0, 14, &v32);
 			cfg->lim.wscale = (uint8_t)v32;
+			break;
+		case OPT_SERVER_RETRIES:
+			rc = parse_u32("--server-retries", optarg, 0, 10, &v32);
+			cfg->lim.server_retries = (uint8_t)v32;
 			break;
 		case OPT_FLOWS:
 			rc = parse_u32("--flows", optarg, 64, 1u << 24, &a->flows);

@@ -18,6 +18,7 @@ sw_cfg_new_default(void)
 	c->lim.syncookies_only = 0;
 	c->lim.wscale = 7;
 	c->lim.mss = 1460;
+	c->lim.server_retries = 3;
 	return c;
 }
 
@@ -91,5 +92,7 @@ sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlim
 		return "mss must be 536..9000";
 	if (l->wscale > 14)
 		return "wscale must be 0..14";
+	if (l->server_retries > 10)
+		return "server_retries must be 0..10";
 	return NULL;
 }

@@ -28,6 +28,7 @@ struct sw_limits {
 	uint8_t syncookies;     /* answer with a cookie when no entry is kept */
 	uint8_t syncookies_only;/* keep no entries */
 	uint8_t wscale;         /* shift offered in SYN-ACKs */
+	uint8_t server_retries; /* server SYN retransmits before the client gets an RST */
 	uint16_t mss;           /* largest MSS offered in SYN-ACKs */
 };
 

@@ -29,7 +29,7 @@ struct sw_ctab_hdr {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t v6;
-	uint8_t pad[3];
+	uint8_t user[3];        /* the owner's: keeps small fields in the header's padding */
 };
 
 struct sw_v6pair {

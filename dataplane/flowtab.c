@@ -72,8 +72,8 @@ sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, u
 }
 
 uint32_t
-sw_flowtab_expire(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
-		  uint32_t opening_timeout_ms, uint32_t idle_timeout_ms)
+sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
+		 sw_flow_timer_fn fn, void *arg)
 {
 	struct sw_ctab *tab = &ft->tab;
 	uint32_t nb = sw_sweep_due(tab, &ft->sweep, now_ms, period_ms);
@@ -85,10 +85,8 @@ sw_flowtab_expire(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
 
 		for (k = (int32_t)sw_ctab_bucket_count(tab, b) - 1; k >= 0; k--) {
 			struct sw_flow *f = sw_ctab_bucket_entry(tab, b, (uint32_t)k);
-			uint32_t limit = f->state == SW_FLOW_OPENING ? opening_timeout_ms
-								       : idle_timeout_ms;
 
-			if (idle_ms(f, (uint32_t)now_ms) >= limit) {
+			if (fn(f, idle_ms(f, (uint32_t)now_ms), arg) == SW_FLOW_DROP) {
 				sw_ctab_remove(tab, f);
 				removed++;
 			}

@@ -14,32 +14,70 @@
 enum sw_flow_state {
 	SW_FLOW_OPENING = 1,    /* server SYN sent, waiting for the server's SYN-ACK */
 	SW_FLOW_ESTABLISHED,    /* spliced: segments translated both ways */
-	SW_FLOW_CLOSING,        /* FIN or RST seen, lingering */
+	SW_FLOW_CLOSING,        /* FINs both ways, or an RST: lingering, then removed */
 };
 
-#define SW_FLF_VLAN  0x01
-#define SW_FLF_SACK  0x02       /* client offered SACK */
-#define SW_FLF_TS    0x04       /* client uses timestamps */
-#define SW_FLF_WS    0x08       /* client offered window scale */
+/* What each side negotiated (sw_flow.flags). "Client" options are the ones the client
+ * offered in its SYN (and we accepted in the SYN-ACK); "server" ones are in the server's
+ * SYN-ACK to our SYN. */
+#define SW_FLF_VLAN     0x01
+#define SW_FLF_C_SACK   0x02
+#define SW_FLF_C_TS     0x04
+#define SW_FLF_C_WS     0x08
+#define SW_FLF_S_SACK   0x10
+#define SW_FLF_S_TS     0x20
+#define SW_FLF_S_WS     0x40
 
+/* sw_flow.fin */
+#define SW_FIN_CLIENT   0x01
+#define SW_FIN_SERVER   0x02
+#define SW_FIN_RST      0x04
+
+/*
+ * One spliced connection, one cache line. The tuple is client -> server. While the server
+ * side opens, the flow keeps what the server SYN needs (irs, mss, win); once open, the same
+ * bytes hold the translation (seq_delta, ts_delta, ws_srv).
+ */
 struct sw_flow {
-	struct sw_ctab_hdr hdr;
-	uint32_t irs;           /* client's ISN */
-	uint32_t iss;           /* the ISS (cookie) the client was given */
-	uint32_t srv_isn;       /* server's ISN, once its SYN-ACK arrived */
-	uint32_t ts_ours;       /* TSval we sent the client in the SYN-ACK (its TSecr) */
-	uint32_t last_ms;       /* last segment seen (sw_ms clock, wraps) */
-	uint8_t eth_client[6];  /* MAC the client's segments come from */
-	uint8_t eth_server[6];  /* MAC the client's segments go to */
+	struct sw_ctab_hdr hdr;         /* hdr.user: state, flags, ws */
+	uint32_t last_ms;               /* last segment seen (sw_ms clock, wraps) */
+	uint32_t iss;                   /* the ISS (cookie) the client was given */
+	union {
+		uint32_t irs;           /* OPENING: client's ISN */
+		struct {
+			uint8_t ws_srv;         /* server's shift (SW_FLF_S_WS) */
+			uint8_t pad[3];
+		} est;
+	};
+	union {
+		struct {
+			uint16_t mss;   /* client's MSS as told to the server */
+			uint16_t win;   /* client's last window field */
+		} open;
+		uint32_t seq_delta;     /* server ISN - iss: server seq = client-side seq + delta */
+	};
+	union {
+		uint32_t ts_ours;       /* OPENING: TSval we sent the client (its TSecr) */
+		uint32_t ts_delta;      /* server TSval - ours */
+	};
+	uint32_t ts_recent;             /* client's latest TSval */
+	uint8_t eth_client[6];          /* MAC the client's segments come from */
+	uint8_t eth_server[6];          /* MAC the client's segments go to */
 	uint16_t vlan_tci;
-	uint16_t mss;           /* client's MSS as told to the server */
-	uint8_t state;          /* sw_flow_state */
-	uint8_t flags;          /* SW_FLF_* */
-	uint8_t ws_client;      /* client's shift */
-	uint8_t ws_ours;        /* shift we promised the client */
+	uint8_t rexmits;                /* server SYNs resent */
+	uint8_t fin;                    /* SW_FIN_* */
 };
 
 _Static_assert(sizeof(struct sw_flow) == SW_CTAB_ENTRY_SIZE, "a flow is one cache line");
+
+/* The fields kept in the header's spare bytes. */
+#define sw_flow_state(f)        ((f)->hdr.user[0])
+#define sw_flow_flags(f)        ((f)->hdr.user[1])
+/* shifts: client's own (as told to the server) in the low nibble, ours (told the client)
+ * in the high nibble */
+#define sw_flow_ws(f)           ((f)->hdr.user[2])
+#define SW_FLOW_WS_CLIENT(f)    (sw_flow_ws(f) & 0x0f)
+#define SW_FLOW_WS_OURS(f)      (sw_flow_ws(f) >> 4)
 
 struct sw_flowtab {
 	struct sw_ctab tab;
@@ -80,9 +118,17 @@ sw_flowtab_touch(struct sw_flowtab *ft, struct sw_flow *f, uint32_t now_ms)
 	sw_ctab_touch(&ft->tab, f);
 }
 
-/* Remove flows idle past their state's timeout; sweeps the table once per period_ms.
- * Returns flows removed. */
-uint32_t sw_flowtab_expire(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
-			   uint32_t opening_timeout_ms, uint32_t idle_timeout_ms);
+/* Timer outcome for one flow, decided by the callback. */
+enum sw_flow_timer_action {
+	SW_FLOW_KEEP,
+	SW_FLOW_DROP,
+};
+typedef enum sw_flow_timer_action (*sw_flow_timer_fn)(struct sw_flow *f, uint32_t idle_ms,
+						       void *arg);
+
+/* Sweep the slice of buckets due at now_ms (the whole table once per period_ms), calling fn
+ * for every flow with its idle time; DROP removes it. Returns flows removed. */
+uint32_t sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
+			  sw_flow_timer_fn fn, void *arg);
 
 #endif

@@ -187,6 +187,7 @@ sw_parse_tcp_options(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *out)
 			if (olen != 10)
 				return -SW_BAD_TCP_OPTION;
 			out->present |= SW_OPT_TS;
+			out->ts_off = (uint8_t)(TCP_HLEN + i);
 			out->tsval = rd32(o + i + 2);
 			out->tsecr = rd32(o + i + 6);
 			break;

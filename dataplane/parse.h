@@ -34,6 +34,7 @@ struct sw_tcpopts {
 	uint32_t tsecr;
 	uint8_t sack_off;           /* offset of the SACK option from the TCP header */
 	uint8_t sack_len;
+	uint8_t ts_off;             /* offset of the timestamps option from the TCP header */
 };
 
 /* TCP flags */

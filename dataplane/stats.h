@@ -30,7 +30,16 @@
 	X(cookie_failed,     "cookie.failed")           \
 	X(proxy_flows,       "proxy.flows")             \
 	X(proxy_opened,      "proxy.opened")            \
+	X(proxy_established, "proxy.established")       \
+	X(proxy_syn_retransmitted, "proxy.syn_retransmitted") \
+	X(proxy_ack_resent,  "proxy.ack_resent")        \
+	X(proxy_server_rst,  "proxy.server_rst")        \
+	X(proxy_server_timeout, "proxy.server_timeout") \
 	X(proxy_ack_opening, "proxy.ack_opening")       \
+	X(proxy_to_server,   "proxy.to_server")         \
+	X(proxy_to_client,   "proxy.to_client")         \
+	X(proxy_reset,       "proxy.reset")             \
+	X(proxy_closed,      "proxy.closed")            \
 	X(proxy_rst_ignored, "proxy.rst_ignored")       \
 	X(proxy_unexpected,  "proxy.unexpected")        \
 	X(proxy_expired,     "proxy.expired")           \

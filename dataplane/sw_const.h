@@ -18,9 +18,12 @@
 #define SW_SC_PAUSE_MS      16000   /* FreeBSD TCP_SYNCACHE_PAUSE_TIME (SYNCOOKIE_LIFETIME) */
 #define SW_SC_PAUSE_MAX_BACKOFF 6   /* pause doubles at most this many times */
 
-/* Flow table: an entry still opening the server side expires after this. */
-#define SW_FLOW_OPENING_TIMEOUT_MS 10000
-#define SW_FLOW_IDLE_TIMEOUT_MS    300000
+/* Flow table. The server SYN is resent after 1 s, doubling, --server-retries times; then the
+ * client gets an RST. */
+#define SW_SERVER_SYN_RTO_MS       1000
+#define SW_FLOW_IDLE_TIMEOUT_MS    300000   /* an established flow with no segment */
+#define SW_FLOW_LINGER_MS          5000     /* after FIN both ways, or an RST */
+#define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */
 #define SW_FLOW_BUCKET_SLOTS       8
 
 /* Rate limit of the plain-words log lines, per lcore. */

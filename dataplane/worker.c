@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "cookie.h"
+#include "proxy.h"
 #include "tcpout.h"
 #include "worker.h"
 
@@ -248,31 +249,103 @@ synack_timer(struct sw_sc_entry *e, void *arg)
 	return SW_SC_KEEP;
 }
 
+/* ---- the server side of a flow ---- */
+
+static inline void
+flow_tuple_seg(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+	       bool to_server)
+{
+	if (to_server) {
+		memcpy(s->eth_src, f->eth_client, 6);
+		memcpy(s->eth_dst, f->eth_server, 6);
+		s->t = *t;
+	} else {
+		memcpy(s->eth_src, f->eth_server, 6);
+		memcpy(s->eth_dst, f->eth_client, 6);
+		s->t.v6 = t->v6;
+		memcpy(s->t.src, t->dst, 16);
+		memcpy(s->t.dst, t->src, 16);
+		s->t.sport = t->dport;
+		s->t.dport = t->sport;
+	}
+	s->vlan_tci = f->vlan_tci;
+	s->has_vlan = (sw_flow_flags(f) & SW_FLF_VLAN) != 0;
+	memset(&s->opt, 0, sizeof(s->opt));
+}
+
+/*
+ * The SYN to the server, with the client's ISN and options. When the client does
+ * timestamps, the MSS told to the server leaves room for a timestamps option that synwall
+ * may have to add to the server's segments (if the server turns out not to do them).
+ */
+static void
+fill_server_syn(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t)
+{
+	uint8_t fl = sw_flow_flags(f);
+	uint32_t win;
+
+	flow_tuple_seg(s, f, t, true);
+	s->seq = f->irs;
+	s->ack = 0;
+	s->flags = SW_TH_SYN;
+	win = (fl & SW_FLF_C_WS) ? (uint32_t)f->open.win << SW_FLOW_WS_CLIENT(f) : f->open.win;
+	s->win = win > 65535 ? 65535 : (uint16_t)win;
+	s->opt.present = (uint8_t)(SW_OPT_MSS | ((fl & SW_FLF_C_SACK) ? SW_OPT_SACKOK : 0) |
+				   ((fl & SW_FLF_C_TS) ? SW_OPT_TS : 0) |
+				   ((fl & SW_FLF_C_WS) ? SW_OPT_WS : 0));
+	s->opt.mss = (fl & SW_FLF_C_TS) ? (uint16_t)(f->open.mss - SW_TS_OPTLEN) : f->open.mss;
+	s->opt.wscale = SW_FLOW_WS_CLIENT(f);
+	s->opt.tsval = f->ts_recent;
+	s->opt.tsecr = 0;
+}
+
+/* An RST to the client, in the client's view of the connection. */
+static void
+fill_client_rst(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+		uint32_t irs)
+{
+	flow_tuple_seg(s, f, t, false);
+	s->seq = f->iss + 1;
+	s->ack = irs + 1;
+	s->flags = SW_TH_RST | SW_TH_ACK;
+	s->win = 0;
+}
+
+/* The ACK that completes the server's handshake (and answers its SYN-ACK again if our
+ * first ACK was lost). */
+static void
+fill_server_ack(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+		uint32_t seq, uint32_t srv_isn, uint32_t srv_tsval, uint16_t client_win)
+{
+	flow_tuple_seg(s, f, t, true);
+	s->seq = seq;
+	s->ack = srv_isn + 1;
+	s->flags = SW_TH_ACK;
+	s->win = sw_proxy_win_to_server(f, client_win);
+	if (sw_flow_flags(f) & SW_FLF_S_TS) {
+		s->opt.present = SW_OPT_TS;
+		s->opt.tsval = f->ts_recent;
+		s->opt.tsecr = srv_tsval;
+	}
+}
+
 /* ---- outside: SYN ---- */
 
 static void
 handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_pkt *pkt,
-	   enum sw_mode mode)
+	   enum sw_mode mode, uint32_t hash)
 {
 	struct sw_worker *w = c->w;
 	const struct sw_limits *lim = &c->cfg->lim;
 	uint8_t eth_client[6], eth_server[6];
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
-	struct sw_flow *f;
 	struct sw_seg s;
-	uint32_t hash, iss;
+	uint32_t iss;
 	bool keep;
 
 	memcpy(eth_client, data + 6, 6);
 	memcpy(eth_server, data, 6);
-	hash = sw_ctab_hash(&w->sc.tab, &pkt->t);
-
-	/* A new SYN on the 4-tuple of a flow that is still listed: the client has moved on. */
-	f = sw_flowtab_lookup(&w->ft, &pkt->t, sw_ctab_hash(&w->ft.tab, &pkt->t));
-	if (f != NULL)
-		sw_flowtab_remove(&w->ft, f);
-
 	sw_cookie_opts_from_syn(&pkt->opt, &co);
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL) {
@@ -339,21 +412,20 @@ struct sw_client_syn {
 	uint32_t irs;
 	uint32_t iss;
 	uint16_t mss;
-	uint8_t has_mss, sack, ts, has_ws, wscale;
+	uint8_t sack, ts, has_ws, wscale;
 };
 
 static void
 open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const struct sw_pkt *pkt,
-	    uint32_t hash_ft, const struct sw_client_syn *cs, struct sw_sc_entry *e)
+	    uint32_t hash, const struct sw_client_syn *cs, struct sw_sc_entry *e)
 {
 	struct sw_worker *w = c->w;
 	struct sw_flow *f;
 	struct sw_seg s;
-	uint32_t win;
 	int evicted;
 
-	f = sw_flowtab_add(&w->ft, &pkt->t, hash_ft, (uint32_t)c->now_ms,
-			   SW_FLOW_OPENING_TIMEOUT_MS, &evicted);
+	f = sw_flowtab_add(&w->ft, &pkt->t, hash, (uint32_t)c->now_ms,
+			   SW_FLOW_EVICT_MIN_IDLE_MS, &evicted);
 	if (f == NULL) {
 		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
 		 * client's retransmission can still get in. */
@@ -367,64 +439,39 @@ open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const str
 		sw_syncache_remove(&w->sc, e);
 	w->cnt.sc_completed++;
 
+	sw_flow_state(f) = SW_FLOW_OPENING;
+	sw_flow_flags(f) = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) |
+				     (cs->sack ? SW_FLF_C_SACK : 0) | (cs->ts ? SW_FLF_C_TS : 0) |
+				     (cs->has_ws ? SW_FLF_C_WS : 0));
+	sw_flow_ws(f) = (uint8_t)((cs->has_ws ? cs->wscale : 0) |
+				  (cs->has_ws ? c->cfg->lim.wscale : 0) << 4);
 	f->irs = cs->irs;
 	f->iss = cs->iss;
+	f->open.mss = cs->mss;
+	f->open.win = pkt->win;
 	f->ts_ours = pkt->opt.tsecr;
+	f->ts_recent = pkt->opt.tsval;
 	memcpy(f->eth_client, data + 6, 6);
 	memcpy(f->eth_server, data, 6);
 	f->vlan_tci = pkt->vlan_tci;
-	f->mss = cs->mss;
-	f->state = SW_FLOW_OPENING;
-	f->flags = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) | (cs->sack ? SW_FLF_SACK : 0) |
-			     (cs->ts ? SW_FLF_TS : 0) | (cs->has_ws ? SW_FLF_WS : 0));
-	f->ws_client = cs->wscale;
-	f->ws_ours = c->cfg->lim.wscale;
 
-	/* The server SYN: the client's ACK rewritten in place, same direction and MACs. */
-	memcpy(s.eth_src, data + 6, 6);
-	memcpy(s.eth_dst, data, 6);
-	s.vlan_tci = pkt->vlan_tci;
-	s.has_vlan = pkt->has_vlan;
-	s.t = pkt->t;
-	s.seq = cs->irs;
-	s.ack = 0;
-	s.flags = SW_TH_SYN;
-	win = cs->has_ws ? (uint32_t)pkt->win << cs->wscale : pkt->win;
-	s.win = win > 65535 ? 65535 : (uint16_t)win;
-	memset(&s.opt, 0, sizeof(s.opt));
-	s.opt.present = (uint8_t)((cs->has_mss ? SW_OPT_MSS : 0) |
-				  (cs->sack ? SW_OPT_SACKOK : 0) | (cs->ts ? SW_OPT_TS : 0) |
-				  (cs->has_ws ? SW_OPT_WS : 0));
-	s.opt.mss = cs->mss;
-	s.opt.wscale = cs->wscale;
-	s.opt.tsval = pkt->opt.tsval;
-	s.opt.tsecr = 0;
+	/* The client's ACK becomes, in place, the server SYN: same direction, same MACs. */
+	fill_server_syn(&s, f, &pkt->t);
 	mbuf_write_seg(m, &s, &w->app->inside);
 	w->cnt.proxy_opened++;
 	send_inside(w, m);
 }
 
 static void
-handle_ack(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_pkt *pkt,
-	   enum sw_mode mode)
+complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
+		   struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash)
 {
 	struct sw_worker *w = c->w;
-	uint32_t hash_ft = sw_ctab_hash(&w->ft.tab, &pkt->t);
 	struct sw_client_syn cs;
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
-	struct sw_flow *f;
 
-	f = sw_flowtab_lookup(&w->ft, &pkt->t, hash_ft);
-	if (f != NULL) {
-		/* The client's ACK again while the server side opens: no second server SYN. */
-		sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
-		w->cnt.proxy_ack_opening++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-
-	e = sw_syncache_lookup(&w->sc, &pkt->t, sw_ctab_hash(&w->sc.tab, &pkt->t));
+	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL) {
 		if (pkt->ack != e->iss + 1 || pkt->seq != e->irs + 1) {
 			w->cnt.sc_badack++;
@@ -436,13 +483,12 @@ handle_ack(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		}
 		cs.irs = e->irs;
 		cs.iss = e->iss;
-		cs.has_mss = (e->flags & SW_SCF_MSS) != 0;
-		cs.mss = e->mss;
+		cs.mss = (e->flags & SW_SCF_MSS) ? e->mss : 536;
 		cs.sack = (e->flags & SW_SCF_SACK) != 0;
 		cs.ts = (e->flags & SW_SCF_TS) != 0;
 		cs.has_ws = (e->flags & SW_SCF_WS) != 0;
 		cs.wscale = e->wscale;
-		open_server(c, m, data, pkt, hash_ft, &cs, e);
+		open_server(c, m, data, pkt, hash, &cs, e);
 		return;
 	}
 
@@ -464,43 +510,259 @@ handle_ack(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 	w->cnt.sc_recvcookie++;
 	cs.irs = pkt->seq - 1;
 	cs.iss = pkt->ack - 1;
-	cs.has_mss = 1;
 	cs.mss = co.mss;
 	cs.sack = co.sack;
 	/* Timestamps were negotiated if and only if the ACK carries them. */
 	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
 	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
 	cs.wscale = cs.has_ws ? co.wscale : 0;
-	open_server(c, m, data, pkt, hash_ft, &cs, NULL);
+	open_server(c, m, data, pkt, hash, &cs, NULL);
 }
 
 static void
-handle_rst(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt)
+handle_rst_no_flow(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, uint32_t hash)
 {
 	struct sw_worker *w = c->w;
 	struct sw_sc_entry *e;
-	struct sw_flow *f;
 
-	e = sw_syncache_lookup(&w->sc, &pkt->t, sw_ctab_hash(&w->sc.tab, &pkt->t));
+	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL && pkt->seq == e->irs + 1) {
 		/* Only the exact sequence number counts (RFC 5961 3.2): a blind attacker cannot
 		 * tear down someone else's handshake. */
 		sw_syncache_remove(&w->sc, e);
 		w->cnt.sc_reset++;
+	} else {
+		w->cnt.proxy_rst_ignored++;
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* FIN and RST bookkeeping shared by both directions. */
+static inline void
+flow_track_close(struct sw_flow *f, uint8_t tcp_flags, uint8_t fin_bit)
+{
+	if (tcp_flags & SW_TH_RST)
+		f->fin |= SW_FIN_RST;
+	else if (tcp_flags & SW_TH_FIN)
+		f->fin |= fin_bit;
+	if ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
+	    (SW_FIN_CLIENT | SW_FIN_SERVER))
+		sw_flow_state(f) = SW_FLOW_CLOSING;
+}
+
+/* A segment from the client for a flow we know. Returns false when the segment should be
+ * handled as if there were no flow (a new SYN on a closed 4-tuple). */
+static bool
+client_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pkt *pkt,
+	       struct sw_flow *f)
+{
+	struct sw_worker *w = c->w;
+	uint8_t fl = pkt->tcp_flags;
+
+	if (sw_flow_state(f) == SW_FLOW_OPENING) {
+		if (fl & SW_TH_SYN) {
+			/* The client started over before the server answered. */
+			sw_flowtab_remove(&w->ft, f);
+			return false;
+		}
+		if ((fl & SW_TH_RST) && pkt->seq == f->irs + 1) {
+			/* The client gives up while the server side opens: the server is told
+			 * (its sequence space is the client's own, untranslated). */
+			sw_flowtab_remove(&w->ft, f);
+			w->cnt.proxy_reset++;
+			send_inside(w, m);
+			return true;
+		}
+		/* The handshake ACK again, or a window probe: the server is not open yet.
+		 * The client's window is zero until it is, so no data is lost. */
+		w->cnt.proxy_ack_opening++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	if ((fl & SW_TH_SYN) && sw_flow_state(f) == SW_FLOW_CLOSING) {
+		/* A new connection on a 4-tuple that is closing: like a Linux server in
+		 * TIME_WAIT, let the new handshake start over. */
+		sw_flowtab_remove(&w->ft, f);
+		w->cnt.proxy_closed++;
+		return false;
+	}
+	/* Everything else, an established flow's SYN included (the server answers it with a
+	 * challenge ACK, RFC 5961 4), is translated and passed on. */
+	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
+	sw_proxy_to_server(data, pkt, f);
+	flow_track_close(f, fl, SW_FIN_CLIENT);
+	w->cnt.proxy_to_server++;
+	send_inside(w, m);
+	return true;
+}
+
+/* ---- flow timers ---- */
+
+static enum sw_flow_timer_action
+flow_timer(struct sw_flow *f, uint32_t idle, void *arg)
+{
+	struct sw_ctx *c = arg;
+	struct sw_worker *w = c->w;
+	struct rte_mbuf *m;
+	struct sw_tuple t;
+	struct sw_seg s;
+
+	switch (sw_flow_state(f)) {
+	case SW_FLOW_OPENING:
+		if (idle < (uint32_t)SW_SERVER_SYN_RTO_MS << (f->rexmits > 6 ? 6 : f->rexmits))
+			return SW_FLOW_KEEP;
+		sw_ctab_tuple(&w->ft.tab, f, &t);
+		m = rte_pktmbuf_alloc(w->app->pool);
+		if (f->rexmits >= c->cfg->lim.server_retries) {
+			/* The server never answered: the client learns it at once rather than
+			 * after its own timeouts. */
+			w->cnt.proxy_server_timeout++;
+			if (m != NULL) {
+				fill_client_rst(&s, f, &t, f->irs);
+				mbuf_write_seg(m, &s, &w->app->outside);
+				send_outside(w, m);
+			}
+			return SW_FLOW_DROP;
+		}
+		if (m == NULL) {
+			w->cnt.sc_zonefail++;
+			return SW_FLOW_KEEP;
+		}
+		f->rexmits++;
+		f->last_ms = (uint32_t)c->now_ms;
+		fill_server_syn(&s, f, &t);
+		mbuf_write_seg(m, &s, &w->app->inside);
+		w->cnt.proxy_syn_retransmitted++;
+		send_inside(w, m);
+		return SW_FLOW_KEEP;
+	case SW_FLOW_CLOSING:
+		if (idle < SW_FLOW_LINGER_MS)
+			return SW_FLOW_KEEP;
+		w->cnt.proxy_closed++;
+		return SW_FLOW_DROP;
+	default:
+		if (idle < SW_FLOW_IDLE_TIMEOUT_MS)
+			return SW_FLOW_KEEP;
+		w->cnt.proxy_expired++;
+		return SW_FLOW_DROP;
+	}
+}
+
+/* ---- inside: the server's side of a flow ---- */
+
+static void
+server_synack(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f,
+	      const struct sw_tuple *t)
+{
+	struct sw_worker *w = c->w;
+	uint16_t client_win = f->open.win;
+	uint32_t srv_isn = pkt->seq;
+	uint32_t irs = f->irs;
+	struct rte_mbuf *upd;
+	struct sw_seg s;
+
+	if (!sw_proxy_server_synack(f, pkt)) {
+		w->cnt.proxy_unexpected++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	f = sw_flowtab_lookup(&w->ft, &pkt->t, sw_ctab_hash(&w->ft.tab, &pkt->t));
-	if (f != NULL && pkt->seq == f->irs + 1) {
-		/* The client gives up while the server side opens: tell the server too. Its
-		 * sequence number is the client's own, untranslated. */
-		sw_flowtab_remove(&w->ft, f);
-		w->cnt.port_bridged++;
+	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+	f->rexmits = 0;
+	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
+
+	/* To the client: the server's window, now that there is one (a window update). */
+	upd = rte_pktmbuf_alloc(w->app->pool);
+	if (upd != NULL) {
+		flow_tuple_seg(&s, f, t, false);
+		s.seq = f->iss + 1;
+		s.ack = irs + 1;
+		s.flags = SW_TH_ACK;
+		/* A SYN-ACK's window is never scaled. */
+		{
+			unsigned int ours = (sw_flow_flags(f) & SW_FLF_C_WS) ?
+					    SW_FLOW_WS_OURS(f) : 0;
+			uint32_t v = ((uint32_t)pkt->win + (1u << ours) - 1) >> ours;
+
+			s.win = v > 0xffff ? 0xffff : (uint16_t)v;
+		}
+		if (sw_flow_flags(f) & SW_FLF_C_TS) {
+			s.opt.present = SW_OPT_TS;
+			s.opt.tsval = (sw_flow_flags(f) & SW_FLF_S_TS) ?
+				      pkt->opt.tsval - f->ts_delta : our_tsval(c);
+			s.opt.tsecr = f->ts_recent;
+		}
+		mbuf_write_seg(upd, &s, &w->app->outside);
+		send_outside(w, upd);
+	} else {
+		/* The client's own window probe will fetch the window later. */
+		w->cnt.sc_zonefail++;
+	}
+
+	/* To the server: the ACK that completes its handshake, in the SYN-ACK's mbuf. */
+	fill_server_ack(&s, f, t, irs + 1, srv_isn, pkt->opt.tsval, client_win);
+	mbuf_write_seg(m, &s, &w->app->inside);
+	w->cnt.proxy_established++;
+	send_inside(w, m);
+}
+
+static void
+server_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pkt *pkt,
+	       struct sw_flow *f, const struct sw_tuple *t)
+{
+	struct sw_worker *w = c->w;
+	uint8_t fl = pkt->tcp_flags;
+	struct sw_seg s;
+
+	if (sw_flow_state(f) == SW_FLOW_OPENING) {
+		if ((fl & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST)) == (SW_TH_SYN | SW_TH_ACK)) {
+			server_synack(c, m, pkt, f, t);
+		} else if ((fl & SW_TH_RST) && (fl & SW_TH_ACK) && pkt->ack == f->irs + 1) {
+			/* The port is closed: the client gets the refusal, as if direct. */
+			uint32_t irs = f->irs;
+
+			fill_client_rst(&s, f, t, irs);
+			sw_flowtab_remove(&w->ft, f);
+			mbuf_write_seg(m, &s, &w->app->outside);
+			w->cnt.proxy_server_rst++;
+			send_outside(w, m);
+		} else {
+			w->cnt.proxy_unexpected++;
+			rte_pktmbuf_free(m);
+		}
+		return;
+	}
+	if ((fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
+		/* The server resends its SYN-ACK: our ACK was lost. Answer it again; the
+		 * client has been told already. */
+		if (pkt->seq - f->seq_delta != f->iss) {
+			w->cnt.proxy_unexpected++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+		/* The client's window is not kept once open: offer 64 KB, the client's next
+		 * segment brings the real one. */
+		fill_server_ack(&s, f, t, pkt->ack, pkt->seq, pkt->opt.tsval,
+				(uint16_t)(0xffff >> ((sw_flow_flags(f) & SW_FLF_C_WS) ?
+						      SW_FLOW_WS_CLIENT(f) : 0)));
+		mbuf_write_seg(m, &s, &w->app->inside);
+		w->cnt.proxy_ack_resent++;
 		send_inside(w, m);
 		return;
 	}
-	w->cnt.proxy_rst_ignored++;
-	rte_pktmbuf_free(m);
+	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
+	if (unlikely(sw_proxy_needs_ts(pkt, f))) {
+		if (rte_pktmbuf_prepend(m, SW_TS_OPTLEN) != NULL) {
+			data = rte_pktmbuf_mtod(m, uint8_t *);
+			sw_proxy_to_client(data, pkt, f, true, our_tsval(c));
+		} else {
+			sw_proxy_to_client(data, pkt, f, false, 0);
+		}
+	} else {
+		sw_proxy_to_client(data, pkt, f, false, 0);
+	}
+	flow_track_close(f, fl, SW_FIN_SERVER);
+	w->cnt.proxy_to_client++;
+	send_outside(w, m);
 }
 
 /* ICMP destination unreachable about one of our SYN-ACKs. Returns true if consumed. */
@@ -577,10 +839,12 @@ static void
 outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 {
 	struct sw_worker *w = c->w;
-	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
 	struct sw_pkt pkt;
 	enum sw_mode mode;
+	struct sw_flow *f;
+	uint32_t hash;
 	uint8_t fl;
 	int kind, rc;
 
@@ -617,26 +881,36 @@ outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 		return;
 	}
 	fl = pkt.tcp_flags;
-	if ((fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) != 0 && !checksum_ok(c, m, data, &pkt)) {
+	if (unlikely((fl & SW_TH_SYN) && (fl & (SW_TH_FIN | SW_TH_RST)))) {
+		w->cnt.mal_flags++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	/* Both tables share one hash seed: one hash per packet. */
+	hash = sw_ctab_hash(&w->ft.tab, &pkt.t);
+	f = sw_flowtab_lookup(&w->ft, &pkt.t, hash);
+	if (likely(f != NULL) && client_segment(c, m, data, &pkt, f))
+		return;
+
+	/* No flow: the segment is for synwall itself, so its checksums must be right. */
+	if (!checksum_ok(c, m, data, &pkt)) {
 		w->cnt.mal_checksum++;
 		rte_pktmbuf_free(m);
 		return;
 	}
 	if (fl & SW_TH_SYN) {
-		if (fl & (SW_TH_FIN | SW_TH_RST)) {
-			w->cnt.mal_flags++;
-			rte_pktmbuf_free(m);
-		} else if (fl & SW_TH_ACK) {
+		if (fl & SW_TH_ACK) {
 			/* A SYN-ACK from outside to a protected port answers nothing of ours. */
 			w->cnt.proxy_unexpected++;
 			rte_pktmbuf_free(m);
 		} else {
-			handle_syn(c, m, data, &pkt, mode);
+			handle_syn(c, m, data, &pkt, mode, hash);
 		}
 	} else if (fl & SW_TH_RST) {
-		handle_rst(c, m, &pkt);
+		handle_rst_no_flow(c, m, &pkt, hash);
 	} else if (fl & SW_TH_ACK) {
-		handle_ack(c, m, data, &pkt, mode);
+		complete_handshake(c, m, data, &pkt, mode, hash);
 	} else {
 		w->cnt.proxy_unexpected++;
 		rte_pktmbuf_free(m);
@@ -646,9 +920,32 @@ outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 static void
 inside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 {
-	/* The server side is bridged unchanged: the servers are what we protect. */
-	c->w->cnt.port_bridged++;
-	send_outside(c->w, m);
+	struct sw_worker *w = c->w;
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	struct sw_tuple t;
+	struct sw_pkt pkt;
+	struct sw_flow *f;
+
+	/* Only TCP from a protected port can belong to a flow: the rest is bridged. */
+	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP ||
+	    c->cfg->port_mode[pkt.t.sport] == SW_MODE_PASS ||
+	    sw_parse_tcp(data, len, &pkt) < 0)
+		goto bridge;
+	/* Flows are keyed client -> server. */
+	t.v6 = pkt.t.v6;
+	memcpy(t.src, pkt.t.dst, 16);
+	memcpy(t.dst, pkt.t.src, 16);
+	t.sport = pkt.t.dport;
+	t.dport = pkt.t.sport;
+	f = sw_flowtab_lookup(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t));
+	if (f == NULL)
+		goto bridge;
+	server_segment(c, m, data, &pkt, f, &t);
+	return;
+bridge:
+	w->cnt.port_bridged++;
+	send_outside(w, m);
 }
 
 static void
@@ -674,6 +971,7 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	int socket = (int)rte_lcore_to_socket_id(lcore);
 	struct sw_worker *w;
 	void *scmem, *ftmem;
+	uint32_t seed;
 
 	w = rte_zmalloc_socket("sw_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
 	if (w == NULL)
@@ -683,10 +981,11 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 				   RTE_CACHE_LINE_SIZE, socket);
 	ftmem = rte_zmalloc_socket("sw_flowtab", sw_flowtab_memsize(app->args.flows),
 				   RTE_CACHE_LINE_SIZE, socket);
+	seed = (uint32_t)rte_rand();
 	if (scmem == NULL || ftmem == NULL ||
 	    sw_syncache_init(&w->sc, scmem, app->args.hashsize, app->args.bucketlimit,
-			     (uint32_t)rte_rand()) != 0 ||
-	    sw_flowtab_init(&w->ft, ftmem, app->args.flows, (uint32_t)rte_rand()) != 0) {
+			     seed) != 0 ||
+	    sw_flowtab_init(&w->ft, ftmem, app->args.flows, seed) != 0) {
 		rte_free(scmem);
 		rte_free(ftmem);
 		rte_free(w);
@@ -742,9 +1041,7 @@ sw_worker_run(struct sw_worker *w)
 		}
 
 		sw_syncache_sweep(&w->sc, c.now_ms, SW_SWEEP_PERIOD_MS, synack_timer, &c);
-		w->cnt.proxy_expired += sw_flowtab_expire(&w->ft, c.now_ms, SW_SWEEP_PERIOD_MS,
-							  SW_FLOW_OPENING_TIMEOUT_MS,
-							  SW_FLOW_IDLE_TIMEOUT_MS);
+		sw_flowtab_sweep(&w->ft, c.now_ms, SW_SWEEP_PERIOD_MS, flow_timer, &c);
 		txbuf_flush(w, &w->tx_outside, app->outside.id, &w->cnt.port_outside_tx);
 		txbuf_flush(w, &w->tx_inside, app->inside.id, &w->cnt.port_inside_tx);
 

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "proxy.h"
+
+static inline void
+wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One's complement sum of the 16-bit words covering [from, to) relative to base. */
+static uint32_t
+word_sum(const uint8_t *base, unsigned int from, unsigned int to)
+{
+	uint32_t s = 0;
+	unsigned int i;
+
+	for (i = from; i < to; i += 2)
+		s += (uint32_t)(base[i] << 8 | base[i + 1]);
+	return s;
+}
+
+static inline uint16_t
+fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+void
+sw_csum_patch(uint8_t *base, uint8_t *csum, uint8_t *p, const uint8_t *bytes, unsigned int len)
+{
+	unsigned int off = (unsigned int)(p - base);
+	unsigned int from = off & ~1u;
+	unsigned int to = (off + len + 1) & ~1u;
+	uint32_t old_sum, new_sum, hc;
+
+	if (len == 0)
+		return;
+	old_sum = word_sum(base, from, to);
+	memcpy(p, bytes, len);
+	new_sum = word_sum(base, from, to);
+	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') */
+	hc = (uint32_t)(csum[0] << 8 | csum[1]);
+	hc = (~hc & 0xffff) + (~fold(old_sum) & 0xffff) + fold(new_sum);
+	wr16(csum, (uint16_t)~fold(hc));
+}
+
+static inline void
+patch32(uint8_t *th, uint8_t *p, uint32_t v)
+{
+	uint8_t b[4];
+
+	wr32(b, v);
+	sw_csum_patch(th, th + 16, p, b, 4);
+}
+
+static inline void
+patch16(uint8_t *th, uint8_t *p, uint16_t v)
+{
+	uint8_t b[2];
+
+	wr16(b, v);
+	sw_csum_patch(th, th + 16, p, b, 2);
+}
+
+/* Replace an option by NOPs: the peer never negotiated it. */
+static void
+nop_out(uint8_t *th, unsigned int off, unsigned int len)
+{
+	uint8_t nops[40];
+
+	memset(nops, 1, len);
+	sw_csum_patch(th, th + 16, th + off, nops, len);
+}
+
+uint16_t
+sw_proxy_win_to_server(const struct sw_flow *f, uint16_t win)
+{
+	uint32_t v;
+
+	/* The server applies the shift it was told unless it declined window scaling. */
+	if ((sw_flow_flags(f) & SW_FLF_S_WS) || !(sw_flow_flags(f) & SW_FLF_C_WS))
+		return win;
+	v = (uint32_t)win << SW_FLOW_WS_CLIENT(f);
+	return v > 0xffff ? 0xffff : (uint16_t)v;
+}
+
+uint16_t
+sw_proxy_win_to_client(const struct sw_flow *f, uint16_t win)
+{
+	unsigned int srv = (sw_flow_flags(f) & SW_FLF_S_WS) ? f->est.ws_srv : 0;
+	unsigned int ours = (sw_flow_flags(f) & SW_FLF_C_WS) ? SW_FLOW_WS_OURS(f) : 0;
+	uint64_t v;
+
+	if (srv == ours)
+		return win;
+	/* Round up: a window rounded down to 0 would stall the client. */
+	v = ((uint64_t)win << srv) + (1u << ours) - 1;
+	v >>= ours;
+	return v > 0xffff ? 0xffff : (uint16_t)v;
+}
+
+void
+sw_proxy_to_server(uint8_t *data, const struct sw_pkt *pkt, struct sw_flow *f)
+{
+	uint8_t *th = data + pkt->l2_len + pkt->l3_len;
+	uint8_t flags = sw_flow_flags(f);
+	uint16_t win;
+
+	if (pkt->tcp_flags & SW_TH_ACK)
+		patch32(th, th + 8, pkt->ack + f->seq_delta);
+	win = sw_proxy_win_to_server(f, pkt->win);
+	if (win != pkt->win)
+		patch16(th, th + 14, win);
+
+	if (pkt->opt.present & SW_OPT_TS) {
+		f->ts_recent = pkt->opt.tsval;
+		if (flags & SW_FLF_S_TS)
+			patch32(th, th + pkt->opt.ts_off + 6, pkt->opt.tsecr + f->ts_delta);
+		else
+			nop_out(th, pkt->opt.ts_off, 10);
+	}
+	if (pkt->opt.present & SW_OPT_SACK) {
+		if (flags & SW_FLF_S_SACK) {
+			unsigned int o;
+
+			/* The client SACKs the server's data: edges into the server's space. */
+			for (o = pkt->opt.sack_off + 2; o + 4 <= pkt->opt.sack_off +
+			     (unsigned int)pkt->opt.sack_len; o += 4)
+				patch32(th, th + o, rd32(th + o) + f->seq_delta);
+		} else {
+			nop_out(th, pkt->opt.sack_off, pkt->opt.sack_len);
+		}
+	}
+}
+
+bool
+sw_proxy_needs_ts(const struct sw_pkt *pkt, const struct sw_flow *f)
+{
+	return (sw_flow_flags(f) & (SW_FLF_C_TS | SW_FLF_S_TS)) == SW_FLF_C_TS &&
+	       !(pkt->opt.present & SW_OPT_TS) && pkt->th_len + SW_TS_OPTLEN <= 60;
+}
+
+void
+sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool add_ts,
+		   uint32_t tsval)
+{
+	uint8_t *th;
+	uint16_t win;
+
+	if (add_ts) {
+		unsigned int hl = pkt->l2_len + pkt->l3_len + pkt->th_len;
+		uint8_t *ip = data + pkt->l2_len;
+		uint8_t opt[SW_TS_OPTLEN] = { 1, 1, 8, 10 };
+		uint8_t lenb[2], doff;
+		uint32_t pseudo_old, pseudo_new;
+		uint8_t *csum;
+
+		memmove(data, data + SW_TS_OPTLEN, hl);
+		th = data + pkt->l2_len + pkt->l3_len;
+		csum = th + 16;
+		/* The option goes where the payload started; the payload stays where it is. */
+		wr32(opt + 4, tsval);
+		wr32(opt + 8, f->ts_recent);
+		/* The checksum covers the new bytes, the data offset, and (pseudo-header) the
+		 * TCP length: account for each. */
+		{
+			uint32_t hc = (uint32_t)(csum[0] << 8 | csum[1]);
+			uint32_t add = word_sum(opt, 0, SW_TS_OPTLEN);
+
+			hc = (~hc & 0xffff) + fold(add);
+			pseudo_old = (uint32_t)(pkt->l4_len);
+			pseudo_new = pseudo_old + SW_TS_OPTLEN;
+			hc += (~pseudo_old & 0xffff) + pseudo_new;
+			wr16(csum, (uint16_t)~fold(hc));
+		}
+		memcpy(th + pkt->th_len, opt, SW_TS_OPTLEN);
+		doff = (uint8_t)((((pkt->th_len + SW_TS_OPTLEN) / 4) << 4) | (th[12] & 0x0f));
+		{
+			uint8_t w[2] = { doff, th[13] };
+
+			sw_csum_patch(th, csum, th + 12, w, 2);
+		}
+		if (!pkt->t.v6) {
+			uint16_t tot = (uint16_t)(pkt->l3_len + pkt->l4_len + SW_TS_OPTLEN);
+
+			wr16(lenb, tot);
+			sw_csum_patch(ip, ip + 10, ip + 2, lenb, 2);
+		} else {
+			wr16(lenb, (uint16_t)(pkt->l4_len + SW_TS_OPTLEN));
+			memcpy(ip + 4, lenb, 2);
+		}
+		pkt->opt.present |= SW_OPT_TS;
+		pkt->opt.ts_off = (uint8_t)(pkt->th_len + 2);
+		pkt->opt.tsval = tsval;
+		pkt->opt.tsecr = f->ts_recent;
+		pkt->th_len = (uint16_t)(pkt->th_len + SW_TS_OPTLEN);
+		pkt->l4_len = (uint16_t)(pkt->l4_len + SW_TS_OPTLEN);
+	}
+	th = data + pkt->l2_len + pkt->l3_len;
+
+	patch32(th, th + 4, pkt->seq - f->seq_delta);
+	win = sw_proxy_win_to_client(f, pkt->win);
+	if (win != pkt->win)
+		patch16(th, th + 14, win);
+	if (!add_ts && (pkt->opt.present & SW_OPT_TS) && (sw_flow_flags(f) & SW_FLF_S_TS))
+		patch32(th, th + pkt->opt.ts_off + 2, pkt->opt.tsval - f->ts_delta);
+}
+
+bool
+sw_proxy_server_synack(struct sw_flow *f, const struct sw_pkt *sa)
+{
+	uint8_t flags = sw_flow_flags(f);
+
+	if (sa->ack != f->irs + 1)
+		return false;
+	flags &= (uint8_t)~(SW_FLF_S_SACK | SW_FLF_S_TS | SW_FLF_S_WS);
+	/* An option is in effect only if both SYNs carried it; ours carried the client's. */
+	if ((sa->opt.present & SW_OPT_SACKOK) && (flags & SW_FLF_C_SACK))
+		flags |= SW_FLF_S_SACK;
+	if ((sa->opt.present & SW_OPT_TS) && (flags & SW_FLF_C_TS))
+		flags |= SW_FLF_S_TS;
+	if ((sa->opt.present & SW_OPT_WS) && (flags & SW_FLF_C_WS))
+		flags |= SW_FLF_S_WS;
+	sw_flow_flags(f) = flags;
+	f->ts_delta = (flags & SW_FLF_S_TS) ? sa->opt.tsval - f->ts_ours : 0;
+	f->seq_delta = sa->seq - f->iss;
+	f->est.ws_srv = (flags & SW_FLF_S_WS) ? sa->opt.wscale : 0;
+	f->est.pad[0] = f->est.pad[1] = f->est.pad[2] = 0;
+	return true;
+}

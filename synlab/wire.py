@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,46 @@ class Wire:
         if rc != 0:
             raise RuntimeError(f"synwall-dp exited {rc}:\n{self.log()}")
         return json.loads(self.stats_path.read_text())
+
+    def run(self, ns: str, *cmd: str, timeout: float = 120, check: bool = True,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        """A command inside one of the namespaces, bounded in time."""
+        return subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True,
+                              text=True, timeout=timeout, check=check, input=input)
+
+    def python(self, ns: str, code: str, timeout: float = 120) -> str:
+        """Run Python code (with synlab importable) in a namespace; return its stdout."""
+        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code],
+                           capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+        if r.returncode != 0:
+            raise RuntimeError(f"python in {ns} failed ({r.returncode}):\n{r.stderr}")
+        return r.stdout
+
+    def client(self, func: str, *args, timeout: float = 300):
+        """Call synlab.client.<func>(*args) in the client namespace; its JSON result."""
+        code = (f"import json, synlab.client as c; "
+                f"print(json.dumps(c.{func}(*{args!r})))")
+        return json.loads(self.python(self.client_ns, code, timeout=timeout))
+
+    def start_httpd(self, addr: str, port: int = 80) -> None:
+        """synlab.httpd in the server namespace until destroy()."""
+        p = subprocess.Popen(["ip", "netns", "exec", self.server_ns, sys.executable, "-m",
+                              "synlab.httpd", addr, str(port)], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        fam = "-6" if ":" in addr else "-4"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = sh("ss", "-ltnH", fam, f"sport = :{port}", ns=self.server_ns).stdout
+            if out.strip():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("httpd did not start")
+
+    def sysctl(self, ns: str, name: str, value: str) -> None:
+        sh("sysctl", "-qw", f"{name}={value}", ns=ns)
 
     def destroy(self) -> None:
         if self.dp is not None:

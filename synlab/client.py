@@ -1,0 +1,120 @@
+"""HTTP clients for the proxy tests, run inside the client namespace (real Linux TCP)."""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import threading
+import time
+
+from synlab.httpd import CHUNK, blob_chunk
+
+
+def _conn(addr: str, port: int, timeout: float) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(addr, port, timeout=timeout)
+
+
+def download(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
+    """GET /blob/size; the SHA-256 of what arrived."""
+    c = _conn(addr, port, timeout)
+    c.request("GET", f"/blob/{size}")
+    r = c.getresponse()
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        data = r.read(CHUNK)
+        if not data:
+            break
+        h.update(data)
+        got += len(data)
+    c.close()
+    if r.status != 200 or got != size:
+        raise RuntimeError(f"download: status {r.status}, {got} of {size} bytes")
+    return h.hexdigest()
+
+
+def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
+    """POST size bytes of the blob stream; the SHA-256 the server computed."""
+    chunk = blob_chunk()
+
+    def body():
+        left = size
+        while left > 0:
+            n = min(left, CHUNK)
+            yield chunk[:n]
+            left -= n
+
+    c = _conn(addr, port, timeout)
+    c.request("POST", "/sink", body=body(), headers={"Content-Length": str(size)})
+    r = c.getresponse()
+    text = r.read().decode().strip()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"upload: status {r.status}")
+    return text
+
+
+def hello(addr: str, port: int = 80, timeout: float = 10) -> bool:
+    c = _conn(addr, port, timeout)
+    try:
+        c.request("GET", "/hello")
+        r = c.getresponse()
+        return r.status == 200 and r.read() == b"hello\n"
+    finally:
+        c.close()
+
+
+def sequential(addr: str, n: int, port: int = 80) -> dict:
+    """n short connections one after another: how many succeeded, and the errors seen."""
+    ok, errors = 0, []
+    for _ in range(n):
+        try:
+            ok += hello(addr, port)
+        except OSError as e:
+            errors.append(repr(e))
+    return {"ok": ok, "errors": errors[:5]}
+
+
+def concurrent(addr: str, n: int, port: int = 80) -> dict:
+    """n short connections at once (one thread each)."""
+    results: list = []
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def one():
+        start.wait()
+        try:
+            r = hello(addr, port, timeout=30)
+        except OSError as e:
+            r = repr(e)
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"ok": sum(1 for r in results if r is True),
+            "errors": [r for r in results if r is not True][:5]}
+
+
+def connect_then_wait_reset(addr: str, port: int, wait: float) -> dict:
+    """Connect, send a request at once, and report how the connection ended."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    s.settimeout(wait)
+    t0 = time.monotonic()
+    try:
+        s.connect((addr, port))
+    except OSError as e:
+        return {"connect": repr(e), "after": time.monotonic() - t0}
+    try:
+        s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = s.recv(100)
+        return {"connect": "ok", "recv": data.decode(errors="replace"),
+                "after": time.monotonic() - t0}
+    except OSError as e:
+        return {"connect": "ok", "recv": repr(e), "after": time.monotonic() - t0}
+    finally:
+        s.close()

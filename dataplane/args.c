@@ -17,8 +17,10 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_IDLE_EXIT, OPT_HELP,
 };
+
+#define SW_MAX_PROFILE_OPTS 64
 
 static const struct option long_opts[] = {
 	{ "outside", required_argument, NULL, OPT_OUTSIDE },
@@ -39,6 +41,7 @@ static const struct option long_opts[] = {
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
@@ -50,7 +53,7 @@ static const char usage[] =
 	"usage: synwall-dp [EAL options] -- [--outside ID] [--inside ID] [--protect SPEC]\n"
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
-	"    [--server-retries N]\n"
+	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
@@ -135,6 +138,125 @@ parse_mode(const char *opt, const char *s, uint8_t *mode)
 	return 0;
 }
 
+/* "80" or "8000-8080" into [lo, hi]. */
+static int
+parse_port_range(const char *opt, char *item, uint32_t *lo, uint32_t *hi)
+{
+	char *dash = strchr(item, '-');
+
+	if (dash != NULL) {
+		*dash = '\0';
+		if (parse_u32(opt, item, 1, 65535, lo) < 0 ||
+		    parse_u32(opt, dash + 1, 1, 65535, hi) < 0)
+			return -1;
+		if (*lo > *hi)
+			return bad(opt, "range %u-%u is backwards", *lo, *hi);
+		return 0;
+	}
+	if (parse_u32(opt, item, 1, 65535, lo) < 0)
+		return -1;
+	*hi = *lo;
+	return 0;
+}
+
+/* "PORTS@mss=1400,ws=8,sack=1,ts=0": a server profile for a port list. All or nothing. */
+static int
+parse_profile(const char *opt, const char *spec, struct sw_profile *profiles)
+{
+	char *copy = strdup(spec);
+	char *at, *save = NULL, *item;
+	struct sw_profile *tmp = NULL;
+	uint8_t set_mss = 0, set_ws = 0, set_sack = 0, set_ts = 0;
+	struct sw_profile p = { 0, 0, 0 };
+	uint32_t v, lo, hi, port;
+	int rc = -1;
+
+	if (copy == NULL)
+		return bad(opt, "out of memory");
+	at = strchr(copy, '@');
+	if (at == NULL) {
+		bad(opt, "expected PORTS@key=value,... (keys mss, ws, sack, ts)");
+		goto out;
+	}
+	*at = '\0';
+	for (item = strtok_r(at + 1, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+
+		if (eq == NULL) {
+			bad(opt, "'%s' is not key=value", item);
+			goto out;
+		}
+		*eq++ = '\0';
+		if (strcmp(item, "mss") == 0) {
+			if (parse_u32(opt, eq, 536, 9000, &v) < 0)
+				goto out;
+			p.mss = (uint16_t)v;
+			set_mss = 1;
+		} else if (strcmp(item, "ws") == 0) {
+			if (strcmp(eq, "none") == 0) {
+				p.flags &= (uint8_t)~SW_PROF_WS;
+			} else {
+				if (parse_u32(opt, eq, 0, 14, &v) < 0)
+					goto out;
+				p.wscale = (uint8_t)v;
+				p.flags |= SW_PROF_WS;
+			}
+			set_ws = 1;
+		} else if (strcmp(item, "sack") == 0 || strcmp(item, "ts") == 0) {
+			uint8_t bit = item[0] == 's' ? SW_PROF_SACK : SW_PROF_TS;
+
+			if (parse_u32(opt, eq, 0, 1, &v) < 0)
+				goto out;
+			p.flags = (uint8_t)(v ? (p.flags | bit) : (p.flags & ~bit));
+			if (bit == SW_PROF_SACK)
+				set_sack = 1;
+			else
+				set_ts = 1;
+		} else {
+			bad(opt, "unknown key '%s' (mss, ws, sack, ts)", item);
+			goto out;
+		}
+	}
+	tmp = malloc(65536 * sizeof(*tmp));
+	if (tmp == NULL) {
+		bad(opt, "out of memory");
+		goto out;
+	}
+	memcpy(tmp, profiles, 65536 * sizeof(*tmp));
+	save = NULL;
+	if (*copy == '\0') {
+		bad(opt, "empty port list");
+		goto out;
+	}
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (parse_port_range(opt, item, &lo, &hi) < 0)
+			goto out;
+		for (port = lo; port <= hi; port++) {
+			struct sw_profile *t = &tmp[port];
+
+			if (set_mss)
+				t->mss = p.mss;
+			if (set_ws)
+				t->flags = (uint8_t)((t->flags & ~SW_PROF_WS) | (p.flags & SW_PROF_WS));
+			if (set_ws && (p.flags & SW_PROF_WS))
+				t->wscale = p.wscale;
+			if (set_sack)
+				t->flags = (uint8_t)((t->flags & ~SW_PROF_SACK) |
+						     (p.flags & SW_PROF_SACK));
+			if (set_ts)
+				t->flags = (uint8_t)((t->flags & ~SW_PROF_TS) | (p.flags & SW_PROF_TS));
+		}
+	}
+	memcpy(profiles, tmp, 65536 * sizeof(*tmp));
+	rc = 0;
+out:
+	free(tmp);
+	free(copy);
+	return rc;
+}
+
 /* "80,443:cookie,8000-8080:drop" into the port table; all or nothing. */
 static int
 parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
@@ -155,7 +277,6 @@ parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
 	for (item = strtok_r(copy, ",", &save); rc == 0 && item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(item, ':');
-		char *dash;
 		uint8_t mode = SW_MODE_PROXY;
 		uint32_t lo, hi, p;
 
@@ -166,24 +287,9 @@ parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
 				break;
 			}
 		}
-		dash = strchr(item, '-');
-		if (dash != NULL) {
-			*dash = '\0';
-			if (parse_u32(opt, item, 1, 65535, &lo) < 0 ||
-			    parse_u32(opt, dash + 1, 1, 65535, &hi) < 0) {
-				rc = -1;
-				break;
-			}
-			if (lo > hi) {
-				rc = bad(opt, "range %u-%u is backwards", lo, hi);
-				break;
-			}
-		} else {
-			if (parse_u32(opt, item, 1, 65535, &lo) < 0) {
-				rc = -1;
-				break;
-			}
-			hi = lo;
+		if (parse_port_range(opt, item, &lo, &hi) < 0) {
+			rc = -1;
+			break;
 		}
 		for (p = lo; p <= hi; p++)
 			tmp[p] = mode;
@@ -202,6 +308,8 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	bool have_cachelimit = false;
 	uint32_t v32 = 0;
 	uint64_t v64 = 0;
+	const char *profile_specs[SW_MAX_PROFILE_OPTS];
+	unsigned int nprofiles = 0, i;
 	const char *reason;
 	int opt;
 
@@ -270,6 +378,13 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_SERVER_RETRIES:
 			rc = parse_u32("--server-retries", optarg, 0, 10, &v32);
 			cfg->lim.server_retries = (uint8_t)v32;
+			break;
+		case OPT_PROFILE:
+			if (nprofiles == SW_MAX_PROFILE_OPTS)
+				rc = bad("--profile", "at most %u --profile options",
+					 SW_MAX_PROFILE_OPTS);
+			else
+				profile_specs[nprofiles++] = optarg;
 			break;
 		case OPT_FLOWS:
 			rc = parse_u32("--flows", optarg, 64, 1u << 24, &a->flows);
@@ -340,6 +455,11 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		bad("--syncookies-only", "needs --syncookies 1");
 		goto fail;
 	}
+	/* Profiles last: they start from --mss and --wscale wherever those came. */
+	sw_cfg_default_profiles(cfg);
+	for (i = 0; i < nprofiles; i++)
+		if (parse_profile("--profile", profile_specs[i], cfg->port_profile) < 0)
+			goto fail;
 	if (!have_cachelimit)
 		cfg->lim.cachelimit = a->hashsize * a->bucketlimit;
 	reason = sw_limits_check(&cfg->lim, a->hashsize, a->bucketlimit);

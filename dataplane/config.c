@@ -22,6 +22,20 @@ sw_cfg_new_default(void)
 	return c;
 }
 
+void
+sw_cfg_default_profiles(struct sw_config *c)
+{
+	struct sw_profile p = {
+		.mss = c->lim.mss,
+		.wscale = c->lim.wscale,
+		.flags = SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS,
+	};
+	unsigned int i;
+
+	for (i = 0; i < 65536; i++)
+		c->port_profile[i] = p;
+}
+
 struct sw_config *
 sw_cfg_clone(const struct sw_config *c)
 {

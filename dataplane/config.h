@@ -13,6 +13,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "cookie.h"
+#include "profile.h"
 
 enum sw_mode {
 	SW_MODE_PASS = 0,
@@ -37,6 +38,8 @@ struct sw_config {
 	struct sw_limits lim;
 	struct sw_keyset keys;
 	uint8_t port_mode[65536];       /* enum sw_mode by TCP destination port */
+	/* what the servers behind each port do, until learned per server */
+	struct sw_profile port_profile[65536];
 };
 
 /* The published configuration and the RCU state guarding it. */
@@ -66,6 +69,9 @@ sw_cfg_get(const struct sw_cfg_domain *d)
 {
 	return __atomic_load_n(&d->current, __ATOMIC_ACQUIRE);
 }
+
+/* Every port's profile from the defaults (--mss, --wscale, SACK and timestamps on). */
+void sw_cfg_default_profiles(struct sw_config *c);
 
 /* Validate limits against the start-time sizes; returns NULL or a reason. */
 const char *sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit);

@@ -13,11 +13,12 @@
 #include "ctab.h"
 #include "parse.h"
 
+/* SACK, TS and WS: negotiated (offered by the client and accepted in our SYN-ACK). */
 #define SW_SCF_VLAN     0x01
 #define SW_SCF_SACK     0x02
 #define SW_SCF_TS       0x04
 #define SW_SCF_WS       0x08
-#define SW_SCF_MSS      0x10
+#define SW_SCF_MSS      0x10    /* the client sent an MSS */
 #define SW_SCF_UNREACH  0x20    /* one ICMP unreachable already seen */
 
 /* One half-open connection: all that is needed to resend the SYN-ACK and to build the
@@ -35,7 +36,9 @@ struct sw_sc_entry {
 	uint8_t wscale;         /* client's shift (SW_SCF_WS) */
 	uint8_t flags;          /* SW_SCF_* */
 	uint8_t rxmits;         /* SYN-ACK retransmits so far */
-	uint8_t pad[5];
+	uint8_t ws_ours;        /* shift offered in the SYN-ACK (SW_SCF_WS) */
+	uint8_t pad;
+	uint16_t mss_offer;     /* MSS offered in the SYN-ACK */
 };
 
 _Static_assert(sizeof(struct sw_sc_entry) == SW_CTAB_ENTRY_SIZE,

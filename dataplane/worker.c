@@ -164,22 +164,58 @@ log_segment(struct sw_worker *w, const struct sw_pkt *pkt, uint64_t now_ms, cons
 
 /* ---- segments we originate ---- */
 
+/*
+ * TSvals we send: the ms clock plus a per-worker offset. The SYN-ACK's also carries the
+ * window shift it offered in its low 4 bits (15: none), for the cookie path to find again
+ * (as Linux's cookies do with their option bits); every later TSval is 16 above the clock
+ * so that it never goes back behind the SYN-ACK's.
+ */
+#define SW_TS_WS_NONE 0xf
+
 static inline uint32_t
 our_tsval(const struct sw_ctx *c)
 {
-	return (uint32_t)c->now_ms + c->w->ts_offset;
+	return (uint32_t)c->now_ms + c->w->ts_offset + 16;
 }
 
-/* The SYN-ACK answering the client's SYN: from the server's addresses back to the client. */
+static inline uint32_t
+synack_tsval(const struct sw_ctx *c, uint8_t ws_code)
+{
+	return (((uint32_t)c->now_ms + c->w->ts_offset) & ~0xfu) | ws_code;
+}
+
+/* The profile of the server a SYN is for: learned, else the port's. */
+static inline const struct sw_profile *
+server_profile(const struct sw_ctx *c, const struct sw_tuple *t)
+{
+	const struct sw_profile *p = sw_learn_lookup(&c->w->learn, t);
+
+	return p != NULL ? p : &c->cfg->port_profile[t->dport];
+}
+
+/* What the SYN-ACK offers: the client's options that the server does too. */
+static void
+negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p, struct sw_tcpopts *offer)
+{
+	uint16_t mss = (syn->present & SW_OPT_MSS) ? syn->mss : 536;
+
+	memset(offer, 0, sizeof(*offer));
+	offer->present = (uint8_t)(SW_OPT_MSS |
+		((syn->present & SW_OPT_SACKOK) && (p->flags & SW_PROF_SACK) ? SW_OPT_SACKOK : 0) |
+		((syn->present & SW_OPT_TS) && (p->flags & SW_PROF_TS) ? SW_OPT_TS : 0) |
+		((syn->present & SW_OPT_WS) && (p->flags & SW_PROF_WS) ? SW_OPT_WS : 0));
+	offer->mss = mss < p->mss ? mss : p->mss;
+	offer->wscale = p->wscale;
+}
+
+/* The SYN-ACK answering the client's SYN: from the server's addresses back to the client.
+ * offer: the options (and values) we accept; client_tsval is echoed. */
 static void
 fill_synack(struct sw_seg *s, const struct sw_ctx *c, const uint8_t *eth_client,
 	    const uint8_t *eth_server, uint16_t vlan_tci, int has_vlan,
-	    const struct sw_tuple *t, uint32_t irs, uint32_t iss, uint8_t client_opts,
-	    uint16_t client_mss, uint32_t client_tsval)
+	    const struct sw_tuple *t, uint32_t irs, uint32_t iss,
+	    const struct sw_tcpopts *offer, uint32_t client_tsval)
 {
-	const struct sw_limits *lim = &c->cfg->lim;
-	uint16_t mss = (client_opts & SW_OPT_MSS) ? client_mss : 536;
-
 	memcpy(s->eth_src, eth_server, 6);
 	memcpy(s->eth_dst, eth_client, 6);
 	s->vlan_tci = vlan_tci;
@@ -194,29 +230,27 @@ fill_synack(struct sw_seg *s, const struct sw_ctx *c, const uint8_t *eth_client,
 	s->flags = SW_TH_SYN | SW_TH_ACK;
 	/* Zero window, like netfilter's SYNPROXY: no data before the server side is open. */
 	s->win = 0;
-	memset(&s->opt, 0, sizeof(s->opt));
-	s->opt.present = SW_OPT_MSS | (client_opts & (SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS));
-	s->opt.mss = mss < lim->mss ? mss : lim->mss;
-	s->opt.wscale = lim->wscale;
-	s->opt.tsval = our_tsval(c);
+	s->opt = *offer;
+	s->opt.tsval = synack_tsval(c, (offer->present & SW_OPT_WS) ? offer->wscale
+								  : SW_TS_WS_NONE);
 	s->opt.tsecr = client_tsval;
-}
-
-static inline uint8_t
-entry_opts(const struct sw_sc_entry *e)
-{
-	return (uint8_t)(((e->flags & SW_SCF_MSS) ? SW_OPT_MSS : 0) |
-			 ((e->flags & SW_SCF_SACK) ? SW_OPT_SACKOK : 0) |
-			 ((e->flags & SW_SCF_TS) ? SW_OPT_TS : 0) |
-			 ((e->flags & SW_SCF_WS) ? SW_OPT_WS : 0));
 }
 
 static void
 fill_synack_from_entry(struct sw_seg *s, const struct sw_ctx *c, const struct sw_sc_entry *e,
 		       const struct sw_tuple *t)
 {
+	struct sw_tcpopts offer;
+
+	memset(&offer, 0, sizeof(offer));
+	offer.present = (uint8_t)(SW_OPT_MSS |
+				  ((e->flags & SW_SCF_SACK) ? SW_OPT_SACKOK : 0) |
+				  ((e->flags & SW_SCF_TS) ? SW_OPT_TS : 0) |
+				  ((e->flags & SW_SCF_WS) ? SW_OPT_WS : 0));
+	offer.mss = e->mss_offer;
+	offer.wscale = e->ws_ours;
 	fill_synack(s, c, e->eth_client, e->eth_server, e->vlan_tci, e->flags & SW_SCF_VLAN, t,
-		    e->irs, e->iss, entry_opts(e), e->mss, e->ts_recent);
+		    e->irs, e->iss, &offer, e->ts_recent);
 }
 
 /* ---- syncache timers ---- */
@@ -273,11 +307,7 @@ flow_tuple_seg(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple 
 	memset(&s->opt, 0, sizeof(s->opt));
 }
 
-/*
- * The SYN to the server, with the client's ISN and options. When the client does
- * timestamps, the MSS told to the server leaves room for a timestamps option that synwall
- * may have to add to the server's segments (if the server turns out not to do them).
- */
+/* The SYN to the server, with the client's ISN and options. */
 static void
 fill_server_syn(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t)
 {
@@ -293,7 +323,7 @@ fill_server_syn(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple
 	s->opt.present = (uint8_t)(SW_OPT_MSS | ((fl & SW_FLF_C_SACK) ? SW_OPT_SACKOK : 0) |
 				   ((fl & SW_FLF_C_TS) ? SW_OPT_TS : 0) |
 				   ((fl & SW_FLF_C_WS) ? SW_OPT_WS : 0));
-	s->opt.mss = (fl & SW_FLF_C_TS) ? (uint16_t)(f->open.mss - SW_TS_OPTLEN) : f->open.mss;
+	s->opt.mss = f->open.mss;
 	s->opt.wscale = SW_FLOW_WS_CLIENT(f);
 	s->opt.tsval = f->ts_recent;
 	s->opt.tsecr = 0;
@@ -338,6 +368,7 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 	struct sw_worker *w = c->w;
 	const struct sw_limits *lim = &c->cfg->lim;
 	uint8_t eth_client[6], eth_server[6];
+	struct sw_tcpopts offer, agreed;
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
 	struct sw_seg s;
@@ -346,7 +377,11 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 
 	memcpy(eth_client, data + 6, 6);
 	memcpy(eth_server, data, 6);
-	sw_cookie_opts_from_syn(&pkt->opt, &co);
+	negotiate(&pkt->opt, server_profile(c, &pkt->t), &offer);
+	/* The cookie remembers what was agreed, not merely what the client offered. */
+	agreed = pkt->opt;
+	agreed.present &= (uint8_t)(offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
+	sw_cookie_opts_from_syn(&agreed, &co);
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL) {
 		/* Duplicate SYN: resend the SYN-ACK. A new ISN means the client restarted the
@@ -392,15 +427,17 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		e->wscale = pkt->opt.wscale;
 		e->flags = (uint8_t)((pkt->has_vlan ? SW_SCF_VLAN : 0) |
 				     ((pkt->opt.present & SW_OPT_MSS) ? SW_SCF_MSS : 0) |
-				     ((pkt->opt.present & SW_OPT_SACKOK) ? SW_SCF_SACK : 0) |
-				     ((pkt->opt.present & SW_OPT_TS) ? SW_SCF_TS : 0) |
-				     ((pkt->opt.present & SW_OPT_WS) ? SW_SCF_WS : 0));
+				     ((offer.present & SW_OPT_SACKOK) ? SW_SCF_SACK : 0) |
+				     ((offer.present & SW_OPT_TS) ? SW_SCF_TS : 0) |
+				     ((offer.present & SW_OPT_WS) ? SW_SCF_WS : 0));
+		e->ws_ours = offer.wscale;
+		e->mss_offer = offer.mss;
 		w->cnt.sc_added++;
 	} else {
 		w->cnt.sc_sendcookie++;
 	}
 	fill_synack(&s, c, eth_client, eth_server, pkt->vlan_tci, pkt->has_vlan, &pkt->t,
-		    pkt->seq, iss, pkt->opt.present, pkt->opt.mss, pkt->opt.tsval);
+		    pkt->seq, iss, &offer, pkt->opt.tsval);
 	mbuf_write_seg(m, &s, &w->app->outside);
 	send_outside(w, m);
 }
@@ -413,6 +450,7 @@ struct sw_client_syn {
 	uint32_t iss;
 	uint16_t mss;
 	uint8_t sack, ts, has_ws, wscale;
+	uint8_t ws_ours;        /* the shift our SYN-ACK offered (with has_ws) */
 };
 
 static void
@@ -443,11 +481,18 @@ open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const str
 	sw_flow_flags(f) = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) |
 				     (cs->sack ? SW_FLF_C_SACK : 0) | (cs->ts ? SW_FLF_C_TS : 0) |
 				     (cs->has_ws ? SW_FLF_C_WS : 0));
-	sw_flow_ws(f) = (uint8_t)((cs->has_ws ? cs->wscale : 0) |
-				  (cs->has_ws ? c->cfg->lim.wscale : 0) << 4);
+	sw_flow_ws(f) = (uint8_t)(cs->has_ws ? (cs->wscale | cs->ws_ours << 4) : 0);
 	f->irs = cs->irs;
 	f->iss = cs->iss;
+	/* Unless this server is known to do timestamps, leave room in its segments for the
+	 * timestamps option synwall would have to add for the client. */
 	f->open.mss = cs->mss;
+	if (cs->ts) {
+		const struct sw_profile *known = sw_learn_lookup(&w->learn, &pkt->t);
+
+		if (known == NULL || !(known->flags & SW_PROF_TS))
+			f->open.mss = (uint16_t)(cs->mss - SW_TS_OPTLEN);
+	}
 	f->open.win = pkt->win;
 	f->ts_ours = pkt->opt.tsecr;
 	f->ts_recent = pkt->opt.tsval;
@@ -488,6 +533,7 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		cs.ts = (e->flags & SW_SCF_TS) != 0;
 		cs.has_ws = (e->flags & SW_SCF_WS) != 0;
 		cs.wscale = e->wscale;
+		cs.ws_ours = e->ws_ours;
 		open_server(c, m, data, pkt, hash, &cs, e);
 		return;
 	}
@@ -516,6 +562,11 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
 	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
 	cs.wscale = cs.has_ws ? co.wscale : 0;
+	/* Our shift: in the echoed TSval's low bits, else what the server's profile says. */
+	if (cs.ts && (pkt->opt.tsecr & 0xf) != SW_TS_WS_NONE)
+		cs.ws_ours = pkt->opt.tsecr & 0xf;
+	else
+		cs.ws_ours = server_profile(c, &pkt->t)->wscale;
 	open_server(c, m, data, pkt, hash, &cs, NULL);
 }
 
@@ -661,11 +712,18 @@ server_synack(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, struct s
 	struct rte_mbuf *upd;
 	struct sw_seg s;
 
+	uint8_t offered = (uint8_t)(
+		((sw_flow_flags(f) & SW_FLF_C_SACK) ? SW_OPT_SACKOK : 0) |
+		((sw_flow_flags(f) & SW_FLF_C_TS) ? SW_OPT_TS : 0) |
+		((sw_flow_flags(f) & SW_FLF_C_WS) ? SW_OPT_WS : 0));
+
 	if (!sw_proxy_server_synack(f, pkt)) {
 		w->cnt.proxy_unexpected++;
 		rte_pktmbuf_free(m);
 		return;
 	}
+	sw_learn_synack(&w->learn, t, server_profile(c, t), offered, &pkt->opt,
+			(uint32_t)c->now_ms);
 	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 	f->rexmits = 0;
 	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
@@ -995,6 +1053,7 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	w->lcore_id = lcore;
 	w->queue = q;
 	w->ts_offset = (uint32_t)rte_rand();
+	w->learn.seed = seed;
 	return w;
 }
 

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "flowtab.h"
+#include "profile.h"
 #include "stats.h"
 #include "sw_const.h"
 #include "syncache.h"
@@ -41,6 +42,7 @@ struct sw_worker {
 	/* owned by this worker */
 	struct sw_syncache sc;
 	struct sw_flowtab ft;
+	struct sw_learn_cache learn;    /* server profiles seen in SYN-ACKs */
 	struct sw_txbuf tx_outside;
 	struct sw_txbuf tx_inside;
 	uint64_t now_ms;                /* this loop iteration's time */

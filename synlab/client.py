@@ -118,3 +118,21 @@ def connect_then_wait_reset(addr: str, port: int, wait: float) -> dict:
         return {"connect": "ok", "recv": repr(e), "after": time.monotonic() - t0}
     finally:
         s.close()
+
+
+def concurrent_downloads(addr: str, n: int, size: int, port: int = 80) -> dict:
+    """n downloads at once; their SHA-256s (or errors) in order."""
+    out: list = [None] * n
+
+    def one(i):
+        try:
+            out[i] = download(addr, size, port)
+        except (OSError, RuntimeError) as e:
+            out[i] = repr(e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"sha256": out}

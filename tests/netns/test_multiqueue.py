@@ -32,6 +32,7 @@ CLIENT = textwrap.dedent("""
 
 def test_two_workers_complete_every_handshake_from_their_own_syncache(wire, tmp_path):
     nft_syn_counter(wire.server_ns, 80)
+    wire.start_httpd(SERVER_IP)
     wire.start(tmp_path, ["--protect", "80", "--key", KEY], workers=2, qpairs=2)
 
     out = subprocess.run(
@@ -49,6 +50,7 @@ def test_two_workers_complete_every_handshake_from_their_own_syncache(wire, tmp_
     assert total["syncache.recvcookie"] == 0, "an ACK reached another worker than its SYN"
     assert total["cookie.failed"] == 0
     assert total["proxy.opened"] == CONNECTIONS
+    assert total["proxy.established"] == CONNECTIONS
     assert live.get("syncache.completed") == CONNECTIONS, live
     per_lcore = [l["counters"]["syncache.added"] for l in stats["lcores"]]
     assert len(per_lcore) == 2 and all(n > 0 for n in per_lcore), per_lcore

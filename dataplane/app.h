@@ -47,13 +47,22 @@ struct sw_app {
 	struct sw_port inside;
 	struct rte_mempool *pool;
 	unsigned int nb_workers;
-	struct sw_worker *workers[SW_MAX_WORKERS];      /* index = queue id */
+	/* index = queue id; written once by main before launch (release), read by telemetry
+	 * (which may run before they exist: sw_app_worker) */
+	struct sw_worker *workers[SW_MAX_WORKERS];
 	struct sw_cfg_domain cfg;
 	/* written by the signal handler and the control loop, read by every loop */
 	volatile bool quit;
 };
 
 extern struct sw_app sw_app;
+
+/* Worker q, or NULL while start-up has not created it yet. */
+static inline const struct sw_worker *
+sw_app_worker(const struct sw_app *app, unsigned int q)
+{
+	return __atomic_load_n(&app->workers[q], __ATOMIC_ACQUIRE);
+}
 
 /* args.c: parse the application's options. Returns 0, or prints one line and returns -1. */
 int sw_args_parse(struct sw_args *a, int argc, char **argv);

@@ -272,8 +272,10 @@ parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
 		return bad(opt, "out of memory");
 	}
 	memcpy(tmp, port_mode, 65536);
-	if (*spec == '\0')
-		rc = bad(opt, "empty port list");
+	/* strtok_r would skip empty items: "80,,443" and "80," are typos, not lists. */
+	if (*spec == '\0' || *spec == ',' || spec[strlen(spec) - 1] == ',' ||
+	    strstr(spec, ",,") != NULL)
+		rc = bad(opt, "empty item in port list '%s'", spec);
 	for (item = strtok_r(copy, ",", &save); rc == 0 && item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(item, ':');

@@ -86,6 +86,10 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Registered before anything else, so that a reader never finds the socket without
+	 * the commands; they answer zeros until the workers exist. */
+	if (sw_stats_telemetry_register(app) < 0)
+		fprintf(stderr, "synwall-dp: telemetry commands not registered\n");
 
 	app->nb_workers = rte_lcore_count() - 1;
 	if (app->nb_workers == 0 || app->nb_workers > SW_MAX_WORKERS) {
@@ -122,7 +126,7 @@ main(int argc, char **argv)
 			rte_eal_cleanup();
 			return 1;
 		}
-		app->workers[q++] = w;
+		__atomic_store_n(&app->workers[q++], w, __ATOMIC_RELEASE);
 		worker_of_lcore[lcore] = w;
 	}
 
@@ -131,8 +135,6 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	if (sw_stats_telemetry_register(app) < 0)
-		fprintf(stderr, "synwall-dp: telemetry commands not registered\n");
 	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore\n",
 	       app->nb_workers, app->args.hashsize, app->args.bucketlimit, app->args.flows);
 	fflush(stdout);

@@ -22,9 +22,14 @@ sw_stats_total(const struct sw_app *app, struct sw_counters *out)
 	unsigned int q, i;
 
 	memset(out, 0, sizeof(*out));
-	for (q = 0; q < app->nb_workers; q++)
+	for (q = 0; q < app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(app, q);
+
+		if (w == NULL)
+			continue;
 		for (i = 0; i < SW_NCOUNTERS; i++)
-			o[i] += sw_counter_at(&app->workers[q]->cnt, i);
+			o[i] += sw_counter_at(&w->cnt, i);
+	}
 }
 
 static void
@@ -50,9 +55,13 @@ sw_stats_write_json(const struct sw_app *app, FILE *f)
 	write_counters(f, &total);
 	fputs(", \"lcores\": [", f);
 	for (q = 0; q < app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(app, q);
+
+		if (w == NULL)
+			continue;
 		fprintf(f, "%s{\"lcore\": %u, \"queue\": %u, \"counters\": ", q ? ", " : "",
-			app->workers[q]->lcore_id, app->workers[q]->queue);
-		write_counters(f, &app->workers[q]->cnt);
+			w->lcore_id, w->queue);
+		write_counters(f, &w->cnt);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
@@ -143,11 +152,14 @@ tel_lcore_stats(const char *cmd __rte_unused, const char *params, struct rte_tel
 	id = strtoul(params, &end, 10);
 	if (errno != 0 || *end != '\0')
 		return -EINVAL;
-	for (q = 0; q < tel_app->nb_workers; q++)
-		if (tel_app->workers[q]->lcore_id == id) {
-			tel_fill(d, &tel_app->workers[q]->cnt);
+	for (q = 0; q < tel_app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(tel_app, q);
+
+		if (w != NULL && w->lcore_id == id) {
+			tel_fill(d, &w->cnt);
 			return 0;
 		}
+	}
 	return -EINVAL;
 }
 
@@ -158,8 +170,12 @@ tel_lcores(const char *cmd __rte_unused, const char *params __rte_unused,
 	unsigned int q;
 
 	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
-	for (q = 0; q < tel_app->nb_workers; q++)
-		rte_tel_data_add_array_int(d, (int)tel_app->workers[q]->lcore_id);
+	for (q = 0; q < tel_app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(tel_app, q);
+
+		if (w != NULL)
+			rte_tel_data_add_array_int(d, (int)w->lcore_id);
+	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -181,6 +182,8 @@ class Wire:
             sh("ip", "netns", "del", ns, check=False)
         for ifc in (self.outside_if, self.inside_if):
             sh("ip", "link", "del", ifc, check=False)
+        # EAL's runtime directory of this run (sockets, config): not ours to leave behind.
+        shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
 
 
 def nft_syn_counter(ns: str, port: int) -> None:

@@ -8,18 +8,31 @@ from pktutil import (OPT_EOL, OPT_MSS, OPT_NOP, OPT_SACK_PERM, OPT_TS, OPT_WS, T
                      TCP_ACK, IP, IPv6, TCP, Dot1Q, Ether, fmt_opts, options_match, parse_tcp,
                      syn_options, synack_option_layout, flag_names)
 
-from conftest import TEST_KEY
+from dpharness import TEST_KEY
 
 
 def vlan_tci(pkt):
     if Dot1Q not in pkt:
         return None
     d = pkt[Dot1Q]
-    return d.prio << 13 | d.id << 12 | d.vlan
+    return d.prio << 13 | d.dei << 12 | d.vlan
 
 
 def l3_of(pkt):
     return pkt[IPv6] if IPv6 in pkt else pkt[IP]
+
+
+def scapy_checksums_ok(raw):
+    """Second opinion on the checksums: scapy recomputes them with the fields deleted."""
+    pkt = Ether(raw)
+    rebuilt = pkt.copy()
+    del rebuilt[TCP].chksum
+    if IP in rebuilt:
+        del rebuilt[IP].chksum
+    rebuilt = Ether(bytes(rebuilt))
+    if IP in pkt and rebuilt[IP].chksum != pkt[IP].chksum:
+        return False
+    return rebuilt[TCP].chksum == pkt[TCP].chksum
 
 
 def expected_cookie(syn_pkt, key=TEST_KEY, key_bit=cookie_ref.FIXED_KEY_BIT):
@@ -70,6 +83,7 @@ def check_synack(raw, syn_pkt, *, key=TEST_KEY, mss_cap=1460, wscale=7,
     assert p.urg == 0, "urgent pointer %d" % p.urg
     assert p.payload == b"", "SYN-ACK carries %d payload bytes" % len(p.payload)
     assert p.tcp_checksum_ok(), "bad TCP checksum %#06x" % p.tcp_csum
+    assert scapy_checksums_ok(raw), "scapy computes other checksums"
 
     want = synack_option_layout(min(536 if mss is None else mss, mss_cap), sack, tsval,
                                 wscale if ws is not None else None)
@@ -109,6 +123,7 @@ def check_server_syn(raw, ack_pkt, *, isn, mss, sack, ts_val, wscale, window):
     assert p.urg == 0
     assert p.payload == b"", "server SYN carries %d payload bytes" % len(p.payload)
     assert p.tcp_checksum_ok(), "bad TCP checksum"
+    assert scapy_checksums_ok(raw), "scapy computes other checksums"
 
     want = [(OPT_MSS, struct.pack("!H", mss))]
     if sack:

@@ -40,7 +40,7 @@ def l3(src, dst, **kw):
 def frame(l3pkt, *, vlan=None, src_mac=CLIENT_MAC, dst_mac=SERVER_MAC):
     eth = Ether(src=src_mac, dst=dst_mac)
     if vlan is not None:  # vlan is the full TCI
-        eth = eth / Dot1Q(prio=vlan >> 13, id=(vlan >> 12) & 1, vlan=vlan & 0xFFF)
+        eth = eth / Dot1Q(prio=vlan >> 13, dei=(vlan >> 12) & 1, vlan=vlan & 0xFFF)
     return eth / l3pkt
 
 
@@ -63,7 +63,7 @@ def ack_for(syn_pkt, iss, *, ack=None, options=(), window=502, flags="A", payloa
     """The client's third packet for syn_pkt: seq = ISN + 1, ack = iss + 1 unless given."""
     ipl = syn_pkt[IPv6] if IPv6 in syn_pkt else syn_pkt[IP]
     t = syn_pkt[TCP]
-    vlan = syn_pkt[Dot1Q].vlan | syn_pkt[Dot1Q].prio << 13 | syn_pkt[Dot1Q].id << 12 \
+    vlan = syn_pkt[Dot1Q].vlan | syn_pkt[Dot1Q].prio << 13 | syn_pkt[Dot1Q].dei << 12 \
         if Dot1Q in syn_pkt else None
     return tcp_pkt(ipl.src, ipl.dst, t.sport, t.dport, seq=(t.seq + 1) & 0xFFFFFFFF,
                    ack=((iss + 1) & 0xFFFFFFFF) if ack is None else ack, flags=flags,

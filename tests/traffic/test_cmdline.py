@@ -3,7 +3,7 @@ no port ever started (no packet written although both rx pcaps hold traffic)."""
 
 import pytest
 
-from conftest import TEST_KEY
+from dpharness import TEST_KEY
 from expect import check_synack
 from pktutil import CLIENT4, SERVER4, UDP, IP, Ether, syn
 

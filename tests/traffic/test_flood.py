@@ -6,7 +6,7 @@ import random
 import struct
 
 import cookie_ref
-from conftest import TEST_KEY
+from dpharness import TEST_KEY
 from expect import check_server_syn, check_synack, expected_cookie
 from pktutil import SERVER4, ack_for, ones_sum, parse_tcp, syn
 
@@ -119,3 +119,17 @@ def test_flood_bounded_cache_all_answered_legit_client_passes(run_dp):
     check_server_syn(r.inside_raw[0], legit_ack, isn=0x31415926, mss=1460, sack=False,
                      ts_val=None, wscale=None, window=502)
     assert c["syncache.completed"] == 1, c
+
+
+def test_cache_limit_drops_oldest_without_bucket_overflow(run_dp):
+    # Roomy buckets, small cache: the cache limit is what bites; every SYN gets an entry and
+    # the oldest one goes (cacheoverflow), without pausing into cookie-only mode.
+    n = 20_000
+    frames = flood_frames()[:n]
+    args = ["--protect", "80", "--key", TEST_KEY, "--hashsize", "64", "--bucketlimit", "255",
+            "--cachelimit", "128"]
+    r = run_dp(outside=frames, args=args)
+    assert len(r.outside_raw) == n, r.describe()
+    want = {"syncache.added": n, "syncache.sendcookie": 0, "syncache.cacheoverflow": n - 128,
+            "syncache.bucketoverflow": 0, "syncache.count": 128}
+    assert r.counters(*want) == want, r.describe()

@@ -3,10 +3,10 @@ another port or presented after key rotation, duplicate SYNs and RSTs of half-op
 
 import pytest
 
-from conftest import DEFAULT_ARGS, TEST_KEY
+from dpharness import TEST_KEY
 from expect import check_server_syn, check_synack, expected_cookie
-from pktutil import (ALL_OPTS, CLIENT4, CLIENT6, SERVER4, SERVER6, ack_for, parse_tcp,
-                     rst_for, syn, ts_option)
+from pktutil import (ALL_OPTS, CLIENT4, CLIENT6, ICMP, IP, SERVER4, SERVER6, TCP, Ether,
+                     ack_for, parse_tcp, rst_for, syn, tcp_pkt, ts_option)
 
 ACK_TSVAL = 0x01020310
 
@@ -237,3 +237,39 @@ def test_rst_with_other_seq_ignored(run_dp, seq_delta):
     want = {"syncache.added": 1, "syncache.reset": 0, "syncache.count": 1,
             "proxy.rst_ignored": 1}
     assert r.counters(*want) == want, r.describe()
+
+
+# --- ICMP errors about our SYN-ACKs, and segments that fit no case ---------------------------
+
+def unreach_for(s, iss, router="198.18.0.254"):
+    """A router's ICMP port-unreachable about the SYN-ACK we sent for s (quoting 8 bytes
+    of its TCP header: ports and seq)."""
+    ip, t = s[IP], s[TCP]
+    quoted = bytes(IP(src=ip.dst, dst=ip.src, id=0, flags="DF", ttl=64)
+                   / TCP(sport=t.dport, dport=t.sport, seq=iss, ack=t.seq + 1, flags="SA",
+                         window=0))[:28]
+    return Ether(src="02:00:00:00:00:fe", dst=s[Ether].dst) / IP(src=router, dst=ip.dst) \
+        / ICMP(type=3, code=3) / quoted
+
+
+def test_icmp_unreach_about_synack(run_dp):
+    s = syn(sport=40800, options=[("MSS", 1460)])
+    icmp = unreach_for(s, expected_cookie(s))
+    one = run_dp(outside=[s, icmp])
+    assert one.inside_raw == [], "the ICMP error is consumed: " + one.describe()
+    assert len(one.outside_raw) == 1, one.describe()
+    want = {"syncache.unreach": 1, "syncache.count": 1, "port.bridged": 0}
+    assert one.counters(*want) == want, one.describe()
+
+    two = run_dp(outside=[s, icmp, icmp])
+    assert two.inside_raw == [], two.describe()
+    want = {"syncache.unreach": 2, "syncache.count": 0}
+    assert two.counters(*want) == want, "the second error removes the entry: " + two.describe()
+
+
+@pytest.mark.parametrize("flags", ["F", "", "FPU", "SA"], ids=["fin", "null", "xmas", "synack"])
+def test_unexpected_segment_dropped(run_dp, flags):
+    p = tcp_pkt(sport=40900, dport=80, seq=77, ack=0, flags=flags)
+    r = run_dp(outside=[p])
+    assert r.outside_raw == [] and r.inside_raw == [], r.describe()
+    assert r.c("proxy.unexpected") == 1, r.describe()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import COUNTER_NAMES, DEFAULT_ARGS, wait_for
+from dpharness import COUNTER_NAMES, wait_for
 from pktutil import ALL_OPTS, syn
 
 INFINITE = ",infinite_rx=1"
@@ -72,6 +72,18 @@ def telemetry(path, command):
     return hello, reply
 
 
+def flatten(data, prefix=""):
+    """Telemetry dictionary names cannot hold '.', so the dataplane may serve "syncache.added"
+    as {"syncache": {"added": n}}: join the levels back into the documented names."""
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, prefix + k + "."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
 def test_telemetry_stats(start_dp):
     p = start_dp(outside=[drop_port_syn()], outside_devargs=INFINITE)
     sock = p.runtime_dir / "dpdk_telemetry.v2"
@@ -79,22 +91,27 @@ def test_telemetry_stats(start_dp):
         "no telemetry socket at %s\nstderr:\n%s" % (sock, p.stderr())
 
     def stats():
+        """The counters, or None while the command is not (yet) registered."""
         _, reply = telemetry(sock, "/synwall/stats")
         assert "/synwall/stats" in reply, reply
         data = reply["/synwall/stats"]
-        assert isinstance(data, dict), "/synwall/stats is not registered: %r" % (reply,)
-        # Flat counters, or the stats-JSON layout with a "total" object.
-        return data["total"] if isinstance(data.get("total"), dict) else data
+        if not isinstance(data, dict):
+            return None
+        # The stats-JSON layout (a "total" object) or the counters themselves.
+        return flatten(data["total"] if isinstance(data.get("total"), dict) else data)
 
-    hello, _ = telemetry(sock, "/")
+    hello, listing = telemetry(sock, "/")
     assert "version" in hello and "max_output_len" in hello, hello
 
-    counters = wait_for(lambda: (lambda c: c if c.get("port.outside_rx", 0) > 0 else None)(
-        stats()), 10, interval=0.2)
-    assert counters, "port.outside_rx stays 0 over telemetry: %r" % (stats(),)
+    # The socket exists from EAL start; the command is registered once the ports are up.
+    counters = wait_for(lambda: (lambda c: c if c and c.get("port.outside_rx", 0) > 0
+                                 else None)(stats()), 10, interval=0.2)
+    assert counters, "no counters with port.outside_rx > 0 over telemetry: %r (commands: %s)" % (
+        stats(), listing)
     missing = [n for n in COUNTER_NAMES if n not in counters]
     assert not missing, "documented counters missing over telemetry: %s" % missing
     assert counters["port.policy_drop"] > 0, counters
+    assert counters["syncache.added"] == 0 and counters["port.inside_tx"] == 0, counters
 
     # The counters are live: they grow while the replay runs.
     first = counters["port.outside_rx"]
@@ -103,3 +120,11 @@ def test_telemetry_stats(start_dp):
     p.signal(signal.SIGTERM)
     r = p.wait(timeout=30)
     assert r.returncode == 0, r.stderr
+    assert r.c("port.outside_rx") >= first
+
+
+def test_idle_exit_with_no_traffic_at_all(run_dp):
+    # Both rx pcaps empty: no packet arrives for --idle-exit ms from the start, so it exits.
+    r = run_dp(outside=[], inside=[], timeout=20)
+    assert r.outside_raw == [] and r.inside_raw == []
+    assert r.c("port.outside_rx") == 0 and r.c("port.inside_rx") == 0, r.describe()

@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from conftest import MALFORMED_NAMES
+from dpharness import MALFORMED_NAMES
 from expect import check_synack
 from pktutil import CLIENT6, SERVER6, ones_sum, syn
 

@@ -4,7 +4,7 @@ byte, out of the outside port, and nothing reaches the inside."""
 import pytest
 from scapy.layers.inet import IPOption_EOL, IPOption_NOP
 
-from conftest import DEFAULT_ARGS, MALFORMED_NAMES
+from dpharness import DEFAULT_ARGS, MALFORMED_NAMES
 from expect import check_synack
 from pktutil import ALL_OPTS, CLIENT6, SERVER6, syn
 

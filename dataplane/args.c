@@ -138,6 +138,15 @@ parse_mode(const char *opt, const char *s, uint8_t *mode)
 	return 0;
 }
 
+/* strtok_r would skip empty items: "80,,443" and "80," are typos, not lists. */
+static bool
+has_empty_item(const char *list)
+{
+	size_t n = strlen(list);
+
+	return n == 0 || list[0] == ',' || list[n - 1] == ',' || strstr(list, ",,") != NULL;
+}
+
 /* "80" or "8000-8080" into [lo, hi]. */
 static int
 parse_port_range(const char *opt, char *item, uint32_t *lo, uint32_t *hi)
@@ -179,6 +188,10 @@ parse_profile(const char *opt, const char *spec, struct sw_profile *profiles)
 		goto out;
 	}
 	*at = '\0';
+	if (has_empty_item(copy) || has_empty_item(at + 1)) {
+		bad(opt, "empty item in '%s'", spec);
+		goto out;
+	}
 	for (item = strtok_r(at + 1, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
@@ -225,10 +238,6 @@ parse_profile(const char *opt, const char *spec, struct sw_profile *profiles)
 	}
 	memcpy(tmp, profiles, 65536 * sizeof(*tmp));
 	save = NULL;
-	if (*copy == '\0') {
-		bad(opt, "empty port list");
-		goto out;
-	}
 	for (item = strtok_r(copy, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		if (parse_port_range(opt, item, &lo, &hi) < 0)
@@ -272,9 +281,7 @@ parse_protect(const char *opt, const char *spec, uint8_t *port_mode)
 		return bad(opt, "out of memory");
 	}
 	memcpy(tmp, port_mode, 65536);
-	/* strtok_r would skip empty items: "80,,443" and "80," are typos, not lists. */
-	if (*spec == '\0' || *spec == ',' || spec[strlen(spec) - 1] == ',' ||
-	    strstr(spec, ",,") != NULL)
+	if (has_empty_item(spec))
 		rc = bad(opt, "empty item in port list '%s'", spec);
 	for (item = strtok_r(copy, ",", &save); rc == 0 && item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {

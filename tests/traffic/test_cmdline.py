@@ -37,6 +37,16 @@ BAD = {
     "flows_63": (["--protect", "80", "--flows", "63"] + OK, "--flows"),
     "rotate_0": (["--protect", "80", "--rotate", "0"] + OK, "--rotate"),
     "master_short": (["--protect", "80", "--master", "abcd"], "--master"),
+    "server_retries_11": (["--protect", "80", "--server-retries", "11"] + OK, "--server-retries"),
+    "profile_without_at": (["--protect", "80", "--profile", "80"] + OK, "--profile"),
+    "profile_mss_100": (["--protect", "80", "--profile", "80@mss=100"] + OK, "--profile"),
+    "profile_ws_15": (["--protect", "80", "--profile", "80@ws=15"] + OK, "--profile"),
+    "profile_unknown_key": (["--protect", "80", "--profile", "80@colour=red"] + OK,
+                            "--profile"),
+    "profile_sack_2": (["--protect", "80", "--profile", "80@sack=2"] + OK, "--profile"),
+    "profile_port_0": (["--protect", "80", "--profile", "0@ts=1"] + OK, "--profile"),
+    "profile_empty_item": (["--protect", "80", "--profile", "80,,81@ts=0"] + OK, "--profile"),
+    "profile_no_ports": (["--protect", "80", "--profile", "@ts=0"] + OK, "--profile"),
 }
 
 

@@ -136,3 +136,37 @@ def concurrent_downloads(addr: str, n: int, size: int, port: int = 80) -> dict:
     for t in threads:
         t.join()
     return {"sha256": out}
+
+
+def load(addr: str, seconds: float, workers: int, size: int, port: int = 80) -> dict:
+    """workers threads downloading size bytes again and again for `seconds`, each transfer
+    checked by SHA-256: the legitimate traffic of the demo."""
+    from synlab.httpd import blob_sha256
+
+    want = blob_sha256(size)
+    lock = threading.Lock()
+    counts = {"ok": 0, "failed": 0, "bytes": 0, "errors": []}
+    end = time.monotonic() + seconds
+
+    def worker():
+        while time.monotonic() < end:
+            try:
+                ok = download(addr, size, port, timeout=10) == want
+                err = None if ok else "SHA-256 mismatch"
+            except (OSError, RuntimeError) as e:
+                ok, err = False, repr(e)
+            with lock:
+                if ok:
+                    counts["ok"] += 1
+                    counts["bytes"] += size
+                else:
+                    counts["failed"] += 1
+                    if len(counts["errors"]) < 5:
+                        counts["errors"].append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return counts

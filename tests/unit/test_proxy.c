@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The splice's segment rewriting (proxy.c) and server profiles (profile.c): frames are
+ * built here byte by byte with checksums computed by the test's own sum, translated, then
+ * parsed back and checked field by field.
+ */
+#include <string.h>
+
+#include "flowtab.h"
+#include "parse.h"
+#include "profile.h"
+#include "proxy.h"
+#include "sw_test.h"
+
+#define HEADROOM 32
+
+static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+struct frame {
+	uint8_t room[HEADROOM];         /* for a timestamps insertion */
+	uint8_t b[2048];
+	uint32_t len;
+};
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A TCP segment with raw options and a payload; checksums by the test's own sum. */
+static void
+build(struct frame *f, int v6, int vlan, uint32_t seq, uint32_t ack, uint8_t flags,
+      uint16_t win, const uint8_t *opts, unsigned int optlen, const uint8_t *payload,
+      unsigned int paylen)
+{
+	uint8_t *p = f->b, *ip, *th;
+	unsigned int l2 = vlan ? 18 : 14, l3 = v6 ? 40 : 20, thl = 20 + optlen;
+	uint32_t sum;
+	uint8_t pseudo[40];
+
+	memset(f, 0, sizeof(*f));
+	memcpy(p, mac_s, 6);
+	memcpy(p + 6, mac_c, 6);
+	if (vlan) {
+		put16(p + 12, 0x8100);
+		put16(p + 14, 0x2005);
+	}
+	put16(p + l2 - 2, v6 ? 0x86dd : 0x0800);
+	ip = p + l2;
+	th = ip + l3;
+	if (!v6) {
+		ip[0] = 0x45;
+		put16(ip + 2, (uint16_t)(l3 + thl + paylen));
+		put16(ip + 6, 0x4000);
+		ip[8] = 64;
+		ip[9] = 6;
+		ip[12] = 198; ip[13] = 18; ip[14] = 0; ip[15] = 1;
+		ip[16] = 198; ip[17] = 18; ip[18] = 1; ip[19] = 1;
+		put16(ip + 10, (uint16_t)~sw_test_sum16(ip, 20, 0));
+	} else {
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)(thl + paylen));
+		ip[6] = 6;
+		ip[7] = 64;
+		ip[8] = 0x20; ip[9] = 0x01; ip[11] = 0x02; ip[23] = 0x01;
+		ip[24] = 0x20; ip[25] = 0x01; ip[27] = 0x02; ip[39] = 0x02;
+	}
+	put16(th, 40000);
+	put16(th + 2, 80);
+	put32(th + 4, seq);
+	put32(th + 8, ack);
+	th[12] = (uint8_t)((thl / 4) << 4);
+	th[13] = flags;
+	put16(th + 14, win);
+	memcpy(th + 20, opts, optlen);
+	memcpy(th + thl, payload, paylen);
+	/* pseudo-header */
+	memset(pseudo, 0, sizeof(pseudo));
+	if (!v6) {
+		memcpy(pseudo, ip + 12, 8);
+		pseudo[9] = 6;
+		put16(pseudo + 10, (uint16_t)(thl + paylen));
+		sum = sw_test_sum16(pseudo, 12, 0);
+	} else {
+		memcpy(pseudo, ip + 8, 32);
+		sum = sw_test_sum16(pseudo, 32, 0);
+		sum = sw_test_sum16((uint8_t[]){ 0, 0, (uint8_t)((thl + paylen) >> 8),
+						 (uint8_t)(thl + paylen), 0, 0, 0, 6 }, 8, sum);
+	}
+	sum = sw_test_sum16(th, thl + paylen, sum);
+	put16(th + 16, (uint16_t)~sum);
+	f->len = l2 + l3 + thl + paylen;
+}
+
+static void
+parse_ok(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
+{
+	REQUIRE(sw_parse_l3(data, len, pkt) == SW_L3_TCP);
+	REQUIRE(sw_parse_tcp(data, len, pkt) == 0);
+}
+
+/* An established flow: server ISN = iss + delta, server TSval = ours + ts_delta. */
+static void
+flow_init(struct sw_flow *f, uint8_t flags, uint8_t ws_client, uint8_t ws_ours, uint8_t ws_srv)
+{
+	memset(f, 0, sizeof(*f));
+	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+	sw_flow_flags(f) = flags;
+	sw_flow_ws(f) = (uint8_t)(ws_client | ws_ours << 4);
+	f->est.ws_srv = ws_srv;
+	f->iss = 0x10000000;
+	f->seq_delta = 0x7fff0001;
+	f->ts_delta = 0x00100010;
+	f->ts_recent = 0xabcdef01;
+}
+
+/* ---- RFC 1624 incremental update against a full recomputation ---- */
+
+static void
+test_csum_patch(void)
+{
+	uint64_t rs = 42;
+	uint8_t buf[64], ck[2];
+	int round;
+
+	for (round = 0; round < 20000; round++) {
+		unsigned int i, off, len;
+		uint8_t bytes[12];
+		uint16_t full;
+
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)sw_rand(&rs);
+		/* the checksum field lives in the first 2 bytes of a separate word array */
+		put16(ck, (uint16_t)~sw_test_sum16(buf, sizeof(buf), 0));
+		len = 1 + (unsigned int)(sw_rand(&rs) % sizeof(bytes));
+		off = (unsigned int)(sw_rand(&rs) % (sizeof(buf) - len));
+		for (i = 0; i < len; i++)
+			bytes[i] = (uint8_t)sw_rand(&rs);
+		sw_csum_patch(buf, ck, buf + off, bytes, len);
+		CHECK_MEM(buf + off, bytes, len);
+		full = (uint16_t)~sw_test_sum16(buf, sizeof(buf), 0);
+		SW_CTX("round %d off %u len %u", round, off, len);
+		/* 0x0000 and 0xffff are the same one's complement number */
+		CHECK((uint16_t)(ck[0] << 8 | ck[1]) == full ||
+		      ((ck[0] << 8 | ck[1]) == 0xffff && full == 0) ||
+		      ((ck[0] << 8 | ck[1]) == 0 && full == 0xffff));
+	}
+	SW_CTX_CLEAR();
+}
+
+/* ---- windows ---- */
+
+static void
+test_windows(void)
+{
+	struct sw_flow f;
+
+	/* both scale: server shift 8, client promised 7 -> doubled */
+	flow_init(&f, SW_FLF_C_WS | SW_FLF_S_WS, 7, 7, 8);
+	CHECK_EQ(sw_proxy_win_to_client(&f, 1000), 2000);
+	CHECK_EQ(sw_proxy_win_to_client(&f, 40000), 65535);    /* capped */
+	CHECK_EQ(sw_proxy_win_to_server(&f, 1000), 1000);      /* server applies the shift */
+	/* same shifts: unchanged */
+	flow_init(&f, SW_FLF_C_WS | SW_FLF_S_WS, 7, 7, 7);
+	CHECK_EQ(sw_proxy_win_to_client(&f, 12345), 12345);
+	/* the server declined window scaling: it neither scales nor reads scaled windows */
+	flow_init(&f, SW_FLF_C_WS, 6, 7, 0);
+	CHECK_EQ(sw_proxy_win_to_client(&f, 65535), 512);      /* 65535 / 128 rounded up */
+	CHECK_EQ(sw_proxy_win_to_client(&f, 1), 1);            /* never rounded to 0 */
+	CHECK_EQ(sw_proxy_win_to_client(&f, 0), 0);
+	CHECK_EQ(sw_proxy_win_to_server(&f, 100), 6400);       /* client's shift 6 undone */
+	CHECK_EQ(sw_proxy_win_to_server(&f, 5000), 65535);
+	/* the client does not scale: nobody does */
+	flow_init(&f, 0, 0, 0, 0);
+	CHECK_EQ(sw_proxy_win_to_client(&f, 777), 777);
+	CHECK_EQ(sw_proxy_win_to_server(&f, 777), 777);
+}
+
+/* ---- client -> server ---- */
+
+static void
+test_to_server(int v6, int vlan, int server_ts, int server_sack)
+{
+	/* NOP NOP TS(val, ecr) NOP NOP SACK(2 blocks) */
+	uint8_t opts[32] = { 1, 1, 8, 10 };
+	uint8_t payload[100];
+	struct frame fr;
+	struct sw_pkt pkt, out;
+	struct sw_flow f;
+	uint32_t ack = 0x10000123, e[4] = { 0x10000200, 0x10000300, 0x10000400, 0x10000500 };
+	unsigned int i;
+
+	SW_CTX("to_server v6=%d vlan=%d server_ts=%d server_sack=%d", v6, vlan, server_ts,
+	       server_sack);
+	put32(opts + 4, 0x11111111);            /* TSval */
+	put32(opts + 8, 0x22222222);            /* TSecr */
+	opts[12] = 1;
+	opts[13] = 1;
+	opts[14] = 5;
+	opts[15] = 18;
+	for (i = 0; i < 4; i++)
+		put32(opts + 16 + 4 * i, e[i]);
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7);
+	build(&fr, v6, vlan, 0x5000, ack, SW_TH_ACK | SW_TH_PSH, 300, opts, 32, payload,
+	      sizeof(payload));
+	flow_init(&f, (uint8_t)(SW_FLF_C_TS | SW_FLF_C_SACK | SW_FLF_C_WS | SW_FLF_S_WS |
+				(server_ts ? SW_FLF_S_TS : 0) | (server_sack ? SW_FLF_S_SACK : 0)),
+		  7, 7, 7);
+	parse_ok(fr.b, fr.len, &pkt);
+	sw_proxy_to_server(fr.b, &pkt, &f);
+	parse_ok(fr.b, fr.len, &out);
+
+	CHECK(sw_tcp_checksum_ok(fr.b, &out));
+	CHECK_EQ(out.seq, 0x5000);                      /* the client's space is the server's */
+	CHECK_EQ(out.ack, ack + f.seq_delta);
+	CHECK_EQ(out.win, 300);
+	CHECK_EQ(f.ts_recent, 0x11111111);              /* kept for timestamps we may add */
+	if (server_ts) {
+		CHECK(out.opt.present & SW_OPT_TS);
+		CHECK_EQ(out.opt.tsval, 0x11111111);
+		CHECK_EQ(out.opt.tsecr, 0x22222222 + f.ts_delta);
+	} else {
+		CHECK(!(out.opt.present & SW_OPT_TS));  /* NOPed out */
+	}
+	if (server_sack) {
+		REQUIRE(out.opt.present & SW_OPT_SACK);
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(get32(fr.b + out.l2_len + out.l3_len + out.opt.sack_off + 2 + 4 * i),
+				 e[i] + f.seq_delta);
+	} else {
+		CHECK(!(out.opt.present & SW_OPT_SACK));
+	}
+	CHECK_MEM(fr.b + fr.len - sizeof(payload), payload, sizeof(payload));
+	SW_CTX_CLEAR();
+}
+
+/* ---- server -> client ---- */
+
+static void
+test_to_client(int v6, int vlan, int server_ts, int client_ts)
+{
+	uint8_t opts[12] = { 1, 1, 8, 10 };
+	uint8_t payload[200];
+	struct frame fr;
+	struct sw_pkt pkt, out;
+	struct sw_flow f;
+	uint32_t seq = 0x8fff1234, len0;
+	uint8_t *data = fr.b;
+	bool add;
+	unsigned int i;
+
+	SW_CTX("to_client v6=%d vlan=%d server_ts=%d client_ts=%d", v6, vlan, server_ts,
+	       client_ts);
+	put32(opts + 4, 0x33333333);
+	put32(opts + 8, 0x44444444);
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(255 - i);
+	build(&fr, v6, vlan, seq, 0x5100, SW_TH_ACK, 1000, opts, server_ts ? 12 : 0, payload,
+	      sizeof(payload));
+	len0 = fr.len;
+	/* server shift 9, client promised 7 */
+	flow_init(&f, (uint8_t)(SW_FLF_C_WS | SW_FLF_S_WS | (client_ts ? SW_FLF_C_TS : 0) |
+				(server_ts ? SW_FLF_S_TS : 0)), 7, 7, 9);
+	parse_ok(fr.b, fr.len, &pkt);
+	add = sw_proxy_needs_ts(&pkt, &f);
+	CHECK_EQ(add, client_ts && !server_ts);
+	if (add) {
+		data = fr.b - SW_TS_OPTLEN;            /* the caller's prepend */
+		fr.len += SW_TS_OPTLEN;
+	}
+	sw_proxy_to_client(data, &pkt, &f, add, 0x55555555);
+	parse_ok(data, fr.len, &out);
+
+	CHECK(sw_tcp_checksum_ok(data, &out));
+	if (!v6) {
+		const uint8_t *ip = data + out.l2_len;
+
+		CHECK_EQ(sw_test_sum16(ip, 20, 0), 0xffff);    /* IPv4 header checksum */
+		CHECK_EQ(ip[2] << 8 | ip[3], fr.len - out.l2_len);
+	} else {
+		const uint8_t *ip = data + out.l2_len;
+
+		CHECK_EQ(ip[4] << 8 | ip[5], fr.len - out.l2_len - 40);
+	}
+	CHECK_EQ(out.seq, seq - f.seq_delta);
+	CHECK_EQ(out.ack, 0x5100);
+	CHECK_EQ(out.win, 4000);                        /* 1000 << 9 >> 7 */
+	CHECK_MEM(data, mac_s, 6);                      /* MACs kept, moved with the headers */
+	CHECK_EQ(out.has_vlan, vlan);
+	if (client_ts) {
+		REQUIRE(out.opt.present & SW_OPT_TS);
+		if (server_ts) {
+			CHECK_EQ(out.opt.tsval, 0x33333333 - f.ts_delta);
+			CHECK_EQ(out.opt.tsecr, 0x44444444);
+		} else {
+			CHECK_EQ(out.opt.tsval, 0x55555555);
+			CHECK_EQ(out.opt.tsecr, f.ts_recent);
+			CHECK_EQ(fr.len, len0 + SW_TS_OPTLEN);
+		}
+	} else {
+		CHECK(!(out.opt.present & SW_OPT_TS));
+	}
+	CHECK_EQ(out.l4_len - out.th_len, sizeof(payload));
+	CHECK_MEM(data + fr.len - sizeof(payload), payload, sizeof(payload));
+	SW_CTX_CLEAR();
+}
+
+/* ---- the server's SYN-ACK ---- */
+
+static void
+test_server_synack(void)
+{
+	struct sw_flow f;
+	struct sw_pkt sa;
+
+	memset(&f, 0, sizeof(f));
+	sw_flow_state(&f) = SW_FLOW_OPENING;
+	sw_flow_flags(&f) = SW_FLF_C_SACK | SW_FLF_C_TS | SW_FLF_C_WS;
+	f.irs = 1000;
+	f.iss = 0x20000000;
+	f.ts_ours = 5000;
+	memset(&sa, 0, sizeof(sa));
+	sa.seq = 0x30000000;
+	sa.ack = 1002;                                  /* not our SYN's */
+	CHECK(!sw_proxy_server_synack(&f, &sa));
+	sa.ack = 1001;
+	sa.opt.present = SW_OPT_MSS | SW_OPT_TS | SW_OPT_WS;   /* no SACK */
+	sa.opt.tsval = 9000;
+	sa.opt.wscale = 9;
+	CHECK(sw_proxy_server_synack(&f, &sa));
+	CHECK_EQ(sw_flow_flags(&f), SW_FLF_C_SACK | SW_FLF_C_TS | SW_FLF_C_WS | SW_FLF_S_TS |
+				    SW_FLF_S_WS);
+	CHECK_EQ(f.seq_delta, 0x10000000);
+	CHECK_EQ(f.ts_delta, 4000);
+	CHECK_EQ(f.est.ws_srv, 9);
+
+	/* An option the client did not have cannot be in effect, whatever the server says. */
+	memset(&f, 0, sizeof(f));
+	sw_flow_flags(&f) = SW_FLF_C_TS;
+	f.irs = 1000;
+	sa.opt.present = SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS;
+	CHECK(sw_proxy_server_synack(&f, &sa));
+	CHECK_EQ(sw_flow_flags(&f), SW_FLF_C_TS | SW_FLF_S_TS);
+	CHECK_EQ(f.est.ws_srv, 0);
+}
+
+/* ---- learned server profiles ---- */
+
+static void
+test_learning(void)
+{
+	static struct sw_learn_cache lc;
+	struct sw_profile base = { .mss = 1460, .wscale = 7,
+				   .flags = SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS };
+	struct sw_tuple t, other;
+	struct sw_tcpopts sa;
+	const struct sw_profile *p;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.seed = 7;
+	memset(&t, 0, sizeof(t));
+	t.src[0] = 198; t.src[1] = 18; t.src[3] = 5;
+	t.dst[0] = 198; t.dst[1] = 18; t.dst[2] = 1; t.dst[3] = 1;
+	t.sport = 40000;
+	t.dport = 80;
+	CHECK(sw_learn_lookup(&lc, &t) == NULL);
+
+	/* Our SYN offered SACK and TS but no WS (the client had none): the server answered
+	 * without TS. Learned: no TS, SACK yes, WS unknown so kept from the base, MSS 1380. */
+	memset(&sa, 0, sizeof(sa));
+	sa.present = SW_OPT_MSS | SW_OPT_SACKOK;
+	sa.mss = 1380;
+	sw_learn_synack(&lc, &t, &base, SW_OPT_SACKOK | SW_OPT_TS, &sa, 1);
+	p = sw_learn_lookup(&lc, &t);
+	REQUIRE(p != NULL);
+	CHECK_EQ(p->mss, 1380);
+	CHECK_EQ(p->flags, SW_PROF_SACK | SW_PROF_WS);
+	CHECK_EQ(p->wscale, 7);
+
+	/* Another client, same server: same profile. Another port or address: none. */
+	other = t;
+	other.sport = 1;
+	other.src[3] = 99;
+	CHECK(sw_learn_lookup(&lc, &other) == p);
+	other.dport = 81;
+	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+	other = t;
+	other.dst[3] = 2;
+	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+
+	/* A later SYN-ACK with WS 9 (our SYN offered WS): learned. */
+	sa.present = SW_OPT_MSS | SW_OPT_WS;
+	sa.wscale = 9;
+	sw_learn_synack(&lc, &t, p, SW_OPT_WS, &sa, 2);
+	p = sw_learn_lookup(&lc, &t);
+	REQUIRE(p != NULL);
+	CHECK_EQ(p->flags, SW_PROF_SACK | SW_PROF_WS);
+	CHECK_EQ(p->wscale, 9);
+
+	/* IPv6 servers are told apart by all 16 bytes. */
+	t.v6 = 1;
+	memset(t.dst, 0, 16);
+	t.dst[0] = 0x20; t.dst[1] = 0x01; t.dst[3] = 0x02; t.dst[15] = 2;
+	CHECK(sw_learn_lookup(&lc, &t) == NULL);
+	sw_learn_synack(&lc, &t, &base, 0, &sa, 3);
+	CHECK(sw_learn_lookup(&lc, &t) != NULL);
+	other = t;
+	other.dst[8] = 1;
+	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+}
+
+int
+main(void)
+{
+	int v6, vlan, a, b;
+
+	test_csum_patch();
+	test_windows();
+	for (v6 = 0; v6 < 2; v6++)
+		for (vlan = 0; vlan < 2; vlan++)
+			for (a = 0; a < 2; a++)
+				for (b = 0; b < 2; b++) {
+					test_to_server(v6, vlan, a, b);
+					test_to_client(v6, vlan, a, b);
+				}
+	test_server_synack();
+	test_learning();
+	return sw_test_done();
+}

@@ -88,19 +88,37 @@ sw_ctab_bucket_count(const struct sw_ctab *t, uint32_t b)
  */
 struct sw_sweep {
 	uint32_t cursor;        /* next bucket to visit */
-	uint64_t last_ms;       /* when the last slice was taken */
+	uint32_t visited;       /* buckets visited in the current round */
+	uint64_t last_ms;       /* when the current round started */
 };
 
-/* Buckets due at now_ms; visit them with sw_sweep_next(). */
+/*
+ * Buckets due at now_ms; visit them with sw_sweep_next(). A round visits every bucket once
+ * per period; what is due is counted from the round's start, so that the fractions of a
+ * bucket each call rounds off add up instead of being lost.
+ */
 static inline uint32_t
 sw_sweep_due(const struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms, uint32_t period_ms)
 {
-	uint64_t nb = (uint64_t)t->hashsize * (now_ms - sw->last_ms) / period_ms;
+	uint64_t elapsed = now_ms - sw->last_ms;
+	uint64_t target;
+	uint32_t nb;
 
-	if (nb == 0)
-		return 0;
-	sw->last_ms = now_ms;
-	return nb > t->hashsize ? t->hashsize : (uint32_t)nb;
+	if (elapsed >= 2 * (uint64_t)period_ms) {
+		/* Far behind (a stall, or the first call): the whole table once, then on. */
+		sw->last_ms = now_ms;
+		sw->visited = 0;
+		return t->hashsize;
+	}
+	target = (uint64_t)t->hashsize * elapsed / period_ms;      /* < 2 * hashsize */
+	nb = target > sw->visited ? (uint32_t)(target - sw->visited) : 0;
+	sw->visited += nb;
+	if (sw->visited >= t->hashsize) {
+		/* Into the next round: what was due of it is counted as visited in it. */
+		sw->visited -= t->hashsize;
+		sw->last_ms += period_ms;
+	}
+	return nb > t->hashsize ? t->hashsize : nb;     /* no bucket twice in one call */
 }
 
 static inline uint32_t

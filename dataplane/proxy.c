@@ -222,8 +222,16 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 	win = sw_proxy_win_to_client(f, pkt->win);
 	if (win != pkt->win)
 		patch16(th, th + 14, win);
-	if (!add_ts && (pkt->opt.present & SW_OPT_TS) && (sw_flow_flags(f) & SW_FLF_S_TS))
-		patch32(th, th + pkt->opt.ts_off + 2, pkt->opt.tsval - f->ts_delta);
+	if (!add_ts && (pkt->opt.present & SW_OPT_TS)) {
+		if (!(sw_flow_flags(f) & SW_FLF_C_TS))
+			nop_out(th, pkt->opt.ts_off, 10);       /* never negotiated with the client */
+		else if (sw_flow_flags(f) & SW_FLF_S_TS)
+			patch32(th, th + pkt->opt.ts_off + 2, pkt->opt.tsval - f->ts_delta);
+	}
+	/* The server SACKs the client's data (the client's own space): nothing to translate,
+	 * unless the client never agreed to SACK. */
+	if ((pkt->opt.present & SW_OPT_SACK) && !(sw_flow_flags(f) & SW_FLF_C_SACK))
+		nop_out(th, pkt->opt.sack_off, pkt->opt.sack_len);
 }
 
 bool

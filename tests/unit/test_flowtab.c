@@ -124,9 +124,9 @@ test_sizes_and_add(void)
 	REQUIRE(f4 != NULL);
 	CHECK_EQ(ev, 0);
 	CHECK_EQ(f4->last_ms, 5000);
-	CHECK_EQ(f4->state, 0);
+	CHECK_EQ(sw_flow_state(f4), 0);
 	CHECK_EQ(f4->irs, 0);
-	f4->state = SW_FLOW_OPENING;
+	sw_flow_state(f4) = SW_FLOW_OPENING;
 	f4->irs = 77;
 	f6 = f_add(&ft, 3, 5001, 0, &ev);
 	REQUIRE(f6 != NULL);
@@ -163,7 +163,7 @@ test_bucket_full(void)
 		f = f_add(&ft, kb[i], 1000 + i, 0, &ev);
 		REQUIRE(f != NULL);
 		CHECK_EQ(ev, 0);
-		f->state = SW_FLOW_ESTABLISHED;
+		sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 	}
 	CHECK_EQ(sw_ctab_bucket_count(&ft.tab, 3), 8);
 	/* kb[0] is used again at 1200: the longest idle is now kb[1] (last seen 1001) */
@@ -279,13 +279,42 @@ test_table_full(void)
 	free(mem);
 }
 
+/*
+ * The sweep hands every flow to a timer function with its idle time; the worker's decides
+ * per state. This one is the simplest such policy: an OPENING flow goes after
+ * OPENING_TIMEOUT_MS, any other after the idle timeout.
+ */
+#define OPENING_TIMEOUT_MS 10000
+
+struct expire_policy {
+	uint32_t open_to, idle_to;
+};
+
+static enum sw_flow_timer_action
+expire_cb(struct sw_flow *f, uint32_t idle, void *arg)
+{
+	const struct expire_policy *p = arg;
+	uint32_t limit = sw_flow_state(f) == SW_FLOW_OPENING ? p->open_to : p->idle_to;
+
+	return idle >= limit ? SW_FLOW_DROP : SW_FLOW_KEEP;
+}
+
+static uint32_t
+flowtab_expire(struct sw_flowtab *ft, uint64_t now, uint32_t period, uint32_t open_to,
+	       uint32_t idle_to)
+{
+	struct expire_policy p = { open_to, idle_to };
+
+	return sw_flowtab_sweep(ft, now, period, expire_cb, &p);
+}
+
 static void
 test_expire(void)
 {
 	struct sw_flowtab ft;
 	void *mem = ft_new(&ft, 256, 17);
 	const uint32_t period = SW_SWEEP_PERIOD_MS;
-	const uint32_t open_to = SW_FLOW_OPENING_TIMEOUT_MS, idle_to = SW_FLOW_IDLE_TIMEOUT_MS;
+	const uint32_t open_to = OPENING_TIMEOUT_MS, idle_to = SW_FLOW_IDLE_TIMEOUT_MS;
 	const uint64_t t0 = 1000000;
 	uint32_t i, removed;
 	struct sw_flow *f;
@@ -297,17 +326,17 @@ test_expire(void)
 	for (i = 0; i < 30; i++) {
 		f = f_add(&ft, i, (uint32_t)t0, 0, &ev);
 		REQUIRE(f != NULL && ev == 0);
-		f->state = (uint8_t)(i % 3 == 0 ? SW_FLOW_OPENING :
+		sw_flow_state(f) = (uint8_t)(i % 3 == 0 ? SW_FLOW_OPENING :
 				     i % 3 == 1 ? SW_FLOW_ESTABLISHED : SW_FLOW_CLOSING);
 	}
 	/* Every call a whole period after the last sweeps the whole table. */
-	removed = sw_flowtab_expire(&ft, t0 + open_to - 1, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + open_to - 1, period, open_to, idle_to);
 	CHECK_EQ(removed, 0);
 	CHECK_EQ(ft.tab.count, 30);
 	/* One flow of each kind is seen again just before the opening timeout. */
 	touch(&ft, 0, (uint32_t)(t0 + open_to - 1));
 	touch(&ft, 1, (uint32_t)(t0 + open_to - 1));
-	removed = sw_flowtab_expire(&ft, t0 + open_to - 1 + period, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + open_to - 1 + period, period, open_to, idle_to);
 	/* the OPENING flows but flow 0 are gone (9), nothing else */
 	CHECK_EQ(removed, 9);
 	for (i = 0; i < 30; i++) {
@@ -315,27 +344,27 @@ test_expire(void)
 		CHECK((f_look(&ft, i) != NULL) == (i % 3 != 0 || i == 0));
 	}
 	SW_CTX_CLEAR();
-	removed = sw_flowtab_expire(&ft, t0 + open_to - 1 + 2 * period, period, open_to,
+	removed = flowtab_expire(&ft, t0 + open_to - 1 + 2 * period, period, open_to,
 				    idle_to);
 	CHECK_EQ(removed, 0);
 	/* flow 0 reaches its opening timeout */
-	removed = sw_flowtab_expire(&ft, t0 + 2 * open_to - 1, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + 2 * open_to - 1, period, open_to, idle_to);
 	CHECK_EQ(removed, 1);
 	CHECK(f_look(&ft, 0) == NULL);
 
 	/* a period before the idle timeout: nothing; at it: all but flow 1 */
-	removed = sw_flowtab_expire(&ft, t0 + idle_to - period, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + idle_to - period, period, open_to, idle_to);
 	CHECK_EQ(removed, 0);
 	CHECK_EQ(ft.tab.count, 20);
-	removed = sw_flowtab_expire(&ft, t0 + idle_to, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + idle_to, period, open_to, idle_to);
 	CHECK_EQ(removed, 19);
 	CHECK(f_look(&ft, 1) != NULL);
 	CHECK_EQ(ft.tab.count, 1);
-	removed = sw_flowtab_expire(&ft, t0 + open_to - 1 + idle_to, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + open_to - 1 + idle_to, period, open_to, idle_to);
 	CHECK_EQ(removed, 1);
 	CHECK_EQ(ft.tab.count, 0);
 	/* an empty table */
-	removed = sw_flowtab_expire(&ft, t0 + 10 * (uint64_t)idle_to, period, open_to, idle_to);
+	removed = flowtab_expire(&ft, t0 + 10 * (uint64_t)idle_to, period, open_to, idle_to);
 	CHECK_EQ(removed, 0);
 	free(mem);
 }
@@ -358,11 +387,11 @@ expire_fine(uint32_t flows)
 	for (i = 0; i < 40; i++) {
 		f = f_add(&ft, i, (uint32_t)t0, 0, &ev);
 		REQUIRE(f != NULL && ev == 0);
-		f->state = SW_FLOW_OPENING;
+		sw_flow_state(f) = SW_FLOW_OPENING;
 		gone_at[i] = 0;
 	}
 	for (now = t0 + 1; now <= t0 + open_to + period + 1; now++) {
-		sw_flowtab_expire(&ft, now, period, open_to, idle_to);
+		flowtab_expire(&ft, now, period, open_to, idle_to);
 		for (i = 0; i < 40; i++)
 			if (gone_at[i] == 0 && f_look(&ft, i) == NULL)
 				gone_at[i] = now;

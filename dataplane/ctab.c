@@ -180,10 +180,17 @@ sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint3
 		sw_ctab_remove(t, h);
 		*evicted = SW_CTAB_EVICT_BUCKET;
 	} else if (t->count >= limit && t->age_head != SW_CTAB_NIL) {
+		unsigned int n = 0;
+
 		h = slot_hdr(t, t->age_head);
 		if (evict_out != NULL)
 			memcpy(evict_out, h, SW_CTAB_ENTRY_SIZE);
-		sw_ctab_remove(t, h);
+		/* Normally one goes. After the limit was lowered at run time, a few more each
+		 * time, so that the table shrinks to it without one insert paying for all. */
+		do {
+			sw_ctab_remove(t, slot_hdr(t, t->age_head));
+		} while (++n < SW_CTAB_SHRINK_STEP && t->count >= limit &&
+			 t->age_head != SW_CTAB_NIL);
 		*evicted = SW_CTAB_EVICT_CACHE;
 	}
 

@@ -19,6 +19,7 @@
 
 #define SW_CTAB_ENTRY_SIZE 64
 #define SW_CTAB_NIL UINT32_MAX
+#define SW_CTAB_SHRINK_STEP 4   /* evictions per insert at most, while over the limit */
 
 /* First member of every table entry. */
 struct sw_ctab_hdr {
@@ -64,7 +65,8 @@ uint32_t sw_ctab_hash(const struct sw_ctab *t, const struct sw_tuple *k);
 void *sw_ctab_lookup(const struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash);
 /*
  * Insert k (not present). When its bucket is full its oldest entry goes; else when the
- * table holds `limit` entries the oldest of the table goes. *evicted gets SW_CTAB_EVICT_*;
+ * table holds `limit` entries the oldest of the table goes (up to SW_CTAB_SHRINK_STEP of them
+ * while it holds more than `limit`, after the limit was lowered). *evicted gets SW_CTAB_EVICT_*;
  * if evict_out is not NULL the evicted entry is copied there first (64 bytes).
  * The new entry's payload (past the header) is zeroed.
  */

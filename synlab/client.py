@@ -170,3 +170,31 @@ def load(addr: str, seconds: float, workers: int, size: int, port: int = 80) -> 
     for t in threads:
         t.join()
     return counts
+
+
+def same_port_again(addr: str, sport: int, n: int, port: int = 80) -> dict:
+    """n requests in a row from one source port; the server closes each connection first
+    (Connection: close), so the next SYN meets a 4-tuple still closing (TIME_WAIT on the
+    server, lingering in synwall)."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    ok, errors = 0, []
+    for _ in range(n):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(10)
+        try:
+            s.bind(("", sport))
+            s.connect((addr, port))
+            s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            ok += data.startswith(b"HTTP/1.1 200") and data.endswith(b"hello\n")
+        except OSError as e:
+            errors.append(repr(e))
+        finally:
+            s.close()
+    return {"ok": ok, "errors": errors[:5]}

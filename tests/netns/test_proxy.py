@@ -253,3 +253,14 @@ def test_two_workers_splice_both_directions_on_one_lcore(wire, tmp_path):
     assert all(c["proxy.established"] > 0 for c in per_lcore), per_lcore
     assert stats["total"]["proxy.established"] == 40
     assert stats["total"]["proxy.unexpected"] == 0
+
+
+def test_new_syn_on_a_closing_four_tuple_starts_a_new_connection(wire, tmp_path):
+    """Like a Linux server in TIME_WAIT: a new SYN on the same 4-tuple reuses it."""
+    start(wire, tmp_path)
+    r = wire.client("same_port_again", SERVER_IP, 40404, 5)
+    assert r["ok"] == 5, r
+    total = wire.stop()["total"]
+    assert total["proxy.established"] == 5
+    # Each new SYN found the previous connection's flow closing and replaced it.
+    assert total["proxy.closed"] >= 4

@@ -658,6 +658,36 @@ test_sweep(void)
 	sweep_cadence(65536, 100, 1);
 }
 
+/* The limit lowered at run time: each insert evicts up to SW_CTAB_SHRINK_STEP of the
+ * oldest, so the table comes down to the new limit within a few inserts, oldest first. */
+static void
+test_limit_lowered(void)
+{
+	struct sw_ctab t;
+	void *mem = ctab_new(&t, 1024, 8, 5);
+	unsigned int ev;
+	uint32_t i, prev;
+
+	for (i = 0; i < 200; i++)
+		ins(&t, i, UINT32_MAX, &ev, NULL);
+	REQUIRE(t.count == 200);
+	prev = t.count;
+	for (i = 200; t.count > 50; i++) {
+		ins(&t, i, 50, &ev, NULL);
+		CHECK_EQ(ev, SW_CTAB_EVICT_CACHE);
+		CHECK_EQ(t.count, prev + 1 - SW_CTAB_SHRINK_STEP);
+		prev = t.count;
+		REQUIRE(i < 400);
+	}
+	/* oldest first: what is left is exactly the newest t.count keys */
+	for (prev = 0; prev < i; prev++)
+		CHECK((look(&t, prev) != NULL) == (prev >= i - t.count));
+	/* at the limit: one out, one in */
+	ins(&t, 100000, 50, &ev, NULL);
+	CHECK_EQ(t.count, 50);
+	free(mem);
+}
+
 int
 main(void)
 {
@@ -670,5 +700,6 @@ main(void)
 	random_run(64, 1, 40, 0x4242ULL, 40000, 1, 1);
 	random_run(8, 30, 1, 0x77ULL, 5000, 0, 1);
 	test_sweep();
+	test_limit_lowered();
 	return sw_test_done();
 }

@@ -248,3 +248,29 @@ sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out)
 		memcpy(out->dst, t->v6[idx].dst, 16);
 	}
 }
+
+uint32_t
+sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms, uint32_t period_ms,
+	      sw_ctab_visit_fn fn, void *arg, uint32_t *removed)
+{
+	uint32_t nb = sw_sweep_due(t, sw, now_ms, period_ms);
+	uint32_t visited = 0, gone = 0;
+
+	while (nb-- > 0) {
+		uint32_t b = sw_sweep_next(t, sw);
+		int32_t k;
+
+		for (k = (int32_t)sw_ctab_bucket_count(t, b) - 1; k >= 0; k--) {
+			void *e = sw_ctab_bucket_entry(t, b, (uint32_t)k);
+
+			visited++;
+			if (fn(e, arg)) {
+				sw_ctab_remove(t, e);
+				gone++;
+			}
+		}
+	}
+	if (removed != NULL)
+		*removed = gone;
+	return visited;
+}

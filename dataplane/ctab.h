@@ -132,6 +132,15 @@ sw_sweep_next(const struct sw_ctab *t, struct sw_sweep *sw)
 	return b;
 }
 
+/*
+ * Visit the buckets due at now_ms (sw_sweep_due) and call fn for each live entry, newest first
+ * so that removing one does not move those not seen yet; a non-zero return removes it.
+ * Returns the entries visited; *removed (if not NULL) gets how many were removed.
+ */
+typedef int (*sw_ctab_visit_fn)(void *entry, void *arg);
+uint32_t sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms,
+		       uint32_t period_ms, sw_ctab_visit_fn fn, void *arg, uint32_t *removed);
+
 /* k-th oldest live entry of bucket b (k < count). */
 static inline void *
 sw_ctab_bucket_entry(const struct sw_ctab *t, uint32_t b, uint32_t k)

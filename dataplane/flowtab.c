@@ -71,26 +71,28 @@ sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, u
 	return f;
 }
 
+struct flow_timer_call {
+	sw_flow_timer_fn fn;
+	void *arg;
+	uint32_t now_ms;
+};
+
+static int
+flow_visit(void *entry, void *arg)
+{
+	const struct flow_timer_call *c = arg;
+	struct sw_flow *f = entry;
+
+	return c->fn(f, idle_ms(f, c->now_ms), c->arg) == SW_FLOW_DROP;
+}
+
 uint32_t
 sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
 		 sw_flow_timer_fn fn, void *arg)
 {
-	struct sw_ctab *tab = &ft->tab;
-	uint32_t nb = sw_sweep_due(tab, &ft->sweep, now_ms, period_ms);
-	uint32_t removed = 0;
+	struct flow_timer_call c = { fn, arg, (uint32_t)now_ms };
+	uint32_t removed;
 
-	while (nb-- > 0) {
-		uint32_t b = sw_sweep_next(tab, &ft->sweep);
-		int32_t k;
-
-		for (k = (int32_t)sw_ctab_bucket_count(tab, b) - 1; k >= 0; k--) {
-			struct sw_flow *f = sw_ctab_bucket_entry(tab, b, (uint32_t)k);
-
-			if (fn(f, idle_ms(f, (uint32_t)now_ms), arg) == SW_FLOW_DROP) {
-				sw_ctab_remove(tab, f);
-				removed++;
-			}
-		}
-	}
+	sw_ctab_sweep(&ft->tab, &ft->sweep, now_ms, period_ms, flow_visit, &c, &removed);
 	return removed;
 }

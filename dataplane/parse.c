@@ -3,6 +3,7 @@
 
 #include <rte_ip.h>
 
+#include "bytes.h"
 #include "parse.h"
 
 #define ETH_HLEN        14
@@ -26,18 +27,6 @@
 #define TCPOPT_SACK     5
 #define TCPOPT_TS       8
 
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int
 sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 {
@@ -53,13 +42,13 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 
 	if (len < ETH_HLEN)
 		return -SW_BAD_TRUNCATED;
-	type = rd16(data + 12);
+	type = sw_rd16(data + 12);
 	if (type == ETHERTYPE_VLAN) {
 		if (len < ETH_HLEN + VLAN_HLEN)
 			return -SW_BAD_TRUNCATED;
 		pkt->has_vlan = 1;
-		pkt->vlan_tci = rd16(data + 14);
-		type = rd16(data + 16);
+		pkt->vlan_tci = sw_rd16(data + 14);
+		type = sw_rd16(data + 16);
 		off += VLAN_HLEN;
 		/* One tag is all we parse; a second one hides what follows. */
 		if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ)
@@ -83,7 +72,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 			return -SW_BAD_IP_HEADER;
 		if (ihl > avail)
 			return -SW_BAD_TRUNCATED;
-		tot = rd16(ip + 2);
+		tot = sw_rd16(ip + 2);
 		/* The frame may carry padding after the datagram, never less than it. */
 		if (tot < ihl || tot > avail)
 			return -SW_BAD_IP_LENGTH;
@@ -94,7 +83,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		pkt->l4_len = (uint16_t)(tot - ihl);
 		pkt->l4_proto = ip[9];
 		pkt->ttl = ip[8];
-		frag = rd16(ip + 6) & 0x3fff;   /* MF and offset */
+		frag = sw_rd16(ip + 6) & 0x3fff;   /* MF and offset */
 		if (pkt->l4_proto == PROTO_TCP && frag != 0)
 			return -SW_BAD_FRAGMENT;
 		if (pkt->l4_proto == PROTO_ICMP)
@@ -108,7 +97,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 			return -SW_BAD_TRUNCATED;
 		if ((ip[0] >> 4) != 6)
 			return -SW_BAD_IP_HEADER;
-		plen = rd16(ip + 4);
+		plen = sw_rd16(ip + 4);
 		if (plen > avail - IPV6_HLEN)
 			return -SW_BAD_IP_LENGTH;
 		pkt->t.v6 = 1;
@@ -130,8 +119,8 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 	l4_avail = pkt->l4_len;
 	if (l4_avail < 4)
 		return -SW_BAD_TRUNCATED;
-	pkt->t.sport = rd16(ip + pkt->l3_len);
-	pkt->t.dport = rd16(ip + pkt->l3_len + 2);
+	pkt->t.sport = sw_rd16(ip + pkt->l3_len);
+	pkt->t.dport = sw_rd16(ip + pkt->l3_len + 2);
 	return SW_L3_TCP;
 }
 
@@ -162,7 +151,7 @@ sw_parse_tcp_options(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *out)
 			if (olen != 4)
 				return -SW_BAD_TCP_OPTION;
 			out->present |= SW_OPT_MSS;
-			out->mss = rd16(o + i + 2);
+			out->mss = sw_rd16(o + i + 2);
 			break;
 		case TCPOPT_WS:
 			if (olen != 3)
@@ -188,8 +177,8 @@ sw_parse_tcp_options(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *out)
 				return -SW_BAD_TCP_OPTION;
 			out->present |= SW_OPT_TS;
 			out->ts_off = (uint8_t)(TCP_HLEN + i);
-			out->tsval = rd32(o + i + 2);
-			out->tsecr = rd32(o + i + 6);
+			out->tsval = sw_rd32(o + i + 2);
+			out->tsecr = sw_rd32(o + i + 6);
 			break;
 		default:
 			break;                          /* unknown: skipped by its length */
@@ -213,10 +202,10 @@ sw_parse_tcp(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 	if (doff < TCP_HLEN || doff > pkt->l4_len)
 		return -SW_BAD_TCP_HEADER;
 	pkt->th_len = (uint16_t)doff;
-	pkt->seq = rd32(th + 4);
-	pkt->ack = rd32(th + 8);
+	pkt->seq = sw_rd32(th + 4);
+	pkt->ack = sw_rd32(th + 8);
 	pkt->tcp_flags = th[13] & 0x3f;
-	pkt->win = rd16(th + 14);
+	pkt->win = sw_rd16(th + 14);
 	rc = sw_parse_tcp_options(th + TCP_HLEN, doff - TCP_HLEN, &pkt->opt);
 	if (rc < 0)
 		return rc;
@@ -289,8 +278,8 @@ sw_parse_icmp_unreach(const uint8_t *data, uint32_t len, const struct sw_pkt *pk
 		memcpy(q->dst, qip + 24, 16);
 	}
 	qth = qip + qhl;
-	q->sport = rd16(qth);
-	q->dport = rd16(qth + 2);
-	*qseq = rd32(qth + 4);
+	q->sport = sw_rd16(qth);
+	q->dport = sw_rd16(qth + 2);
+	*qseq = sw_rd32(qth + 4);
 	return 0;
 }

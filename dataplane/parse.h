@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A connection's addresses and ports, oriented client -> server. Addresses in network
  * order (IPv4 in the first 4 bytes), ports in host order. */
@@ -108,6 +109,17 @@ bool sw_tcp_checksum_ok(const uint8_t *data, const struct sw_pkt *pkt);
  */
 int sw_parse_icmp_unreach(const uint8_t *data, uint32_t len, const struct sw_pkt *pkt,
 			  struct sw_tuple *quoted, uint32_t *quoted_seq);
+
+/* The same connection seen from the other end. */
+static inline void
+sw_tuple_reverse(struct sw_tuple *out, const struct sw_tuple *in)
+{
+	out->v6 = in->v6;
+	memcpy(out->src, in->dst, 16);
+	memcpy(out->dst, in->src, 16);
+	out->sport = in->dport;
+	out->dport = in->sport;
+}
 
 /* Compare two tuples. */
 static inline bool

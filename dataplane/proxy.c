@@ -1,29 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include "bytes.h"
 #include "proxy.h"
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* One's complement sum of the 16-bit words covering [from, to) relative to base. */
 static uint32_t
@@ -61,7 +40,7 @@ sw_csum_patch(uint8_t *base, uint8_t *csum, uint8_t *p, const uint8_t *bytes, un
 	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') */
 	hc = (uint32_t)(csum[0] << 8 | csum[1]);
 	hc = (~hc & 0xffff) + (~fold(old_sum) & 0xffff) + fold(new_sum);
-	wr16(csum, (uint16_t)~fold(hc));
+	sw_wr16(csum, (uint16_t)~fold(hc));
 }
 
 static inline void
@@ -69,7 +48,7 @@ patch32(uint8_t *th, uint8_t *p, uint32_t v)
 {
 	uint8_t b[4];
 
-	wr32(b, v);
+	sw_wr32(b, v);
 	sw_csum_patch(th, th + 16, p, b, 4);
 }
 
@@ -78,7 +57,7 @@ patch16(uint8_t *th, uint8_t *p, uint16_t v)
 {
 	uint8_t b[2];
 
-	wr16(b, v);
+	sw_wr16(b, v);
 	sw_csum_patch(th, th + 16, p, b, 2);
 }
 
@@ -146,7 +125,7 @@ sw_proxy_to_server(uint8_t *data, const struct sw_pkt *pkt, struct sw_flow *f)
 			/* The client SACKs the server's data: edges into the server's space. */
 			for (o = pkt->opt.sack_off + 2; o + 4 <= pkt->opt.sack_off +
 			     (unsigned int)pkt->opt.sack_len; o += 4)
-				patch32(th, th + o, rd32(th + o) + f->seq_delta);
+				patch32(th, th + o, sw_rd32(th + o) + f->seq_delta);
 		} else {
 			nop_out(th, pkt->opt.sack_off, pkt->opt.sack_len);
 		}
@@ -179,8 +158,8 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 		th = data + pkt->l2_len + pkt->l3_len;
 		csum = th + 16;
 		/* The option goes where the payload started; the payload stays where it is. */
-		wr32(opt + 4, tsval);
-		wr32(opt + 8, f->ts_recent);
+		sw_wr32(opt + 4, tsval);
+		sw_wr32(opt + 8, f->ts_recent);
 		/* The checksum covers the new bytes, the data offset, and (pseudo-header) the
 		 * TCP length: account for each. */
 		{
@@ -191,7 +170,7 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 			pseudo_old = (uint32_t)(pkt->l4_len);
 			pseudo_new = pseudo_old + SW_TS_OPTLEN;
 			hc += (~pseudo_old & 0xffff) + pseudo_new;
-			wr16(csum, (uint16_t)~fold(hc));
+			sw_wr16(csum, (uint16_t)~fold(hc));
 		}
 		memcpy(th + pkt->th_len, opt, SW_TS_OPTLEN);
 		doff = (uint8_t)((((pkt->th_len + SW_TS_OPTLEN) / 4) << 4) | (th[12] & 0x0f));
@@ -203,10 +182,10 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 		if (!pkt->t.v6) {
 			uint16_t tot = (uint16_t)(pkt->l3_len + pkt->l4_len + SW_TS_OPTLEN);
 
-			wr16(lenb, tot);
+			sw_wr16(lenb, tot);
 			sw_csum_patch(ip, ip + 10, ip + 2, lenb, 2);
 		} else {
-			wr16(lenb, (uint16_t)(pkt->l4_len + SW_TS_OPTLEN));
+			sw_wr16(lenb, (uint16_t)(pkt->l4_len + SW_TS_OPTLEN));
 			memcpy(ip + 4, lenb, 2);
 		}
 		pkt->opt.present |= SW_OPT_TS;

@@ -64,28 +64,28 @@ sw_syncache_paused(struct sw_syncache *sc, uint64_t now_ms)
 	return sc->paused;
 }
 
+struct sc_timer_call {
+	sw_sc_timer_fn fn;
+	void *arg;
+	uint32_t now_ms;
+};
+
+static int
+sc_visit(void *entry, void *arg)
+{
+	const struct sc_timer_call *c = arg;
+	struct sw_sc_entry *e = entry;
+
+	if ((int32_t)(c->now_ms - e->expire_ms) < 0)
+		return 0;
+	return c->fn(e, c->arg) == SW_SC_DROP;
+}
+
 uint32_t
 sw_syncache_sweep(struct sw_syncache *sc, uint64_t now_ms, uint32_t period_ms,
 		  sw_sc_timer_fn fn, void *arg)
 {
-	struct sw_ctab *t = &sc->tab;
-	uint32_t nb = sw_sweep_due(t, &sc->sweep, now_ms, period_ms);
-	uint32_t visited = 0;
+	struct sc_timer_call c = { fn, arg, (uint32_t)now_ms };
 
-	while (nb-- > 0) {
-		uint32_t b = sw_sweep_next(t, &sc->sweep);
-		int32_t k;
-
-		/* Newest first, so that removing an entry does not move the ones not seen yet. */
-		for (k = (int32_t)sw_ctab_bucket_count(t, b) - 1; k >= 0; k--) {
-			struct sw_sc_entry *e = sw_ctab_bucket_entry(t, b, (uint32_t)k);
-
-			visited++;
-			if ((int32_t)((uint32_t)now_ms - e->expire_ms) < 0)
-				continue;
-			if (fn(e, arg) == SW_SC_DROP)
-				sw_ctab_remove(t, e);
-		}
-	}
-	return visited;
+	return sw_ctab_sweep(&sc->tab, &sc->sweep, now_ms, period_ms, sc_visit, &c, NULL);
 }

@@ -6,23 +6,8 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
+#include "bytes.h"
 #include "tcpout.h"
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 uint16_t
 sw_write_tcp_options(uint8_t *p, const struct sw_tcpopts *o)
@@ -34,7 +19,7 @@ sw_write_tcp_options(uint8_t *p, const struct sw_tcpopts *o)
 	if (o->present & SW_OPT_MSS) {
 		p[n++] = 2;
 		p[n++] = 4;
-		wr16(p + n, o->mss);
+		sw_wr16(p + n, o->mss);
 		n += 2;
 	}
 	if (ts) {
@@ -47,8 +32,8 @@ sw_write_tcp_options(uint8_t *p, const struct sw_tcpopts *o)
 		}
 		p[n++] = 8;
 		p[n++] = 10;
-		wr32(p + n, o->tsval);
-		wr32(p + n + 4, o->tsecr);
+		sw_wr32(p + n, o->tsval);
+		sw_wr32(p + n + 4, o->tsecr);
 		n += 8;
 	} else if (sack) {
 		p[n++] = 1;
@@ -74,38 +59,38 @@ sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_
 	memcpy(buf, s->eth_dst, 6);
 	memcpy(buf + 6, s->eth_src, 6);
 	if (s->has_vlan) {
-		wr16(buf + 12, 0x8100);
-		wr16(buf + 14, s->vlan_tci);
+		sw_wr16(buf + 12, 0x8100);
+		sw_wr16(buf + 14, s->vlan_tci);
 		l2 = 18;
 	}
-	wr16(buf + l2 - 2, s->t.v6 ? 0x86dd : 0x0800);
+	sw_wr16(buf + l2 - 2, s->t.v6 ? 0x86dd : 0x0800);
 	ip = buf + l2;
 	l3 = s->t.v6 ? 40 : 20;
 	th = ip + l3;
 
 	olen = sw_write_tcp_options(th + 20, &s->opt);
 	l4 = (uint16_t)(20 + olen);
-	wr16(th, s->t.sport);
-	wr16(th + 2, s->t.dport);
-	wr32(th + 4, s->seq);
-	wr32(th + 8, s->ack);
+	sw_wr16(th, s->t.sport);
+	sw_wr16(th + 2, s->t.dport);
+	sw_wr32(th + 4, s->seq);
+	sw_wr32(th + 8, s->ack);
 	th[12] = (uint8_t)((l4 / 4) << 4);
 	th[13] = s->flags;
-	wr16(th + 14, s->win);
-	wr16(th + 16, 0);
-	wr16(th + 18, 0);
+	sw_wr16(th + 14, s->win);
+	sw_wr16(th + 16, 0);
+	sw_wr16(th + 18, 0);
 
 	if (!s->t.v6) {
 		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
 
 		ip[0] = 0x45;
 		ip[1] = 0;
-		wr16(ip + 2, (uint16_t)(l3 + l4));
-		wr16(ip + 4, 0);
-		wr16(ip + 6, 0x4000);           /* DF */
+		sw_wr16(ip + 2, (uint16_t)(l3 + l4));
+		sw_wr16(ip + 4, 0);
+		sw_wr16(ip + 6, 0x4000);           /* DF */
 		ip[8] = 64;
 		ip[9] = 6;
-		wr16(ip + 10, 0);
+		sw_wr16(ip + 10, 0);
 		memcpy(ip + 12, s->t.src, 4);
 		memcpy(ip + 16, s->t.dst, 4);
 		if (csum_offload) {
@@ -122,8 +107,8 @@ sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_
 	} else {
 		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
 
-		wr32(ip, 0x60000000);
-		wr16(ip + 4, l4);
+		sw_wr32(ip, 0x60000000);
+		sw_wr16(ip + 4, l4);
 		ip[6] = 6;
 		ip[7] = 64;
 		memcpy(ip + 8, s->t.src, 16);

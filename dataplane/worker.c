@@ -220,11 +220,7 @@ fill_synack(struct sw_seg *s, const struct sw_ctx *c, const uint8_t *eth_client,
 	memcpy(s->eth_dst, eth_client, 6);
 	s->vlan_tci = vlan_tci;
 	s->has_vlan = (uint8_t)has_vlan;
-	s->t.v6 = t->v6;
-	memcpy(s->t.src, t->dst, 16);
-	memcpy(s->t.dst, t->src, 16);
-	s->t.sport = t->dport;
-	s->t.dport = t->sport;
+	sw_tuple_reverse(&s->t, t);
 	s->seq = iss;
 	s->ack = irs + 1;
 	s->flags = SW_TH_SYN | SW_TH_ACK;
@@ -296,11 +292,7 @@ flow_tuple_seg(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple 
 	} else {
 		memcpy(s->eth_src, f->eth_server, 6);
 		memcpy(s->eth_dst, f->eth_client, 6);
-		s->t.v6 = t->v6;
-		memcpy(s->t.src, t->dst, 16);
-		memcpy(s->t.dst, t->src, 16);
-		s->t.sport = t->dport;
-		s->t.dport = t->sport;
+		sw_tuple_reverse(&s->t, t);
 	}
 	s->vlan_tci = f->vlan_tci;
 	s->has_vlan = (sw_flow_flags(f) & SW_FLF_VLAN) != 0;
@@ -836,11 +828,7 @@ handle_icmp(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, uint32_t 
 	if (sw_parse_icmp_unreach(data, len, pkt, &q, &qseq) != 0)
 		return false;
 	/* The quoted segment went server -> client: the entry is keyed the other way. */
-	t.v6 = q.v6;
-	memcpy(t.src, q.dst, 16);
-	memcpy(t.dst, q.src, 16);
-	t.sport = q.dport;
-	t.dport = q.sport;
+	sw_tuple_reverse(&t, &q);
 	if (c->cfg->port_mode[t.dport] == SW_MODE_PASS)
 		return false;
 	e = sw_syncache_lookup(&w->sc, &t, sw_ctab_hash(&w->sc.tab, &t));
@@ -991,11 +979,7 @@ inside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 	    sw_parse_tcp(data, len, &pkt) < 0)
 		goto bridge;
 	/* Flows are keyed client -> server. */
-	t.v6 = pkt.t.v6;
-	memcpy(t.src, pkt.t.dst, 16);
-	memcpy(t.dst, pkt.t.src, 16);
-	t.sport = pkt.t.dport;
-	t.dport = pkt.t.sport;
+	sw_tuple_reverse(&t, &pkt.t);
 	f = sw_flowtab_lookup(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t));
 	if (f == NULL)
 		goto bridge;

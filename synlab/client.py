@@ -176,15 +176,32 @@ def same_port_again(addr: str, sport: int, n: int, port: int = 80) -> dict:
     """n requests in a row from one source port; the server closes each connection first
     (Connection: close), so the next SYN meets a 4-tuple still closing (TIME_WAIT on the
     server, lingering in synwall)."""
+    import errno
+
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     ok, errors = 0, []
     for _ in range(n):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.settimeout(10)
+        # Our own previous socket may still wait for the server's ACK of our FIN (LAST_ACK):
+        # the kernel refuses the 4-tuple until then. That is the client's rule, not
+        # synwall's: wait for it, briefly.
+        for attempt in range(100):
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.settimeout(10)
+            try:
+                s.bind(("", sport))
+                s.connect((addr, port))
+                break
+            except OSError as e:
+                s.close()
+                if e.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE) or attempt == 99:
+                    errors.append(repr(e))
+                    s = None
+                    break
+                time.sleep(0.02)
+        if s is None:
+            continue
         try:
-            s.bind(("", sport))
-            s.connect((addr, port))
             s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             data = b""
             while True:

@@ -17,6 +17,8 @@
 struct sw_args {
 	uint16_t outside_port;
 	uint16_t inside_port;
+	const char *outside_name;       /* a device name to look up after EAL init, or NULL */
+	const char *inside_name;
 	uint32_t hashsize;
 	uint32_t bucketlimit;
 	uint32_t flows;
@@ -53,6 +55,8 @@ struct sw_app {
 	struct sw_cfg_domain cfg;
 	/* written by the signal handler and the control loop, read by every loop */
 	volatile bool quit;
+	/* control thread only: keys come from the controller, no rotation of our own */
+	bool keys_managed;
 };
 
 extern struct sw_app sw_app;
@@ -71,6 +75,9 @@ int sw_ports_init(struct sw_app *app);
 void sw_ports_stop(struct sw_app *app);
 /* control.c: the main lcore's loop (key rotation, idle exit, control socket). */
 int sw_control_loop(struct sw_app *app);
+/* ctlproto.c: answer one controller request (a serialized DpRequest); the response is
+ * written to *out (malloc'ed, the caller frees). Returns its length. */
+size_t sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out);
 /* Current time in milliseconds from the TSC. */
 uint64_t sw_now_ms(void);
 

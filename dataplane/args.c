@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_ethdev.h>
 
 #include "app.h"
 
@@ -98,6 +99,27 @@ parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *ou
 	if (parse_u64(opt, s, lo, hi, &v) < 0)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A port id, or a device name (PCI address, vdev name) looked up once EAL has probed. */
+static int
+parse_port_ref(const char *opt, const char *s, uint16_t *id, const char **name)
+{
+	uint32_t v;
+
+	if (*s == '\0')
+		return bad(opt, "empty port");
+	if (isdigit((unsigned char)*s) && strspn(s, "0123456789") == strlen(s)) {
+		if (parse_u32(opt, s, 0, RTE_MAX_ETHPORTS - 1, &v) < 0)
+			return -1;
+		*id = (uint16_t)v;
+		*name = NULL;
+		return 0;
+	}
+	if (strlen(s) >= RTE_ETH_NAME_MAX_LEN)
+		return bad(opt, "device name longer than %d characters", RTE_ETH_NAME_MAX_LEN - 1);
+	*name = s;
 	return 0;
 }
 
@@ -342,12 +364,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 
 		switch (opt) {
 		case OPT_OUTSIDE:
-			rc = parse_u32("--outside", optarg, 0, RTE_MAX_ETHPORTS - 1, &v32);
-			a->outside_port = (uint16_t)v32;
+			rc = parse_port_ref("--outside", optarg, &a->outside_port, &a->outside_name);
 			break;
 		case OPT_INSIDE:
-			rc = parse_u32("--inside", optarg, 0, RTE_MAX_ETHPORTS - 1, &v32);
-			a->inside_port = (uint16_t)v32;
+			rc = parse_port_ref("--inside", optarg, &a->inside_port, &a->inside_name);
 			break;
 		case OPT_PROTECT:
 			rc = parse_protect("--protect", optarg, cfg->port_mode);
@@ -456,7 +476,8 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		bad("--epoch", "needs --master");
 		goto fail;
 	}
-	if (a->outside_port == a->inside_port) {
+	if (a->outside_name == NULL && a->inside_name == NULL &&
+	    a->outside_port == a->inside_port) {
 		bad("--inside", "the inside port must differ from the outside port");
 		goto fail;
 	}

@@ -96,16 +96,32 @@ rotate_keys(struct sw_app *app, uint64_t epoch)
 	sw_cfg_publish(&app->cfg, n);
 }
 
-/* ---- control socket: one request per line, one JSON answer per line ---- */
+/* ---- control socket: length-prefixed DpRequest / DpResponse (proto/synwall/dp/v1) ---- */
+
+#define SW_CTL_MAX_CLIENTS 8
+#define SW_CTL_MAX_MSG (4u << 20)
+
+struct ctl_client {
+	int fd;                 /* -1: free */
+	uint8_t *buf;           /* the message being received, after its 4-byte length */
+	uint32_t want;          /* its length, once the 4 bytes are in */
+	uint32_t have;
+	uint8_t hdr[4];
+	uint32_t hdr_have;
+};
 
 static int ctl_listen_fd = -1;
+static struct ctl_client ctl_clients[SW_CTL_MAX_CLIENTS];
 
 static int
 ctl_open(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd;
+	mode_t old;
+	int fd, i;
 
+	for (i = 0; i < SW_CTL_MAX_CLIENTS; i++)
+		ctl_clients[i].fd = -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -113,61 +129,161 @@ ctl_open(const char *path)
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 8) < 0) {
+	/* Created 0600 from the start: no moment where others could connect. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		umask(old);
 		close(fd);
 		return -1;
 	}
+	umask(old);
 	return fd;
 }
 
 static void
-ctl_serve(struct sw_app *app, int fd)
+ctl_drop(struct ctl_client *c)
 {
-	char req[256];
-	size_t n = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	FILE *out;
+	close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
 
-	/* A client gets 100 ms to send its line: a silent one cannot stall the loop. */
-	while (n < sizeof(req) - 1 && poll(&p, 1, 100) == 1) {
-		ssize_t r = read(fd, req + n, sizeof(req) - 1 - n);
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(req, '\n', n) != NULL)
-			break;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
 	}
-	req[n] = '\0';
-	req[strcspn(req, "\r\n")] = '\0';
-	out = fdopen(fd, "w");
-	if (out == NULL) {
-		close(fd);
-		return;
-	}
-	if (strcmp(req, "stats") == 0)
-		sw_stats_write_json(app, out);
-	else if (strcmp(req, "ping") == 0)
-		fputs("{\"ok\": true}\n", out);
-	else
-		fputs("{\"error\": \"unknown request (stats, ping)\"}\n", out);
-	fclose(out);
+	return 0;
 }
 
 static void
-ctl_poll(struct sw_app *app)
+ctl_answer(struct sw_app *app, struct ctl_client *c)
 {
-	int fd;
+	uint8_t *resp = NULL, hdr[4];
+	size_t n = sw_ctl_handle(app, c->buf, c->have, &resp);
 
-	if (ctl_listen_fd < 0)
+	hdr[0] = (uint8_t)(n >> 24);
+	hdr[1] = (uint8_t)(n >> 16);
+	hdr[2] = (uint8_t)(n >> 8);
+	hdr[3] = (uint8_t)n;
+	if (resp == NULL || write_all(c->fd, hdr, 4) < 0 || write_all(c->fd, resp, n) < 0) {
+		free(resp);
+		ctl_drop(c);
 		return;
-	fd = accept4(ctl_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0) {
-		int fl = fcntl(fd, F_GETFL);
+	}
+	free(resp);
+	free(c->buf);
+	c->buf = NULL;
+	c->want = c->have = c->hdr_have = 0;
+}
 
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-		ctl_serve(app, fd);
+/* Read what a client has sent; answer each complete request. */
+static void
+ctl_read(struct sw_app *app, struct ctl_client *c)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (c->hdr_have < 4) {
+			r = recv(c->fd, c->hdr + c->hdr_have, 4 - c->hdr_have, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+				ctl_drop(c);
+				return;
+			}
+			if (r < 0)
+				return;
+			c->hdr_have += (uint32_t)r;
+			if (c->hdr_have < 4)
+				continue;
+			c->want = (uint32_t)c->hdr[0] << 24 | (uint32_t)c->hdr[1] << 16 |
+				  (uint32_t)c->hdr[2] << 8 | c->hdr[3];
+			if (c->want > SW_CTL_MAX_MSG) {
+				fprintf(stderr, "synwall-dp: control socket: a %u-byte message is "
+					"over the %u limit: connection closed\n", c->want,
+					SW_CTL_MAX_MSG);
+				ctl_drop(c);
+				return;
+			}
+			c->buf = malloc(c->want > 0 ? c->want : 1);
+			if (c->buf == NULL) {
+				ctl_drop(c);
+				return;
+			}
+			c->have = 0;
+		}
+		if (c->have < c->want) {
+			r = recv(c->fd, c->buf + c->have, c->want - c->have, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+				ctl_drop(c);
+				return;
+			}
+			if (r < 0)
+				return;
+			c->have += (uint32_t)r;
+			if (c->have < c->want)
+				continue;
+		}
+		ctl_answer(app, c);
+		if (c->fd < 0)
+			return;
+	}
+}
+
+/* Wait up to timeout_ms for control traffic and serve it. */
+static void
+ctl_poll(struct sw_app *app, int timeout_ms)
+{
+	struct pollfd pfd[SW_CTL_MAX_CLIENTS + 1];
+	int map[SW_CTL_MAX_CLIENTS + 1];
+	int n = 0, i;
+
+	if (ctl_listen_fd < 0) {
+		usleep((useconds_t)timeout_ms * 1000);
+		return;
+	}
+	pfd[n].fd = ctl_listen_fd;
+	pfd[n].events = POLLIN;
+	map[n++] = -1;
+	for (i = 0; i < SW_CTL_MAX_CLIENTS; i++)
+		if (ctl_clients[i].fd >= 0) {
+			pfd[n].fd = ctl_clients[i].fd;
+			pfd[n].events = POLLIN;
+			map[n++] = i;
+		}
+	if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
+		return;
+	for (i = 1; i < n; i++)
+		if (pfd[i].revents != 0)
+			ctl_read(app, &ctl_clients[map[i]]);
+	if (pfd[0].revents & POLLIN) {
+		int fd = accept4(ctl_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		for (i = 0; i < SW_CTL_MAX_CLIENTS; i++)
+			if (ctl_clients[i].fd < 0)
+				break;
+		if (i == SW_CTL_MAX_CLIENTS) {
+			close(fd);      /* busy: the controller reconnects */
+			return;
+		}
+		{
+			/* Answers are written blocking, but never for long. */
+			struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
+		memset(&ctl_clients[i], 0, sizeof(ctl_clients[i]));
+		ctl_clients[i].fd = fd;
 	}
 }
 
@@ -210,7 +326,7 @@ sw_control_loop(struct sw_app *app)
 			}
 		}
 
-		if (!a->have_key && !a->have_epoch) {
+		if (!a->have_key && !a->have_epoch && !app->keys_managed) {
 			if (a->have_master) {
 				uint64_t e = epoch_of_clock(a);
 
@@ -222,13 +338,17 @@ sw_control_loop(struct sw_app *app)
 			}
 		}
 
-		ctl_poll(app);
-		usleep(SW_CONTROL_PERIOD_US);
+		ctl_poll(app, SW_CONTROL_PERIOD_US / 1000);
 	}
 
 	for (q = 0; q < app->nb_workers; q++)
 		sw_worker_drain_log(app->workers[q], stderr);
 	if (ctl_listen_fd >= 0) {
+		unsigned int i;
+
+		for (i = 0; i < SW_CTL_MAX_CLIENTS; i++)
+			if (ctl_clients[i].fd >= 0)
+				ctl_drop(&ctl_clients[i]);
 		close(ctl_listen_fd);
 		unlink(a->ctl_path);
 	}

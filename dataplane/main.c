@@ -68,6 +68,33 @@ parse_app_args_first(struct sw_args *a, int argc, char **argv)
 	return rc;
 }
 
+static int
+resolve_port_name(const char *opt, const char *name, uint16_t *id)
+{
+	if (name == NULL)
+		return 0;
+	if (rte_eth_dev_get_port_by_name(name, id) != 0) {
+		fprintf(stderr, "synwall-dp: %s: no port named '%s' (%u ports probed)\n", opt,
+			name, rte_eth_dev_count_avail());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+resolve_port_names(struct sw_args *a)
+{
+	if (resolve_port_name("--outside", a->outside_name, &a->outside_port) < 0 ||
+	    resolve_port_name("--inside", a->inside_name, &a->inside_port) < 0)
+		return -1;
+	if (a->outside_port == a->inside_port) {
+		fprintf(stderr, "synwall-dp: --inside: the inside port must differ from the "
+			"outside port\n");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -82,6 +109,11 @@ main(int argc, char **argv)
 	if (ret < 0) {
 		fprintf(stderr, "synwall-dp: EAL: %s\n", rte_strerror(rte_errno));
 		return rte_errno == EINVAL ? 2 : 1;
+	}
+
+	if (resolve_port_names(&app->args) < 0) {
+		rte_eal_cleanup();
+		return 2;
 	}
 
 	signal(SIGINT, on_signal);

@@ -1005,6 +1005,85 @@ process_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n,
 	}
 }
 
+/* ---- operations from the control thread ---- */
+
+static void
+mbox_dump(struct sw_worker *w, struct sw_mbox *mb)
+{
+	struct sw_ctab *t = &w->sc.tab;
+	uint32_t b = mb->bucket, k = mb->pos;
+
+	mb->n = 0;
+	mb->more = 0;
+	for (; b < t->hashsize; b++, k = 0) {
+		for (; k < sw_ctab_bucket_count(t, b); k++) {
+			const struct sw_sc_entry *e = sw_ctab_bucket_entry(t, b, k);
+			struct sw_dump_entry *d;
+
+			if (mb->n == mb->max) {
+				mb->next_bucket = b;
+				mb->next_pos = k;
+				mb->more = 1;
+				return;
+			}
+			d = &mb->out[mb->n++];
+			sw_ctab_tuple(t, e, &d->t);
+			d->irs = e->irs;
+			d->iss = e->iss;
+			d->mss = (e->flags & SW_SCF_MSS) ? e->mss : 0;
+			d->rxmits = e->rxmits;
+			d->flags = e->flags;
+			d->wscale = e->wscale;
+		}
+	}
+}
+
+static void
+mbox_flush(struct sw_worker *w, struct sw_mbox *mb)
+{
+	struct sw_ctab *t = &w->sc.tab;
+	void *e;
+
+	mb->flushed = 0;
+	while ((e = sw_ctab_oldest(t)) != NULL) {
+		sw_ctab_remove(t, e);
+		mb->flushed++;
+	}
+}
+
+static void
+mbox_serve(struct sw_worker *w, uint32_t req)
+{
+	struct sw_mbox *mb = &w->mbox;
+
+	switch (mb->op) {
+	case SW_OP_DUMP:
+		mbox_dump(w, mb);
+		break;
+	case SW_OP_FLUSH:
+		mbox_flush(w, mb);
+		break;
+	default:
+		break;
+	}
+	__atomic_store_n(&mb->done, req, __ATOMIC_RELEASE);
+}
+
+int
+sw_worker_call(struct sw_worker *w, uint32_t timeout_ms)
+{
+	uint32_t req = w->mbox.req + 1;
+	uint64_t deadline = sw_now_ms() + timeout_ms;
+
+	__atomic_store_n(&w->mbox.req, req, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE) != req) {
+		if (sw_now_ms() > deadline)
+			return -1;
+		rte_delay_us_sleep(20);
+	}
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 struct sw_worker *
@@ -1057,6 +1136,7 @@ sw_worker_run(struct sw_worker *w)
 	struct sw_app *app = w->app;
 	struct rte_mbuf *pkts[SW_RX_BURST];
 	struct sw_ctx c = { .w = w };
+	uint32_t req;
 	uint16_t n;
 
 	rte_rcu_qsbr_thread_register(app->cfg.qs, w->queue);
@@ -1092,6 +1172,10 @@ sw_worker_run(struct sw_worker *w)
 		w->cnt.sc_count = w->sc.tab.count;
 		w->cnt.sc_paused = sw_syncache_paused(&w->sc, c.now_ms);
 		w->cnt.proxy_flows = w->ft.tab.count;
+
+		req = __atomic_load_n(&w->mbox.req, __ATOMIC_ACQUIRE);
+		if (unlikely(req != w->mbox.done))
+			mbox_serve(w, req);
 
 		rte_rcu_qsbr_quiescent(app->cfg.qs, w->queue);
 	}

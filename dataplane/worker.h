@@ -32,6 +32,44 @@ struct sw_logq {
 	char line[SW_LOGQ_SIZE][SW_LOG_LEN];
 };
 
+/*
+ * Operations on a worker's own state (syncache dump and flush) are carried out by the worker
+ * itself: the control thread fills in a request and bumps `req`; the worker, once per loop,
+ * sees req != done, does it, and sets done = req.
+ */
+enum sw_op {
+	SW_OP_NONE = 0,
+	SW_OP_DUMP,
+	SW_OP_FLUSH,
+};
+
+struct sw_dump_entry {
+	struct sw_tuple t;
+	uint32_t irs;
+	uint32_t iss;
+	uint16_t mss;           /* 0: none */
+	uint8_t rxmits;
+	uint8_t flags;          /* SW_SCF_* */
+	uint8_t wscale;
+};
+
+struct sw_mbox {
+	uint32_t req;           /* written by control (release), read by the worker */
+	uint32_t done;          /* written by the worker (release), read by control */
+	/* the request: written by control before req, read by the worker */
+	uint8_t op;
+	uint32_t bucket;        /* dump: start here */
+	uint32_t pos;
+	uint32_t max;
+	struct sw_dump_entry *out;
+	/* the answer: written by the worker before done, read by control */
+	uint32_t n;
+	uint32_t next_bucket;
+	uint32_t next_pos;
+	uint8_t more;
+	uint64_t flushed;
+};
+
 struct sw_worker {
 	/* set before launch, read-only after */
 	struct sw_app *app;
@@ -53,6 +91,7 @@ struct sw_worker {
 	struct sw_counters cnt __rte_cache_aligned;
 	uint64_t last_rx_ms;
 	struct sw_logq log;
+	struct sw_mbox mbox __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /* Allocate and initialise the worker for queue q on lcore. */
@@ -60,6 +99,10 @@ struct sw_worker *sw_worker_create(struct sw_app *app, unsigned int lcore, uint1
 void sw_worker_free(struct sw_worker *w);
 /* The worker lcore's main loop; returns when app->quit is set. */
 int sw_worker_run(struct sw_worker *w);
+/* Control thread: have worker w carry out the operation in w->mbox (filled in by the caller);
+ * returns 0, or -1 when it did not answer within timeout_ms. */
+int sw_worker_call(struct sw_worker *w, uint32_t timeout_ms);
+
 /* Control thread: print and drop queued log lines. */
 void sw_worker_drain_log(struct sw_worker *w, FILE *f);
 

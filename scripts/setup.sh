@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config gcc libpcap-dev
-              python3-venv iproute2 ethtool tcpreplay nftables)
+              protobuf-c-compiler libprotobuf-c-dev
+              python3-venv iproute2 ethtool tcpreplay nftables curl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

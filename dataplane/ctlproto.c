@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The controller's requests (proto/synwall/dp/v1/dataplane.proto), answered on the control
+ * thread. A configuration change is built whole, checked whole, and published under RCU or
+ * refused with the field to blame: nothing is ever half-applied.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+
+#include "app.h"
+#include "dataplane.pb-c.h"
+
+typedef Synwall__Dp__V1__DpRequest DpRequest;
+typedef Synwall__Dp__V1__DpResponse DpResponse;
+typedef Synwall__Dp__V1__DpConfig DpConfig;
+typedef Synwall__Dp__V1__PortRange PortRange;
+
+#define SW_DUMP_MAX 1000
+#define SW_WORKER_CALL_TIMEOUT_MS 2000
+
+/* The cursor of a syncache dump: worker, bucket, position in the bucket (0 = start). */
+#define CURSOR(q, b, k) (((uint64_t)(q) + 1) << 40 | (uint64_t)(b) << 8 | (k))
+
+struct reply {
+	DpResponse r;
+	char error[256];
+	char field[64];
+};
+
+static int __rte_format_printf(3, 4)
+refuse(struct reply *rp, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rp->error, sizeof(rp->error), fmt, ap);
+	va_end(ap);
+	snprintf(rp->field, sizeof(rp->field), "%s", field);
+	rp->r.ok = 0;
+	rp->r.error = rp->error;
+	rp->r.error_field = rp->field;
+	return -1;
+}
+
+/* ---- configuration ---- */
+
+/* The profile every port starts from: the config's default MSS and shift, SACK and TS on. */
+static struct sw_profile
+default_profile(const struct sw_limits *l)
+{
+	struct sw_profile p = { l->mss, l->wscale, SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS };
+
+	return p;
+}
+
+/* Build (in *n, a copy of the current version) the configuration dc describes. */
+static int
+config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, struct reply *rp)
+{
+	const struct sw_args *a = &app->args;
+	struct sw_profile def;
+	const char *why;
+	char field[48];
+	size_t i;
+
+	if (dc->cachelimit == 0 || (uint64_t)dc->cachelimit > (uint64_t)a->hashsize * a->bucketlimit)
+		return refuse(rp, "cachelimit", "cachelimit %u must be 1..%u (hashsize %u x "
+			      "bucketlimit %u)", dc->cachelimit, a->hashsize * a->bucketlimit,
+			      a->hashsize, a->bucketlimit);
+	if (dc->rexmtlimit > 10)
+		return refuse(rp, "rexmtlimit", "rexmtlimit %u must be 0..10", dc->rexmtlimit);
+	if (dc->mss < 536 || dc->mss > 9000)
+		return refuse(rp, "mss", "mss %u must be 536..9000", dc->mss);
+	if (dc->wscale > 14)
+		return refuse(rp, "wscale", "wscale %u must be 0..14", dc->wscale);
+	if (dc->server_retries > 10)
+		return refuse(rp, "server_retries", "server_retries %u must be 0..10",
+			      dc->server_retries);
+	if (dc->syncookies_only && !dc->syncookies)
+		return refuse(rp, "syncookies_only", "syncookies_only needs syncookies");
+	n->lim.cachelimit = dc->cachelimit;
+	n->lim.rexmtlimit = (uint8_t)dc->rexmtlimit;
+	n->lim.syncookies = dc->syncookies;
+	n->lim.syncookies_only = dc->syncookies_only;
+	n->lim.mss = (uint16_t)dc->mss;
+	n->lim.wscale = (uint8_t)dc->wscale;
+	n->lim.server_retries = (uint8_t)dc->server_retries;
+	why = sw_limits_check(&n->lim, a->hashsize, a->bucketlimit);
+	if (why != NULL)
+		return refuse(rp, "limits", "%s", why);
+
+	def = default_profile(&n->lim);
+	memset(n->port_mode, SW_MODE_PASS, sizeof(n->port_mode));
+	for (i = 0; i < 65536; i++)
+		n->port_profile[i] = def;
+	for (i = 0; i < dc->n_ports; i++) {
+		const PortRange *pr = dc->ports[i];
+		struct sw_profile p = def;
+		uint32_t port;
+
+		if (pr->lo < 1 || pr->lo > 65535) {
+			snprintf(field, sizeof(field), "ports[%zu].lo", i);
+			return refuse(rp, field, "port %u must be 1..65535", pr->lo);
+		}
+		if (pr->hi < pr->lo || pr->hi > 65535) {
+			snprintf(field, sizeof(field), "ports[%zu].hi", i);
+			return refuse(rp, field, "port range %u-%u must be ascending and within "
+				      "1..65535", pr->lo, pr->hi);
+		}
+		if (pr->mode > SW_MODE_DROP) {
+			snprintf(field, sizeof(field), "ports[%zu].mode", i);
+			return refuse(rp, field, "mode %u must be 0 pass, 1 proxy, 2 cookie or "
+				      "3 drop", pr->mode);
+		}
+		if (pr->mss != 0 && (pr->mss < 536 || pr->mss > 9000)) {
+			snprintf(field, sizeof(field), "ports[%zu].mss", i);
+			return refuse(rp, field, "profile mss %u must be 536..9000", pr->mss);
+		}
+		if (pr->wscale > 14) {
+			snprintf(field, sizeof(field), "ports[%zu].wscale", i);
+			return refuse(rp, field, "profile wscale %u must be 0..14", pr->wscale);
+		}
+		if (pr->mss != 0)
+			p.mss = (uint16_t)pr->mss;
+		p.wscale = (uint8_t)pr->wscale;
+		p.flags = (uint8_t)((pr->window_scaling ? SW_PROF_WS : 0) |
+				    (pr->sack ? SW_PROF_SACK : 0) |
+				    (pr->timestamps ? SW_PROF_TS : 0));
+		for (port = pr->lo; port <= pr->hi; port++) {
+			n->port_mode[port] = (uint8_t)pr->mode;
+			n->port_profile[port] = p;
+		}
+	}
+	return 0;
+}
+
+static int
+same_profile(const struct sw_profile *a, const struct sw_profile *b)
+{
+	return a->mss == b->mss && a->flags == b->flags &&
+	       (!(a->flags & SW_PROF_WS) || a->wscale == b->wscale);
+}
+
+/* The current configuration as the controller describes it: ranges of equal mode and
+ * profile, for every port not at the defaults. */
+static DpConfig *
+config_to_proto(const struct sw_config *c, PortRange **storage)
+{
+	DpConfig *dc = calloc(1, sizeof(*dc));
+	PortRange **list = NULL;
+	struct sw_profile def = default_profile(&c->lim);
+	size_t n = 0, cap = 0;
+	uint32_t p = 1;
+
+	if (dc == NULL)
+		return NULL;
+	synwall__dp__v1__dp_config__init(dc);
+	dc->cachelimit = c->lim.cachelimit;
+	dc->rexmtlimit = c->lim.rexmtlimit;
+	dc->syncookies = c->lim.syncookies;
+	dc->syncookies_only = c->lim.syncookies_only;
+	dc->mss = c->lim.mss;
+	dc->wscale = c->lim.wscale;
+	dc->server_retries = c->lim.server_retries;
+	*storage = NULL;
+	while (p <= 65535) {
+		uint32_t q = p;
+		PortRange *pr;
+
+		if (c->port_mode[p] == SW_MODE_PASS && same_profile(&c->port_profile[p], &def)) {
+			p++;
+			continue;
+		}
+		while (q + 1 <= 65535 && c->port_mode[q + 1] == c->port_mode[p] &&
+		       same_profile(&c->port_profile[q + 1], &c->port_profile[p]))
+			q++;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			PortRange *ns = realloc(*storage, ncap * sizeof(**storage));
+			PortRange **nl = realloc(list, ncap * sizeof(*list));
+
+			if (ns != NULL)
+				*storage = ns;
+			if (nl != NULL)
+				list = nl;
+			if (ns == NULL || nl == NULL)
+				break;
+			cap = ncap;
+		}
+		pr = &(*storage)[n];
+		synwall__dp__v1__port_range__init(pr);
+		pr->lo = p;
+		pr->hi = q;
+		pr->mode = c->port_mode[p];
+		pr->mss = c->port_profile[p].mss;
+		pr->wscale = c->port_profile[p].wscale;
+		pr->window_scaling = (c->port_profile[p].flags & SW_PROF_WS) != 0;
+		pr->sack = (c->port_profile[p].flags & SW_PROF_SACK) != 0;
+		pr->timestamps = (c->port_profile[p].flags & SW_PROF_TS) != 0;
+		n++;
+		p = q + 1;
+	}
+	/* the pointers go in once the array stopped moving */
+	for (size_t i = 0; i < n; i++)
+		list[i] = &(*storage)[i];
+	dc->n_ports = n;
+	dc->ports = list;
+	return dc;
+}
+
+static void
+config_proto_free(DpConfig *dc, PortRange *storage)
+{
+	if (dc == NULL)
+		return;
+	free(dc->ports);
+	free(storage);
+	free(dc);
+}
+
+/* apply (or only check) a whole configuration */
+static void
+do_config(struct sw_app *app, const DpConfig *dc, int apply, struct reply *rp)
+{
+	struct sw_config *n = sw_cfg_clone(sw_cfg_get(&app->cfg));
+
+	if (n == NULL) {
+		refuse(rp, "", "out of memory");
+		return;
+	}
+	if (config_from_proto(app, dc, n, rp) < 0) {
+		free(n);
+		return;
+	}
+	if (!apply) {
+		free(n);
+		rp->r.config_version = sw_cfg_get(&app->cfg)->version;
+		return;
+	}
+	sw_cfg_publish(&app->cfg, n);
+	rp->r.config_version = sw_cfg_get(&app->cfg)->version;
+}
+
+static void
+do_set_keys(struct sw_app *app, const Synwall__Dp__V1__DpKeys *k, struct reply *rp)
+{
+	struct sw_config *n;
+
+	if (k->current.len != 16)
+		return (void)refuse(rp, "current", "a secret is 16 bytes, got %zu",
+				    k->current.len);
+	if (k->previous.len != 16)
+		return (void)refuse(rp, "previous", "a secret is 16 bytes, got %zu",
+				    k->previous.len);
+	n = sw_cfg_clone(sw_cfg_get(&app->cfg));
+	if (n == NULL)
+		return (void)refuse(rp, "", "out of memory");
+	n->keys.epoch = k->epoch;
+	sw_sipkey_from_bytes(&n->keys.key[k->epoch & 1], k->current.data);
+	sw_sipkey_from_bytes(&n->keys.key[(k->epoch - 1) & 1], k->previous.data);
+	sw_cfg_publish(&app->cfg, n);
+	app->keys_managed = true;
+	rp->r.config_version = sw_cfg_get(&app->cfg)->version;
+}
+
+/* ---- state ---- */
+
+static void
+port_name(uint16_t id, char *buf, size_t len)
+{
+	if (rte_eth_dev_get_name_by_port(id, buf) != 0)
+		snprintf(buf, len, "%u", id);
+}
+
+static void
+do_status(struct sw_app *app, Synwall__Dp__V1__DpStatus *st, char *out_name, char *in_name)
+{
+	const struct sw_config *c = sw_cfg_get(&app->cfg);
+
+	synwall__dp__v1__dp_status__init(st);
+	st->pid = (uint32_t)getpid();
+	st->workers = app->nb_workers;
+	st->hashsize = app->args.hashsize;
+	st->bucketlimit = app->args.bucketlimit;
+	st->flows = app->args.flows;
+	st->config_version = c->version;
+	st->key_epoch = c->keys.epoch;
+	st->keys_managed = app->keys_managed;
+	port_name(app->outside.id, out_name, RTE_ETH_NAME_MAX_LEN);
+	port_name(app->inside.id, in_name, RTE_ETH_NAME_MAX_LEN);
+	st->outside_port = out_name;
+	st->inside_port = in_name;
+}
+
+static int
+do_counters(struct sw_app *app, Synwall__Dp__V1__DpCounters *dc)
+{
+	static uint64_t lcore_values[SW_MAX_WORKERS][SW_NCOUNTERS];
+	static Synwall__Dp__V1__DpLcoreCounters lc[SW_MAX_WORKERS];
+	static Synwall__Dp__V1__DpLcoreCounters *lcp[SW_MAX_WORKERS];
+	static uint64_t total[SW_NCOUNTERS];
+	struct sw_counters sum;
+	unsigned int q, i;
+
+	synwall__dp__v1__dp_counters__init(dc);
+	sw_stats_total(app, &sum);
+	for (i = 0; i < SW_NCOUNTERS; i++)
+		total[i] = sw_counter_at(&sum, i);
+	dc->n_names = SW_NCOUNTERS;
+	dc->names = (char **)(uintptr_t)sw_counter_names;
+	dc->n_total = SW_NCOUNTERS;
+	dc->total = total;
+	for (q = 0; q < app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(app, q);
+
+		synwall__dp__v1__dp_lcore_counters__init(&lc[q]);
+		for (i = 0; i < SW_NCOUNTERS; i++)
+			lcore_values[q][i] = w != NULL ? sw_counter_at(&w->cnt, i) : 0;
+		lc[q].lcore = w != NULL ? w->lcore_id : 0;
+		lc[q].n_values = SW_NCOUNTERS;
+		lc[q].values = lcore_values[q];
+		lcp[q] = &lc[q];
+	}
+	dc->n_lcores = app->nb_workers;
+	dc->lcores = lcp;
+	return 0;
+}
+
+/* A page of the syncaches, worker by worker, each dumping its own. */
+static void
+do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, struct reply *rp)
+{
+	static struct sw_dump_entry buf[SW_DUMP_MAX];
+	static Synwall__Dp__V1__DpSyncacheEntry ents[SW_DUMP_MAX];
+	static Synwall__Dp__V1__DpSyncacheEntry *entp[SW_DUMP_MAX];
+	uint32_t max = d->max_entries == 0 ? 100 : d->max_entries;
+	uint64_t cur = d->cursor;
+	uint32_t q = 0, b = 0, k = 0, n = 0;
+
+	if (max > SW_DUMP_MAX)
+		return (void)refuse(rp, "max_entries", "max_entries %u must be 1..%u", max,
+				    SW_DUMP_MAX);
+	if (cur != 0) {
+		q = (uint32_t)(cur >> 40) - 1;
+		b = (uint32_t)(cur >> 8) & 0xffffffff;
+		k = (uint32_t)cur & 0xff;
+		if ((cur >> 40) == 0 || q >= app->nb_workers || b >= app->args.hashsize)
+			return (void)refuse(rp, "cursor", "not a cursor of this dataplane");
+	}
+	rp->r.next_cursor = 0;
+	for (; q < app->nb_workers && n < max; q++, b = 0, k = 0) {
+		struct sw_worker *w = app->workers[q];
+		struct sw_mbox *mb = &w->mbox;
+		uint32_t i;
+
+		mb->op = SW_OP_DUMP;
+		mb->bucket = b;
+		mb->pos = k;
+		mb->max = max - n;
+		mb->out = buf + n;
+		if (sw_worker_call(w, SW_WORKER_CALL_TIMEOUT_MS) < 0)
+			return (void)refuse(rp, "", "worker lcore %u did not answer",
+					    w->lcore_id);
+		for (i = 0; i < mb->n; i++) {
+			const struct sw_dump_entry *e = &buf[n + i];
+			Synwall__Dp__V1__DpSyncacheEntry *o = &ents[n + i];
+			size_t alen = e->t.v6 ? 16 : 4;
+
+			synwall__dp__v1__dp_syncache_entry__init(o);
+			o->lcore = w->lcore_id;
+			o->client_addr.data = (uint8_t *)(uintptr_t)e->t.src;
+			o->client_addr.len = alen;
+			o->client_port = e->t.sport;
+			o->server_addr.data = (uint8_t *)(uintptr_t)e->t.dst;
+			o->server_addr.len = alen;
+			o->server_port = e->t.dport;
+			o->client_isn = e->irs;
+			o->iss = e->iss;
+			o->retransmits = e->rxmits;
+			o->mss = e->mss;
+			o->sack = (e->flags & SW_SCF_SACK) != 0;
+			o->timestamps = (e->flags & SW_SCF_TS) != 0;
+			o->wscale = (e->flags & SW_SCF_WS) ? e->wscale : -1;
+			entp[n + i] = o;
+		}
+		n += mb->n;
+		if (mb->more) {
+			rp->r.next_cursor = CURSOR(q, mb->next_bucket, mb->next_pos);
+			break;
+		}
+	}
+	/* A full page that ended exactly at a worker's end (the loop moved q on already):
+	 * the next worker's start. */
+	if (rp->r.next_cursor == 0 && n == max && q < app->nb_workers)
+		rp->r.next_cursor = CURSOR(q, 0, 0);
+	rp->r.n_entries = n;
+	rp->r.entries = entp;
+}
+
+static void
+do_flush(struct sw_app *app, struct reply *rp)
+{
+	unsigned int q;
+
+	rp->r.flushed = 0;
+	for (q = 0; q < app->nb_workers; q++) {
+		struct sw_worker *w = app->workers[q];
+
+		w->mbox.op = SW_OP_FLUSH;
+		if (sw_worker_call(w, SW_WORKER_CALL_TIMEOUT_MS) < 0)
+			return (void)refuse(rp, "", "worker lcore %u did not answer",
+					    w->lcore_id);
+		rp->r.flushed += w->mbox.flushed;
+	}
+}
+
+/* ---- one request ---- */
+
+size_t
+sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out)
+{
+	static struct reply rp;
+	Synwall__Dp__V1__DpStatus st;
+	Synwall__Dp__V1__DpCounters counters;
+	char out_name[RTE_ETH_NAME_MAX_LEN], in_name[RTE_ETH_NAME_MAX_LEN];
+	PortRange *storage = NULL;
+	DpConfig *cfg_out = NULL;
+	DpRequest *rq;
+	size_t n;
+
+	memset(&rp, 0, sizeof(rp));
+	synwall__dp__v1__dp_response__init(&rp.r);
+	rp.r.ok = 1;
+	rq = synwall__dp__v1__dp_request__unpack(NULL, len, req);
+	if (rq == NULL) {
+		refuse(&rp, "", "not a DpRequest message");
+	} else {
+		switch (rq->req_case) {
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_PING:
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_GET_STATUS:
+			do_status(app, &st, out_name, in_name);
+			rp.r.status = &st;
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_GET_COUNTERS:
+			do_counters(app, &counters);
+			rp.r.counters = &counters;
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_GET_CONFIG:
+			cfg_out = config_to_proto(sw_cfg_get(&app->cfg), &storage);
+			if (cfg_out == NULL)
+				refuse(&rp, "", "out of memory");
+			rp.r.config = cfg_out;
+			rp.r.config_version = sw_cfg_get(&app->cfg)->version;
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_APPLY_CONFIG:
+			do_config(app, rq->apply_config, 1, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_VALIDATE_CONFIG:
+			do_config(app, rq->validate_config, 0, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_SET_KEYS:
+			do_set_keys(app, rq->set_keys, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_DUMP_SYNCACHE:
+			do_dump(app, rq->dump_syncache, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_FLUSH_SYNCACHE:
+			do_flush(app, &rp);
+			break;
+		default:
+			refuse(&rp, "req", "empty or unknown request");
+			break;
+		}
+	}
+	n = synwall__dp__v1__dp_response__get_packed_size(&rp.r);
+	*out = malloc(n > 0 ? n : 1);
+	if (*out != NULL)
+		synwall__dp__v1__dp_response__pack(&rp.r, *out);
+	else
+		n = 0;
+	config_proto_free(cfg_out, storage);
+	if (rq != NULL)
+		synwall__dp__v1__dp_request__free_unpacked(rq, NULL);
+	return n;
+}

@@ -103,10 +103,18 @@ CASES = {
     "syn_fin": (eth(ipv4(tcp_hdr(flags=0x03))), "malformed.flags"),
     "syn_rst": (eth(ipv4(tcp_hdr(flags=0x06))), "malformed.flags"),
     "syn_fin_ack": (eth(ipv4(tcp_hdr(flags=0x13))), "malformed.flags"),
-    "bad_tcp_checksum": (eth(ipv4(tcp_hdr(csum_ok=False))), "malformed.checksum"),
-    "bad_ipv4_header_checksum": (eth(ipv4(tcp_hdr(), csum_ok=False)), "malformed.checksum"),
-    "ipv6_bad_tcp_checksum": (ipv6_frame(tcp_hdr(src=CLIENT6, dst=SERVER6, csum_ok=False)),
-                              "malformed.checksum"),
+    # Segments that would change state (an ACK opening the server side, an RST ending a
+    # handshake) are checked in software when the NIC gives no verdict; a bare SYN is not
+    # (test_bad_checksum_syn_is_answered).
+    "bad_tcp_checksum_ack": (eth(ipv4(tcp_hdr(flags=0x10, csum_ok=False))),
+                             "malformed.checksum"),
+    "bad_tcp_checksum_rst": (eth(ipv4(tcp_hdr(flags=0x04, csum_ok=False))),
+                             "malformed.checksum"),
+    "bad_ipv4_header_checksum_ack": (eth(ipv4(tcp_hdr(flags=0x10), csum_ok=False)),
+                                     "malformed.checksum"),
+    "ipv6_bad_tcp_checksum_ack": (
+        ipv6_frame(tcp_hdr(src=CLIENT6, dst=SERVER6, flags=0x10, csum_ok=False)),
+        "malformed.checksum"),
     "ipv6_payload_length_past_frame": (
         ipv6_frame(tcp_hdr(src=CLIENT6, dst=SERVER6), plen=200), "malformed.ip_length"),
 }
@@ -149,3 +157,15 @@ def test_whole_corpus_in_one_run(run_dp):
         want[counter] = want.get(counter, 0) + 2
     got = {n: r.c(n) for n in MALFORMED_NAMES if r.c(n)}
     assert got == want, r.describe()
+
+
+def test_bad_checksum_syn_is_answered(run_dp):
+    """Without the NIC's verdict a bare SYN is answered unchecked (it changes no state a
+    spoofed SYN could not); the SYN-ACK's own checksums are right."""
+    from pktutil import parse_tcp
+    r = run_dp(outside=[eth(ipv4(tcp_hdr(csum_ok=False)))])
+    assert len(r.outside_raw) == 1, r.describe()
+    p = parse_tcp(r.outside_raw[0])
+    assert p.flags == 0x12 and p.ack == (ISN + 1) & 0xFFFFFFFF
+    assert p.ip_checksum_ok() and p.tcp_checksum_ok()
+    assert r.c("malformed.checksum") == 0

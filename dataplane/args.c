@@ -18,7 +18,7 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_PRELOAD_FLOWS, OPT_IDLE_EXIT, OPT_HELP,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -42,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
+	{ "preload-flows", required_argument, NULL, OPT_PRELOAD_FLOWS },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
@@ -55,6 +56,7 @@ static const char usage[] =
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
 	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
+	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
@@ -415,6 +417,9 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 			else
 				profile_specs[nprofiles++] = optarg;
 			break;
+		case OPT_PRELOAD_FLOWS:
+			rc = parse_u32("--preload-flows", optarg, 0, 1u << 24, &a->preload_flows);
+			break;
 		case OPT_FLOWS:
 			rc = parse_u32("--flows", optarg, 64, 1u << 24, &a->flows);
 			break;
@@ -490,6 +495,11 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	for (i = 0; i < nprofiles; i++)
 		if (parse_profile("--profile", profile_specs[i], cfg->port_profile) < 0)
 			goto fail;
+	if (a->preload_flows > a->flows) {
+		bad("--preload-flows", "%u flows do not fit a table of --flows %u",
+		    a->preload_flows, a->flows);
+		goto fail;
+	}
 	if (!have_cachelimit)
 		cfg->lim.cachelimit = a->hashsize * a->bucketlimit;
 	reason = sw_limits_check(&cfg->lim, a->hashsize, a->bucketlimit);

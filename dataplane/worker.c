@@ -1095,6 +1095,8 @@ sw_worker_call(struct sw_worker *w, uint32_t timeout_ms)
 
 /* ---- life cycle ---- */
 
+static int preload_flows(struct sw_worker *w, uint32_t n);
+
 struct sw_worker *
 sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 {
@@ -1126,7 +1128,64 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	w->queue = q;
 	w->ts_offset = (uint32_t)rte_rand();
 	w->learn.seed = seed;
+	if (app->args.preload_flows != 0) {
+		if (preload_flows(w, app->args.preload_flows) == 0) {
+			printf("synwall-dp: lcore %u: %u of %u flows preloaded\n", lcore,
+			       w->ft.tab.count, app->args.preload_flows);
+			return w;
+		}
+		fprintf(stderr, "synwall-dp: --preload-flows %u: the flow table (--flows %u) "
+			"is full\n", app->args.preload_flows, app->args.flows);
+		sw_worker_free(w);
+		return NULL;
+	}
 	return w;
+}
+
+/*
+ * Benchmarks: n established flows with a tuple that a traffic generator can compute (see
+ * docs/DATAPLANE.md): client 198.18.128.0 + (i >> 14), port 1024 + (i & 0x3fff), server
+ * 198.18.1.1:80, ISN i, ISS 7i, server ISN ISS + 0x10000, no options agreed.
+ */
+static int
+preload_flows(struct sw_worker *w, uint32_t n)
+{
+	uint32_t now = (uint32_t)sw_now_ms(), i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t src = 0xc6128000u + (i >> 14);         /* 198.18.128.0 + ... */
+		struct sw_tuple t;
+		struct sw_flow *f;
+		int evicted;
+
+		memset(&t, 0, sizeof(t));
+		t.src[0] = (uint8_t)(src >> 24);
+		t.src[1] = (uint8_t)(src >> 16);
+		t.src[2] = (uint8_t)(src >> 8);
+		t.src[3] = (uint8_t)src;
+		t.dst[0] = 198;
+		t.dst[1] = 18;
+		t.dst[2] = 1;
+		t.dst[3] = 1;
+		t.sport = (uint16_t)(1024 + (i & 0x3fff));
+		t.dport = 80;
+		if (sw_flowtab_lookup(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t)) != NULL)
+			continue;
+		/* A full bucket: this one is left out (the table is not a perfect hash). */
+		if (sw_ctab_bucket_count(&w->ft.tab, sw_ctab_hash(&w->ft.tab, &t) &
+					 w->ft.tab.mask) >= w->ft.tab.bucketlimit)
+			continue;
+		f = sw_flowtab_add(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t), now, 0, &evicted);
+		if (f == NULL || evicted)
+			return -1;
+		sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+		f->iss = i * 7;
+		f->seq_delta = 0x10000;
+		f->eth_client[0] = 0x02;
+		f->eth_server[0] = 0x02;
+		f->eth_server[5] = 0x01;
+	}
+	return 0;
 }
 
 void

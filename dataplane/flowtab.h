@@ -93,6 +93,8 @@ int sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t s
 static inline struct sw_flow *
 sw_flowtab_lookup(const struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash)
 {
+	if (ft->tab.count == 0)
+		return NULL;
 	return sw_ctab_lookup(&ft->tab, t, hash);
 }
 

@@ -59,6 +59,9 @@ int sw_syncache_init(struct sw_syncache *sc, void *mem, uint32_t hashsize,
 static inline struct sw_sc_entry *
 sw_syncache_lookup(const struct sw_syncache *sc, const struct sw_tuple *t, uint32_t hash)
 {
+	/* Cookie-only ports keep the syncache empty: then not even a bucket is read. */
+	if (sc->tab.count == 0)
+		return NULL;
 	return sw_ctab_lookup(&sc->tab, t, hash);
 }
 

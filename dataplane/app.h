@@ -23,6 +23,7 @@ struct sw_args {
 	uint32_t bucketlimit;
 	uint32_t flows;
 	uint32_t preload_flows;         /* benchmarks: established flows made at start */
+	int siphash;                    /* enum sw_siphash_impl, or -1: the best there is */
 	uint32_t mbufs;
 	uint32_t rotate_s;
 	uint64_t idle_exit_ms;          /* 0: off */

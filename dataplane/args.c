@@ -18,7 +18,7 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_PRELOAD_FLOWS, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -43,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
 	{ "preload-flows", required_argument, NULL, OPT_PRELOAD_FLOWS },
+	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
@@ -57,6 +58,7 @@ static const char usage[] =
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
 	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
+	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
@@ -356,6 +358,7 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	a->flows = 65536;
 	a->mbufs = SW_DEFAULT_MBUFS;
 	a->rotate_s = 15;
+	a->siphash = -1;
 	a->cfg = cfg;
 
 	opterr = 0;     /* errors are ours to print, on one line */
@@ -416,6 +419,21 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 					 SW_MAX_PROFILE_OPTS);
 			else
 				profile_specs[nprofiles++] = optarg;
+			break;
+		case OPT_SIPHASH:
+			if (strcmp(optarg, "auto") == 0)
+				a->siphash = -1;
+			else if (strcmp(optarg, "scalar") == 0)
+				a->siphash = SW_SIPHASH_SCALAR;
+			else if (strcmp(optarg, "avx2") == 0)
+				a->siphash = SW_SIPHASH_AVX2;
+			else if (strcmp(optarg, "avx512") == 0)
+				a->siphash = SW_SIPHASH_AVX512;
+			else
+				rc = bad("--siphash", "'%s' is not auto, scalar, avx2 or avx512",
+					 optarg);
+			if (rc == 0 && a->siphash >= 0 && a->siphash > (int)sw_siphash_best_impl())
+				rc = bad("--siphash", "this CPU cannot run %s", optarg);
 			break;
 		case OPT_PRELOAD_FLOWS:
 			rc = parse_u32("--preload-flows", optarg, 0, 1u << 24, &a->preload_flows);

@@ -19,42 +19,47 @@ sw_cookie_opts_from_syn(const struct sw_tcpopts *syn, struct sw_cookie_opts *out
 	uint16_t mss = (syn->present & SW_OPT_MSS) ? syn->mss : 536;
 	int i;
 
-	out->mss = sw_cookie_mss_table[0];
-	for (i = SW_COOKIE_NMSS - 1; i >= 0; i--)
+	out->mss_idx = 0;
+	for (i = SW_COOKIE_NMSS - 1; i > 0; i--)
 		if (sw_cookie_mss_table[i] <= mss) {
-			out->mss = sw_cookie_mss_table[i];
+			out->mss_idx = (uint8_t)i;
 			break;
 		}
-	out->wscale = SW_COOKIE_WS_NONE;
+	out->mss = sw_cookie_mss_table[out->mss_idx];
+	out->ws_idx = 0;
 	/* Rounding the shift down is safe: the peer then under-estimates the window. */
 	if (syn->present & SW_OPT_WS)
 		for (i = SW_COOKIE_NWS - 1; i >= 1; i--)
 			if (sw_cookie_ws_table[i] <= syn->wscale) {
-				out->wscale = sw_cookie_ws_table[i];
+				out->ws_idx = (uint8_t)i;
 				break;
 			}
+	out->wscale = sw_cookie_ws_table[out->ws_idx];
 	out->sack = (syn->present & SW_OPT_SACKOK) ? 1 : 0;
 }
 
-static uint32_t
-encode_low(const struct sw_cookie_opts *o, unsigned int keybit)
+uint32_t
+sw_cookie_low(const struct sw_keyset *ks, const struct sw_cookie_opts *o)
 {
-	uint32_t mi = 0, wi = 0;
-	uint32_t i;
+	uint32_t mi = o->mss_idx, wi = o->ws_idx, i;
 
-	for (i = 0; i < SW_COOKIE_NMSS; i++)
-		if (sw_cookie_mss_table[i] == o->mss)
-			mi = i;
-	for (i = 1; i < SW_COOKIE_NWS; i++)
-		if (sw_cookie_ws_table[i] == o->wscale)
-			wi = i;
-	return keybit << 7 | (uint32_t)(o->sack ? 1 : 0) << 6 | wi << 3 | mi;
+	/* The values are what counts; the indexes (from sw_cookie_opts_from_syn) save the
+	 * search when they agree with them. */
+	if (mi >= SW_COOKIE_NMSS || sw_cookie_mss_table[mi] != o->mss)
+		for (mi = 0, i = 0; i < SW_COOKIE_NMSS; i++)
+			if (sw_cookie_mss_table[i] == o->mss)
+				mi = i;
+	if (wi >= SW_COOKIE_NWS || sw_cookie_ws_table[wi] != o->wscale)
+		for (wi = 0, i = 1; i < SW_COOKIE_NWS; i++)
+			if (sw_cookie_ws_table[i] == o->wscale)
+				wi = i;
+	return (uint32_t)(ks->epoch & 1) << 7 | (uint32_t)(o->sack ? 1 : 0) << 6 | wi << 3 | mi;
 }
 
-static uint32_t
-cookie_mac(const struct sw_sipkey *key, const struct sw_tuple *t, uint32_t irs, uint32_t low)
+unsigned int
+sw_cookie_msg(uint8_t buf[SW_COOKIE_MSG_MAX], const struct sw_tuple *t, uint32_t irs,
+	      uint32_t low)
 {
-	uint8_t buf[16 + 16 + 2 + 2 + 4 + 1];
 	unsigned int alen = t->v6 ? 16 : 4;
 	unsigned int n = 0;
 
@@ -71,17 +76,37 @@ cookie_mac(const struct sw_sipkey *key, const struct sw_tuple *t, uint32_t irs, 
 	buf[n++] = (uint8_t)(irs >> 8);
 	buf[n++] = (uint8_t)irs;
 	buf[n++] = (uint8_t)low;
-	return (uint32_t)(sw_siphash24(key, buf, n) >> 40);
+	return n;
+}
+
+static uint32_t
+cookie_mac(const struct sw_sipkey *key, const struct sw_tuple *t, uint32_t irs, uint32_t low)
+{
+	uint8_t buf[SW_COOKIE_MSG_MAX];
+	unsigned int n = sw_cookie_msg(buf, t, irs, low);
+
+	return sw_cookie_mac24(sw_siphash24(key, buf, n));
 }
 
 uint32_t
 sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
 	       const struct sw_cookie_opts *o)
 {
-	unsigned int keybit = (unsigned int)(ks->epoch & 1);
-	uint32_t low = encode_low(o, keybit);
+	uint32_t low = sw_cookie_low(ks, o);
 
-	return cookie_mac(&ks->key[keybit], t, irs, low) << 8 | low;
+	return cookie_mac(&ks->key[low >> 7], t, irs, low) << 8 | low;
+}
+
+void
+sw_cookie_decode(uint32_t cookie, struct sw_cookie_opts *out)
+{
+	uint32_t low = cookie & 0xff;
+
+	out->mss_idx = (uint8_t)(low & 7);
+	out->ws_idx = (uint8_t)((low >> 3) & 7);
+	out->mss = sw_cookie_mss_table[out->mss_idx];
+	out->wscale = sw_cookie_ws_table[out->ws_idx];
+	out->sack = (low >> 6) & 1;
 }
 
 bool
@@ -89,14 +114,10 @@ sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t i
 		uint32_t cookie, struct sw_cookie_opts *out)
 {
 	uint32_t low = cookie & 0xff;
-	unsigned int keybit = low >> 7;
-	uint32_t wi = (low >> 3) & 7;
 
-	if (cookie_mac(&ks->key[keybit], t, irs, low) != cookie >> 8)
+	if (cookie_mac(&ks->key[low >> 7], t, irs, low) != cookie >> 8)
 		return false;
-	out->mss = sw_cookie_mss_table[low & 7];
-	out->wscale = sw_cookie_ws_table[wi];
-	out->sack = (low >> 6) & 1;
+	sw_cookie_decode(cookie, out);
 	return true;
 }
 

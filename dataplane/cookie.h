@@ -36,6 +36,8 @@ struct sw_cookie_opts {
 	uint16_t mss;           /* a table value */
 	uint8_t wscale;         /* SW_COOKIE_WS_NONE: not offered */
 	uint8_t sack;
+	uint8_t mss_idx;        /* their places in the tables */
+	uint8_t ws_idx;
 };
 
 /* Round the SYN's options down to what a cookie can carry. */
@@ -43,6 +45,24 @@ void sw_cookie_opts_from_syn(const struct sw_tcpopts *syn, struct sw_cookie_opts
 
 uint32_t sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
 			const struct sw_cookie_opts *o);
+
+/*
+ * The pieces of a cookie, for computing many MACs at once (sw_siphash24_batch):
+ * cookie = sw_cookie_mac24(SipHash(key[low >> 7], msg)) << 8 | low.
+ */
+#define SW_COOKIE_MSG_MAX (16 + 16 + 2 + 2 + 4 + 1)
+
+uint32_t sw_cookie_low(const struct sw_keyset *ks, const struct sw_cookie_opts *o);
+/* The MAC's input; returns its length (17 for IPv4, 41 for IPv6). */
+unsigned int sw_cookie_msg(uint8_t buf[SW_COOKIE_MSG_MAX], const struct sw_tuple *t,
+			   uint32_t irs, uint32_t low);
+static inline uint32_t
+sw_cookie_mac24(uint64_t siphash)
+{
+	return (uint32_t)(siphash >> 40);
+}
+/* The options a (valid) cookie carries. */
+void sw_cookie_decode(uint32_t cookie, struct sw_cookie_opts *out);
 
 /* true when cookie is valid for (t, irs) under one of the two live secrets. */
 bool sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,

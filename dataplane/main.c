@@ -116,6 +116,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	sw_siphash_select(app->args.siphash >= 0 ? (enum sw_siphash_impl)app->args.siphash
+						  : sw_siphash_best_impl());
+
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* Registered before anything else, so that a reader never finds the socket without
@@ -167,8 +170,9 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore\n",
-	       app->nb_workers, app->args.hashsize, app->args.bucketlimit, app->args.flows);
+	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore, "
+	       "SipHash %s\n", app->nb_workers, app->args.hashsize, app->args.bucketlimit,
+	       app->args.flows, sw_siphash_impl_name());
 	fflush(stdout);
 
 	rte_eal_mp_remote_launch(lcore_main, app, CALL_MAIN);

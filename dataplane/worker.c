@@ -21,6 +21,33 @@
 #include "tcpout.h"
 #include "worker.h"
 
+/*
+ * What the first pass over an outside burst learned of a packet. The cookie MACs a burst
+ * needs (SYN-ACKs to make, ACKs to check) are computed there all at once, several per
+ * vector instruction (sw_siphash24_batch); the second pass acts on each packet in order and
+ * uses them.
+ */
+enum sw_cookie_need {
+	SW_NEED_NONE = 0,
+	SW_NEED_MAKE,           /* a SYN: its cookie */
+	SW_NEED_CHECK,          /* an ACK of nothing we hold: its cookie to check */
+};
+
+struct sw_rx {
+	struct sw_pkt pkt;
+	int kind;               /* sw_parse_l3() */
+	int rc;                 /* sw_parse_tcp(), when reached */
+	uint8_t mode;
+	uint8_t need;           /* enum sw_cookie_need */
+	uint8_t msglen;
+	uint32_t hash;          /* of pkt.t, both tables' seed */
+	uint32_t low;           /* the cookie's low byte */
+	uint32_t mac24;         /* the MAC, once computed */
+	struct sw_tcpopts offer;        /* SW_NEED_MAKE: what the SYN-ACK offers */
+	struct sw_cookie_opts co;       /* SW_NEED_MAKE: what the cookie carries */
+	uint8_t msg[SW_COOKIE_MSG_MAX];
+};
+
 /* Per-loop context handed to the helpers below. */
 struct sw_ctx {
 	struct sw_worker *w;
@@ -355,7 +382,7 @@ fill_server_ack(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple
 
 static void
 handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_pkt *pkt,
-	   enum sw_mode mode, uint32_t hash)
+	   enum sw_mode mode, uint32_t hash, const struct sw_rx *rx)
 {
 	struct sw_worker *w = c->w;
 	const struct sw_limits *lim = &c->cfg->lim;
@@ -369,11 +396,19 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 
 	memcpy(eth_client, data + 6, 6);
 	memcpy(eth_server, data, 6);
-	negotiate(&pkt->opt, server_profile(c, &pkt->t), &offer);
-	/* The cookie remembers what was agreed, not merely what the client offered. */
-	agreed = pkt->opt;
-	agreed.present &= (uint8_t)(offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
-	sw_cookie_opts_from_syn(&agreed, &co);
+	if (rx != NULL && rx->need == SW_NEED_MAKE) {
+		/* The burst's first pass negotiated and made the cookie already. */
+		offer = rx->offer;
+		co = rx->co;
+		iss = rx->mac24 << 8 | rx->low;
+	} else {
+		negotiate(&pkt->opt, server_profile(c, &pkt->t), &offer);
+		/* The cookie remembers what was agreed, not merely what the client offered. */
+		agreed = pkt->opt;
+		agreed.present &= (uint8_t)(offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
+		sw_cookie_opts_from_syn(&agreed, &co);
+		iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
+	}
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL) {
 		/* Duplicate SYN: resend the SYN-ACK. A new ISN means the client restarted the
@@ -381,7 +416,7 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		w->cnt.sc_dupsyn++;
 		if (e->irs != pkt->seq) {
 			e->irs = pkt->seq;
-			e->iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
+			e->iss = iss;
 		}
 		e->ts_recent = pkt->opt.tsval;
 		e->rxmits = 0;
@@ -392,7 +427,6 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		return;
 	}
 
-	iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
 	keep = mode == SW_MODE_PROXY && !lim->syncookies_only &&
 	       !(lim->syncookies && sw_syncache_paused(&w->sc, c->now_ms));
 	if (keep) {
@@ -501,12 +535,13 @@ open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const str
 
 static void
 complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
-		   struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash)
+		   struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash, const struct sw_rx *rx)
 {
 	struct sw_worker *w = c->w;
 	struct sw_client_syn cs;
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
+	bool valid;
 
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
 	if (e != NULL) {
@@ -538,7 +573,14 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (!sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq - 1, pkt->ack - 1, &co)) {
+	if (rx != NULL && rx->need == SW_NEED_CHECK) {
+		valid = rx->mac24 == (pkt->ack - 1) >> 8;
+		if (valid)
+			sw_cookie_decode(pkt->ack - 1, &co);
+	} else {
+		valid = sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq - 1, pkt->ack - 1, &co);
+	}
+	if (!valid) {
 		w->cnt.cookie_failed++;
 		log_segment(w, pkt, c->now_ms, "matches no pending handshake and carries no "
 			    "valid cookie: dropped (spoofed ACK or port scan)");
@@ -881,34 +923,104 @@ checksum_ok(const struct sw_ctx *c, const struct rte_mbuf *m, const uint8_t *dat
 	return sw_tcp_checksum_ok(data, pkt);
 }
 
+/* First pass: parse, and prepare the cookie MAC the packet will need, if any. */
 static void
-outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
+outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
+{
+	struct sw_worker *w = c->w;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	struct sw_pkt *pkt = &rx->pkt;
+	uint8_t fl;
+
+	rx->need = SW_NEED_NONE;
+	rx->rc = 0;
+	rx->kind = sw_parse_l3(data, len, pkt);
+	if (rx->kind != SW_L3_TCP)
+		return;
+	rx->mode = c->cfg->port_mode[pkt->t.dport];
+	if (rx->mode != SW_MODE_PROXY && rx->mode != SW_MODE_COOKIE)
+		return;
+	rx->rc = sw_parse_tcp(data, len, pkt);
+	if (rx->rc < 0)
+		return;
+	rx->hash = sw_ctab_hash(&w->ft.tab, &pkt->t);
+	fl = pkt->tcp_flags & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST | SW_TH_FIN);
+	if (fl == SW_TH_SYN) {
+		struct sw_tcpopts agreed;
+
+		negotiate(&pkt->opt, server_profile(c, &pkt->t), &rx->offer);
+		agreed = pkt->opt;
+		agreed.present &= (uint8_t)(rx->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
+		sw_cookie_opts_from_syn(&agreed, &rx->co);
+		rx->low = sw_cookie_low(&c->cfg->keys, &rx->co);
+		rx->msglen = (uint8_t)sw_cookie_msg(rx->msg, &pkt->t, pkt->seq, rx->low);
+		rx->need = SW_NEED_MAKE;
+	} else if ((fl & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST)) == SW_TH_ACK &&
+		   (c->cfg->lim.syncookies || rx->mode == SW_MODE_COOKIE) &&
+		   sw_flowtab_lookup(&w->ft, &pkt->t, rx->hash) == NULL &&
+		   sw_syncache_lookup(&w->sc, &pkt->t, rx->hash) == NULL) {
+		rx->low = (pkt->ack - 1) & 0xff;
+		rx->msglen = (uint8_t)sw_cookie_msg(rx->msg, &pkt->t, pkt->seq - 1, rx->low);
+		rx->need = SW_NEED_CHECK;
+	}
+}
+
+/* The MACs of a burst, IPv4 and IPv6 messages (of different lengths) separately. */
+static void
+cookie_batch(const struct sw_ctx *c, struct sw_rx *rx, uint16_t n)
+{
+	const struct sw_sipkey *keys[SW_RX_BURST];
+	const uint8_t *msgs[SW_RX_BURST];
+	uint64_t macs[SW_RX_BURST];
+	uint16_t idx[SW_RX_BURST];
+	unsigned int pass, k, i;
+
+	for (pass = 0; pass < 2; pass++) {
+		uint8_t len = pass == 0 ? 17 : 41;
+
+		for (k = 0, i = 0; i < n; i++) {
+			if (rx[i].need == SW_NEED_NONE || rx[i].msglen != len)
+				continue;
+			keys[k] = &c->cfg->keys.key[rx[i].low >> 7];
+			msgs[k] = rx[i].msg;
+			idx[k++] = (uint16_t)i;
+		}
+		if (k == 0)
+			continue;
+		sw_siphash24_batch(keys, msgs, len, macs, k);
+		for (i = 0; i < k; i++)
+			rx[idx[i]].mac24 = sw_cookie_mac24(macs[i]);
+	}
+}
+
+/* Second pass: everything the packet asks for, in order. */
+static void
+outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 {
 	struct sw_worker *w = c->w;
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
-	struct sw_pkt pkt;
+	struct sw_pkt *pkt = &rx->pkt;
 	enum sw_mode mode;
 	struct sw_flow *f;
-	uint32_t hash;
 	uint8_t fl;
-	int kind, rc;
 
-	kind = sw_parse_l3(data, len, &pkt);
-	if (unlikely(kind < 0)) {
-		count_malformed(w, -kind);
+	if (unlikely(rx->kind < 0)) {
+		count_malformed(w, -rx->kind);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (kind == SW_L3_OTHER || (kind == SW_L3_ICMP && !handle_icmp(c, m, data, len, &pkt))) {
+	if (rx->kind == SW_L3_OTHER ||
+	    (rx->kind == SW_L3_ICMP && !handle_icmp(c, m, data, len, pkt))) {
 		w->cnt.port_bridged++;
 		send_inside(w, m);
 		return;
 	}
-	if (kind == SW_L3_ICMP)
+	if (rx->kind == SW_L3_ICMP)
 		return;
 
-	mode = (enum sw_mode)c->cfg->port_mode[pkt.t.dport];
+	mode = (enum sw_mode)rx->mode;
 	if (mode == SW_MODE_PASS) {
 		w->cnt.port_bridged++;
 		send_inside(w, m);
@@ -919,24 +1031,20 @@ outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-
-	rc = sw_parse_tcp(data, len, &pkt);
-	if (unlikely(rc < 0)) {
-		count_malformed(w, -rc);
+	if (unlikely(rx->rc < 0)) {
+		count_malformed(w, -rx->rc);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	fl = pkt.tcp_flags;
+	fl = pkt->tcp_flags;
 	if (unlikely((fl & SW_TH_SYN) && (fl & (SW_TH_FIN | SW_TH_RST)))) {
 		w->cnt.mal_flags++;
 		rte_pktmbuf_free(m);
 		return;
 	}
 
-	/* Both tables share one hash seed: one hash per packet. */
-	hash = sw_ctab_hash(&w->ft.tab, &pkt.t);
-	f = sw_flowtab_lookup(&w->ft, &pkt.t, hash);
-	if (likely(f != NULL) && client_segment(c, m, data, &pkt, f))
+	f = sw_flowtab_lookup(&w->ft, &pkt->t, rx->hash);
+	if (likely(f != NULL) && client_segment(c, m, data, pkt, f))
 		return;
 
 	/*
@@ -949,7 +1057,7 @@ outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 	if ((fl & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST)) == SW_TH_SYN &&
 	    !c->w->app->outside.rx_csum)
 		;
-	else if (!checksum_ok(c, m, data, &pkt)) {
+	else if (!checksum_ok(c, m, data, pkt)) {
 		w->cnt.mal_checksum++;
 		rte_pktmbuf_free(m);
 		return;
@@ -960,16 +1068,34 @@ outside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 			w->cnt.proxy_unexpected++;
 			rte_pktmbuf_free(m);
 		} else {
-			handle_syn(c, m, data, &pkt, mode, hash);
+			handle_syn(c, m, data, pkt, mode, rx->hash, rx);
 		}
 	} else if (fl & SW_TH_RST) {
-		handle_rst_no_flow(c, m, &pkt, hash);
+		handle_rst_no_flow(c, m, pkt, rx->hash);
 	} else if (fl & SW_TH_ACK) {
-		complete_handshake(c, m, data, &pkt, mode, hash);
+		complete_handshake(c, m, data, pkt, mode, rx->hash, rx);
 	} else {
 		w->cnt.proxy_unexpected++;
 		rte_pktmbuf_free(m);
 	}
+}
+
+static void
+outside_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_rx rx[SW_RX_BURST];
+	uint16_t i;
+
+	for (i = 0; i < n && i < SW_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + SW_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
+		outside_prepare(c, pkts[i], &rx[i]);
+	}
+	cookie_batch(c, rx, n);
+	for (i = 0; i < n; i++)
+		outside_act(c, pkts[i], &rx[i]);
 }
 
 static void
@@ -1222,7 +1348,7 @@ sw_worker_run(struct sw_worker *w)
 		if (n > 0) {
 			w->cnt.port_outside_rx += n;
 			__atomic_store_n(&w->last_rx_ms, c.now_ms, __ATOMIC_RELAXED);
-			process_burst(&c, pkts, n, outside_packet);
+			outside_burst(&c, pkts, n);
 		}
 		n = rte_eth_rx_burst(app->inside.id, w->queue, pkts, SW_RX_BURST);
 		if (n > 0) {

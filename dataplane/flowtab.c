@@ -33,40 +33,58 @@ idle_ms(const struct sw_flow *f, uint32_t now_ms)
 	return now_ms - f->last_ms;
 }
 
+/* The flow of full bucket b idle the longest (the bucket's order is insertion order, not
+ * use). */
+static struct sw_flow *
+idlest_in(struct sw_ctab *tab, uint32_t b, uint32_t now_ms, struct sw_flow *best)
+{
+	uint32_t k;
+
+	for (k = 0; k < sw_ctab_bucket_count(tab, b); k++) {
+		struct sw_flow *c = sw_ctab_bucket_entry(tab, b, k);
+
+		if (best == NULL || idle_ms(c, now_ms) > idle_ms(best, now_ms))
+			best = c;
+	}
+	return best;
+}
+
 struct sw_flow *
 sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, uint32_t now_ms,
 	       uint32_t min_idle_ms, int *evicted)
 {
 	struct sw_ctab *tab = &ft->tab;
-	uint32_t b = hash & tab->mask;
+	uint32_t hash2 = sw_flowtab_hash2(hash);
+	uint32_t b1 = hash & tab->mask, b2 = hash2 & tab->mask;
+	uint32_t n1 = sw_ctab_bucket_count(tab, b1), n2 = sw_ctab_bucket_count(tab, b2);
+	uint32_t use = n2 < n1 ? hash2 : hash;
 	struct sw_flow *victim = NULL;
 	unsigned int ev;
 	struct sw_flow *f;
 
 	*evicted = 0;
-	if (sw_ctab_bucket_count(tab, b) >= tab->bucketlimit) {
-		/* LRU of the bucket: the bucket's order is insertion order, so look for the
-		 * entry idle the longest. */
-		uint32_t k, best_idle = 0;
-
-		for (k = 0; k < tab->bucketlimit; k++) {
-			struct sw_flow *c = sw_ctab_bucket_entry(tab, b, k);
-
-			if (victim == NULL || idle_ms(c, now_ms) > best_idle) {
-				victim = c;
-				best_idle = idle_ms(c, now_ms);
-			}
-		}
+	if (n1 >= tab->bucketlimit && n2 >= tab->bucketlimit) {
+		victim = idlest_in(tab, b1, now_ms, NULL);
+		if (b2 != b1)
+			victim = idlest_in(tab, b2, now_ms, victim);
 	} else if (tab->count >= ft->limit) {
 		victim = sw_ctab_oldest(tab);
 	}
 	if (victim != NULL) {
+		uint32_t vb = (uint32_t)(((const uint8_t *)victim - tab->slots) /
+					 SW_CTAB_ENTRY_SIZE) / tab->bucketlimit;
+
 		if (idle_ms(victim, now_ms) < min_idle_ms)
 			return NULL;
 		sw_ctab_remove(tab, victim);
 		*evicted = 1;
+		/* the freed slot is where the new flow goes, if it was one of its buckets */
+		if (vb == b1)
+			use = hash;
+		else if (vb == b2)
+			use = hash2;
 	}
-	f = sw_ctab_insert(tab, t, hash, UINT32_MAX, &ev, NULL);
+	f = sw_ctab_insert(tab, t, use, UINT32_MAX, &ev, NULL);
 	f->last_ms = now_ms;
 	return f;
 }

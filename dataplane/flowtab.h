@@ -90,16 +90,34 @@ uint32_t sw_flowtab_hashsize(uint32_t flows);
 size_t sw_flowtab_memsize(uint32_t flows);
 int sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed);
 
+/*
+ * Each flow has two candidate buckets, from `hash` and from sw_flowtab_hash2(hash), and goes
+ * into the emptier one ("the power of two choices"): with fixed 8-slot buckets a single
+ * choice overflows buckets long before the table is full; two choices keep the buckets even
+ * up to a high load, at the price of a second probe for a flow not found in its first.
+ */
+static inline uint32_t
+sw_flowtab_hash2(uint32_t hash)
+{
+	return ((hash >> 13) | (hash << 19)) * 0x9e3779b1u;
+}
+
 static inline struct sw_flow *
 sw_flowtab_lookup(const struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash)
 {
+	struct sw_flow *f;
+
 	if (ft->tab.count == 0)
 		return NULL;
-	return sw_ctab_lookup(&ft->tab, t, hash);
+	f = sw_ctab_lookup(&ft->tab, t, hash);
+	if (f != NULL)
+		return f;
+	return sw_ctab_lookup(&ft->tab, t, sw_flowtab_hash2(hash));
 }
 
 /*
- * Add a flow. When its bucket or the table is full, the least recently used flow makes room
+ * Add a flow (not present) to the emptier of its two buckets. When both are full, or the
+ * table is, the least recently used flow (of the two buckets, or of the table) makes room
  * only if it has been idle for at least min_idle_ms; otherwise NULL (the caller counts the
  * refusal). *evicted tells whether one was evicted.
  */

@@ -1297,13 +1297,14 @@ preload_flows(struct sw_worker *w, uint32_t n)
 		t.dport = 80;
 		if (sw_flowtab_lookup(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t)) != NULL)
 			continue;
-		/* A full bucket: this one is left out (the table is not a perfect hash). */
-		if (sw_ctab_bucket_count(&w->ft.tab, sw_ctab_hash(&w->ft.tab, &t) &
-					 w->ft.tab.mask) >= w->ft.tab.bucketlimit)
+		/* Never evicting: when both buckets are full this one is left out. */
+		f = sw_flowtab_add(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t), now, UINT32_MAX,
+				   &evicted);
+		if (f == NULL) {
+			if (w->ft.tab.count >= w->ft.limit)
+				return -1;
 			continue;
-		f = sw_flowtab_add(&w->ft, &t, sw_ctab_hash(&w->ft.tab, &t), now, 0, &evicted);
-		if (f == NULL || evicted)
-			return -1;
+		}
 		sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 		f->iss = i * 7;
 		f->seq_delta = 0x10000;

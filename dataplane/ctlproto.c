@@ -305,13 +305,10 @@ do_counters(struct sw_app *app, Synwall__Dp__V1__DpCounters *dc)
 	static Synwall__Dp__V1__DpLcoreCounters lc[SW_MAX_WORKERS];
 	static Synwall__Dp__V1__DpLcoreCounters *lcp[SW_MAX_WORKERS];
 	static uint64_t total[SW_NCOUNTERS];
-	struct sw_counters sum;
 	unsigned int q, i;
 
 	synwall__dp__v1__dp_counters__init(dc);
-	sw_stats_total(app, &sum);
-	for (i = 0; i < SW_NCOUNTERS; i++)
-		total[i] = sw_counter_at(&sum, i);
+	memset(total, 0, sizeof(total));
 	dc->n_names = SW_NCOUNTERS;
 	dc->names = (char **)(uintptr_t)sw_counter_names;
 	dc->n_total = SW_NCOUNTERS;
@@ -320,8 +317,11 @@ do_counters(struct sw_app *app, Synwall__Dp__V1__DpCounters *dc)
 		const struct sw_worker *w = sw_app_worker(app, q);
 
 		synwall__dp__v1__dp_lcore_counters__init(&lc[q]);
-		for (i = 0; i < SW_NCOUNTERS; i++)
+		/* One snapshot per worker, and the totals summed from it: they add up. */
+		for (i = 0; i < SW_NCOUNTERS; i++) {
 			lcore_values[q][i] = w != NULL ? sw_counter_at(&w->cnt, i) : 0;
+			total[i] += lcore_values[q][i];
+		}
 		lc[q].lcore = w != NULL ? w->lcore_id : 0;
 		lc[q].n_values = SW_NCOUNTERS;
 		lc[q].values = lcore_values[q];

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config gcc libpcap-dev
               protobuf-c-compiler libprotobuf-c-dev
-              python3-venv iproute2 ethtool tcpreplay nftables curl)
+              python3-venv iproute2 ethtool tcpreplay nftables curl openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,6 +26,13 @@ fi
 if ! .venv/bin/python -c 'import pytest, scapy' 2>/dev/null; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r requirements-test.txt
+fi
+# The controller (synwalld, synwallctl; pinned dependencies, grpcio-tools for the proto drift
+# test), editable: installed again whenever pyctl/pyproject.toml changes.
+if ! cmp -s pyctl/pyproject.toml .venv/.pyctl-installed 2>/dev/null \
+        || ! .venv/bin/python -c 'import synwall.v1.admin_pb2_grpc, grpc_tools' 2>/dev/null; then
+    .venv/bin/pip install -q -e './pyctl[dev]'
+    cp pyctl/pyproject.toml .venv/.pyctl-installed
 fi
 
 if [ ! -f build/build.ninja ]; then

@@ -1,0 +1,464 @@
+"""The boot config of synwalld (TOML): parsing and validation.
+
+Every section and key is documented in default.toml beside this file (the embedded default
+used when no file is given). Errors name the file, the key and the reason, e.g.
+
+    /etc/synwall/synwall.toml: limits.cachelimit: 200000 is out of range: 1..122880 (...)
+    /etc/synwall/synwall.toml: dataplane.hashsiz: unknown key (dataplane has: binary, eal, ...)
+
+The runtime parts ([limits], [[policy]], [keys]) are also what `synwallctl config apply FILE`
+sends: the same parser checks them (parse_runtime).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+from synwall import keys as keysched
+from synwall import model
+
+DEFAULT_PATH = Path("/etc/synwall/synwall.toml")
+EMBEDDED_NAME = "<embedded default>"
+
+
+class BootConfigError(ValueError):
+    """A bad boot config: file, key and reason. synwalld exits 2 on it."""
+
+    def __init__(self, source: str, key: str, reason: str):
+        self.source, self.key, self.reason = source, key, reason
+        where = "%s: %s" % (source, key) if key else source
+        super().__init__("%s: %s" % (where, reason))
+
+
+@dataclass
+class DataplaneSection:
+    binary: str = ""
+    eal: list = field(default_factory=list)
+    lcores: Optional[str] = None
+    outside: str = "0"
+    inside: str = "1"
+    hashsize: int = 4096
+    bucketlimit: int = 30
+    flows: int = 65536
+    mbufs: Optional[int] = None
+    args: list = field(default_factory=list)
+    file_prefix: str = "synwall"
+    state_dir: str = "/var/lib/synwall"
+    runtime_dir: str = "/run/synwall"
+    start_timeout: float = 30.0
+
+    @property
+    def start_limits(self) -> model.StartLimits:
+        return model.StartLimits(self.hashsize, self.bucketlimit, self.flows)
+
+
+@dataclass
+class KeysSection:
+    rotation_interval: int = keysched.DEFAULT_INTERVAL
+    master_secret: Optional[bytes] = None
+    max_clock_skew: int = keysched.DEFAULT_SKEW
+
+
+@dataclass
+class ApiSection:
+    unix_socket: str = "/run/synwall/api.sock"
+    tcp: Optional[str] = None
+    tls_cert: Optional[str] = None
+    tls_key: Optional[str] = None
+    tls_client_ca: Optional[str] = None
+    metrics: Optional[str] = None
+
+
+@dataclass
+class BootConfig:
+    source: str
+    dataplane: DataplaneSection
+    runtime: model.RuntimeConfig
+    keys: KeysSection
+    api: ApiSection
+    # which keys the file set (for comparing start-time settings on a runtime apply)
+    given: dict = field(default_factory=dict)
+
+
+# --- typed access ------------------------------------------------------------------------
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number",
+               list: "a list", dict: "a table"}
+
+
+_type_of = model.describe
+
+
+class _Section:
+    """Reads one table, checking every access; finish() refuses the keys nobody read."""
+
+    def __init__(self, source: str, name: str, table, allowed):
+        self.source, self.name, self.allowed = source, name, list(allowed)
+        if not isinstance(table, dict):
+            raise BootConfigError(source, name, "expected a table, got %s" % _type_of(table))
+        self.table = table
+        unknown = [k for k in table if k not in self.allowed]
+        if unknown:
+            raise BootConfigError(source, "%s.%s" % (name, unknown[0]),
+                                  "unknown key (%s has: %s)" % (name, ", ".join(self.allowed)))
+
+    def key(self, k: str) -> str:
+        return "%s.%s" % (self.name, k)
+
+    def err(self, k: str, reason: str) -> BootConfigError:
+        return BootConfigError(self.source, self.key(k), reason)
+
+    def has(self, k: str) -> bool:
+        return k in self.table
+
+    def get(self, k: str, typ, default=None):
+        if k not in self.table:
+            return default
+        v = self.table[k]
+        ok = isinstance(v, typ) and not (typ in (int, float) and isinstance(v, bool))
+        if typ is float and isinstance(v, int) and not isinstance(v, bool):
+            ok, v = True, float(v)
+        if not ok:
+            raise self.err(k, "expected %s, got %s" % (_TYPE_NAMES[typ], _type_of(v)))
+        return v
+
+    def str_list(self, k: str, default):
+        v = self.get(k, list, None)
+        if v is None:
+            return list(default)
+        for i, item in enumerate(v):
+            if not isinstance(item, str):
+                raise self.err(k, "expected a list of strings, item %d is %s"
+                               % (i, _type_of(item)))
+        return list(v)
+
+    def int_in(self, k: str, lo: int, hi: int, default):
+        v = self.get(k, int, None)
+        if v is None:
+            return default
+        if not lo <= v <= hi:
+            raise self.err(k, "%d is out of range: %d..%d" % (v, lo, hi))
+        return v
+
+
+def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
+    return BootConfigError(source, e.field, e.reason)
+
+
+SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
+DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
+                  "flows", "mbufs", "args", "file_prefix", "state_dir", "runtime_dir",
+                  "start_timeout")
+LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
+POLICY_KEYS = ("ports", "mode", "profile")
+PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
+KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
+API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "metrics")
+
+_HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$")
+_PCI = re.compile(r"^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$")
+
+
+def _load_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise BootConfigError(source, "", "not valid TOML: %s" % e) from None
+
+
+def _top(doc: dict, source: str) -> None:
+    for k in doc:
+        if k not in SECTIONS:
+            raise BootConfigError(source, k, "unknown section (sections: %s)"
+                                  % ", ".join(SECTIONS))
+
+
+def _hostport(sec: _Section, k: str) -> Optional[str]:
+    v = sec.get(k, str, None)
+    if v is None or v == "":
+        return None
+    m = _HOSTPORT.match(v)
+    if not m or not 0 <= int(m.group(2)) <= 65535:  # 0: any free port
+        raise sec.err(k, "%r is not HOST:PORT (e.g. \"127.0.0.1:9090\", \"[::1]:50051\")" % v)
+    return v
+
+
+def _readable(sec: _Section, k: str, base: Path) -> Optional[str]:
+    v = sec.get(k, str, None)
+    if v is None:
+        return None
+    p = Path(v) if os.path.isabs(v) else base / v
+    if not p.is_file() or not os.access(p, os.R_OK):
+        raise sec.err(k, "%s is not a readable file" % p)
+    return str(p)
+
+
+def _port_ref(sec: _Section, k: str, default: str) -> str:
+    v = sec.table.get(k, default)
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    if not isinstance(v, str) or not v:
+        raise sec.err(k, "expected a port id, a PCI address (\"0000:03:00.0\") or a vdev "
+                      "(\"net_af_packet0,iface=eth1\"), got %s" % _type_of(v))
+    return v
+
+
+def _parse_dataplane(doc: dict, source: str, base: Path, given: dict) -> DataplaneSection:
+    sec = _Section(source, "dataplane", doc.get("dataplane", {}), DATAPLANE_KEYS)
+    given["dataplane"] = dict(sec.table)
+    d = DataplaneSection()
+    d.binary = sec.get("binary", str, "") or default_binary()
+    d.eal = sec.str_list("eal", [])
+    d.lcores = sec.get("lcores", str, None)
+    d.outside = _port_ref(sec, "outside", "0")
+    d.inside = _port_ref(sec, "inside", "1")
+    if device_name(d.outside) == device_name(d.inside):
+        raise sec.err("inside", "the inside port must differ from the outside port (%s)"
+                      % d.outside)
+    for k in model.START_LIMITS:
+        if sec.has(k):
+            try:
+                model.check_start_limit(k, sec.table[k])
+            except model.InvalidConfig as e:
+                raise BootConfigError(source, sec.key(k), e.reason) from None
+            setattr(d, k, sec.table[k])
+    d.mbufs = sec.int_in("mbufs", 1023, 1 << 24, None)
+    d.args = sec.str_list("args", [])
+    d.file_prefix = sec.get("file_prefix", str, d.file_prefix)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", d.file_prefix):
+        raise sec.err("file_prefix", "%r: letters, digits, '_', '.', '-' only" % d.file_prefix)
+    for k in ("state_dir", "runtime_dir"):
+        v = sec.get(k, str, getattr(d, k))
+        setattr(d, k, str(Path(v) if os.path.isabs(v) else base / v))
+    d.start_timeout = sec.get("start_timeout", float, d.start_timeout)
+    if not 1 <= d.start_timeout <= 600:
+        raise sec.err("start_timeout", "%g is out of range: 1..600 seconds" % d.start_timeout)
+    return d
+
+
+def _parse_limits(doc: dict, source: str, start: Optional[model.StartLimits]) -> model.Limits:
+    sec = _Section(source, "limits", doc.get("limits", {}), LIMITS_KEYS)
+    values = {}
+    for k in LIMITS_KEYS:
+        if sec.has(k):
+            try:
+                model.check_limit(k, sec.table[k], start, "limits.")
+            except model.InvalidConfig as e:
+                raise _wrap(source, e) from None
+            values[k] = sec.table[k]
+    lim = model.Limits(**values)
+    try:
+        model.check_limits(lim, start, "limits.")
+    except model.InvalidConfig as e:
+        raise _wrap(source, e) from None
+    return lim
+
+
+def _parse_policies(doc: dict, source: str) -> model.PolicyTable:
+    items = doc.get("policy", [])
+    if not isinstance(items, list):
+        raise BootConfigError(source, "policy", "expected an array of tables ([[policy]]), "
+                              "got %s" % _type_of(items))
+    table = model.PolicyTable()
+    for i, item in enumerate(items):
+        name = "policy[%d]" % i
+        sec = _Section(source, name, item, POLICY_KEYS)
+        if not sec.has("ports"):
+            raise sec.err("ports", "missing (a port like \"443\" or a range like "
+                          "\"8000-8080\")")
+        if not sec.has("mode"):
+            raise sec.err("mode", "missing (%s)" % ", ".join(model.MODES))
+        try:
+            lo, hi = model.parse_ports(sec.table["ports"], sec.key("ports"))
+            mode = model.check_mode(sec.get("mode", str), sec.key("mode"))
+        except model.InvalidConfig as e:
+            raise _wrap(source, e) from None
+        profile = model.DEFAULT_PROFILE
+        if sec.has("profile"):
+            ps = _Section(source, sec.key("profile"), sec.table["profile"], PROFILE_KEYS)
+            profile = model.Profile(
+                mss=ps.get("mss", int), wscale=ps.get("wscale", int),
+                window_scaling=ps.get("window_scaling", bool), sack=ps.get("sack", bool),
+                timestamps=ps.get("timestamps", bool))
+            try:
+                model.check_profile(profile, ps.name + ".")
+            except model.InvalidConfig as e:
+                raise _wrap(source, e) from None
+        table.set(lo, hi, mode, profile)
+    return table
+
+
+def _parse_keys(doc: dict, source: str, base: Path) -> Optional[KeysSection]:
+    if "keys" not in doc:
+        return None
+    sec = _Section(source, "keys", doc["keys"], KEYS_KEYS)
+    k = KeysSection()
+    k.rotation_interval = sec.int_in("rotation_interval", 1, keysched.MAX_INTERVAL,
+                                     k.rotation_interval)
+    k.max_clock_skew = sec.int_in("max_clock_skew", 0, 3600, k.max_clock_skew)
+    if sec.has("master_secret") and sec.has("master_secret_file"):
+        raise sec.err("master_secret_file", "give master_secret or master_secret_file, not "
+                      "both")
+    if sec.has("master_secret"):
+        k.master_secret = _hex_secret(sec, "master_secret", sec.get("master_secret", str))
+    elif sec.has("master_secret_file"):
+        path = _readable(sec, "master_secret_file", base)
+        k.master_secret = _hex_secret(sec, "master_secret_file",
+                                      Path(path).read_text().strip(), path)
+    if k.master_secret is not None:
+        try:
+            keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
+        except keysched.ScheduleError as e:
+            raise sec.err(e.field, str(e)) from None
+    return k
+
+
+def _hex_secret(sec: _Section, k: str, text: str, path: Optional[str] = None) -> bytes:
+    what = "the content of %s" % path if path else "the value"
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", text):
+        raise sec.err(k, "%s is not 32 hex digits (a 128-bit secret)" % what)
+    return bytes.fromhex(text)
+
+
+def _parse_api(doc: dict, source: str, base: Path, given: dict) -> ApiSection:
+    sec = _Section(source, "api", doc.get("api", {}), API_KEYS)
+    given["api"] = dict(sec.table)
+    a = ApiSection()
+    sock = sec.get("unix_socket", str, a.unix_socket)
+    a.unix_socket = "" if sock == "" else str(Path(sock) if os.path.isabs(sock) else base / sock)
+    a.tcp = _hostport(sec, "tcp")
+    a.metrics = _hostport(sec, "metrics")
+    a.tls_cert = _readable(sec, "tls_cert", base)
+    a.tls_key = _readable(sec, "tls_key", base)
+    a.tls_client_ca = _readable(sec, "tls_client_ca", base)
+    if a.tcp is not None and (a.tls_cert is None or a.tls_key is None):
+        raise sec.err("tcp", "a TCP listener needs TLS: set api.tls_cert and api.tls_key "
+                      "(plain-text gRPC is served on the Unix socket only)")
+    if a.tcp is None and (a.tls_cert or a.tls_key or a.tls_client_ca):
+        raise sec.err("tls_cert" if a.tls_cert else "tls_key" if a.tls_key
+                      else "tls_client_ca", "TLS settings without api.tcp")
+    if (a.tls_cert is None) != (a.tls_key is None):
+        raise sec.err("tls_key" if a.tls_key is None else "tls_cert",
+                      "tls_cert and tls_key go together")
+    if not a.unix_socket and a.tcp is None:
+        raise sec.err("unix_socket", "no listener: set api.unix_socket or api.tcp")
+    return a
+
+
+# --- entry points ------------------------------------------------------------------------
+
+def parse(text: str, source: str = EMBEDDED_NAME, base: Optional[Path] = None) -> BootConfig:
+    """Parse and check a whole boot config; BootConfigError on the first problem."""
+    base = base if base is not None else Path.cwd()
+    doc = _load_toml(text, source)
+    _top(doc, source)
+    given: dict = {}
+    dpsec = _parse_dataplane(doc, source, base, given)
+    lim = _parse_limits(doc, source, dpsec.start_limits)
+    table = _parse_policies(doc, source)
+    keys = _parse_keys(doc, source, base) or KeysSection()
+    api = _parse_api(doc, source, base, given)
+    return BootConfig(source, dpsec, model.RuntimeConfig(lim, table), keys, api, given)
+
+
+def load(path: Optional[str]) -> BootConfig:
+    """The file at path; None: /etc/synwall/synwall.toml if it exists, else the embedded
+    default."""
+    if path is None:
+        if DEFAULT_PATH.exists():
+            path = str(DEFAULT_PATH)
+        else:
+            return parse(embedded_default(), EMBEDDED_NAME)
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise BootConfigError(str(p), "", "cannot read: %s" % (e.strerror or e)) from None
+    return parse(text, str(p), p.resolve().parent)
+
+
+@dataclass
+class RuntimeFile:
+    """What `config apply|validate` carries: the runtime config, and the key schedule when
+    the file has a [keys] section (None: keys left as they are)."""
+    runtime: model.RuntimeConfig
+    keys: Optional[KeysSection]
+    given: dict
+
+
+def parse_runtime(text: str, source: str, running: BootConfig,
+                  start: model.StartLimits) -> RuntimeFile:
+    """A config to apply at run time: [limits], [[policy]], [keys]; [dataplane] and [api],
+    if present, must equal the running ones (they only take effect at start)."""
+    doc = _load_toml(text, source)
+    _top(doc, source)
+    base = Path(source).resolve().parent if source and not source.startswith("<") \
+        else Path.cwd()
+    given: dict = {}
+    if "dataplane" in doc:
+        d = _parse_dataplane(doc, source, base, given)
+        for k in given["dataplane"]:
+            if getattr(d, k) != getattr(running.dataplane, k) and not (
+                    k in model.START_LIMITS and getattr(d, k) == getattr(start, k)):
+                raise BootConfigError(source, "dataplane.%s" % k, "%r differs from the running "
+                                      "%r: start-time only (restart synwalld to change it)"
+                                      % (getattr(d, k), getattr(running.dataplane, k)))
+    if "api" in doc:
+        a = _parse_api(doc, source, base, given)
+        for k in given["api"]:
+            if getattr(a, k) != getattr(running.api, k):
+                raise BootConfigError(source, "api.%s" % k, "%r differs from the running %r: "
+                                      "start-time only (restart synwalld to change it)"
+                                      % (getattr(a, k), getattr(running.api, k)))
+    lim = _parse_limits(doc, source, start)
+    table = _parse_policies(doc, source)
+    keys = _parse_keys(doc, source, base)
+    return RuntimeFile(model.RuntimeConfig(lim, table), keys, given)
+
+
+def embedded_default() -> str:
+    return resources.files("synwall").joinpath("default.toml").read_text()
+
+
+# --- the dataplane's command line --------------------------------------------------------
+
+def repo_binary() -> Path:
+    """build/dataplane/synwall-dp of the source tree this package lives in (editable
+    installs); irrelevant for an installed package."""
+    return Path(__file__).resolve().parents[2] / "build" / "dataplane" / "synwall-dp"
+
+
+def default_binary() -> str:
+    env = os.environ.get("SYNWALL_DP")
+    if env:
+        return env
+    rb = repo_binary()
+    if rb.is_file() and os.access(rb, os.X_OK):
+        return str(rb)
+    return shutil.which("synwall-dp") or "synwall-dp"
+
+
+def device_name(ref: str) -> str:
+    """The DPDK device name of a port reference: the id itself, the PCI address (with its
+    domain, as DPDK names it), or the vdev name (before the first comma)."""
+    name = ref.split(",", 1)[0]
+    if _PCI.match(name) and name.count(":") == 1:
+        name = "0000:" + name
+    return name
+
+
+def eal_port_args(ref: str) -> list:
+    """EAL options that make the port exist: -a for a PCI address, --vdev for a vdev spec,
+    nothing for a port id (EAL probes what is bound)."""
+    if ref.isdigit():
+        return []
+    if _PCI.match(ref.split(",", 1)[0]):
+        return ["-a", ref]
+    return ["--vdev=%s" % ref]

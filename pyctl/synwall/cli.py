@@ -1,0 +1,506 @@
+"""synwallctl: the command line of synwall's admin API.
+
+    synwallctl [--socket PATH | --addr HOST:PORT --tls-ca CA [--tls-cert C --tls-key K]]
+               [--json] COMMAND ...
+
+    status                       what runs
+    stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
+    top [--interval S] [--count N]   live rates, redrawn in place
+    policy list | set PORTS MODE [profile options] | del PORTS
+    limits get | set NAME=VALUE...
+    key status | rotate | schedule [--interval S] [--master-file F | --clear-master]
+    syncache dump [--limit N] | flush
+    config validate FILE | apply FILE
+
+Exit status: 0 done; 1 the operation failed (synwalld unreachable, dataplane down, nothing to
+delete, ...); 2 usage error or input refused as invalid. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Optional
+
+from synwall.client import DEFAULT_SOCKET, Client, ServerProfile
+from synwall.errors import SynwallError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The syncache counters as FreeBSD's `netstat -s -p tcp` lays them out.
+SYNCACHE_LINES = [
+    ("syncache.added", "syncache entries added", 1),
+    ("syncache.retransmitted", "retransmitted", 2),
+    ("syncache.dupsyn", "dupsyn", 2),
+    ("syncache.dropped", "dropped", 2),
+    ("syncache.completed", "completed", 2),
+    ("syncache.bucketoverflow", "bucket overflow", 2),
+    ("syncache.cacheoverflow", "cache overflow", 2),
+    ("syncache.reset", "reset", 2),
+    ("syncache.stale", "stale", 2),
+    ("syncache.aborted", "aborted", 2),
+    ("syncache.badack", "badack", 2),
+    ("syncache.unreach", "unreach", 2),
+    ("syncache.zonefail", "zone failures", 2),
+    ("syncache.sendcookie", "cookies sent", 1),
+    ("syncache.recvcookie", "cookies received", 1),
+]
+GAUGES = {"syncache.count", "syncache.paused", "proxy.flows"}
+TOP_LINES = [
+    ("port.outside_rx", "packets in (outside)"),
+    ("syncache.added", "syncache entries added"),
+    ("syncache.sendcookie", "cookies sent"),
+    ("syncache.recvcookie", "cookies received"),
+    ("syncache.completed", "handshakes completed"),
+    ("cookie.failed", "bad ACKs dropped"),
+    ("port.bridged", "packets bridged"),
+    ("port.policy_drop", "dropped by policy"),
+    ("proxy.to_server", "segments spliced to servers"),
+    ("proxy.to_client", "segments spliced to clients"),
+]
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit 2."""
+
+    def error(self, message):
+        raise UsageError("%s: %s" % (self.prog, message))
+
+
+# --- output helpers -------------------------------------------------------------------------
+
+def emit_json(obj) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def onoff(v) -> str:
+    return "-" if v is None else ("on" if v else "off")
+
+
+def dash(v) -> str:
+    return "-" if v is None else str(v)
+
+
+def human_duration(s: float) -> str:
+    s = int(s)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return "".join("%d%s" % (v, u) for v, u in ((d, "d"), (h, "h"), (m, "m")) if v) + \
+        "%ds" % s
+
+
+def print_policies(policies) -> None:
+    if not policies:
+        print("no port policies: every port passes")
+        return
+    rows = [("PORTS", "MODE", "MSS", "WSCALE", "SACK", "TIMESTAMPS")]
+    for p in policies:
+        pr = p.profile
+        ws = "off" if pr.window_scaling is False else dash(pr.wscale)
+        rows.append((p.ports, p.mode, dash(pr.mss), ws, onoff(pr.sack), onoff(pr.timestamps)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def print_limits(lim) -> None:
+    for k, v in lim.to_dict().items():
+        note = "  (start-time only)" if k in ("hashsize", "bucketlimit", "flows") else ""
+        if isinstance(v, bool):
+            v = int(v)
+        print("%-16s %d%s" % (k, v, note))
+
+
+def print_keys(k) -> None:
+    mode = "derived from master %s" % k.master_fingerprint if k.derived_from_master \
+        else "random"
+    print("epoch %d  secret %s (signs new cookies)" % (k.epoch, k.current_fingerprint))
+    print("epoch %d  secret %s" % (k.previous_epoch, k.previous_fingerprint))
+    print("rotation every %d s, %s, next change in %.0f s" % (
+        k.rotation_interval_s, mode, max(0.0, k.next_rotation_unix - time.time())))
+    if k.derived_from_master:
+        print("clock skew tolerated between appliances: %d s" % k.max_clock_skew_s)
+
+
+def print_stats(c, per_lcore: bool) -> None:
+    columns = [("total", c.total)]
+    if per_lcore:
+        columns += [("lcore %d" % lc.lcore, lc.counters) for lc in c.lcores]
+
+    def val(counters, name):
+        return counters.get(name, 0)
+
+    def line(name, label, indent):
+        if per_lcore:
+            vals = "".join("%14d" % val(cc, name) for _, cc in columns)
+            print("%s%s  %s" % ("\t" * indent, vals, label))
+        else:
+            print("%s%d %s" % ("\t" * indent, val(c.total, name), label))
+
+    if per_lcore:
+        print("\t" + "".join("%14s" % h for h, _ in columns))
+    print("syncache:")
+    for name, label, indent in SYNCACHE_LINES:
+        line(name, label, indent)
+    line("syncache.count", "entries in the syncache now", 1)
+    line("syncache.paused", "paused (1: cookies only, after bucket overflows)", 1)
+    shown = {n for n, _, _ in SYNCACHE_LINES} | {"syncache.count", "syncache.paused"}
+    group = "syncache"
+    for name in c.names:
+        if name in shown:
+            continue
+        g, _, short = name.partition(".")
+        if g != group:
+            print("%s:" % g)
+            group = g
+        label = short + (" (now)" if name in GAUGES else "")
+        if name == "cookie.failed":
+            label = "failed: ACKs with no syncache entry and no valid cookie"
+        line(name, label, 1)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+def cmd_status(c: Client, a) -> int:
+    s = c.status()
+    if a.json:
+        emit_json(s.to_dict())
+        return EXIT_OK
+    print("synwalld %s, up %s" % (s.version, human_duration(s.uptime_seconds)))
+    if s.dataplane_pid:
+        print("dataplane: %s, pid %d, %d worker(s), %d restart(s)" % (
+            s.dataplane_state, s.dataplane_pid, s.workers, s.dataplane_restarts))
+    else:
+        print("dataplane: %s" % s.dataplane_state)
+    print("ports: outside %s, inside %s" % (s.outside_port or "?", s.inside_port or "?"))
+    print("config version %d, key epoch %d" % (s.config_version, s.key_epoch))
+    return EXIT_OK
+
+
+def cmd_stats(c: Client, a) -> int:
+    counters = c.counters()
+    if a.json:
+        emit_json({"time_unix_ns": counters.time_unix_ns, "total": counters.total,
+                   "lcores": [lc.to_dict() for lc in counters.lcores]})
+        return EXIT_OK
+    print_stats(counters, a.lcores)
+    return EXIT_OK
+
+
+def cmd_top(c: Client, a) -> int:
+    if a.interval < 0.1 or a.interval > 60:
+        raise UsageError("synwallctl top: --interval must be 0.1..60 seconds")
+    tty = sys.stdout.isatty() and not a.json
+    prev = None
+    frames = 0
+    try:
+        for cur in c.watch_counters(a.interval, None if a.count == 0 else a.count + 1):
+            if prev is not None:
+                dt = max((cur.time_unix_ns - prev.time_unix_ns) / 1e9, 1e-9)
+                rates = {n: max(0, cur.total.get(n, 0) - prev.total.get(n, 0)) / dt
+                         for n in cur.names if n not in GAUGES}
+                gauges = {n: cur.total.get(n, 0) for n in cur.names if n in GAUGES}
+                frames += 1
+                if a.json:
+                    print(json.dumps({"time_unix_ns": cur.time_unix_ns, "interval_s": dt,
+                                      "rates": rates, "gauges": gauges}, sort_keys=True))
+                else:
+                    draw_top(rates, gauges, frames, a.count, dt, tty)
+                sys.stdout.flush()
+            prev = cur
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def draw_top(rates, gauges, frame, count, dt, tty) -> None:
+    out = []
+    if tty:
+        out.append("\x1b[H\x1b[2J")
+    out.append("synwall top   %s   (per second, over %.1f s)\n\n" % (
+        "%d/%d" % (frame, count) if count else "#%d" % frame, dt))
+    for name, label in TOP_LINES:
+        out.append("  %-32s %14s/s\n" % (label, "{:,.0f}".format(rates.get(name, 0))))
+    others = sorted((n, r) for n, r in rates.items()
+                    if r and n not in dict(TOP_LINES))
+    for n, r in others:
+        out.append("  %-32s %14s/s\n" % (n, "{:,.0f}".format(r)))
+    out.append("\n")
+    out.append("  %-32s %14s\n" % ("flows open", "{:,}".format(gauges.get("proxy.flows", 0))))
+    paused = "   paused (cookies only)" if gauges.get("syncache.paused") else ""
+    out.append("  %-32s %14s%s\n" % ("syncache entries",
+                                     "{:,}".format(gauges.get("syncache.count", 0)), paused))
+    if not tty:
+        out.append("\n")
+    sys.stdout.write("".join(out))
+
+
+def profile_from_args(a) -> Optional[ServerProfile]:
+    p = ServerProfile(mss=a.mss, wscale=a.wscale, window_scaling=a.window_scaling,
+                      sack=a.sack, timestamps=a.timestamps)
+    return None if p.is_default() else p
+
+
+def cmd_policy(c: Client, a) -> int:
+    if a.action == "list":
+        policies = c.policies()
+    elif a.action == "set":
+        policies = c.set_policy(a.ports, a.mode, profile_from_args(a))
+    else:
+        policies = c.delete_policy(a.ports)
+    if a.json:
+        emit_json([dict(p.to_dict(), ports=p.ports) for p in policies])
+    else:
+        print_policies(policies)
+    return EXIT_OK
+
+
+LIMIT_NAMES = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies",
+               "syncookies_only", "mss", "wscale", "server_retries")
+BOOL_LIMITS = ("syncookies", "syncookies_only")
+
+
+def parse_assignment(text: str):
+    name, eq, value = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not eq:
+        raise UsageError("synwallctl limits set: %r: expected NAME=VALUE" % text)
+    if name not in LIMIT_NAMES:
+        raise UsageError("synwallctl limits set: %r is not a limit (%s)"
+                         % (name, ", ".join(LIMIT_NAMES)))
+    v = value.strip().lower()
+    if name in BOOL_LIMITS:
+        if v in ("1", "true", "on", "yes"):
+            return name, True
+        if v in ("0", "false", "off", "no"):
+            return name, False
+        raise UsageError("synwallctl limits set: %s=%s: expected 0/1, on/off or true/false"
+                         % (name, value))
+    if not v.isdigit():
+        raise UsageError("synwallctl limits set: %s=%s: expected a non-negative integer"
+                         % (name, value))
+    n = int(v)
+    if n > 0xFFFFFFFF:
+        raise UsageError("synwallctl limits set: %s=%s: too large" % (name, value))
+    return name, n
+
+
+def cmd_limits(c: Client, a) -> int:
+    if a.action == "get":
+        lim = c.limits()
+    else:
+        if not a.assignments:
+            raise UsageError("synwallctl limits set: give NAME=VALUE ...")
+        lim = c.set_limits(**dict(parse_assignment(x) for x in a.assignments))
+    if a.json:
+        emit_json(lim.to_dict())
+    else:
+        print_limits(lim)
+    return EXIT_OK
+
+
+def read_secret(path: str) -> bytes:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path).read()
+    except OSError as e:
+        raise UsageError("synwallctl key schedule: %s: %s" % (path, e.strerror or e)) from None
+    text = text.strip()
+    try:
+        b = bytes.fromhex(text)
+    except ValueError:
+        b = b""
+    if len(b) != 16:
+        raise UsageError("synwallctl key schedule: %s: expected 32 hex digits (a 128-bit "
+                         "secret)" % path)
+    return b
+
+
+def cmd_key(c: Client, a) -> int:
+    if a.action == "status":
+        k = c.key_status()
+    elif a.action == "rotate":
+        k = c.rotate_keys()
+    else:
+        if a.master_file and a.clear_master:
+            raise UsageError("synwallctl key schedule: --master-file and --clear-master "
+                             "exclude each other")
+        master = read_secret(a.master_file) if a.master_file else None
+        if a.interval is None and master is None and not a.clear_master and a.skew is None:
+            raise UsageError("synwallctl key schedule: nothing to change (--interval, "
+                             "--master-file, --clear-master, --max-skew)")
+        k = c.set_key_schedule(a.interval, master, a.clear_master, a.skew)
+    if a.json:
+        emit_json(k.to_dict())
+    else:
+        print_keys(k)
+    return EXIT_OK
+
+
+def cmd_syncache(c: Client, a) -> int:
+    if a.action == "flush":
+        n = c.flush_syncache()
+        if a.json:
+            emit_json({"flushed": n})
+        else:
+            print("%d syncache entries flushed" % n)
+        return EXIT_OK
+    entries = list(c.dump_syncache(page_size=a.page_size, limit=a.limit))
+    if a.json:
+        emit_json([e.to_dict() for e in entries])
+        return EXIT_OK
+    print("%-5s %-41s %-41s %-10s %-10s %3s %5s %2s %4s %2s" % (
+        "LCORE", "CLIENT", "SERVER", "ISN", "ISS", "RXT", "MSS", "WS", "SACK", "TS"))
+    for e in entries:
+        print("%-5d %-41s %-41s %-10d %-10d %3d %5d %2s %4s %2s" % (
+            e.lcore, fmt_addr(e.client_addr, e.client_port),
+            fmt_addr(e.server_addr, e.server_port), e.client_isn, e.iss, e.retransmits, e.mss,
+            dash(e.wscale), onoff(e.sack), onoff(e.timestamps)))
+    print("%d entr%s" % (len(entries), "y" if len(entries) == 1 else "ies"))
+    return EXIT_OK
+
+
+def fmt_addr(addr: str, port: int) -> str:
+    return "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port)
+
+
+def cmd_config(c: Client, a) -> int:
+    try:
+        text = sys.stdin.read() if a.file == "-" else open(a.file).read()
+    except OSError as e:
+        raise UsageError("synwallctl config: %s: %s" % (a.file, e.strerror or e)) from None
+    source = "<stdin>" if a.file == "-" else os.path.abspath(a.file)
+    if a.action == "validate":
+        c.validate_config(text, source)
+        if a.json:
+            emit_json({"valid": True})
+        else:
+            print("%s: valid" % a.file)
+    else:
+        version = c.apply_config(text, source)
+        if a.json:
+            emit_json({"config_version": version})
+        else:
+            print("%s: applied (config version %d)" % (a.file, version))
+    return EXIT_OK
+
+
+# --- the parser -----------------------------------------------------------------------------
+
+def build_parser() -> Parser:
+    ap = Parser(prog="synwallctl", description="synwall admin CLI (talks gRPC to synwalld)")
+    ap.add_argument("--socket", metavar="PATH",
+                    help="synwalld's Unix socket (default %s, or $SYNWALL_SOCKET)"
+                    % DEFAULT_SOCKET)
+    ap.add_argument("--addr", metavar="HOST:PORT", help="synwalld's TCP listener (TLS)")
+    ap.add_argument("--tls-ca", metavar="PEM", help="CA that signed the server's certificate")
+    ap.add_argument("--tls-cert", metavar="PEM", help="client certificate (mutual TLS)")
+    ap.add_argument("--tls-key", metavar="PEM", help="client key (mutual TLS)")
+    ap.add_argument("--tls-server-name", metavar="NAME",
+                    help="name to check in the server's certificate")
+    ap.add_argument("--timeout", type=float, default=10.0, metavar="S")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    sub.add_parser("status", help="what runs")
+    p = sub.add_parser("stats", help="counters")
+    p.add_argument("--lcores", action="store_true", help="a column per worker lcore")
+    p = sub.add_parser("top", help="live rates")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S")
+    p.add_argument("--count", type=int, default=0, metavar="N",
+                   help="stop after N refreshes (0: until interrupted)")
+
+    p = sub.add_parser("policy", help="per-port policy")
+    ps = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ps.required = True
+    ps.add_parser("list")
+    s = ps.add_parser("set", help="PORTS MODE: e.g. 443 proxy, 8000-8080 cookie --mss 1400")
+    s.add_argument("ports")
+    s.add_argument("mode", choices=("pass", "proxy", "cookie", "drop"))
+    s.add_argument("--mss", type=int, help="the servers' MSS")
+    s.add_argument("--wscale", type=int, help="the servers' window scale")
+    s.add_argument("--window-scaling", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--sack", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--timestamps", action=argparse.BooleanOptionalAction, default=None)
+    d = ps.add_parser("del", help="PORTS: back to pass")
+    d.add_argument("ports")
+
+    p = sub.add_parser("limits", help="syncache limits")
+    ls = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ls.required = True
+    ls.add_parser("get")
+    s = ls.add_parser("set", help="NAME=VALUE ... e.g. cachelimit=1000 rexmtlimit=2")
+    s.add_argument("assignments", nargs="*", metavar="NAME=VALUE")
+
+    p = sub.add_parser("key", help="cookie keys")
+    ks = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ks.required = True
+    ks.add_parser("status")
+    ks.add_parser("rotate")
+    s = ks.add_parser("schedule", help="rotation interval, master secret")
+    s.add_argument("--interval", type=int, metavar="S")
+    s.add_argument("--master-file", metavar="FILE", help="32 hex digits ('-': stdin)")
+    s.add_argument("--clear-master", action="store_true", help="back to random secrets")
+    s.add_argument("--max-skew", dest="skew", type=int, metavar="S")
+
+    p = sub.add_parser("syncache", help="half-open connections")
+    ss = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ss.required = True
+    s = ss.add_parser("dump")
+    s.add_argument("--limit", type=int, metavar="N")
+    s.add_argument("--page-size", type=int, default=500, metavar="N")
+    ss.add_parser("flush")
+
+    p = sub.add_parser("config", help="whole runtime config")
+    cs = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    cs.required = True
+    for name in ("validate", "apply"):
+        s = cs.add_parser(name)
+        s.add_argument("file", metavar="FILE", help="boot config format ('-': stdin)")
+    return ap
+
+
+COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "policy": cmd_policy,
+            "limits": cmd_limits, "key": cmd_key, "syncache": cmd_syncache,
+            "config": cmd_config}
+
+
+def main(argv=None) -> int:
+    try:
+        a = build_parser().parse_args(argv)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    try:
+        with Client(socket=a.socket, addr=a.addr, tls_ca=a.tls_ca, tls_cert=a.tls_cert,
+                    tls_key=a.tls_key, server_name=a.tls_server_name,
+                    timeout=a.timeout) as c:
+            return COMMANDS[a.command](c, a)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
+    except SynwallError as e:
+        print("synwallctl: %s" % " ".join(e.message.split()), file=sys.stderr)
+        return EXIT_USAGE if e.code == "INVALID_ARGUMENT" else EXIT_FAILED
+    except BrokenPipeError:  # `synwallctl stats | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as e:  # TLS files unreadable
+        print("synwallctl: %s: %s" % (getattr(e, "filename", "") or "", e.strerror or e),
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PortRange(_message.Message):
+    __slots__ = ("lo", "hi", "mode", "mss", "wscale", "window_scaling", "sack", "timestamps")
+    LO_FIELD_NUMBER: _ClassVar[int]
+    HI_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SCALING_FIELD_NUMBER: _ClassVar[int]
+    SACK_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    lo: int
+    hi: int
+    mode: int
+    mss: int
+    wscale: int
+    window_scaling: bool
+    sack: bool
+    timestamps: bool
+    def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ..., mode: _Optional[int] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ...) -> None: ...
+
+class DpConfig(_message.Message):
+    __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports")
+    CACHELIMIT_FIELD_NUMBER: _ClassVar[int]
+    REXMTLIMIT_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    cachelimit: int
+    rexmtlimit: int
+    syncookies: bool
+    syncookies_only: bool
+    mss: int
+    wscale: int
+    server_retries: int
+    ports: _containers.RepeatedCompositeFieldContainer[PortRange]
+    def __init__(self, cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortRange, _Mapping]]] = ...) -> None: ...
+
+class DpKeys(_message.Message):
+    __slots__ = ("epoch", "current", "previous")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    current: bytes
+    previous: bytes
+    def __init__(self, epoch: _Optional[int] = ..., current: _Optional[bytes] = ..., previous: _Optional[bytes] = ...) -> None: ...
+
+class DpStatus(_message.Message):
+    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    HASHSIZE_FIELD_NUMBER: _ClassVar[int]
+    BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KEY_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    KEYS_MANAGED_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
+    INSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    workers: int
+    hashsize: int
+    bucketlimit: int
+    flows: int
+    config_version: int
+    key_epoch: int
+    keys_managed: bool
+    outside_port: str
+    inside_port: str
+    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ...) -> None: ...
+
+class DpCounters(_message.Message):
+    __slots__ = ("names", "total", "lcores")
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LCORES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    total: _containers.RepeatedScalarFieldContainer[int]
+    lcores: _containers.RepeatedCompositeFieldContainer[DpLcoreCounters]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., total: _Optional[_Iterable[int]] = ..., lcores: _Optional[_Iterable[_Union[DpLcoreCounters, _Mapping]]] = ...) -> None: ...
+
+class DpLcoreCounters(_message.Message):
+    __slots__ = ("lcore", "values")
+    LCORE_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    lcore: int
+    values: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, lcore: _Optional[int] = ..., values: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class DpSyncacheEntry(_message.Message):
+    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale")
+    LCORE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDR_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_PORT_FIELD_NUMBER: _ClassVar[int]
+    SERVER_ADDR_FIELD_NUMBER: _ClassVar[int]
+    SERVER_PORT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ISN_FIELD_NUMBER: _ClassVar[int]
+    ISS_FIELD_NUMBER: _ClassVar[int]
+    RETRANSMITS_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    SACK_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    lcore: int
+    client_addr: bytes
+    client_port: int
+    server_addr: bytes
+    server_port: int
+    client_isn: int
+    iss: int
+    retransmits: int
+    mss: int
+    sack: bool
+    timestamps: bool
+    wscale: int
+    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
+
+class DpRequest(_message.Message):
+    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache")
+    class DumpSyncache(_message.Message):
+        __slots__ = ("cursor", "max_entries")
+        CURSOR_FIELD_NUMBER: _ClassVar[int]
+        MAX_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+        cursor: int
+        max_entries: int
+        def __init__(self, cursor: _Optional[int] = ..., max_entries: _Optional[int] = ...) -> None: ...
+    PING_FIELD_NUMBER: _ClassVar[int]
+    GET_STATUS_FIELD_NUMBER: _ClassVar[int]
+    GET_COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    GET_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    APPLY_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    SET_KEYS_FIELD_NUMBER: _ClassVar[int]
+    DUMP_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
+    ping: bool
+    get_status: bool
+    get_counters: bool
+    get_config: bool
+    apply_config: DpConfig
+    validate_config: DpConfig
+    set_keys: DpKeys
+    dump_syncache: DpRequest.DumpSyncache
+    flush_syncache: bool
+    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ...) -> None: ...
+
+class DpResponse(_message.Message):
+    __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    FLUSHED_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    error: str
+    error_field: str
+    status: DpStatus
+    counters: DpCounters
+    config: DpConfig
+    entries: _containers.RepeatedCompositeFieldContainer[DpSyncacheEntry]
+    next_cursor: int
+    flushed: int
+    config_version: int
+    def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ..., status: _Optional[_Union[DpStatus, _Mapping]] = ..., counters: _Optional[_Union[DpCounters, _Mapping]] = ..., config: _Optional[_Union[DpConfig, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DpSyncacheEntry, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., flushed: _Optional[int] = ..., config_version: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,143 @@
+"""The controller's side of synwall-dp's control socket (--ctl).
+
+Each message is a 4-byte big-endian length and a serialized synwall.dp.v1.DpRequest; the
+dataplane answers each request with one DpResponse, in order (docs/DATAPLANE.md, "Control
+socket"). One connection is kept and re-opened when it breaks.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from typing import Optional
+
+from synwall.dp.v1 import dataplane_pb2 as dp
+
+MAX_MESSAGE = 4 << 20
+
+
+class DataplaneUnavailable(ConnectionError):
+    """The control socket cannot be reached or broke (the dataplane is down or restarting)."""
+
+
+class DataplaneRefused(Exception):
+    """The dataplane answered ok=false: nothing was changed."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class DpLink:
+    def __init__(self, path: str, timeout: float = 5.0):
+        self.path = str(path)
+        self.timeout = timeout
+        self._sock: Optional[socket.socket] = None
+        self._lock = threading.Lock()
+
+    # --- transport -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+
+    def _connect(self) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.path)
+        except OSError as e:
+            s.close()
+            raise DataplaneUnavailable("dataplane control socket %s: %s"
+                                       % (self.path, e.strerror or e)) from None
+        return s
+
+    def _recv_exact(self, s: socket.socket, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("the dataplane closed the control connection")
+            buf += chunk
+        return bytes(buf)
+
+    def _exchange(self, payload: bytes) -> bytes:
+        if self._sock is None:
+            self._sock = self._connect()
+        s = self._sock
+        s.sendall(struct.pack("!I", len(payload)) + payload)
+        (n,) = struct.unpack("!I", self._recv_exact(s, 4))
+        if n > MAX_MESSAGE:
+            raise ConnectionError("a %d-byte answer is over the %d limit" % (n, MAX_MESSAGE))
+        return self._recv_exact(s, n)
+
+    def call(self, req: dp.DpRequest) -> dp.DpResponse:
+        """One request, one response (ok or not). DataplaneUnavailable on transport errors.
+
+        Every request is idempotent or harmless to repeat (a whole config, the same keys), so
+        a broken kept connection is retried once on a fresh one.
+        """
+        payload = req.SerializeToString()
+        with self._lock:
+            for attempt in (0, 1):
+                fresh = self._sock is None
+                try:
+                    data = self._exchange(payload)
+                    break
+                except DataplaneUnavailable:
+                    self._close()
+                    raise
+                except (OSError, ConnectionError) as e:
+                    self._close()
+                    if fresh or attempt == 1:
+                        raise DataplaneUnavailable("dataplane control socket %s: %s"
+                                                   % (self.path, e)) from None
+        resp = dp.DpResponse()
+        resp.ParseFromString(data)
+        return resp
+
+    def request(self, **kw) -> dp.DpResponse:
+        """Send DpRequest(**kw); DataplaneRefused if the answer is not ok."""
+        resp = self.call(dp.DpRequest(**kw))
+        if not resp.ok:
+            raise DataplaneRefused(resp.error or "refused without a reason", resp.error_field)
+        return resp
+
+    # --- requests --------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        self.request(ping=True)
+
+    def status(self) -> dp.DpStatus:
+        return self.request(get_status=True).status
+
+    def counters(self) -> dp.DpCounters:
+        return self.request(get_counters=True).counters
+
+    def get_config(self) -> dp.DpConfig:
+        return self.request(get_config=True).config
+
+    def apply_config(self, cfg: dp.DpConfig) -> int:
+        return self.request(apply_config=cfg).config_version
+
+    def validate_config(self, cfg: dp.DpConfig) -> None:
+        self.request(validate_config=cfg)
+
+    def set_keys(self, epoch: int, current: bytes, previous: bytes) -> int:
+        return self.request(set_keys=dp.DpKeys(epoch=epoch, current=current,
+                                               previous=previous)).config_version
+
+    def dump_syncache(self, cursor: int, max_entries: int) -> dp.DpResponse:
+        return self.request(dump_syncache=dp.DpRequest.DumpSyncache(
+            cursor=cursor, max_entries=max_entries))
+
+    def flush_syncache(self) -> int:
+        return self.request(flush_syncache=True).flushed

@@ -1,0 +1,67 @@
+"""Prometheus metrics: the dataplane's counters under their DESIGN.md names.
+
+`syncache.added` of lcore 1 is `synwall_syncache_added_total{lcore="1"}` (dots become
+underscores, the prefix synwall_, and Prometheus' _total suffix on counters); the gauges
+(`syncache.count`, `syncache.paused`, `proxy.flows`) have no suffix. Sum over lcores for the
+appliance's total. Also: synwall_dataplane_up, synwall_dataplane_restarts_total,
+synwall_config_version, synwall_key_epoch. Counters are read from the dataplane at each scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import CollectorRegistry
+
+from synwall.controller import Controller, RequestError
+
+log = logging.getLogger("synwalld")
+
+GAUGES = {"syncache.count", "syncache.paused", "proxy.flows"}
+
+
+def metric_name(counter: str) -> str:
+    return "synwall_" + counter.replace(".", "_")
+
+
+class DataplaneCollector:
+    def __init__(self, ctl: Controller):
+        self.ctl = ctl
+
+    def collect(self):
+        st = self.ctl.status()
+        up = GaugeMetricFamily("synwall_dataplane_up", "1 while the dataplane runs and answers")
+        up.add_metric([], 1 if st["dataplane_running"] else 0)
+        yield up
+        r = CounterMetricFamily("synwall_dataplane_restarts", "dataplane restarts by synwalld")
+        r.add_metric([], st["dataplane_restarts"])
+        yield r
+        v = GaugeMetricFamily("synwall_config_version", "the dataplane's config version")
+        v.add_metric([], st["config_version"])
+        yield v
+        e = GaugeMetricFamily("synwall_key_epoch", "the epoch of the cookie signing secret")
+        e.add_metric([], st["key_epoch"])
+        yield e
+        try:
+            c = self.ctl.counters()
+        except RequestError:
+            return
+        for i, name in enumerate(c.names):
+            cls = GaugeMetricFamily if name in GAUGES else CounterMetricFamily
+            fam = cls(metric_name(name), "synwall-dp %s, per worker lcore" % name,
+                      labels=["lcore"])
+            for lc in c.lcores:
+                fam.add_metric([str(lc.lcore)], lc.values[i])
+            yield fam
+
+
+def serve_metrics(ctl: Controller, hostport: str):
+    """Start the /metrics HTTP server; returns (server, registry)."""
+    host, _, port = hostport.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    registry = CollectorRegistry()
+    registry.register(DataplaneCollector(ctl))
+    server, _thread = start_http_server(int(port), addr=host, registry=registry)
+    return server, registry

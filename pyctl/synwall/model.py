@@ -1,0 +1,354 @@
+"""The runtime configuration the controller owns: limits and the per-port policy table.
+
+It is validated here with errors that name the field (the same rules as the dataplane's,
+docs/DATAPLANE.md, so that a request is refused before anything is sent), and turned into
+one whole `DpConfig` for the dataplane's apply_config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+from synwall.dp.v1 import dataplane_pb2 as dp
+
+MODES = ("pass", "proxy", "cookie", "drop")  # the index is the dataplane's enum sw_mode
+PORT_MAX = 65535
+
+
+def describe(v) -> str:
+    """A value and its type, for messages: "a string ('3')"."""
+    if isinstance(v, bool):
+        return "a boolean (%s)" % str(v).lower()
+    if isinstance(v, int):
+        return "an integer (%d)" % v
+    if isinstance(v, float):
+        return "a number (%g)" % v
+    if isinstance(v, str):
+        return "a string (%r)" % v
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a table"
+    return type(v).__name__
+
+
+class InvalidConfig(ValueError):
+    """A value that cannot be applied: `field` names it (e.g. "limits.cachelimit")."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__("%s: %s" % (field, message) if field else message)
+        self.field = field
+        self.reason = message
+
+
+# --- limits ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartLimits:
+    """Sizes fixed when the dataplane starts (per worker lcore)."""
+    hashsize: int = 4096
+    bucketlimit: int = 30
+    flows: int = 65536
+
+    @property
+    def max_cachelimit(self) -> int:
+        return self.hashsize * self.bucketlimit
+
+
+START_LIMITS = ("hashsize", "bucketlimit", "flows")
+# name -> (kind, lo, hi); bounds of the runtime limits (the dataplane's own rules)
+RUNTIME_LIMITS = {
+    "cachelimit": ("int", 1, None),  # hi: hashsize x bucketlimit
+    "rexmtlimit": ("int", 0, 10),
+    "syncookies": ("bool", None, None),
+    "syncookies_only": ("bool", None, None),
+    "mss": ("int", 536, 9000),
+    "wscale": ("int", 0, 14),
+    "server_retries": ("int", 0, 10),
+}
+START_LIMIT_BOUNDS = {
+    "hashsize": (1, 1048576),
+    "bucketlimit": (1, 255),
+    "flows": (64, 16777216),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The runtime limits. cachelimit None: hashsize x bucketlimit (the dataplane's default)."""
+    cachelimit: Optional[int] = None
+    rexmtlimit: int = 3
+    syncookies: bool = True
+    syncookies_only: bool = False
+    mss: int = 1460
+    wscale: int = 7
+    server_retries: int = 3
+
+    def replace(self, **changes) -> "Limits":
+        return dataclasses.replace(self, **changes)
+
+    def resolved_cachelimit(self, start: StartLimits) -> int:
+        return start.max_cachelimit if self.cachelimit is None else self.cachelimit
+
+
+def check_limit(name: str, value, start: Optional[StartLimits], prefix: str = "") -> None:
+    kind, lo, hi = RUNTIME_LIMITS[name]
+    where = prefix + name
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise InvalidConfig(where, "expected true or false, got %s" % describe(value))
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfig(where, "expected an integer, got %s" % describe(value))
+    if name == "cachelimit":
+        if start is not None and not 1 <= value <= start.max_cachelimit:
+            raise InvalidConfig(where, "%d is out of range: 1..%d (hashsize %d x bucketlimit "
+                                "%d)" % (value, start.max_cachelimit, start.hashsize,
+                                         start.bucketlimit))
+        if value < 1:
+            raise InvalidConfig(where, "%d is out of range: at least 1" % value)
+        return
+    if not lo <= value <= hi:
+        raise InvalidConfig(where, "%d is out of range: %d..%d" % (value, lo, hi))
+
+
+def check_limits(lim: Limits, start: Optional[StartLimits], prefix: str = "") -> None:
+    for name in RUNTIME_LIMITS:
+        value = getattr(lim, name)
+        if name == "cachelimit" and value is None:
+            continue
+        check_limit(name, value, start, prefix)
+    if lim.syncookies_only and not lim.syncookies:
+        raise InvalidConfig(prefix + "syncookies_only", "needs syncookies (a cache that keeps "
+                            "no entries can only answer with cookies)")
+
+
+def check_start_limit(name: str, value, prefix: str = "") -> None:
+    lo, hi = START_LIMIT_BOUNDS[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfig(prefix + name, "expected an integer, got %s" % describe(value))
+    if not lo <= value <= hi:
+        raise InvalidConfig(prefix + name, "%d is out of range: %d..%d" % (value, lo, hi))
+    if name == "hashsize" and value & (value - 1):
+        raise InvalidConfig(prefix + name, "%d is not a power of 2" % value)
+
+
+# --- policy ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    """What the servers behind a port do; None: the default (Limits.mss / wscale, on)."""
+    mss: Optional[int] = None
+    wscale: Optional[int] = None
+    window_scaling: Optional[bool] = None
+    sack: Optional[bool] = None
+    timestamps: Optional[bool] = None
+
+    def is_default(self) -> bool:
+        return self == DEFAULT_PROFILE
+
+
+DEFAULT_PROFILE = Profile()
+
+
+def check_profile(p: Profile, prefix: str) -> None:
+    if p.mss is not None and not 536 <= p.mss <= 9000:
+        raise InvalidConfig(prefix + "mss", "%d is out of range: 536..9000" % p.mss)
+    if p.wscale is not None and not 0 <= p.wscale <= 14:
+        raise InvalidConfig(prefix + "wscale", "%d is out of range: 0..14" % p.wscale)
+    if p.wscale is not None and p.window_scaling is False:
+        raise InvalidConfig(prefix + "wscale", "a window scale with window_scaling off")
+
+
+@dataclass(frozen=True)
+class PortPolicy:
+    lo: int
+    hi: int
+    mode: str
+    profile: Profile = DEFAULT_PROFILE
+
+    @property
+    def ports(self) -> str:
+        return str(self.lo) if self.lo == self.hi else "%d-%d" % (self.lo, self.hi)
+
+
+def parse_ports(text, where: str):
+    """"443" or "8000-8080" (or an int) -> (lo, hi), checked."""
+    if isinstance(text, bool):
+        raise InvalidConfig(where, "expected a port or a range like \"8000-8080\", got %s"
+                            % describe(text))
+    if isinstance(text, int):
+        lo = hi = text
+    elif isinstance(text, str):
+        parts = text.strip().split("-")
+        try:
+            if len(parts) == 1:
+                lo = hi = int(parts[0])
+            elif len(parts) == 2:
+                lo, hi = int(parts[0]), int(parts[1])
+            else:
+                raise ValueError
+        except ValueError:
+            raise InvalidConfig(where, "%r is not a port or a range like \"8000-8080\""
+                                % (text,)) from None
+    else:
+        raise InvalidConfig(where, "expected a port or a range like \"8000-8080\", got %s"
+                            % describe(text))
+    check_range(lo, hi, where)
+    return lo, hi
+
+
+def check_range(lo: int, hi: int, where: str) -> None:
+    if not 1 <= lo <= PORT_MAX:
+        raise InvalidConfig(where, "port %d is out of range: 1..%d" % (lo, PORT_MAX))
+    if not 1 <= hi <= PORT_MAX:
+        raise InvalidConfig(where, "port %d is out of range: 1..%d" % (hi, PORT_MAX))
+    if hi < lo:
+        raise InvalidConfig(where, "range %d-%d is backwards" % (lo, hi))
+
+
+def check_mode(mode, where: str) -> str:
+    if mode not in MODES:
+        raise InvalidConfig(where, "%r is not a mode (%s)" % (mode, ", ".join(MODES)))
+    return mode
+
+
+_DEFAULT_SLOT = ("pass", DEFAULT_PROFILE)
+
+
+class PolicyTable:
+    """The mode and profile of every TCP port (65536 slots; later settings win)."""
+
+    def __init__(self, slots=None):
+        self._slots = list(slots) if slots is not None else [_DEFAULT_SLOT] * (PORT_MAX + 1)
+
+    def copy(self) -> "PolicyTable":
+        return PolicyTable(self._slots)
+
+    def set(self, lo: int, hi: int, mode: str, profile: Profile = DEFAULT_PROFILE) -> None:
+        value = (mode, profile)
+        self._slots[lo:hi + 1] = [value] * (hi - lo + 1)
+
+    def delete(self, lo: int, hi: int) -> bool:
+        """Back to pass and the default profile; False if nothing there was set."""
+        changed = any(s != _DEFAULT_SLOT for s in self._slots[lo:hi + 1])
+        self._slots[lo:hi + 1] = [_DEFAULT_SLOT] * (hi - lo + 1)
+        return changed
+
+    def get(self, port: int):
+        return self._slots[port]
+
+    def ranges(self) -> list[PortPolicy]:
+        """Every port whose mode or profile is not the default, as ranges of equal policy."""
+        out = []
+        slots = self._slots
+        p = 1
+        while p <= PORT_MAX:
+            v = slots[p]
+            if v == _DEFAULT_SLOT:
+                p += 1
+                continue
+            q = p
+            while q + 1 <= PORT_MAX and slots[q + 1] == v:
+                q += 1
+            out.append(PortPolicy(p, q, v[0], v[1]))
+            p = q + 1
+        return out
+
+    @classmethod
+    def from_policies(cls, policies) -> "PolicyTable":
+        t = cls()
+        for p in policies:
+            t.set(p.lo, p.hi, p.mode, p.profile)
+        return t
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PolicyTable) and self._slots == other._slots
+
+
+# --- the whole runtime config and its dataplane form ---------------------------------------
+
+@dataclass
+class RuntimeConfig:
+    limits: Limits = field(default_factory=Limits)
+    policies: PolicyTable = field(default_factory=PolicyTable)
+
+    def copy(self) -> "RuntimeConfig":
+        return RuntimeConfig(self.limits, self.policies.copy())
+
+
+def _dp_range(p: PortPolicy, lim: Limits) -> dp.PortRange:
+    pr = p.profile
+    ws_on = pr.window_scaling if pr.window_scaling is not None else True
+    # Every profile field explicit: the dataplane takes the flags literally.
+    return dp.PortRange(
+        lo=p.lo, hi=p.hi, mode=MODES.index(p.mode),
+        mss=pr.mss if pr.mss is not None else lim.mss,
+        wscale=(pr.wscale if pr.wscale is not None else lim.wscale) if ws_on else 0,
+        window_scaling=ws_on,
+        sack=pr.sack if pr.sack is not None else True,
+        timestamps=pr.timestamps if pr.timestamps is not None else True)
+
+
+def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
+    lim = cfg.limits
+    return dp.DpConfig(
+        cachelimit=lim.resolved_cachelimit(start), rexmtlimit=lim.rexmtlimit,
+        syncookies=lim.syncookies, syncookies_only=lim.syncookies_only, mss=lim.mss,
+        wscale=lim.wscale, server_retries=lim.server_retries,
+        ports=[_dp_range(p, lim) for p in cfg.policies.ranges()])
+
+
+def canonical_dp_config(c: dp.DpConfig) -> tuple:
+    """A DpConfig as a comparable value: the per-port effect (ranges merged, later wins, a
+    window scale ignored where window scaling is off, default-policy ports dropped)."""
+    default = (0, c.mss, c.wscale, True, True, True)
+    slots = {}
+    for r in c.ports:
+        v = (r.mode, r.mss or c.mss, r.wscale if r.window_scaling else 0, r.window_scaling,
+             r.sack, r.timestamps)
+        for port in range(r.lo, r.hi + 1):
+            slots[port] = v
+    runs, prev = [], None
+    for port in sorted(slots):
+        v = slots[port]
+        if v == default:
+            continue
+        if prev is not None and prev[1] == port - 1 and prev[2] == v:
+            prev[1] = port
+        else:
+            prev = [port, port, v]
+            runs.append(prev)
+    return (c.cachelimit, c.rexmtlimit, c.syncookies, c.syncookies_only, c.mss, c.wscale,
+            c.server_retries, tuple((a, b, v) for a, b, v in runs))
+
+
+def protect_spec(cfg: RuntimeConfig) -> str:
+    """The modes as synwall-dp's --protect (so a (re)started dataplane protects the ports
+    from its first packet, before the controller's apply_config arrives)."""
+    parts = []
+    for p in cfg.policies.ranges():
+        if p.mode != "pass":
+            parts.append("%s:%s" % (p.ports, p.mode))
+    return ",".join(parts)
+
+
+# --- JSON (runtime.json in the state directory) ---------------------------------------------
+
+def to_json(cfg: RuntimeConfig) -> dict:
+    return {
+        "limits": dataclasses.asdict(cfg.limits),
+        "policies": [{"lo": p.lo, "hi": p.hi, "mode": p.mode,
+                      "profile": {k: v for k, v in dataclasses.asdict(p.profile).items()
+                                  if v is not None}}
+                     for p in cfg.policies.ranges()],
+    }
+
+
+def from_json(d: dict) -> RuntimeConfig:
+    lim = Limits(**d["limits"])
+    pols = [PortPolicy(p["lo"], p["hi"], p["mode"], Profile(**p.get("profile", {})))
+            for p in d["policies"]]
+    return RuntimeConfig(lim, PolicyTable.from_policies(pols))

@@ -1,0 +1,216 @@
+"""Starting, finding and watching the synwall-dp process.
+
+The dataplane runs in its own session (setsid), with its output in state_dir/dataplane.log,
+so that it outlives the controller: a restarted synwalld finds it through
+runtime_dir/dataplane.pid (pid, start time, control socket) and re-attaches instead of
+starting a second one. A dataplane that dies is started again by the controller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+from synwall import bootconfig
+from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
+
+log = logging.getLogger("synwalld")
+
+
+class StartError(RuntimeError):
+    pass
+
+
+def proc_start_time(pid: int) -> Optional[int]:
+    """The process's start time (clock ticks since boot; /proc/PID/stat field 22), or None if
+    there is no such process or it is a zombie."""
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        return None
+    return int(rest[19])
+
+
+class DataplaneProcess:
+    """One synwall-dp: ours (a child) or found running (attached)."""
+
+    def __init__(self, pid: int, start_time: int, popen: Optional[subprocess.Popen] = None):
+        self.pid = pid
+        self.start_time = start_time
+        self.popen = popen
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return proc_start_time(self.pid) == self.start_time
+
+    def exit_status(self) -> str:
+        if self.popen is None or self.popen.returncode is None:
+            return "gone"
+        rc = self.popen.returncode
+        if rc < 0:
+            try:
+                return "killed by %s" % signal.Signals(-rc).name
+            except ValueError:
+                return "killed by signal %d" % -rc
+        return "exited %d" % rc
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                return True
+            time.sleep(0.05)
+        return not self.alive()
+
+
+class Launcher:
+    """Builds synwall-dp's command line from the boot config, starts it, finds it again."""
+
+    def __init__(self, boot: bootconfig.BootConfig):
+        self.boot = boot
+        d = boot.dataplane
+        self.state_dir = Path(d.state_dir)
+        self.runtime_dir = Path(d.runtime_dir)
+        self.ctl_path = self.runtime_dir / "dataplane.ctl"
+        self.pid_path = self.runtime_dir / "dataplane.pid"
+        self.log_path = self.state_dir / "dataplane.log"
+        self._log_offset = 0
+
+    def prepare_dirs(self) -> None:
+        for p in (self.state_dir, self.runtime_dir):
+            p.mkdir(parents=True, exist_ok=True)
+            os.chmod(p, 0o700)
+
+    def command(self, runtime_args: list) -> list:
+        d = self.boot.dataplane
+        cmd = [d.binary, *d.eal, "--file-prefix", d.file_prefix]
+        if d.lcores:
+            cmd += ["-l", d.lcores]
+        cmd += bootconfig.eal_port_args(d.outside) + bootconfig.eal_port_args(d.inside)
+        cmd += ["--",
+                "--outside", bootconfig.device_name(d.outside),
+                "--inside", bootconfig.device_name(d.inside),
+                "--hashsize", str(d.hashsize), "--bucketlimit", str(d.bucketlimit),
+                "--flows", str(d.flows), "--ctl", str(self.ctl_path),
+                "--stats-json", str(self.state_dir / "dataplane-stats.json")]
+        if d.mbufs is not None:
+            cmd += ["--mbufs", str(d.mbufs)]
+        return cmd + list(runtime_args) + list(d.args)
+
+    def start(self, runtime_args: list) -> tuple[DataplaneProcess, DpLink]:
+        """Start synwall-dp and wait until its control socket answers."""
+        self.prepare_dirs()
+        cmd = self.command(runtime_args)
+        try:
+            self.ctl_path.unlink()
+        except FileNotFoundError:
+            pass
+        logf = open(self.log_path, "ab")
+        self._log_offset = logf.tell()
+        try:
+            logf.write(("--- synwalld: starting %s\n" % " ".join(cmd)).encode())
+            logf.flush()
+            popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     close_fds=True)
+        except OSError as e:
+            raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
+        finally:
+            logf.close()
+        proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen)
+        self._write_pid(proc, cmd)
+        link = DpLink(str(self.ctl_path))
+        deadline = time.monotonic() + self.boot.dataplane.start_timeout
+        while True:
+            if not proc.alive():
+                self._remove_pid()
+                raise StartError("synwall-dp %s during start-up: %s" % (
+                    proc.exit_status(), self.log_tail() or "(no output)"))
+            if self.ctl_path.exists():
+                try:
+                    st = link.status()
+                    if st.pid == proc.pid:
+                        return proc, link
+                except (DataplaneUnavailable, DataplaneRefused):
+                    pass
+            if time.monotonic() > deadline:
+                proc.signal(signal.SIGKILL)
+                proc.wait(5)
+                self._remove_pid()
+                raise StartError("synwall-dp did not answer on %s within %gs: %s" % (
+                    self.ctl_path, self.boot.dataplane.start_timeout, self.log_tail()))
+            time.sleep(0.05)
+
+    def find_running(self) -> Optional[tuple[DataplaneProcess, DpLink]]:
+        """The dataplane a previous synwalld started, if it still runs and answers."""
+        try:
+            info = json.loads(self.pid_path.read_text())
+            pid, start_time = int(info["pid"]), int(info["start_time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if proc_start_time(pid) != start_time:
+            log.info("dataplane pid file %s: process %d is gone", self.pid_path, pid)
+            self._remove_pid()
+            return None
+        proc = DataplaneProcess(pid, start_time)
+        link = DpLink(info.get("ctl") or str(self.ctl_path))
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                if link.status().pid == pid:
+                    return proc, link
+            except (DataplaneUnavailable, DataplaneRefused):
+                pass
+            if time.monotonic() > deadline or not proc.alive():
+                break
+            time.sleep(0.1)
+        # Ours (the pid file says so) but not answering: it cannot be managed; replace it.
+        log.warning("dataplane %d does not answer on its control socket: stopping it", pid)
+        self.stop(proc)
+        return None
+
+    def stop(self, proc: DataplaneProcess, timeout: float = 10) -> None:
+        proc.signal(signal.SIGTERM)
+        if not proc.wait(timeout):
+            proc.signal(signal.SIGKILL)
+            proc.wait(5)
+        self._remove_pid()
+
+    def _write_pid(self, proc: DataplaneProcess, cmd: list) -> None:
+        tmp = self.pid_path.with_name(self.pid_path.name + ".tmp")
+        tmp.write_text(json.dumps({"pid": proc.pid, "start_time": proc.start_time,
+                                   "ctl": str(self.ctl_path), "cmd": cmd}) + "\n")
+        os.replace(tmp, self.pid_path)
+
+    def _remove_pid(self) -> None:
+        try:
+            self.pid_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        tail = [l for l in text.splitlines() if l and not l.startswith("--- synwalld")]
+        return " | ".join(tail[-lines:])

@@ -1,0 +1,333 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODE_UNSPECIFIED: _ClassVar[Mode]
+    MODE_PASS: _ClassVar[Mode]
+    MODE_PROXY: _ClassVar[Mode]
+    MODE_COOKIE: _ClassVar[Mode]
+    MODE_DROP: _ClassVar[Mode]
+MODE_UNSPECIFIED: Mode
+MODE_PASS: Mode
+MODE_PROXY: Mode
+MODE_COOKIE: Mode
+MODE_DROP: Mode
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Status(_message.Message):
+    __slots__ = ("version", "dataplane_running", "dataplane_pid", "dataplane_restarts", "workers", "config_version", "uptime_seconds", "outside_port", "inside_port", "key_epoch", "dataplane_state")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATAPLANE_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    DATAPLANE_PID_FIELD_NUMBER: _ClassVar[int]
+    DATAPLANE_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
+    INSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
+    KEY_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    DATAPLANE_STATE_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    dataplane_running: bool
+    dataplane_pid: int
+    dataplane_restarts: int
+    workers: int
+    config_version: int
+    uptime_seconds: float
+    outside_port: str
+    inside_port: str
+    key_epoch: int
+    dataplane_state: str
+    def __init__(self, version: _Optional[str] = ..., dataplane_running: _Optional[bool] = ..., dataplane_pid: _Optional[int] = ..., dataplane_restarts: _Optional[int] = ..., workers: _Optional[int] = ..., config_version: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., key_epoch: _Optional[int] = ..., dataplane_state: _Optional[str] = ...) -> None: ...
+
+class GetCountersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WatchCountersRequest(_message.Message):
+    __slots__ = ("interval_ms",)
+    INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    interval_ms: int
+    def __init__(self, interval_ms: _Optional[int] = ...) -> None: ...
+
+class LcoreCounters(_message.Message):
+    __slots__ = ("lcore", "counters")
+    class CountersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LCORE_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    lcore: int
+    counters: _containers.ScalarMap[str, int]
+    def __init__(self, lcore: _Optional[int] = ..., counters: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class Counters(_message.Message):
+    __slots__ = ("time_unix_ns", "total", "lcores", "names")
+    class TotalEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TIME_UNIX_NS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LCORES_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    time_unix_ns: int
+    total: _containers.ScalarMap[str, int]
+    lcores: _containers.RepeatedCompositeFieldContainer[LcoreCounters]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, time_unix_ns: _Optional[int] = ..., total: _Optional[_Mapping[str, int]] = ..., lcores: _Optional[_Iterable[_Union[LcoreCounters, _Mapping]]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries")
+    HASHSIZE_FIELD_NUMBER: _ClassVar[int]
+    BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    CACHELIMIT_FIELD_NUMBER: _ClassVar[int]
+    REXMTLIMIT_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    hashsize: int
+    bucketlimit: int
+    flows: int
+    cachelimit: int
+    rexmtlimit: int
+    syncookies: bool
+    syncookies_only: bool
+    mss: int
+    wscale: int
+    server_retries: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ...) -> None: ...
+
+class GetLimitsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetLimitsRequest(_message.Message):
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries")
+    HASHSIZE_FIELD_NUMBER: _ClassVar[int]
+    BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    CACHELIMIT_FIELD_NUMBER: _ClassVar[int]
+    REXMTLIMIT_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_FIELD_NUMBER: _ClassVar[int]
+    SYNCOOKIES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    hashsize: int
+    bucketlimit: int
+    flows: int
+    cachelimit: int
+    rexmtlimit: int
+    syncookies: bool
+    syncookies_only: bool
+    mss: int
+    wscale: int
+    server_retries: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ...) -> None: ...
+
+class ServerProfile(_message.Message):
+    __slots__ = ("mss", "wscale", "window_scaling", "sack", "timestamps")
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SCALING_FIELD_NUMBER: _ClassVar[int]
+    SACK_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    mss: int
+    wscale: int
+    window_scaling: bool
+    sack: bool
+    timestamps: bool
+    def __init__(self, mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ...) -> None: ...
+
+class Policy(_message.Message):
+    __slots__ = ("port_lo", "port_hi", "mode", "profile")
+    PORT_LO_FIELD_NUMBER: _ClassVar[int]
+    PORT_HI_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    port_lo: int
+    port_hi: int
+    mode: Mode
+    profile: ServerProfile
+    def __init__(self, port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., profile: _Optional[_Union[ServerProfile, _Mapping]] = ...) -> None: ...
+
+class ListPoliciesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPoliciesResponse(_message.Message):
+    __slots__ = ("policies",)
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    policies: _containers.RepeatedCompositeFieldContainer[Policy]
+    def __init__(self, policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ...) -> None: ...
+
+class SetPolicyRequest(_message.Message):
+    __slots__ = ("policy",)
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: Policy
+    def __init__(self, policy: _Optional[_Union[Policy, _Mapping]] = ...) -> None: ...
+
+class DeletePolicyRequest(_message.Message):
+    __slots__ = ("port_lo", "port_hi")
+    PORT_LO_FIELD_NUMBER: _ClassVar[int]
+    PORT_HI_FIELD_NUMBER: _ClassVar[int]
+    port_lo: int
+    port_hi: int
+    def __init__(self, port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ...) -> None: ...
+
+class KeyStatus(_message.Message):
+    __slots__ = ("epoch", "current_fingerprint", "previous_fingerprint", "rotation_interval_s", "derived_from_master", "master_fingerprint", "next_rotation_unix", "previous_epoch", "max_clock_skew_s")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    DERIVED_FROM_MASTER_FIELD_NUMBER: _ClassVar[int]
+    MASTER_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ROTATION_UNIX_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLOCK_SKEW_S_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    current_fingerprint: str
+    previous_fingerprint: str
+    rotation_interval_s: int
+    derived_from_master: bool
+    master_fingerprint: str
+    next_rotation_unix: float
+    previous_epoch: int
+    max_clock_skew_s: int
+    def __init__(self, epoch: _Optional[int] = ..., current_fingerprint: _Optional[str] = ..., previous_fingerprint: _Optional[str] = ..., rotation_interval_s: _Optional[int] = ..., derived_from_master: _Optional[bool] = ..., master_fingerprint: _Optional[str] = ..., next_rotation_unix: _Optional[float] = ..., previous_epoch: _Optional[int] = ..., max_clock_skew_s: _Optional[int] = ...) -> None: ...
+
+class GetKeyStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RotateKeysRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetKeyScheduleRequest(_message.Message):
+    __slots__ = ("rotation_interval_s", "master_secret", "clear_master", "max_clock_skew_s")
+    ROTATION_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    MASTER_SECRET_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_MASTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_CLOCK_SKEW_S_FIELD_NUMBER: _ClassVar[int]
+    rotation_interval_s: int
+    master_secret: bytes
+    clear_master: bool
+    max_clock_skew_s: int
+    def __init__(self, rotation_interval_s: _Optional[int] = ..., master_secret: _Optional[bytes] = ..., clear_master: _Optional[bool] = ..., max_clock_skew_s: _Optional[int] = ...) -> None: ...
+
+class SyncacheEntry(_message.Message):
+    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale")
+    LCORE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ADDR_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_PORT_FIELD_NUMBER: _ClassVar[int]
+    SERVER_ADDR_FIELD_NUMBER: _ClassVar[int]
+    SERVER_PORT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ISN_FIELD_NUMBER: _ClassVar[int]
+    ISS_FIELD_NUMBER: _ClassVar[int]
+    RETRANSMITS_FIELD_NUMBER: _ClassVar[int]
+    MSS_FIELD_NUMBER: _ClassVar[int]
+    SACK_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    WSCALE_FIELD_NUMBER: _ClassVar[int]
+    lcore: int
+    client_addr: str
+    client_port: int
+    server_addr: str
+    server_port: int
+    client_isn: int
+    iss: int
+    retransmits: int
+    mss: int
+    sack: bool
+    timestamps: bool
+    wscale: int
+    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[str] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[str] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
+
+class DumpSyncacheRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class DumpSyncacheResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[SyncacheEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[SyncacheEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class FlushSyncacheRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FlushSyncacheResponse(_message.Message):
+    __slots__ = ("flushed",)
+    FLUSHED_FIELD_NUMBER: _ClassVar[int]
+    flushed: int
+    def __init__(self, flushed: _Optional[int] = ...) -> None: ...
+
+class RuntimeConfig(_message.Message):
+    __slots__ = ("limits", "policies", "keys")
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    limits: SetLimitsRequest
+    policies: _containers.RepeatedCompositeFieldContainer[Policy]
+    keys: SetKeyScheduleRequest
+    def __init__(self, limits: _Optional[_Union[SetLimitsRequest, _Mapping]] = ..., policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ..., keys: _Optional[_Union[SetKeyScheduleRequest, _Mapping]] = ...) -> None: ...
+
+class ApplyConfigRequest(_message.Message):
+    __slots__ = ("toml", "runtime", "source_name")
+    TOML_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_NAME_FIELD_NUMBER: _ClassVar[int]
+    toml: str
+    runtime: RuntimeConfig
+    source_name: str
+    def __init__(self, toml: _Optional[str] = ..., runtime: _Optional[_Union[RuntimeConfig, _Mapping]] = ..., source_name: _Optional[str] = ...) -> None: ...
+
+class ApplyConfigResponse(_message.Message):
+    __slots__ = ("config_version",)
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    config_version: int
+    def __init__(self, config_version: _Optional[int] = ...) -> None: ...
+
+class ValidateConfigRequest(_message.Message):
+    __slots__ = ("toml", "runtime", "source_name")
+    TOML_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_NAME_FIELD_NUMBER: _ClassVar[int]
+    toml: str
+    runtime: RuntimeConfig
+    source_name: str
+    def __init__(self, toml: _Optional[str] = ..., runtime: _Optional[_Union[RuntimeConfig, _Mapping]] = ..., source_name: _Optional[str] = ...) -> None: ...
+
+class ValidateConfigResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""A stand-in for synwall-dp's control socket, for fast controller tests.
+
+    fakedp.py [EAL options] -- --ctl PATH [synwall-dp options]
+
+It takes synwall-dp's command line, forwards no packets, and answers the control protocol
+(proto/synwall/dp/v1/dataplane.proto, docs/DATAPLANE.md "Control socket") with the same rules
+as dataplane/ctlproto.c: whole-config checks with the same fields to blame, get_config as
+ranges of equal mode and profile for ports not at the defaults, keys by epoch parity, a
+paged syncache dump (a few made-up entries) and flush. Counters carry the DATAPLANE.md names;
+port.outside_rx grows by 1000 at every get_counters so that rates are not zero.
+
+The real dataplane runs the same controller tests where they matter (tests marked `real`).
+"""
+
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+
+from synwall.dp.v1 import dataplane_pb2 as dp
+
+COUNTERS = (
+    ["syncache." + n for n in "added retransmitted dupsyn dropped completed bucketoverflow "
+     "cacheoverflow reset stale aborted badack unreach zonefail sendcookie recvcookie count "
+     "paused".split()]
+    + ["cookie.failed"]
+    + ["proxy." + n for n in "flows opened established syn_retransmitted ack_resent server_rst "
+       "server_timeout ack_opening to_server to_client reset closed rst_ignored unexpected "
+       "expired evicted".split()]
+    + ["port." + n for n in "outside_rx inside_rx outside_tx inside_tx tx_dropped bridged "
+       "policy_drop".split()]
+    + ["malformed." + n for n in "truncated ip_header ip_length fragment vlan tcp_header "
+       "tcp_option flags checksum".split()]
+)
+MODES = {"pass": 0, "proxy": 1, "cookie": 2, "drop": 3}
+WS, SACK, TS = 4, 1, 2
+
+
+class Refused(Exception):
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class FakeDp:
+    def __init__(self, opts):
+        self.hashsize = int(opts.get("hashsize", 4096))
+        self.bucketlimit = int(opts.get("bucketlimit", 30))
+        self.flows = int(opts.get("flows", 65536))
+        self.outside = opts.get("outside", "0")
+        self.inside = opts.get("inside", "1")
+        self.lim = dict(cachelimit=int(opts.get("cachelimit", self.hashsize * self.bucketlimit)),
+                        rexmtlimit=int(opts.get("rexmtlimit", 3)),
+                        syncookies=opts.get("syncookies", "1") == "1",
+                        syncookies_only=opts.get("syncookies-only", "0") == "1",
+                        mss=int(opts.get("mss", 1460)), wscale=int(opts.get("wscale", 7)),
+                        server_retries=int(opts.get("server-retries", 3)))
+        self.mode = [0] * 65536
+        self.profile = [self.default_profile()] * 65536
+        for item in filter(None, opts.get("protect", "").split(",")):
+            ports, _, mode = item.partition(":")
+            lo, _, hi = ports.partition("-")
+            for p in range(int(lo), int(hi or lo) + 1):
+                self.mode[p] = MODES[mode or "proxy"]
+        self.version = 1
+        self.epoch = 1
+        self.keys = [os.urandom(16), os.urandom(16)]
+        self.keys_managed = False
+        self.counters = [0] * len(COUNTERS)
+        self.syncache = [(1, bytes([198, 18, 0, i]), 40000 + i, bytes([198, 18, 1, 1]), 443,
+                          1000 + i, 5000 + i) for i in range(1, 6)]
+
+    def default_profile(self):
+        return (self.lim["mss"], self.lim["wscale"], WS | SACK | TS)
+
+    # --- requests --------------------------------------------------------------------------
+
+    def handle(self, req):
+        r = dp.DpResponse(ok=True)
+        which = req.WhichOneof("req")
+        try:
+            if which == "ping":
+                pass
+            elif which == "get_status":
+                r.status.CopyFrom(dp.DpStatus(
+                    pid=os.getpid(), workers=1, hashsize=self.hashsize,
+                    bucketlimit=self.bucketlimit, flows=self.flows, config_version=self.version,
+                    key_epoch=self.epoch, keys_managed=self.keys_managed,
+                    outside_port=self.outside, inside_port=self.inside))
+            elif which == "get_counters":
+                self.counters[COUNTERS.index("port.outside_rx")] += 1000
+                r.counters.names.extend(COUNTERS)
+                r.counters.total.extend(self.counters)
+                r.counters.lcores.add(lcore=1, values=self.counters)
+            elif which == "get_config":
+                r.config.CopyFrom(self.config_out())
+                r.config_version = self.version
+            elif which in ("apply_config", "validate_config"):
+                new = self.config_in(getattr(req, which))
+                if which == "apply_config":
+                    self.lim, self.mode, self.profile = new
+                    self.version += 1
+                r.config_version = self.version
+            elif which == "set_keys":
+                k = req.set_keys
+                if len(k.current) != 16:
+                    raise Refused("current", "a secret is 16 bytes, got %d" % len(k.current))
+                if len(k.previous) != 16:
+                    raise Refused("previous", "a secret is 16 bytes, got %d" % len(k.previous))
+                self.epoch = k.epoch
+                self.keys[k.epoch & 1] = k.current
+                self.keys[(k.epoch - 1) & 1] = k.previous
+                self.keys_managed = True
+                self.version += 1
+                r.config_version = self.version
+            elif which == "dump_syncache":
+                d = req.dump_syncache
+                mx = d.max_entries or 100
+                if mx > 1000:
+                    raise Refused("max_entries", "max_entries %d must be 1..1000" % mx)
+                start = d.cursor
+                page = self.syncache[start:start + mx]
+                for (lc, ca, cp, sa, sp, isn, iss) in page:
+                    r.entries.add(lcore=lc, client_addr=ca, client_port=cp, server_addr=sa,
+                                  server_port=sp, client_isn=isn, iss=iss, mss=1460, sack=True,
+                                  timestamps=True, wscale=7)
+                nxt = start + len(page)
+                r.next_cursor = nxt if nxt < len(self.syncache) else 0
+            elif which == "flush_syncache":
+                r.flushed = len(self.syncache)
+                self.syncache = []
+            else:
+                raise Refused("req", "empty or unknown request")
+        except Refused as e:
+            r = dp.DpResponse(ok=False, error=e.message, error_field=e.field)
+        return r
+
+    def config_in(self, c):
+        cap = self.hashsize * self.bucketlimit
+        if not 1 <= c.cachelimit <= cap:
+            raise Refused("cachelimit", "cachelimit %d must be 1..%d" % (c.cachelimit, cap))
+        for name, lo, hi in (("rexmtlimit", 0, 10), ("mss", 536, 9000), ("wscale", 0, 14),
+                             ("server_retries", 0, 10)):
+            v = getattr(c, name)
+            if not lo <= v <= hi:
+                raise Refused(name, "%s %d must be %d..%d" % (name, v, lo, hi))
+        if c.syncookies_only and not c.syncookies:
+            raise Refused("syncookies_only", "syncookies_only needs syncookies")
+        lim = dict(cachelimit=c.cachelimit, rexmtlimit=c.rexmtlimit, syncookies=c.syncookies,
+                   syncookies_only=c.syncookies_only, mss=c.mss, wscale=c.wscale,
+                   server_retries=c.server_retries)
+        default = (c.mss, c.wscale, WS | SACK | TS)
+        mode, profile = [0] * 65536, [default] * 65536
+        for i, r in enumerate(c.ports):
+            if not 1 <= r.lo <= 65535:
+                raise Refused("ports[%d].lo" % i, "port %d must be 1..65535" % r.lo)
+            if not r.lo <= r.hi <= 65535:
+                raise Refused("ports[%d].hi" % i, "port range %d-%d must be ascending and "
+                              "within 1..65535" % (r.lo, r.hi))
+            if r.mode > 3:
+                raise Refused("ports[%d].mode" % i, "mode %d must be 0..3" % r.mode)
+            if r.mss and not 536 <= r.mss <= 9000:
+                raise Refused("ports[%d].mss" % i, "profile mss %d must be 536..9000" % r.mss)
+            if r.wscale > 14:
+                raise Refused("ports[%d].wscale" % i, "profile wscale %d must be 0..14"
+                              % r.wscale)
+            prof = (r.mss or c.mss, r.wscale, (WS if r.window_scaling else 0)
+                    | (SACK if r.sack else 0) | (TS if r.timestamps else 0))
+            mode[r.lo:r.hi + 1] = [r.mode] * (r.hi - r.lo + 1)
+            profile[r.lo:r.hi + 1] = [prof] * (r.hi - r.lo + 1)
+        return lim, mode, profile
+
+    @staticmethod
+    def same(a, b):
+        return a[0] == b[0] and a[2] == b[2] and (not a[2] & WS or a[1] == b[1])
+
+    def config_out(self):
+        out = dp.DpConfig(**self.lim)
+        default = self.default_profile()
+        p = 1
+        while p <= 65535:
+            if self.mode[p] == 0 and self.same(self.profile[p], default):
+                p += 1
+                continue
+            q = p
+            while q + 1 <= 65535 and self.mode[q + 1] == self.mode[p] and \
+                    self.same(self.profile[q + 1], self.profile[p]):
+                q += 1
+            mss, ws, fl = self.profile[p]
+            out.ports.add(lo=p, hi=q, mode=self.mode[p], mss=mss, wscale=ws,
+                          window_scaling=bool(fl & WS), sack=bool(fl & SACK),
+                          timestamps=bool(fl & TS))
+            p = q + 1
+        return out
+
+
+def parse(argv):
+    if "--" in argv:
+        argv = argv[argv.index("--") + 1:]
+    opts = {}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--") and i + 1 < len(argv):
+            opts[a[2:]] = argv[i + 1]
+            i += 2
+        else:
+            i += 1
+    return opts
+
+
+def serve(fake, path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    old = os.umask(0o177)
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    os.umask(old)
+    ls.listen(8)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, None)
+    bufs = {}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    print("synwall-dp (fake): 1 worker(s), ctl %s" % path, flush=True)
+    while not stop:
+        for key, _ in sel.select(0.2):
+            if key.data is None:
+                c, _ = ls.accept()
+                sel.register(c, selectors.EVENT_READ, b"")
+                bufs[c] = b""
+                continue
+            c = key.fileobj
+            chunk = c.recv(65536)
+            if not chunk:
+                sel.unregister(c)
+                c.close()
+                bufs.pop(c, None)
+                continue
+            bufs[c] += chunk
+            while len(bufs[c]) >= 4:
+                (n,) = struct.unpack("!I", bufs[c][:4])
+                if len(bufs[c]) < 4 + n:
+                    break
+                req = dp.DpRequest()
+                req.ParseFromString(bufs[c][4:4 + n])
+                bufs[c] = bufs[c][4 + n:]
+                data = fake.handle(req).SerializeToString()
+                c.sendall(struct.pack("!I", len(data)) + data)
+    os.unlink(path)
+
+
+def main():
+    opts = parse(sys.argv[1:])
+    if "ctl" not in opts:
+        print("fakedp: --ctl PATH is required", file=sys.stderr)
+        return 2
+    serve(FakeDp(opts), opts["ctl"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

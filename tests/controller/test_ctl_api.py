@@ -1,0 +1,281 @@
+"""The gRPC API against a live controller (fake and real dataplane): changes are applied
+whole and read back from the dataplane; bad requests get INVALID_ARGUMENT naming the field and
+change nothing; health and reflection serve."""
+
+import json
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from ctlharness import wait_for
+from synwall import model
+from synwall.client import ServerProfile
+from synwall.errors import SynwallError
+from synwall.v1 import admin_pb2 as pb
+
+BOOT_POLICY = """
+[limits]
+rexmtlimit = 2
+[[policy]]
+ports = "80"
+mode = "proxy"
+[[policy]]
+ports = "8000-8080"
+mode = "cookie"
+profile = { mss = 1400, timestamps = false }
+"""
+
+
+def snapshot(env, c):
+    """Everything a refused request must leave as it was: the API's view, and the dataplane's
+    own config and version (get_config / get_status over its control socket)."""
+    link = env.dp_link()
+    try:
+        return {"limits": c.limits(), "policies": c.policies(), "keys": c.key_status(),
+                "dp_config": model.canonical_dp_config(link.get_config()),
+                "dp_version": link.status().config_version}
+    finally:
+        link.close()
+
+
+def started(env_factory, kind):
+    e = env_factory(kind)
+    e.config_path.write_text(e.config_text + BOOT_POLICY)
+    return e.start()
+
+
+def test_changes_reach_the_dataplane_whole(env_factory, dpkind):
+    env = started(env_factory, dpkind)
+    c = env.client()
+    assert [(p.ports, p.mode) for p in c.policies()] == [("80", "proxy"),
+                                                         ("8000-8080", "cookie")]
+    c.set_policy("443", "proxy")
+    c.set_policy("8000-8080", "cookie", ServerProfile(mss=1400, timestamps=False))
+    c.set_policy("8050", "drop")  # splits the range
+    c.delete_policy("80")
+    lim = c.set_limits(cachelimit=1000, rexmtlimit=1, syncookies_only=True)
+    assert (lim.cachelimit, lim.rexmtlimit, lim.syncookies_only) == (1000, 1, True)
+    assert [(p.ports, p.mode) for p in c.policies()] == [
+        ("443", "proxy"), ("8000-8049", "cookie"), ("8050", "drop"), ("8051-8080", "cookie")]
+
+    link = env.dp_link()
+    have = link.get_config()
+    link.close()
+    assert (have.cachelimit, have.rexmtlimit, have.syncookies_only) == (1000, 1, True)
+    got = [(r.lo, r.hi, r.mode, r.mss, r.timestamps, r.sack) for r in have.ports]
+    assert got == [(443, 443, 1, 1460, True, True), (8000, 8049, 2, 1400, False, True),
+                   (8050, 8050, 3, 1460, True, True), (8051, 8080, 2, 1400, False, True)], got
+    assert model.canonical_dp_config(have) == model.canonical_dp_config(
+        model.to_dp_config(env.ctl.runtime, env.ctl.start_limits))
+
+
+BAD_REQUESTS = [
+    ("unknown mode", lambda c: c.call("SetPolicy", pb.SetPolicyRequest(
+        policy=pb.Policy(port_lo=443, mode=99))), "policy.mode", "99 is not a mode"),
+    ("mode missing", lambda c: c.call("SetPolicy", pb.SetPolicyRequest(
+        policy=pb.Policy(port_lo=443))), "policy.mode", "required"),
+    ("port 0", lambda c: c.set_policy("0", "proxy"), "policy.port_lo", "port 0 is out of range"),
+    ("port 70000", lambda c: c.set_policy("70000", "proxy"), "policy.port_lo",
+     "port 70000 is out of range"),
+    ("range end 70000", lambda c: c.set_policy("443-70000", "proxy"), "policy.port_hi",
+     "port 70000 is out of range"),
+    ("backwards range", lambda c: c.set_policy("8080-80", "proxy"), "policy.port_hi",
+     "backwards"),
+    ("profile mss", lambda c: c.set_policy("443", "proxy", ServerProfile(mss=100)),
+     "policy.profile.mss", "100 is out of range"),
+    ("cachelimit above hashsize x bucketlimit", lambda c: c.set_limits(cachelimit=10241),
+     "cachelimit", "10241 is out of range: 1..10240 (hashsize 1024 x bucketlimit 10)"),
+    ("cachelimit 0", lambda c: c.set_limits(cachelimit=0), "cachelimit", "out of range"),
+    ("rexmtlimit", lambda c: c.set_limits(rexmtlimit=11), "rexmtlimit", "11 is out of range"),
+    ("syncookies_only without syncookies", lambda c: c.set_limits(syncookies=False,
+                                                                  syncookies_only=True),
+     "syncookies_only", "needs syncookies"),
+    ("hashsize is start-time only", lambda c: c.set_limits(hashsize=2048, rexmtlimit=1),
+     "hashsize", "start-time only"),
+    ("malformed master secret", lambda c: c.set_key_schedule(master_secret=b"\x01" * 15),
+     "master_secret", "16 bytes"),
+    ("interval too short for the skew", lambda c: c.set_key_schedule(
+        master_secret=bytes(16), interval=5), "max_clock_skew_s", "at least 9 s"),
+    ("config with an unknown key", lambda c: c.apply_config(
+        "[limits]\nrexmtlimit = 1\ncachelimt = 5\n", "new.toml"), "limits.cachelimt",
+     "new.toml: limits.cachelimt: unknown key"),
+    ("config with a wrong type", lambda c: c.apply_config(
+        "[limits]\nrexmtlimit = \"1\"\n", "new.toml"), "limits.rexmtlimit",
+     "new.toml: limits.rexmtlimit: expected an integer, got a string ('1')"),
+    ("config whose second policy is bad", lambda c: c.apply_config(
+        "[limits]\nrexmtlimit = 1\n[[policy]]\nports = \"443\"\nmode = \"proxy\"\n"
+        "[[policy]]\nports = \"70000\"\nmode = \"proxy\"\n", "new.toml"), "policy[1].ports",
+     "port 70000 is out of range"),
+    ("config with a malformed key", lambda c: c.apply_config(
+        "[keys]\nmaster_secret = \"xyz\"\n", "new.toml"), "keys.master_secret",
+     "not 32 hex digits"),
+    ("config changing a start-time setting", lambda c: c.apply_config(
+        "[dataplane]\nhashsize = 2048\n[limits]\nrexmtlimit = 1\n", "new.toml"),
+     "dataplane.hashsize", "start-time only"),
+    ("structured config with port 0", lambda c: c.call("ApplyConfig", pb.ApplyConfigRequest(
+        runtime=pb.RuntimeConfig(limits=pb.SetLimitsRequest(rexmtlimit=1), policies=[
+            pb.Policy(port_lo=443, mode=pb.MODE_PROXY), pb.Policy(port_lo=0,
+                                                                  mode=pb.MODE_PROXY)]))),
+     "runtime.policies[1].port_lo", "port 0 is out of range"),
+    ("validate a bad config", lambda c: c.validate_config(
+        "[limits]\ncachelimit = 99999\n", "v.toml"), "limits.cachelimit", "out of range"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+def test_bad_request_is_refused_precisely_and_changes_nothing(env_factory, dpkind, case):
+    _, call, field, text = case
+    env = started(env_factory, dpkind)
+    c = env.client()
+    before = snapshot(env, c)
+    with pytest.raises(SynwallError) as ei:
+        call(c)
+    e = ei.value
+    assert (e.code, e.field) == ("INVALID_ARGUMENT", field), repr(e)
+    assert text in e.message, repr(e)
+    assert "\n" not in e.message
+    after = snapshot(env, c)
+    assert after == before, "a refused request changed something"
+
+
+def test_apply_and_validate_a_whole_config(env_factory, dpkind):
+    env = started(env_factory, dpkind)
+    c = env.client()
+    text = ("[limits]\ncachelimit = 500\n[[policy]]\nports = \"25\"\nmode = \"drop\"\n"
+            "[[policy]]\nports = \"1000-2000\"\nmode = \"cookie\"\n"
+            "[[policy]]\nports = \"1500\"\nmode = \"proxy\"\n")
+    before = snapshot(env, c)
+    c.validate_config(text, "v.toml")
+    assert snapshot(env, c) == before, "validate applied something"
+    version = c.apply_config(text, "v.toml")
+    assert version > before["dp_version"]
+    lim = c.limits()
+    # limits not in the file take their defaults: the whole config was replaced
+    assert (lim.cachelimit, lim.rexmtlimit) == (500, 3)
+    assert [(p.ports, p.mode) for p in c.policies()] == [
+        ("25", "drop"), ("1000-1499", "cookie"), ("1500", "proxy"), ("1501-2000", "cookie")]
+    link = env.dp_link()
+    assert [(r.lo, r.hi, r.mode) for r in link.get_config().ports] == [
+        (25, 25, 3), (1000, 1499, 2), (1500, 1500, 1), (1501, 2000, 2)]
+    link.close()
+    # no [keys] section: the key schedule and secrets are left as they are
+    assert c.key_status().current_fingerprint == before["keys"].current_fingerprint
+    assert c.key_status().rotation_interval_s == before["keys"].rotation_interval_s
+
+
+def test_delete_of_nothing_is_not_found(env_factory):
+    env = started(env_factory, "fake")
+    c = env.client()
+    with pytest.raises(SynwallError) as ei:
+        c.delete_policy("9999")
+    assert ei.value.code == "NOT_FOUND"
+
+
+def test_health_reflection_and_status(env_factory):
+    env = started(env_factory, "fake")
+    ch = grpc.insecure_channel("unix:%s" % env.socket_path)
+    h = health_pb2_grpc.HealthStub(ch)
+    for svc in ("", "synwall.v1.Admin"):
+        r = h.Check(health_pb2.HealthCheckRequest(service=svc), timeout=5)
+        assert r.status == health_pb2.HealthCheckResponse.SERVING
+    refl = reflection_pb2_grpc.ServerReflectionStub(ch)
+    resp = next(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
+        list_services="")]), timeout=5))
+    names = {s.name for s in resp.list_services_response.service}
+    assert {"synwall.v1.Admin", "grpc.health.v1.Health"} <= names, names
+    resp = next(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="synwall.v1.Admin")]), timeout=5))
+    assert resp.file_descriptor_response.file_descriptor_proto, "no descriptor for grpcurl"
+    ch.close()
+    st = env.client().status()
+    assert st.dataplane_running and st.dataplane_pid == env.dp_pid() and st.workers == 1
+    assert st.dataplane_state == "running" and st.outside_port == "fake_out"
+
+
+def test_counters_and_watch(env_factory, dpkind):
+    env = started(env_factory, dpkind)
+    c = env.client()
+    cnt = c.counters()
+    for name in ("syncache.added", "syncache.recvcookie", "cookie.failed",
+                 "port.outside_rx", "syncache.count"):
+        assert name in cnt.total and name in cnt.names
+    assert [lc.lcore for lc in cnt.lcores] == [1]
+    # live counters (net_null moves packets all the time): the per-lcore values are read
+    # after the totals
+    assert sum(lc.counters["port.outside_rx"] for lc in cnt.lcores) >= \
+        cnt.total["port.outside_rx"]
+    assert sum(lc.counters["syncache.added"] for lc in cnt.lcores) == \
+        cnt.total["syncache.added"]
+    samples = list(c.watch_counters(0.1, count=3))
+    assert len(samples) == 3
+    assert samples[0].time_unix_ns < samples[1].time_unix_ns < samples[2].time_unix_ns
+    with pytest.raises(SynwallError) as ei:
+        list(c.watch_counters(0.01, count=1))
+    assert ei.value.code == "INVALID_ARGUMENT" and "interval_ms" in ei.value.message
+
+
+def test_syncache_dump_pages_and_flush(env_factory):
+    env = started(env_factory, "fake")  # the fake holds 5 made-up entries
+    c = env.client()
+    entries, token = c.dump_syncache_page(page_size=2)
+    assert len(entries) == 2 and token
+    everything = list(c.dump_syncache(page_size=2))
+    assert len(everything) == 5 and everything[:2] == entries
+    assert everything[0].client_addr == "198.18.0.1" and everything[0].server_port == 443
+    with pytest.raises(SynwallError) as ei:
+        c.dump_syncache_page(page_size=1001)
+    assert ei.value.field == "page_size"
+    with pytest.raises(SynwallError) as ei:
+        c.dump_syncache_page(page_token="x")
+    assert ei.value.field == "page_token"
+    assert c.flush_syncache() == 5
+    assert list(c.dump_syncache()) == []
+
+
+def test_metrics_carry_the_counter_names(env_factory):
+    import urllib.request
+    env = env_factory("fake", api_extra='metrics = "127.0.0.1:0"')
+    env.config_path.write_text(env.config_text)
+    env.start()
+    port = env.daemon.metrics_port
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read() \
+        .decode()
+    assert 'synwall_syncache_added_total{lcore="1"} 0.0' in text
+    assert 'synwall_cookie_failed_total{lcore="1"}' in text
+    assert 'synwall_syncache_count{lcore="1"}' in text  # a gauge: no _total
+    assert "synwall_dataplane_up 1.0" in text
+    assert "synwall_dataplane_restarts_total 0.0" in text
+
+
+def dp_key_epoch(env):
+    link = env.dp_link()
+    try:
+        return link.status().key_epoch
+    finally:
+        link.close()
+
+
+def test_keys_rotate_on_schedule(env_factory):
+    env = env_factory("fake", keys="rotation_interval = 1\n")
+    env.start()
+    first = dp_key_epoch(env)
+    assert wait_for(lambda: dp_key_epoch(env) >= first + 2, 5), "no scheduled rotation"
+    k = env.client().key_status()
+    assert k.epoch in (dp_key_epoch(env), dp_key_epoch(env) - 1)
+    saved = json.loads((env.workdir / "state" / "keys.json").read_text())
+    assert saved["epoch"] >= first + 2, "the rotated keys were not saved"
+
+
+def test_fleet_keys_follow_the_clock(env_factory):
+    env = env_factory("fake", keys='rotation_interval = 1\nmax_clock_skew = 0\n'
+                      'master_secret = "000102030405060708090a0b0c0d0e0f"\n')
+    env.start()
+    for _ in range(2):
+        assert wait_for(lambda: dp_key_epoch(env) == int(time.time()), 2), \
+            (dp_key_epoch(env), time.time())
+        time.sleep(1.0)
+    k = env.client().key_status()
+    assert k.derived_from_master and k.rotation_interval_s == 1

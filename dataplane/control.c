@@ -232,9 +232,10 @@ ctl_read(struct sw_app *app, struct ctl_client *c)
 			if (c->have < c->want)
 				continue;
 		}
+		/* One request per client per round: a client that pipelines cannot keep the
+		 * others (and key rotation, logging) waiting. */
 		ctl_answer(app, c);
-		if (c->fd < 0)
-			return;
+		return;
 	}
 }
 

@@ -359,6 +359,9 @@ do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, s
 		struct sw_mbox *mb = &w->mbox;
 		uint32_t i;
 
+		if (__atomic_load_n(&mb->done, __ATOMIC_ACQUIRE) != mb->req)
+			return (void)refuse(rp, "", "worker lcore %u is still busy with an "
+					    "earlier request", w->lcore_id);
 		mb->op = SW_OP_DUMP;
 		mb->bucket = b;
 		mb->pos = k;
@@ -412,6 +415,9 @@ do_flush(struct sw_app *app, struct reply *rp)
 	for (q = 0; q < app->nb_workers; q++) {
 		struct sw_worker *w = app->workers[q];
 
+		if (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE) != w->mbox.req)
+			return (void)refuse(rp, "", "worker lcore %u is still busy with an "
+					    "earlier request", w->lcore_id);
 		w->mbox.op = SW_OP_FLUSH;
 		if (sw_worker_call(w, SW_WORKER_CALL_TIMEOUT_MS) < 0)
 			return (void)refuse(rp, "", "worker lcore %u did not answer",

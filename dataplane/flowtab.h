@@ -44,10 +44,8 @@ struct sw_flow {
 	uint32_t iss;                   /* the ISS (cookie) the client was given */
 	union {
 		uint32_t irs;           /* OPENING: client's ISN */
-		struct {
-			uint8_t ws_srv;         /* server's shift (SW_FLF_S_WS) */
-			uint8_t pad[3];
-		} est;
+		uint32_t srv_ack;       /* after: the last ack the server sent, i.e. the
+					 * client sequence number it expects (RFC 5961) */
 	};
 	union {
 		struct {
@@ -64,7 +62,10 @@ struct sw_flow {
 	uint8_t eth_client[6];          /* MAC the client's segments come from */
 	uint8_t eth_server[6];          /* MAC the client's segments go to */
 	uint16_t vlan_tci;
-	uint8_t rexmits;                /* server SYNs resent */
+	union {
+		uint8_t rexmits;        /* OPENING: server SYNs resent */
+		uint8_t ws_srv;         /* after: the server's shift (SW_FLF_S_WS) */
+	};
 	uint8_t fin;                    /* SW_FIN_* */
 };
 

@@ -18,6 +18,11 @@
 #define PROTO_TCP       6
 #define PROTO_ICMP      1
 #define PROTO_ICMPV6    58
+#define SW_NH_HOPOPTS    0
+#define SW_NH_ROUTING    43
+#define SW_NH_FRAGMENT   44
+#define SW_NH_DSTOPTS    60
+#define IPV6_MAX_EXT    8       /* extension headers walked at most */
 
 #define TCPOPT_EOL      0
 #define TCPOPT_NOP      1
@@ -37,6 +42,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 
 	pkt->has_vlan = 0;
 	pkt->vlan_tci = 0;
+	pkt->v6_ext = 0;
 	pkt->tcp_flags = 0;
 	pkt->th_len = 0;
 
@@ -107,9 +113,41 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		pkt->l4_len = (uint16_t)plen;
 		pkt->l4_proto = ip[6];
 		pkt->ttl = ip[7];
-		/* TCP right after the fixed header only; extension headers pass untouched. */
+		pkt->v6_ext = 0;
 		if (pkt->l4_proto == PROTO_ICMPV6)
 			return SW_L3_ICMP;
+		/*
+		 * Extension headers are walked (a bounded number, each within the payload) to
+		 * find what they carry: TCP behind them is still TCP (the caller decides), a
+		 * fragment of TCP is dropped like IPv4's; anything else passes.
+		 */
+		if (pkt->l4_proto == SW_NH_HOPOPTS || pkt->l4_proto == SW_NH_ROUTING ||
+		    pkt->l4_proto == SW_NH_DSTOPTS || pkt->l4_proto == SW_NH_FRAGMENT) {
+			uint32_t off = IPV6_HLEN, end = IPV6_HLEN + plen, n;
+			uint8_t nh = pkt->l4_proto;
+
+			for (n = 0; n < IPV6_MAX_EXT && nh != PROTO_TCP; n++) {
+				if (nh == SW_NH_FRAGMENT) {
+					if (off + 8 > end)
+						return -SW_BAD_TRUNCATED;
+					return ip[off] == PROTO_TCP ? -SW_BAD_FRAGMENT : SW_L3_OTHER;
+				}
+				if (nh != SW_NH_HOPOPTS && nh != SW_NH_ROUTING && nh != SW_NH_DSTOPTS)
+					return SW_L3_OTHER;
+				if (off + 2 > end)
+					return -SW_BAD_TRUNCATED;
+				nh = ip[off];
+				off += ((uint32_t)ip[off + 1] + 1) * 8;
+				if (off > end)
+					return -SW_BAD_TRUNCATED;
+			}
+			if (nh != PROTO_TCP)
+				return SW_L3_OTHER;
+			pkt->v6_ext = 1;
+			pkt->l3_len = (uint16_t)off;
+			pkt->l4_len = (uint16_t)(end - off);
+			pkt->l4_proto = PROTO_TCP;
+		}
 		if (pkt->l4_proto != PROTO_TCP)
 			return SW_L3_OTHER;
 	} else {

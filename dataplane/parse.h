@@ -64,6 +64,7 @@ enum sw_bad {
 	SW_BAD_TCP_OPTION,
 	SW_BAD_FLAGS,
 	SW_BAD_CHECKSUM,
+	SW_BAD_IPV6_EXT,
 	SW_BAD_MAX
 };
 
@@ -74,6 +75,7 @@ struct sw_pkt {
 	uint16_t th_len;            /* TCP header length with options (stage 2) */
 	uint16_t vlan_tci;
 	uint8_t has_vlan;
+	uint8_t v6_ext;             /* IPv6 extension headers before TCP (l3_len > 40) */
 	uint8_t l4_proto;
 	uint8_t ttl;
 	uint8_t tcp_flags;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Port setup: one RX and one TX queue per worker on each port, symmetric RSS, checksum
  * offloads where the NIC has them. */
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,11 +53,27 @@ port_init(struct sw_app *app, struct sw_port *p, const char *role)
 	}
 
 	memset(&conf, 0, sizeof(conf));
-	if (nq > 1 && info.flow_type_rss_offloads != 0) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) &
-						   info.flow_type_rss_offloads;
-		if (info.hash_key_size >= 40 && info.hash_key_size <= sizeof(sym_rss_key)) {
+	if (nq > 1) {
+		/*
+		 * Both directions of a connection must meet on one worker, or the server's
+		 * segments reach one that does not hold the flow. af_packet's kernel fanout
+		 * hash is symmetric by itself; a NIC must take our symmetric key.
+		 */
+		bool kernel_fanout = strcmp(info.driver_name, "net_af_packet") == 0;
+
+		if (!kernel_fanout && (info.flow_type_rss_offloads == 0 ||
+				       info.hash_key_size < 40 ||
+				       info.hash_key_size > sizeof(sym_rss_key))) {
+			fprintf(stderr, "synwall-dp: %s port %u (%s) cannot hash both directions "
+				"of a connection to one queue (RSS key of %u bytes, hash types "
+				"%#" PRIx64 "): run one worker on it\n", role, p->id,
+				info.driver_name, info.hash_key_size, info.flow_type_rss_offloads);
+			return -1;
+		}
+		if (!kernel_fanout) {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) &
+							   info.flow_type_rss_offloads;
 			conf.rx_adv_conf.rss_conf.rss_key = sym_rss_key;
 			conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
 		}
@@ -106,6 +124,23 @@ port_init(struct sw_app *app, struct sw_port *p, const char *role)
 		fprintf(stderr, "synwall-dp: %s port %u: start failed: %s\n", role, p->id,
 			rte_strerror(-rc));
 		return -1;
+	}
+	/* The same indirection table on both ports (hash i -> queue i mod workers): with the
+	 * same key, a hash maps to the same worker whatever each NIC's default table. */
+	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS && info.reta_size > 0) {
+		struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+						     RTE_ETH_RETA_GROUP_SIZE];
+		uint16_t i;
+
+		memset(reta, 0, sizeof(reta));
+		for (i = 0; i < info.reta_size && i < RTE_ETH_RSS_RETA_SIZE_512; i++) {
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = i % nq;
+		}
+		rc = rte_eth_dev_rss_reta_update(p->id, reta, info.reta_size);
+		if (rc != 0)
+			fprintf(stderr, "synwall-dp: %s port %u: RSS table not set (%s): the "
+				"NIC's default is used\n", role, p->id, rte_strerror(-rc));
 	}
 	printf("synwall-dp: %s port %u (%s): %u queue pair(s), TX checksum %s, RX checksum "
 	       "%s, RSS %s\n", role, p->id, info.driver_name, nq,

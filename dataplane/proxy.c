@@ -86,7 +86,7 @@ sw_proxy_win_to_server(const struct sw_flow *f, uint16_t win)
 uint16_t
 sw_proxy_win_to_client(const struct sw_flow *f, uint16_t win)
 {
-	unsigned int srv = (sw_flow_flags(f) & SW_FLF_S_WS) ? f->est.ws_srv : 0;
+	unsigned int srv = (sw_flow_flags(f) & SW_FLF_S_WS) ? f->ws_srv : 0;
 	unsigned int ours = (sw_flow_flags(f) & SW_FLF_C_WS) ? SW_FLOW_WS_OURS(f) : 0;
 	uint64_t v;
 
@@ -211,6 +211,9 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 	 * unless the client never agreed to SACK. */
 	if ((pkt->opt.present & SW_OPT_SACK) && !(sw_flow_flags(f) & SW_FLF_C_SACK))
 		nop_out(th, pkt->opt.sack_off, pkt->opt.sack_len);
+	/* What the server expects next from the client: the yardstick for the client's RSTs. */
+	if ((pkt->tcp_flags & SW_TH_ACK) && (int32_t)(pkt->ack - f->srv_ack) > 0)
+		f->srv_ack = pkt->ack;
 }
 
 bool
@@ -231,7 +234,7 @@ sw_proxy_server_synack(struct sw_flow *f, const struct sw_pkt *sa)
 	sw_flow_flags(f) = flags;
 	f->ts_delta = (flags & SW_FLF_S_TS) ? sa->opt.tsval - f->ts_ours : 0;
 	f->seq_delta = sa->seq - f->iss;
-	f->est.ws_srv = (flags & SW_FLF_S_WS) ? sa->opt.wscale : 0;
-	f->est.pad[0] = f->est.pad[1] = f->est.pad[2] = 0;
+	f->ws_srv = (flags & SW_FLF_S_WS) ? sa->opt.wscale : 0;
+	f->srv_ack = sa->ack;
 	return true;
 }

@@ -59,7 +59,8 @@
 	X(mal_tcp_header,    "malformed.tcp_header")    \
 	X(mal_tcp_option,    "malformed.tcp_option")    \
 	X(mal_flags,         "malformed.flags")         \
-	X(mal_checksum,      "malformed.checksum")
+	X(mal_checksum,      "malformed.checksum")      \
+	X(mal_ipv6_ext,      "malformed.ipv6_ext")
 
 struct sw_counters {
 #define SW_X(field, name) uint64_t field;

@@ -220,9 +220,12 @@ server_profile(const struct sw_ctx *c, const struct sw_tuple *t)
 	return p != NULL ? p : &c->cfg->port_profile[t->dport];
 }
 
-/* What the SYN-ACK offers: the client's options that the server does too. */
+/* What the SYN-ACK offers: the client's options that the server does too. Without
+ * timestamps to carry it back, the shift offered is the port's configured one (the cookie
+ * path can find that again; a learned one may change between the SYN and the ACK). */
 static void
-negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p, struct sw_tcpopts *offer)
+negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p,
+	  const struct sw_profile *port, struct sw_tcpopts *offer)
 {
 	uint16_t mss = (syn->present & SW_OPT_MSS) ? syn->mss : 536;
 
@@ -232,7 +235,7 @@ negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p, struct sw_tc
 		((syn->present & SW_OPT_TS) && (p->flags & SW_PROF_TS) ? SW_OPT_TS : 0) |
 		((syn->present & SW_OPT_WS) && (p->flags & SW_PROF_WS) ? SW_OPT_WS : 0));
 	offer->mss = mss < p->mss ? mss : p->mss;
-	offer->wscale = p->wscale;
+	offer->wscale = (offer->present & SW_OPT_TS) ? p->wscale : port->wscale;
 }
 
 /* The SYN-ACK answering the client's SYN: from the server's addresses back to the client.
@@ -402,7 +405,8 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		co = rx->co;
 		iss = rx->mac24 << 8 | rx->low;
 	} else {
-		negotiate(&pkt->opt, server_profile(c, &pkt->t), &offer);
+		negotiate(&pkt->opt, server_profile(c, &pkt->t),
+			  &c->cfg->port_profile[pkt->t.dport], &offer);
 		/* The cookie remembers what was agreed, not merely what the client offered. */
 		agreed = pkt->opt;
 		agreed.present &= (uint8_t)(offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
@@ -410,14 +414,9 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		iss = sw_cookie_make(&c->cfg->keys, &pkt->t, pkt->seq, &co);
 	}
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
-	if (e != NULL) {
-		/* Duplicate SYN: resend the SYN-ACK. A new ISN means the client restarted the
-		 * handshake: the entry (and its cookie) follow it. */
+	if (e != NULL && e->irs == pkt->seq) {
+		/* Duplicate SYN: resend the SYN-ACK. */
 		w->cnt.sc_dupsyn++;
-		if (e->irs != pkt->seq) {
-			e->irs = pkt->seq;
-			e->iss = iss;
-		}
 		e->ts_recent = pkt->opt.tsval;
 		e->rxmits = 0;
 		e->expire_ms = (uint32_t)c->now_ms + sw_syncache_rto_ms(0);
@@ -427,7 +426,10 @@ handle_syn(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, struct sw_
 		return;
 	}
 
-	keep = mode == SW_MODE_PROXY && !lim->syncookies_only &&
+	/* Another ISN for a 4-tuple with an entry: answered by cookie alone. The entry stays,
+	 * so a spoofed SYN cannot take a pending handshake over; whichever ACK comes, the
+	 * entry's or the cookie's, completes. */
+	keep = e == NULL && mode == SW_MODE_PROXY && !lim->syncookies_only &&
 	       !(lim->syncookies && sw_syncache_paused(&w->sc, c->now_ms));
 	if (keep) {
 		unsigned int ev;
@@ -516,7 +518,7 @@ open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const str
 	if (cs->ts) {
 		const struct sw_profile *known = sw_learn_lookup(&w->learn, &pkt->t);
 
-		if (known == NULL || !(known->flags & SW_PROF_TS))
+		if ((known == NULL || !(known->flags & SW_PROF_TS)) && cs->mss > 88 + SW_TS_OPTLEN)
 			f->open.mss = (uint16_t)(cs->mss - SW_TS_OPTLEN);
 	}
 	f->open.win = pkt->win;
@@ -538,21 +540,21 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		   struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash, const struct sw_rx *rx)
 {
 	struct sw_worker *w = c->w;
+	/*
+	 * A zero-length ACK may be a zero-window probe (seq = ISN, not ISN + 1): after our
+	 * SYN-ACK's zero window the client never resends its ACK, it probes. If its first ACK
+	 * was lost, the probe is all that will ever come, so it completes the handshake too.
+	 */
+	bool probe = pkt->l4_len == pkt->th_len;
 	struct sw_client_syn cs;
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
+	uint32_t irs = pkt->seq - 1;
 	bool valid;
 
 	e = sw_syncache_lookup(&w->sc, &pkt->t, hash);
-	if (e != NULL) {
-		if (pkt->ack != e->iss + 1 || pkt->seq != e->irs + 1) {
-			w->cnt.sc_badack++;
-			log_segment(w, pkt, c->now_ms, "does not acknowledge the SYN-ACK of its "
-				    "pending handshake (wrong sequence numbers): dropped (stale "
-				    "or spoofed segment)");
-			rte_pktmbuf_free(m);
-			return;
-		}
+	if (e != NULL && pkt->ack == e->iss + 1 &&
+	    (pkt->seq == e->irs + 1 || (probe && pkt->seq == e->irs))) {
 		cs.irs = e->irs;
 		cs.iss = e->iss;
 		cs.mss = (e->flags & SW_SCF_MSS) ? e->mss : 536;
@@ -565,8 +567,13 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		return;
 	}
 
+	/* No entry, or one for another handshake on this 4-tuple (a second SYN with another
+	 * ISN is answered by cookie alone): the cookie decides. */
 	if (!c->cfg->lim.syncookies && mode != SW_MODE_COOKIE) {
-		w->cnt.proxy_unexpected++;
+		if (e != NULL)
+			w->cnt.sc_badack++;
+		else
+			w->cnt.proxy_unexpected++;
 		log_segment(w, pkt, c->now_ms, "matches no pending handshake (SYN cookies are "
 			    "off): dropped (spoofed ACK, port scan, or a connection whose entry "
 			    "expired)");
@@ -578,17 +585,29 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		if (valid)
 			sw_cookie_decode(pkt->ack - 1, &co);
 	} else {
-		valid = sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq - 1, pkt->ack - 1, &co);
+		valid = sw_cookie_check(&c->cfg->keys, &pkt->t, irs, pkt->ack - 1, &co);
+	}
+	if (!valid && probe &&
+	    sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq, pkt->ack - 1, &co)) {
+		valid = true;
+		irs = pkt->seq;
 	}
 	if (!valid) {
-		w->cnt.cookie_failed++;
-		log_segment(w, pkt, c->now_ms, "matches no pending handshake and carries no "
-			    "valid cookie: dropped (spoofed ACK or port scan)");
+		if (e != NULL) {
+			w->cnt.sc_badack++;
+			log_segment(w, pkt, c->now_ms, "does not acknowledge the SYN-ACK of its "
+				    "pending handshake (wrong sequence numbers) and carries no "
+				    "valid cookie: dropped (stale or spoofed segment)");
+		} else {
+			w->cnt.cookie_failed++;
+			log_segment(w, pkt, c->now_ms, "matches no pending handshake and "
+				    "carries no valid cookie: dropped (spoofed ACK or port scan)");
+		}
 		rte_pktmbuf_free(m);
 		return;
 	}
 	w->cnt.sc_recvcookie++;
-	cs.irs = pkt->seq - 1;
+	cs.irs = irs;
 	cs.iss = pkt->ack - 1;
 	cs.mss = co.mss;
 	cs.sack = co.sack;
@@ -596,11 +615,12 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
 	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
 	cs.wscale = cs.has_ws ? co.wscale : 0;
-	/* Our shift: in the echoed TSval's low bits, else what the server's profile says. */
+	/* Our shift: in the echoed TSval's low bits; without timestamps the SYN-ACK offered
+	 * the port's configured shift (never a learned one, which may have changed since). */
 	if (cs.ts && (pkt->opt.tsecr & 0xf) != SW_TS_WS_NONE)
 		cs.ws_ours = pkt->opt.tsecr & 0xf;
 	else
-		cs.ws_ours = server_profile(c, &pkt->t)->wscale;
+		cs.ws_ours = c->cfg->port_profile[pkt->t.dport].wscale;
 	open_server(c, m, data, pkt, hash, &cs, NULL);
 }
 
@@ -622,14 +642,31 @@ handle_rst_no_flow(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, uin
 	rte_pktmbuf_free(m);
 }
 
-/* FIN and RST bookkeeping shared by both directions. */
+/* A FIN more than this beyond what the server acknowledged is not believed (a blind guess
+ * hits it once in 4096). */
+#define SW_FIN_WINDOW (1u << 20)
+
+/*
+ * FIN and RST bookkeeping. The server's word is trusted (it is what we protect); the
+ * client side's only when it fits what the server expects (RFC 5961 3.2): an RST with
+ * exactly the next sequence number, a FIN not far beyond it. Anything else is passed on
+ * for the server to judge (it answers a challenge ACK) and changes nothing here, so that a
+ * blind attacker cannot make synwall drop a live connection.
+ */
 static inline void
-flow_track_close(struct sw_flow *f, uint8_t tcp_flags, uint8_t fin_bit)
+flow_track_close(struct sw_flow *f, const struct sw_pkt *pkt, bool from_client)
 {
-	if (tcp_flags & SW_TH_RST)
-		f->fin |= SW_FIN_RST;
-	else if (tcp_flags & SW_TH_FIN)
-		f->fin |= fin_bit;
+	uint8_t fl = pkt->tcp_flags;
+
+	if (fl & SW_TH_RST) {
+		if (!from_client || pkt->seq == f->srv_ack)
+			f->fin |= SW_FIN_RST;
+	} else if (fl & SW_TH_FIN) {
+		if (!from_client)
+			f->fin |= SW_FIN_SERVER;
+		else if (pkt->seq - f->srv_ack < SW_FIN_WINDOW)
+			f->fin |= SW_FIN_CLIENT;
+	}
 	if ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
 	    (SW_FIN_CLIENT | SW_FIN_SERVER))
 		sw_flow_state(f) = SW_FLOW_CLOSING;
@@ -646,9 +683,11 @@ client_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 
 	if (sw_flow_state(f) == SW_FLOW_OPENING) {
 		if (fl & SW_TH_SYN) {
-			/* The client started over before the server answered. */
-			sw_flowtab_remove(&w->ft, f);
-			return false;
+			/* A SYN cannot come from the client, which is established: it would
+			 * only let a spoofer cancel the opening. */
+			w->cnt.proxy_unexpected++;
+			rte_pktmbuf_free(m);
+			return true;
 		}
 		if ((fl & SW_TH_RST) && pkt->seq == f->irs + 1) {
 			/* The client gives up while the server side opens: the server is told
@@ -675,7 +714,7 @@ client_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 	 * challenge ACK, RFC 5961 4), is translated and passed on. */
 	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
 	sw_proxy_to_server(data, pkt, f);
-	flow_track_close(f, fl, SW_FIN_CLIENT);
+	flow_track_close(f, pkt, true);
 	w->cnt.proxy_to_server++;
 	send_inside(w, m);
 	return true;
@@ -759,7 +798,6 @@ server_synack(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, struct s
 	sw_learn_synack(&w->learn, t, server_profile(c, t), offered, &pkt->opt,
 			(uint32_t)c->now_ms);
 	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
-	f->rexmits = 0;
 	sw_flowtab_touch(&w->ft, f, (uint32_t)c->now_ms);
 
 	/* To the client: the server's window, now that there is one (a window update). */
@@ -852,7 +890,7 @@ server_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 	} else {
 		sw_proxy_to_client(data, pkt, f, false, 0);
 	}
-	flow_track_close(f, fl, SW_FIN_SERVER);
+	flow_track_close(f, pkt, false);
 	w->cnt.proxy_to_client++;
 	send_outside(w, m);
 }
@@ -901,6 +939,7 @@ count_malformed(struct sw_worker *w, int bad)
 	case SW_BAD_TCP_HEADER: w->cnt.mal_tcp_header++; break;
 	case SW_BAD_TCP_OPTION: w->cnt.mal_tcp_option++; break;
 	case SW_BAD_FLAGS:      w->cnt.mal_flags++; break;
+	case SW_BAD_IPV6_EXT:   w->cnt.mal_ipv6_ext++; break;
 	default:                w->cnt.mal_checksum++; break;
 	}
 }
@@ -916,8 +955,11 @@ checksum_ok(const struct sw_ctx *c, const struct rte_mbuf *m, const uint8_t *dat
 	if (c->w->app->outside.rx_csum) {
 		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD || ip == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 			return false;
-		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-		    (pkt->t.v6 || ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD))
+		/* NONE: the data was verified, the checksum field just not filled in (virtio
+		 * with offloads): as good as GOOD. */
+		if ((l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE) &&
+		    (pkt->t.v6 || ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
+		     ip == RTE_MBUF_F_RX_IP_CKSUM_NONE))
 			return true;
 	}
 	return sw_tcp_checksum_ok(data, pkt);
@@ -941,6 +983,12 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	rx->mode = c->cfg->port_mode[pkt->t.dport];
 	if (rx->mode != SW_MODE_PROXY && rx->mode != SW_MODE_COOKIE)
 		return;
+	if (pkt->v6_ext) {
+		/* TCP behind IPv6 extension headers, to a protected port: not answered, not
+		 * spliced (the headers would have to be carried along), not let through. */
+		rx->rc = -SW_BAD_IPV6_EXT;
+		return;
+	}
 	rx->rc = sw_parse_tcp(data, len, pkt);
 	if (rx->rc < 0)
 		return;
@@ -949,7 +997,8 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	if (fl == SW_TH_SYN) {
 		struct sw_tcpopts agreed;
 
-		negotiate(&pkt->opt, server_profile(c, &pkt->t), &rx->offer);
+		negotiate(&pkt->opt, server_profile(c, &pkt->t),
+			  &c->cfg->port_profile[pkt->t.dport], &rx->offer);
 		agreed = pkt->opt;
 		agreed.present &= (uint8_t)(rx->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
 		sw_cookie_opts_from_syn(&agreed, &rx->co);
@@ -1108,8 +1157,9 @@ inside_packet(struct sw_ctx *c, struct rte_mbuf *m)
 	struct sw_pkt pkt;
 	struct sw_flow *f;
 
-	/* Only TCP from a protected port can belong to a flow: the rest is bridged. */
-	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP ||
+	/* Only TCP from a protected port can belong to a flow: the rest is bridged (TCP behind
+	 * IPv6 extension headers too: the splice does not carry them). */
+	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP || pkt.v6_ext ||
 	    c->cfg->port_mode[pkt.t.sport] == SW_MODE_PASS ||
 	    sw_parse_tcp(data, len, &pkt) < 0)
 		goto bridge;
@@ -1191,6 +1241,8 @@ mbox_serve(struct sw_worker *w, uint32_t req)
 {
 	struct sw_mbox *mb = &w->mbox;
 
+	/* The request fields were written before req (release, acquired by our load): they
+	 * stay put until done == req, the control thread posts nothing new before. */
 	switch (mb->op) {
 	case SW_OP_DUMP:
 		mbox_dump(w, mb);
@@ -1209,6 +1261,11 @@ sw_worker_call(struct sw_worker *w, uint32_t timeout_ms)
 {
 	uint32_t req = w->mbox.req + 1;
 	uint64_t deadline = sw_now_ms() + timeout_ms;
+
+	/* A request that timed out may still be carried out: nothing new (and no rewrite of
+	 * the request fields the worker may be reading) until it is. */
+	if (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE) != w->mbox.req)
+		return -1;
 
 	__atomic_store_n(&w->mbox.req, req, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE) != req) {
@@ -1308,6 +1365,7 @@ preload_flows(struct sw_worker *w, uint32_t n)
 		sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 		f->iss = i * 7;
 		f->seq_delta = 0x10000;
+		f->srv_ack = i + 1;     /* nothing sent yet: the server expects ISN + 1 */
 		f->eth_client[0] = 0x02;
 		f->eth_server[0] = 0x02;
 		f->eth_server[5] = 0x01;

@@ -516,7 +516,8 @@ test_not_tcp(void)
 	len = build(f, &s);
 	CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_OTHER);
 
-	/* IPv6 with a hop-by-hop header in front of TCP: not looked at */
+	/* IPv6 with a hop-by-hop header in front of TCP: walked, TCP found and flagged (the
+	 * worker does not answer it on protected ports: malformed.ipv6_ext) */
 	{
 		uint8_t l4[8 + 20];
 
@@ -535,6 +536,48 @@ test_not_tcp(void)
 		s.l4rawlen = sizeof(l4);
 		len = build(f, &s);
 		f[14 + 6] = 0;          /* build() defaults proto 0 to TCP: hop-by-hop is 0 */
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_TCP);
+		CHECK_EQ(pkt.v6_ext, 1);
+		CHECK_EQ(pkt.l3_len, 48);
+		CHECK_EQ(pkt.l4_len, 20);
+		CHECK_EQ(pkt.t.dport, 80);
+		/* a fragment header with TCP behind it: dropped like IPv4 TCP fragments */
+		l4[0] = 44;
+		len = build(f, &s);
+		f[14 + 6] = 0;
+		memcpy(l4 + 8, (uint8_t[]){ 6, 0, 0, 0, 0, 0, 0, 1 }, 8);
+		len = build(f, &s);
+		f[14 + 6] = 0;
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), -SW_BAD_FRAGMENT);
+		/* a header whose length runs past the payload */
+		l4[0] = 60;
+		l4[1] = 200;
+		len = build(f, &s);
+		f[14 + 6] = 0;
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), -SW_BAD_TRUNCATED);
+		/* UDP behind a destination-options header: passes */
+		l4[0] = 60;
+		l4[1] = 0;
+		l4[8] = 17;
+		l4[9] = 0;
+		len = build(f, &s);
+		f[14 + 6] = 0;
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_OTHER);
+	}
+	/* a chain longer than the walk allows (nine hop-by-hop headers): passes, bounded */
+	{
+		uint8_t l4[9 * 8 + 20];
+		unsigned int k;
+
+		memset(l4, 0, sizeof(l4));
+		for (k = 0; k < 9; k++)
+			l4[8 * k] = k < 8 ? 0 : 6;
+		syn6(&s);
+		s.proto = 0;
+		s.l4raw = l4;
+		s.l4rawlen = sizeof(l4);
+		len = build(f, &s);
+		f[14 + 6] = 0;
 		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_OTHER);
 	}
 

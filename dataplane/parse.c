@@ -173,8 +173,10 @@ sw_parse_tcp_options(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *out)
 		uint8_t kind = o[i];
 		uint8_t olen;
 
-		if (kind == TCPOPT_EOL)
+		if (kind == TCPOPT_EOL) {
+			out->eol_off = (uint8_t)(TCP_HLEN + i);
 			break;
+		}
 		if (kind == TCPOPT_NOP) {
 			i++;
 			continue;

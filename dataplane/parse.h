@@ -36,6 +36,7 @@ struct sw_tcpopts {
 	uint8_t sack_off;           /* offset of the SACK option from the TCP header */
 	uint8_t sack_len;
 	uint8_t ts_off;             /* offset of the timestamps option from the TCP header */
+	uint8_t eol_off;            /* offset of an end-of-options byte, 0 if none */
 };
 
 /* TCP flags */

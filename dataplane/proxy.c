@@ -157,6 +157,10 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 		memmove(data, data + SW_TS_OPTLEN, hl);
 		th = data + pkt->l2_len + pkt->l3_len;
 		csum = th + 16;
+		/* Receivers stop reading options at an end-of-options byte: the option added
+		 * behind it would be unseen. The end of the list becomes NOP padding. */
+		if (pkt->opt.eol_off != 0)
+			nop_out(th, pkt->opt.eol_off, pkt->th_len - pkt->opt.eol_off);
 		/* The option goes where the payload started; the payload stays where it is. */
 		sw_wr32(opt + 4, tsval);
 		sw_wr32(opt + 8, f->ts_recent);

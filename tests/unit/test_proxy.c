@@ -125,7 +125,7 @@ flow_init(struct sw_flow *f, uint8_t flags, uint8_t ws_client, uint8_t ws_ours, 
 	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 	sw_flow_flags(f) = flags;
 	sw_flow_ws(f) = (uint8_t)(ws_client | ws_ours << 4);
-	f->est.ws_srv = ws_srv;
+	f->ws_srv = ws_srv;
 	f->iss = 0x10000000;
 	f->seq_delta = 0x7fff0001;
 	f->ts_delta = 0x00100010;
@@ -324,6 +324,36 @@ test_to_client(int v6, int vlan, int server_ts, int client_ts)
 	SW_CTX_CLEAR();
 }
 
+/* A server whose options end with EOL padding (FreeBSD's SACK-only ACKs): the timestamps
+ * option added for the client must not hide behind the EOL. */
+static void
+test_to_client_eol(void)
+{
+	/* SACK with one block, then EOL and padding: 10 + 2 = 12 bytes */
+	uint8_t opts[12] = { 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0, 0 };
+	uint8_t payload[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	struct frame fr;
+	struct sw_pkt pkt, out;
+	struct sw_flow f;
+	uint8_t *data;
+
+	build(&fr, 0, 0, 0x9000, 0x5100, SW_TH_ACK, 100, opts, 12, payload, sizeof(payload));
+	flow_init(&f, SW_FLF_C_TS | SW_FLF_C_SACK | SW_FLF_S_SACK, 0, 0, 0);
+	parse_ok(fr.b, fr.len, &pkt);
+	CHECK_EQ(pkt.opt.eol_off, 30);
+	REQUIRE(sw_proxy_needs_ts(&pkt, &f));
+	data = fr.b - SW_TS_OPTLEN;
+	fr.len += SW_TS_OPTLEN;
+	sw_proxy_to_client(data, &pkt, &f, true, 0x77777777);
+	parse_ok(data, fr.len, &out);
+	CHECK(sw_tcp_checksum_ok(data, &out));
+	CHECK(out.opt.present & SW_OPT_TS);             /* seen: no EOL before it any more */
+	CHECK(out.opt.present & SW_OPT_SACK);
+	CHECK_EQ(out.opt.eol_off, 0);
+	CHECK_EQ(out.opt.tsval, 0x77777777);
+	CHECK_MEM(data + fr.len - sizeof(payload), payload, sizeof(payload));
+}
+
 /* ---- the server's SYN-ACK ---- */
 
 static void
@@ -351,7 +381,7 @@ test_server_synack(void)
 				    SW_FLF_S_WS);
 	CHECK_EQ(f.seq_delta, 0x10000000);
 	CHECK_EQ(f.ts_delta, 4000);
-	CHECK_EQ(f.est.ws_srv, 9);
+	CHECK_EQ(f.ws_srv, 9);
 
 	/* An option the client did not have cannot be in effect, whatever the server says. */
 	memset(&f, 0, sizeof(f));
@@ -360,7 +390,7 @@ test_server_synack(void)
 	sa.opt.present = SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS;
 	CHECK(sw_proxy_server_synack(&f, &sa));
 	CHECK_EQ(sw_flow_flags(&f), SW_FLF_C_TS | SW_FLF_S_TS);
-	CHECK_EQ(f.est.ws_srv, 0);
+	CHECK_EQ(f.ws_srv, 0);
 }
 
 /* ---- learned server profiles ---- */
@@ -442,6 +472,7 @@ main(void)
 					test_to_server(v6, vlan, a, b);
 					test_to_client(v6, vlan, a, b);
 				}
+	test_to_client_eol();
 	test_server_synack();
 	test_learning();
 	return sw_test_done();

@@ -306,7 +306,7 @@ sw_parse_icmp_unreach(const uint8_t *data, uint32_t len, const struct sw_pkt *pk
 		memcpy(q->src, qip + 12, 4);
 		memcpy(q->dst, qip + 16, 4);
 	} else {
-		if (icmp[0] != 1)               /* destination unreachable */
+		if (icmp[0] != 1 && icmp[0] != 2)       /* unreachable, packet too big */
 			return -1;
 		qip = icmp + ICMP_HLEN;
 		avail -= ICMP_HLEN;

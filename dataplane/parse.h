@@ -106,7 +106,7 @@ int sw_parse_tcp_options(const uint8_t *opts, uint32_t optlen, struct sw_tcpopts
 bool sw_tcp_checksum_ok(const uint8_t *data, const struct sw_pkt *pkt);
 
 /*
- * For an ICMP destination-unreachable quoting a TCP segment (the first 8 bytes of its TCP
+ * For an ICMP destination-unreachable (or ICMPv6 packet-too-big) quoting a TCP segment (the first 8 bytes of its TCP
  * header), extract the quoted segment's tuple (as quoted: src is the sender of the quoted
  * segment) and sequence number. Returns 0 when it is such a message, -1 otherwise.
  */

@@ -36,6 +36,7 @@
 	X(proxy_server_rst,  "proxy.server_rst")        \
 	X(proxy_server_timeout, "proxy.server_timeout") \
 	X(proxy_ack_opening, "proxy.ack_opening")       \
+	X(proxy_icmp,        "proxy.icmp")              \
 	X(proxy_to_server,   "proxy.to_server")         \
 	X(proxy_to_client,   "proxy.to_client")         \
 	X(proxy_reset,       "proxy.reset")             \

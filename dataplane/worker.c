@@ -16,6 +16,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "app.h"
+#include "bytes.h"
 #include "cookie.h"
 #include "proxy.h"
 #include "tcpout.h"
@@ -895,33 +896,60 @@ server_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 	send_outside(w, m);
 }
 
-/* ICMP destination unreachable about one of our SYN-ACKs. Returns true if consumed. */
+/*
+ * ICMP about a segment synwall sent or translated. Returns true if consumed (the mbuf is
+ * then freed or sent on).
+ *
+ * About one of our SYN-ACKs: counted (`unreach`), the entry dropped on the second error.
+ * About a spliced server segment (a router on the client's path saying "unreachable",
+ * "fragmentation needed" or "packet too big"): the quoted sequence number is in the
+ * client's space; the server needs its own to act on it (Linux ignores ICMP quoting a
+ * sequence number outside its window), so it is translated, or path MTU discovery would
+ * black-hole the flow. With several workers the ICMP (hashed on the router's address) may
+ * reach another worker than the flow's: then it passes unchanged.
+ */
 static bool
-handle_icmp(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, uint32_t len,
+handle_icmp(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, uint32_t len,
 	    const struct sw_pkt *pkt)
 {
 	struct sw_worker *w = c->w;
+	uint8_t *icmp = data + pkt->l2_len + pkt->l3_len;
+	uint8_t *qip = icmp + 8;
 	struct sw_tuple q, t;
 	struct sw_sc_entry *e;
-	uint32_t qseq;
+	struct sw_flow *f;
+	uint32_t qseq, hash;
+	uint8_t *qseqp, b[4];
 
 	if (sw_parse_icmp_unreach(data, len, pkt, &q, &qseq) != 0)
 		return false;
-	/* The quoted segment went server -> client: the entry is keyed the other way. */
+	/* The quoted segment went server -> client: entries are keyed the other way. */
 	sw_tuple_reverse(&t, &q);
 	if (c->cfg->port_mode[t.dport] == SW_MODE_PASS)
 		return false;
-	e = sw_syncache_lookup(&w->sc, &t, sw_ctab_hash(&w->sc.tab, &t));
-	if (e == NULL || qseq != e->iss)
+	hash = sw_ctab_hash(&w->sc.tab, &t);
+	e = sw_syncache_lookup(&w->sc, &t, hash);
+	if (e != NULL && qseq == e->iss && !(pkt->t.v6 && icmp[0] == 2)) {
+		w->cnt.sc_unreach++;
+		/* FreeBSD's rule: one error may be a passing outage; drop the entry on the
+		 * second, or once the SYN-ACK has been sent several times already. */
+		if ((e->flags & SW_SCF_UNREACH) || e->rxmits >= 3)
+			sw_syncache_remove(&w->sc, e);
+		else
+			e->flags |= SW_SCF_UNREACH;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	f = sw_flowtab_lookup(&w->ft, &t, hash);
+	if (f == NULL || sw_flow_state(f) == SW_FLOW_OPENING)
 		return false;
-	w->cnt.sc_unreach++;
-	/* FreeBSD's rule: one error may be a passing outage; drop the entry on the second,
-	 * or once the SYN-ACK has been sent several times already. */
-	if ((e->flags & SW_SCF_UNREACH) || e->rxmits >= 3)
-		sw_syncache_remove(&w->sc, e);
-	else
-		e->flags |= SW_SCF_UNREACH;
-	rte_pktmbuf_free(m);
+	/* the quoted TCP header's sequence number (bounds checked by the parser) */
+	qseqp = qip + (q.v6 ? 40 : (uint32_t)(qip[0] & 0x0f) * 4) + 4;
+	sw_wr32(b, qseq + f->seq_delta);
+	/* The ICMP checksum (ICMPv6's pseudo-header does not change) follows the patch. */
+	sw_csum_patch(icmp, icmp + 2, qseqp, b, 4);
+	w->cnt.proxy_icmp++;
+	send_inside(w, m);
 	return true;
 }
 

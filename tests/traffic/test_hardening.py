@@ -91,3 +91,24 @@ def test_zero_window_probe_completes_when_the_ack_was_lost(run_dp):
     bad[TCP].seq = 2000
     r3 = run_dp(outside=[bad])
     assert r3.inside_raw == [] and r3.c("cookie.failed") == 1, r3.describe()
+
+
+def test_icmp_about_a_spliced_segment_reaches_the_server_in_its_own_numbers(run_dp):
+    """Path MTU discovery through the splice: a router's "fragmentation needed" quotes the
+    segment as the client side saw it; the server must get its own sequence number back."""
+    from scapy.layers.inet import ICMP, IP
+    quoted = IP(src="198.18.1.1", dst="198.18.128.0", flags="DF") / \
+        TCP(sport=80, dport=1024, seq=5000, ack=1, flags="A")
+    icmp = Ether() / IP(src="198.18.2.254", dst="198.18.1.1") / \
+        ICMP(type=3, code=4, nexthopmtu=1400) / bytes(quoted)[:28]
+    r = run_dp(outside=[icmp], args=PRELOAD)
+    assert len(r.inside_raw) == 1, r.describe()
+    out = Ether(r.inside_raw[0])
+    got = out[ICMP]
+    inner = bytes(got.payload)
+    assert int.from_bytes(inner[24:28], "big") == 5000 + 0x10000
+    # the ICMP checksum is right (scapy recomputes it when deleted)
+    sent = got.chksum
+    del got.chksum
+    assert Ether(bytes(out))[ICMP].chksum == sent
+    assert r.c("proxy.icmp") == 1

@@ -75,23 +75,24 @@ txbuf_flush(struct sw_worker *w, struct sw_txbuf *b, uint16_t port, uint64_t *tx
 }
 
 static inline void
-send_outside(struct sw_worker *w, struct rte_mbuf *m)
+txbuf_add(struct sw_worker *w, struct sw_txbuf *b, uint16_t port, uint64_t *tx_counter,
+	  struct rte_mbuf *m)
 {
-	struct sw_txbuf *b = &w->tx_outside;
-
 	b->pkts[b->n++] = m;
 	if (unlikely(b->n == SW_TX_BUF))
-		txbuf_flush(w, b, w->app->outside.id, &w->cnt.port_outside_tx);
+		txbuf_flush(w, b, port, tx_counter);
+}
+
+static inline void
+send_outside(struct sw_worker *w, struct rte_mbuf *m)
+{
+	txbuf_add(w, &w->tx_outside, w->app->outside.id, &w->cnt.port_outside_tx, m);
 }
 
 static inline void
 send_inside(struct sw_worker *w, struct rte_mbuf *m)
 {
-	struct sw_txbuf *b = &w->tx_inside;
-
-	b->pkts[b->n++] = m;
-	if (unlikely(b->n == SW_TX_BUF))
-		txbuf_flush(w, b, w->app->inside.id, &w->cnt.port_inside_tx);
+	txbuf_add(w, &w->tx_inside, w->app->inside.id, &w->cnt.port_inside_tx, m);
 }
 
 /* Replace the contents of m by the segment s, with offload flags for port p. */

@@ -44,6 +44,10 @@ struct sw_rx {
 	uint32_t hash;          /* of pkt.t, both tables' seed */
 	uint32_t low;           /* the cookie's low byte */
 	uint32_t mac24;         /* the MAC, once computed */
+	uint32_t mac24_probe;   /* SW_NEED_CHECK of a zero-length ACK: the MAC over seq, in
+				 * case it is a zero-window probe (see complete_handshake) */
+	uint8_t probe;          /* mac24_probe is wanted */
+	uint8_t msg_probe[SW_COOKIE_MSG_MAX];
 	struct sw_tcpopts offer;        /* SW_NEED_MAKE: what the SYN-ACK offers */
 	struct sw_cookie_opts co;       /* SW_NEED_MAKE: what the cookie carries */
 	uint8_t msg[SW_COOKIE_MSG_MAX];
@@ -589,10 +593,17 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 	} else {
 		valid = sw_cookie_check(&c->cfg->keys, &pkt->t, irs, pkt->ack - 1, &co);
 	}
-	if (!valid && probe &&
-	    sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq, pkt->ack - 1, &co)) {
-		valid = true;
-		irs = pkt->seq;
+	if (!valid && probe) {
+		if (rx != NULL && rx->need == SW_NEED_CHECK && rx->probe) {
+			valid = rx->mac24_probe == (pkt->ack - 1) >> 8;
+			if (valid)
+				sw_cookie_decode(pkt->ack - 1, &co);
+		} else {
+			valid = sw_cookie_check(&c->cfg->keys, &pkt->t, pkt->seq, pkt->ack - 1,
+						&co);
+		}
+		if (valid)
+			irs = pkt->seq;
 	}
 	if (!valid) {
 		if (e != NULL) {
@@ -1005,6 +1016,7 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	uint8_t fl;
 
 	rx->need = SW_NEED_NONE;
+	rx->probe = 0;
 	rx->rc = 0;
 	rx->kind = sw_parse_l3(data, len, pkt);
 	if (rx->kind != SW_L3_TCP)
@@ -1041,6 +1053,9 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 		rx->low = (pkt->ack - 1) & 0xff;
 		rx->msglen = (uint8_t)sw_cookie_msg(rx->msg, &pkt->t, pkt->seq - 1, rx->low);
 		rx->need = SW_NEED_CHECK;
+		rx->probe = pkt->l4_len == pkt->th_len;
+		if (rx->probe)
+			sw_cookie_msg(rx->msg_probe, &pkt->t, pkt->seq, rx->low);
 	}
 }
 
@@ -1048,10 +1063,10 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 static void
 cookie_batch(const struct sw_ctx *c, struct sw_rx *rx, uint16_t n)
 {
-	const struct sw_sipkey *keys[SW_RX_BURST];
-	const uint8_t *msgs[SW_RX_BURST];
-	uint64_t macs[SW_RX_BURST];
-	uint16_t idx[SW_RX_BURST];
+	const struct sw_sipkey *keys[2 * SW_RX_BURST];
+	const uint8_t *msgs[2 * SW_RX_BURST];
+	uint64_t macs[2 * SW_RX_BURST];
+	uint16_t idx[2 * SW_RX_BURST];      /* packet, | 0x8000 for its probe MAC */
 	unsigned int pass, k, i;
 
 	for (pass = 0; pass < 2; pass++) {
@@ -1063,12 +1078,21 @@ cookie_batch(const struct sw_ctx *c, struct sw_rx *rx, uint16_t n)
 			keys[k] = &c->cfg->keys.key[rx[i].low >> 7];
 			msgs[k] = rx[i].msg;
 			idx[k++] = (uint16_t)i;
+			if (rx[i].probe) {
+				keys[k] = keys[k - 1];
+				msgs[k] = rx[i].msg_probe;
+				idx[k++] = (uint16_t)(i | 0x8000);
+			}
 		}
 		if (k == 0)
 			continue;
 		sw_siphash24_batch(keys, msgs, len, macs, k);
-		for (i = 0; i < k; i++)
-			rx[idx[i]].mac24 = sw_cookie_mac24(macs[i]);
+		for (i = 0; i < k; i++) {
+			if (idx[i] & 0x8000)
+				rx[idx[i] & 0x7fff].mac24_probe = sw_cookie_mac24(macs[i]);
+			else
+				rx[idx[i]].mac24 = sw_cookie_mac24(macs[i]);
+		}
 	}
 }
 

@@ -37,7 +37,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import pytest, scapy, elftools' 2>/dev/null; then
+if ! .venv/bin/python -c 'import pytest, scapy, elftools, matplotlib' 2>/dev/null; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r requirements-test.txt
 fi

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ctab.h"
+#include "sw_const.h"
 
 enum sw_flow_state {
 	SW_FLOW_OPENING = 1,    /* server SYN sent, waiting for the server's SYN-ACK */
@@ -135,8 +136,12 @@ sw_flowtab_remove(struct sw_flowtab *ft, struct sw_flow *f)
 static inline void
 sw_flowtab_touch(struct sw_flowtab *ft, struct sw_flow *f, uint32_t now_ms)
 {
+	/* Moving a flow to the young end of the age list touches its neighbours' cache lines:
+	 * once a second is enough for eviction's purpose (which checks last_ms
+	 * anyway), and a busy flow's segments then cost no list work at all. */
+	if (now_ms - f->last_ms >= SW_FLOW_RELINK_MS)
+		sw_ctab_touch(&ft->tab, f);
 	f->last_ms = now_ms;
-	sw_ctab_touch(&ft->tab, f);
 }
 
 /* Timer outcome for one flow, decided by the callback. */

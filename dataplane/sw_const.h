@@ -25,6 +25,7 @@
 #define SW_FLOW_LINGER_MS          5000     /* after FIN both ways, or an RST */
 #define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */
 #define SW_FLOW_BUCKET_SLOTS       8
+#define SW_FLOW_RELINK_MS          1000     /* LRU order kept to this granularity */
 
 /* Rate limit of the plain-words log lines, per lcore. */
 #define SW_LOG_INTERVAL_MS  1000

@@ -30,6 +30,7 @@
  */
 enum sw_cookie_need {
 	SW_NEED_NONE = 0,
+	SW_NEED_PENDING,        /* parsed TCP to a protected port: to be decided */
 	SW_NEED_MAKE,           /* a SYN: its cookie */
 	SW_NEED_CHECK,          /* an ACK of nothing we hold: its cookie to check */
 };
@@ -1013,7 +1014,6 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
 	struct sw_pkt *pkt = &rx->pkt;
-	uint8_t fl;
 
 	rx->need = SW_NEED_NONE;
 	rx->probe = 0;
@@ -1034,6 +1034,31 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	if (rx->rc < 0)
 		return;
 	rx->hash = sw_ctab_hash(&w->ft.tab, &pkt->t);
+	rx->need = SW_NEED_PENDING;
+	/* The flow table's buckets for this tuple: on their way while the rest of the burst
+	 * is parsed (the lookups come in the next pass). */
+	if (w->ft.tab.count != 0) {
+		const struct sw_ctab *t = &w->ft.tab;
+		uint32_t b1 = rx->hash & t->mask, b2 = sw_flowtab_hash2(rx->hash) & t->mask;
+
+		rte_prefetch0(&t->bcount[b1]);
+		rte_prefetch0(&t->order[(size_t)b1 * t->bucketlimit]);
+		rte_prefetch0(&t->bcount[b2]);
+		rte_prefetch0(&t->order[(size_t)b2 * t->bucketlimit]);
+	}
+}
+
+/* Second part of the first pass: what cookie MAC the packet needs, if any. */
+static void
+outside_prepare_cookie(struct sw_ctx *c, struct sw_rx *rx)
+{
+	struct sw_worker *w = c->w;
+	struct sw_pkt *pkt = &rx->pkt;
+	uint8_t fl;
+
+	if (rx->need != SW_NEED_PENDING)
+		return;
+	rx->need = SW_NEED_NONE;
 	fl = pkt->tcp_flags & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST | SW_TH_FIN);
 	if (fl == SW_TH_SYN) {
 		struct sw_tcpopts agreed;
@@ -1195,6 +1220,8 @@ outside_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
 		outside_prepare(c, pkts[i], &rx[i]);
 	}
+	for (i = 0; i < n; i++)
+		outside_prepare_cookie(c, &rx[i]);
 	cookie_batch(c, rx, n);
 	for (i = 0; i < n; i++)
 		outside_act(c, pkts[i], &rx[i]);

@@ -1207,17 +1207,28 @@ outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	}
 }
 
+/* Before packet i of a burst is looked at: its data, SW_PREFETCH_AHEAD packets ahead
+ * (at i = 0, the first ones too), is on its way into the cache. */
+static inline void
+prefetch_ahead(struct rte_mbuf **pkts, uint16_t n, uint16_t i)
+{
+	uint16_t k;
+
+	if (i == 0)
+		for (k = 0; k < n && k < SW_PREFETCH_AHEAD; k++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
+	if (i + SW_PREFETCH_AHEAD < n)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
+}
+
 static void
 outside_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sw_rx rx[SW_RX_BURST];
 	uint16_t i;
 
-	for (i = 0; i < n && i < SW_PREFETCH_AHEAD; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
-		if (i + SW_PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
+		prefetch_ahead(pkts, n, i);
 		outside_prepare(c, pkts[i], &rx[i]);
 	}
 	for (i = 0; i < n; i++)
@@ -1256,17 +1267,13 @@ bridge:
 }
 
 static void
-process_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n,
-	      void (*fn)(struct sw_ctx *, struct rte_mbuf *))
+inside_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t i;
 
-	for (i = 0; i < n && i < SW_PREFETCH_AHEAD; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
-		if (i + SW_PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SW_PREFETCH_AHEAD], void *));
-		fn(c, pkts[i]);
+		prefetch_ahead(pkts, n, i);
+		inside_packet(c, pkts[i]);
 	}
 }
 
@@ -1493,7 +1500,7 @@ sw_worker_run(struct sw_worker *w)
 		if (n > 0) {
 			w->cnt.port_inside_rx += n;
 			__atomic_store_n(&w->last_rx_ms, c.now_ms, __ATOMIC_RELAXED);
-			process_burst(&c, pkts, n, inside_packet);
+			inside_burst(&c, pkts, n);
 		}
 
 		sw_syncache_sweep(&w->sc, c.now_ms, SW_SWEEP_PERIOD_MS, synack_timer, &c);

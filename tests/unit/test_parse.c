@@ -6,6 +6,7 @@
  * the test. The truncation loops also use malloc'ed buffers of exactly the length, for
  * valgrind/ASan.
  */
+#include "bytes.h"
 #include "parse.h"
 #include "sw_test.h"
 
@@ -49,28 +50,6 @@ struct spec {
 	unsigned int l4rawlen;
 };
 
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* The L4 checksum over a pseudo-header and the segment (checksum field zeroed). */
 static uint16_t
 l4_cksum(int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto, const uint8_t *l4,
@@ -85,7 +64,7 @@ l4_cksum(int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto, const ui
 	memcpy(ph + n, dst, alen);
 	n += alen;
 	if (v6) {
-		wr32(ph + n, l4len);
+		sw_wr32(ph + n, l4len);
 		n += 4;
 		ph[n++] = 0;
 		ph[n++] = 0;
@@ -94,7 +73,7 @@ l4_cksum(int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto, const ui
 	} else {
 		ph[n++] = 0;
 		ph[n++] = proto;
-		wr16(ph + n, (uint16_t)l4len);
+		sw_wr16(ph + n, (uint16_t)l4len);
 		n += 2;
 	}
 	s = sw_test_sum16(ph, n, 0);
@@ -113,16 +92,16 @@ build(uint8_t *b, const struct spec *s)
 	memcpy(b, mac_dst, 6);
 	memcpy(b + 6, mac_src, 6);
 	if (s->vlan) {
-		wr16(b + off, s->outer_type ? s->outer_type : ETH_VLAN);
-		wr16(b + off + 2, s->tci);
+		sw_wr16(b + off, s->outer_type ? s->outer_type : ETH_VLAN);
+		sw_wr16(b + off + 2, s->tci);
 		off += 4;
 		if (s->qinq_inner) {
-			wr16(b + off, (uint16_t)s->qinq_inner);
-			wr16(b + off + 2, 0x0064);
+			sw_wr16(b + off, (uint16_t)s->qinq_inner);
+			sw_wr16(b + off + 2, 0x0064);
 			off += 4;
 		}
 	}
-	wr16(b + off, s->v6 ? ETH_IPV6 : ETH_IPV4);
+	sw_wr16(b + off, s->v6 ? ETH_IPV6 : ETH_IPV4);
 	off += 2;
 	ip = b + off;
 	l3 = s->v6 ? 40 : 20 + s->ipoptlen;
@@ -133,15 +112,15 @@ build(uint8_t *b, const struct spec *s)
 	} else {
 		unsigned int th = 20 + s->optlen;
 
-		wr16(l4, s->sport);
-		wr16(l4 + 2, s->dport);
-		wr32(l4 + 4, s->seq);
-		wr32(l4 + 8, s->ack);
+		sw_wr16(l4, s->sport);
+		sw_wr16(l4 + 2, s->dport);
+		sw_wr32(l4 + 4, s->seq);
+		sw_wr32(l4 + 8, s->ack);
 		l4[12] = (uint8_t)((th / 4) << 4);
 		l4[13] = s->flags;
-		wr16(l4 + 14, s->win);
-		wr16(l4 + 16, 0);
-		wr16(l4 + 18, s->urp);
+		sw_wr16(l4 + 14, s->win);
+		sw_wr16(l4 + 16, 0);
+		sw_wr16(l4 + 18, s->urp);
 		if (s->optlen)
 			memcpy(l4 + 20, s->opt, s->optlen);
 		if (s->datalen)
@@ -151,27 +130,27 @@ build(uint8_t *b, const struct spec *s)
 	if (!s->v6) {
 		ip[0] = (uint8_t)(0x40 | (l3 / 4));
 		ip[1] = 0;
-		wr16(ip + 2, (uint16_t)(l3 + l4len));
-		wr16(ip + 4, 0x1234);
-		wr16(ip + 6, s->frag);
+		sw_wr16(ip + 2, (uint16_t)(l3 + l4len));
+		sw_wr16(ip + 4, 0x1234);
+		sw_wr16(ip + 6, s->frag);
 		ip[8] = s->ttl;
 		ip[9] = proto;
-		wr16(ip + 10, 0);
+		sw_wr16(ip + 10, 0);
 		memcpy(ip + 12, s->src, 4);
 		memcpy(ip + 16, s->dst, 4);
 		if (s->ipoptlen)
 			memcpy(ip + 20, s->ipopt, s->ipoptlen);
-		wr16(ip + 10, (uint16_t)~sw_test_sum16(ip, l3, 0));
+		sw_wr16(ip + 10, (uint16_t)~sw_test_sum16(ip, l3, 0));
 	} else {
-		wr32(ip, 0x60000000);
-		wr16(ip + 4, (uint16_t)l4len);
+		sw_wr32(ip, 0x60000000);
+		sw_wr16(ip + 4, (uint16_t)l4len);
 		ip[6] = proto;
 		ip[7] = s->ttl;
 		memcpy(ip + 8, s->src, 16);
 		memcpy(ip + 24, s->dst, 16);
 	}
 	if (s->l4raw == NULL)
-		wr16(l4 + 16, l4_cksum(s->v6, s->src, s->dst, proto, l4, l4len));
+		sw_wr16(l4 + 16, l4_cksum(s->v6, s->src, s->dst, proto, l4, l4len));
 	for (i = 0; i < s->pad; i++)
 		l4[l4len + i] = 0;
 	return (unsigned int)(l4 - b) + l4len + s->pad;
@@ -479,19 +458,19 @@ test_not_tcp(void)
 		memset(arp, 0, sizeof(arp));
 		memset(arp, 0xff, 6);
 		memcpy(arp + 6, mac_src, 6);
-		wr16(arp + 12, ETH_ARP);
-		wr16(arp + 14, 1);
-		wr16(arp + 16, 0x0800);
+		sw_wr16(arp + 12, ETH_ARP);
+		sw_wr16(arp + 14, 1);
+		sw_wr16(arp + 16, 0x0800);
 		arp[18] = 6;
 		arp[19] = 4;
-		wr16(arp + 20, 1);
+		sw_wr16(arp + 20, 1);
 		CHECK_EQ(parse_guarded(arp, sizeof(arp), &pkt, 0, NULL), SW_L3_OTHER);
 		/* even truncated right after the EtherType: nothing past it is read */
 		CHECK_EQ(parse_guarded(arp, 14, &pkt, 0, NULL), SW_L3_OTHER);
 		/* ARP in a VLAN */
 		memcpy(f, arp, 12);
-		wr16(f + 12, ETH_VLAN);
-		wr16(f + 14, 7);
+		sw_wr16(f + 12, ETH_VLAN);
+		sw_wr16(f + 14, 7);
 		memcpy(f + 16, arp + 12, 30);
 		CHECK_EQ(parse_guarded(f, 46, &pkt, 0, NULL), SW_L3_OTHER);
 		CHECK_EQ(pkt.has_vlan, 1);
@@ -526,8 +505,8 @@ test_not_tcp(void)
 		l4[1] = 0;              /* 8 bytes */
 		l4[2] = 1;              /* PadN */
 		l4[3] = 4;
-		wr16(l4 + 8, 40000);
-		wr16(l4 + 10, 80);
+		sw_wr16(l4 + 8, 40000);
+		sw_wr16(l4 + 10, 80);
 		l4[8 + 12] = 0x50;
 		l4[8 + 13] = SW_TH_SYN;
 		syn6(&s);
@@ -738,15 +717,15 @@ test_malformed_ip(void)
 	/* total length past the frame */
 	syn4(&s);
 	len = build(f, &s);
-	wr16(f + 16, (uint16_t)(rd16(f + 16) + 1));
+	sw_wr16(f + 16, (uint16_t)(sw_rd16(f + 16) + 1));
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_IP_LENGTH);
-	wr16(f + 16, 0xffff);
+	sw_wr16(f + 16, 0xffff);
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_IP_LENGTH);
 	/* total length < IHL */
 	for (ihl = 0; ihl < 20; ihl += 4) {
 		syn4(&s);
 		len = build(f, &s);
-		wr16(f + 16, (uint16_t)ihl);
+		sw_wr16(f + 16, (uint16_t)ihl);
 		SW_CTX("total length %u", ihl);
 		CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_IP_LENGTH);
 	}
@@ -754,25 +733,25 @@ test_malformed_ip(void)
 	s.ipoptlen = 8;
 	memset(s.ipopt, 1, 8);
 	len = build(f, &s);
-	wr16(f + 16, 24);               /* IHL 28 */
+	sw_wr16(f + 16, 24);               /* IHL 28 */
 	SW_CTX("total length 24 < IHL 28");
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_IP_LENGTH);
 	SW_CTX_CLEAR();
 	/* IPv6 payload length past the frame */
 	syn6(&s);
 	len = build(f, &s);
-	wr16(f + 18, (uint16_t)(rd16(f + 18) + 1));
+	sw_wr16(f + 18, (uint16_t)(sw_rd16(f + 18) + 1));
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_IP_LENGTH);
 
 	/* IPv4 total length covers less than a TCP header's first 4 bytes / 20 bytes */
 	syn4(&s);
 	len = build(f, &s);
-	wr16(f + 16, 20 + 3);
+	sw_wr16(f + 16, 20 + 3);
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_TRUNCATED);
-	wr16(f + 16, 20 + 19);
+	sw_wr16(f + 16, 20 + 19);
 	f[24] = 0;
 	f[25] = 0;
-	wr16(f + 24, (uint16_t)~sw_test_sum16(f + 14, 20, 0));
+	sw_wr16(f + 24, (uint16_t)~sw_test_sum16(f + 14, 20, 0));
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, &trc), SW_L3_TCP);
 	CHECK_EQ(trc, -SW_BAD_TRUNCATED);
 
@@ -1106,20 +1085,20 @@ build_unreach4(uint8_t *f, unsigned int quote_tcp_bytes, unsigned int qipopt, ui
 	icmp[1] = 3;                    /* port unreachable */
 	/* the quoted datagram: our SYN-ACK, 203.0.113.80:80 -> 198.51.100.7:40000 */
 	q[0] = (uint8_t)(0x40 | qhl / 4);
-	wr16(q + 2, (uint16_t)(qhl + 40));
+	sw_wr16(q + 2, (uint16_t)(qhl + 40));
 	q[8] = 64;
 	q[9] = qproto;
 	q[12] = 203; q[13] = 0; q[14] = 113; q[15] = 80;
 	q[16] = 198; q[17] = 51; q[18] = 100; q[19] = 7;
 	memset(q + 20, 1, qipopt);
 	qt = q + qhl;
-	wr16(qt, 80);
-	wr16(qt + 2, 40000);
-	wr32(qt + 4, 0xc0ffee01);
-	wr32(qt + 8, 0xdeadbef0);
+	sw_wr16(qt, 80);
+	sw_wr16(qt + 2, 40000);
+	sw_wr32(qt + 4, 0xc0ffee01);
+	sw_wr32(qt + 8, 0xdeadbef0);
 	qt[12] = 0x50;
 	qt[13] = SW_TH_SYN | SW_TH_ACK;
-	wr16(icmp + 2, (uint16_t)~sw_test_sum16(icmp, 8 + qhl + quote_tcp_bytes, 0));
+	sw_wr16(icmp + 2, (uint16_t)~sw_test_sum16(icmp, 8 + qhl + quote_tcp_bytes, 0));
 
 	syn4(&s);
 	memcpy(s.src, (const uint8_t[]){ 192, 0, 2, 1 }, 4);   /* a router */
@@ -1141,16 +1120,16 @@ build_unreach6(uint8_t *f, unsigned int quote_tcp_bytes, uint8_t type)
 	memset(icmp, 0, sizeof(icmp));
 	icmp[0] = type;
 	icmp[1] = 4;                    /* port unreachable */
-	wr32(q, 0x60000000);
-	wr16(q + 4, 40);
+	sw_wr32(q, 0x60000000);
+	sw_wr16(q + 4, 40);
 	q[6] = 6;
 	q[7] = 64;
 	memcpy(q + 8, s.dst, 16);       /* quoted: server -> client */
 	memcpy(q + 24, s.src, 16);
 	qt = q + 40;
-	wr16(qt, 443);
-	wr16(qt + 2, 51515);
-	wr32(qt + 4, 0x01234567);
+	sw_wr16(qt, 443);
+	sw_wr16(qt + 2, 51515);
+	sw_wr32(qt + 4, 0x01234567);
 	qt[12] = 0x50;
 	for (i = 0; i < 16; i++)
 		s.src[i] = (uint8_t)(0x30 + i);     /* a router */
@@ -1225,7 +1204,7 @@ test_icmp_unreach(void)
 
 		for (l4 = 0; l4 < 8 + 20; l4++) {
 			memcpy(f, g, full);
-			wr16(f + 16, (uint16_t)(20 + l4));
+			sw_wr16(f + 16, (uint16_t)(20 + l4));
 			SW_CTX("IPv4 ICMP of %u bytes", l4);
 			CHECK_EQ(unreach_guarded(f, 14 + 20 + l4, &q, &qseq), -1);
 		}

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "flowtab.h"
 #include "parse.h"
 #include "profile.h"
@@ -23,28 +24,6 @@ struct frame {
 	uint32_t len;
 };
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* A TCP segment with raw options and a payload; checksums by the test's own sum. */
 static void
 build(struct frame *f, int v6, int vlan, uint32_t seq, uint32_t ack, uint8_t flags,
@@ -60,36 +39,36 @@ build(struct frame *f, int v6, int vlan, uint32_t seq, uint32_t ack, uint8_t fla
 	memcpy(p, mac_s, 6);
 	memcpy(p + 6, mac_c, 6);
 	if (vlan) {
-		put16(p + 12, 0x8100);
-		put16(p + 14, 0x2005);
+		sw_wr16(p + 12, 0x8100);
+		sw_wr16(p + 14, 0x2005);
 	}
-	put16(p + l2 - 2, v6 ? 0x86dd : 0x0800);
+	sw_wr16(p + l2 - 2, v6 ? 0x86dd : 0x0800);
 	ip = p + l2;
 	th = ip + l3;
 	if (!v6) {
 		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(l3 + thl + paylen));
-		put16(ip + 6, 0x4000);
+		sw_wr16(ip + 2, (uint16_t)(l3 + thl + paylen));
+		sw_wr16(ip + 6, 0x4000);
 		ip[8] = 64;
 		ip[9] = 6;
 		ip[12] = 198; ip[13] = 18; ip[14] = 0; ip[15] = 1;
 		ip[16] = 198; ip[17] = 18; ip[18] = 1; ip[19] = 1;
-		put16(ip + 10, (uint16_t)~sw_test_sum16(ip, 20, 0));
+		sw_wr16(ip + 10, (uint16_t)~sw_test_sum16(ip, 20, 0));
 	} else {
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)(thl + paylen));
+		sw_wr16(ip + 4, (uint16_t)(thl + paylen));
 		ip[6] = 6;
 		ip[7] = 64;
 		ip[8] = 0x20; ip[9] = 0x01; ip[11] = 0x02; ip[23] = 0x01;
 		ip[24] = 0x20; ip[25] = 0x01; ip[27] = 0x02; ip[39] = 0x02;
 	}
-	put16(th, 40000);
-	put16(th + 2, 80);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
+	sw_wr16(th, 40000);
+	sw_wr16(th + 2, 80);
+	sw_wr32(th + 4, seq);
+	sw_wr32(th + 8, ack);
 	th[12] = (uint8_t)((thl / 4) << 4);
 	th[13] = flags;
-	put16(th + 14, win);
+	sw_wr16(th + 14, win);
 	memcpy(th + 20, opts, optlen);
 	memcpy(th + thl, payload, paylen);
 	/* pseudo-header */
@@ -97,7 +76,7 @@ build(struct frame *f, int v6, int vlan, uint32_t seq, uint32_t ack, uint8_t fla
 	if (!v6) {
 		memcpy(pseudo, ip + 12, 8);
 		pseudo[9] = 6;
-		put16(pseudo + 10, (uint16_t)(thl + paylen));
+		sw_wr16(pseudo + 10, (uint16_t)(thl + paylen));
 		sum = sw_test_sum16(pseudo, 12, 0);
 	} else {
 		memcpy(pseudo, ip + 8, 32);
@@ -106,7 +85,7 @@ build(struct frame *f, int v6, int vlan, uint32_t seq, uint32_t ack, uint8_t fla
 						 (uint8_t)(thl + paylen), 0, 0, 0, 6 }, 8, sum);
 	}
 	sum = sw_test_sum16(th, thl + paylen, sum);
-	put16(th + 16, (uint16_t)~sum);
+	sw_wr16(th + 16, (uint16_t)~sum);
 	f->len = l2 + l3 + thl + paylen;
 }
 
@@ -149,7 +128,7 @@ test_csum_patch(void)
 		for (i = 0; i < sizeof(buf); i++)
 			buf[i] = (uint8_t)sw_rand(&rs);
 		/* the checksum field lives in the first 2 bytes of a separate word array */
-		put16(ck, (uint16_t)~sw_test_sum16(buf, sizeof(buf), 0));
+		sw_wr16(ck, (uint16_t)~sw_test_sum16(buf, sizeof(buf), 0));
 		len = 1 + (unsigned int)(sw_rand(&rs) % sizeof(bytes));
 		off = (unsigned int)(sw_rand(&rs) % (sizeof(buf) - len));
 		for (i = 0; i < len; i++)
@@ -210,14 +189,14 @@ test_to_server(int v6, int vlan, int server_ts, int server_sack)
 
 	SW_CTX("to_server v6=%d vlan=%d server_ts=%d server_sack=%d", v6, vlan, server_ts,
 	       server_sack);
-	put32(opts + 4, 0x11111111);            /* TSval */
-	put32(opts + 8, 0x22222222);            /* TSecr */
+	sw_wr32(opts + 4, 0x11111111);            /* TSval */
+	sw_wr32(opts + 8, 0x22222222);            /* TSecr */
 	opts[12] = 1;
 	opts[13] = 1;
 	opts[14] = 5;
 	opts[15] = 18;
 	for (i = 0; i < 4; i++)
-		put32(opts + 16 + 4 * i, e[i]);
+		sw_wr32(opts + 16 + 4 * i, e[i]);
 	for (i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 7);
 	build(&fr, v6, vlan, 0x5000, ack, SW_TH_ACK | SW_TH_PSH, 300, opts, 32, payload,
@@ -244,7 +223,7 @@ test_to_server(int v6, int vlan, int server_ts, int server_sack)
 	if (server_sack) {
 		REQUIRE(out.opt.present & SW_OPT_SACK);
 		for (i = 0; i < 4; i++)
-			CHECK_EQ(get32(fr.b + out.l2_len + out.l3_len + out.opt.sack_off + 2 + 4 * i),
+			CHECK_EQ(sw_rd32(fr.b + out.l2_len + out.l3_len + out.opt.sack_off + 2 + 4 * i),
 				 e[i] + f.seq_delta);
 	} else {
 		CHECK(!(out.opt.present & SW_OPT_SACK));
@@ -270,8 +249,8 @@ test_to_client(int v6, int vlan, int server_ts, int client_ts)
 
 	SW_CTX("to_client v6=%d vlan=%d server_ts=%d client_ts=%d", v6, vlan, server_ts,
 	       client_ts);
-	put32(opts + 4, 0x33333333);
-	put32(opts + 8, 0x44444444);
+	sw_wr32(opts + 4, 0x33333333);
+	sw_wr32(opts + 8, 0x44444444);
 	for (i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(255 - i);
 	build(&fr, v6, vlan, seq, 0x5100, SW_TH_ACK, 1000, opts, server_ts ? 12 : 0, payload,

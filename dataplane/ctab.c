@@ -13,12 +13,34 @@ align64(size_t n)
 	return (n + 63) & ~(size_t)63;
 }
 
+static inline uint32_t
+sig_slots(uint32_t bucketlimit)
+{
+	return (bucketlimit + 7) & ~7u;
+}
+
+/* Bytes of a bucket's header: signatures, order, count; a power of 2 up to 64, else a
+ * multiple of 64. */
+static uint32_t
+meta_stride(uint32_t bucketlimit)
+{
+	uint32_t need = 2 * sig_slots(bucketlimit) + bucketlimit + 1;
+	uint32_t s = 8;
+
+	if (need > 64)
+		return (uint32_t)align64(need);
+	while (s < need)
+		s <<= 1;
+	return s;
+}
+
 size_t
 sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
 {
 	size_t nslots = (size_t)hashsize * bucketlimit;
 
-	return align64(nslots * SW_CTAB_ENTRY_SIZE) + align64(nslots) + align64(hashsize) +
+	return align64(nslots * SW_CTAB_ENTRY_SIZE) +
+	       align64((size_t)hashsize * meta_stride(bucketlimit)) +
 	       align64(nslots * sizeof(struct sw_v6pair));
 }
 
@@ -35,10 +57,11 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 		return -EINVAL;
 	t->slots = p;
 	p += align64(nslots * SW_CTAB_ENTRY_SIZE);
-	t->order = p;
-	p += align64(nslots);
-	t->bcount = p;
-	p += align64(hashsize);
+	t->meta = p;
+	t->meta_stride = meta_stride(bucketlimit);
+	t->sig_slots = (uint16_t)sig_slots(bucketlimit);
+	t->count_off = (uint16_t)(2 * t->sig_slots + bucketlimit);
+	p += align64((size_t)hashsize * t->meta_stride);
 	t->v6 = (struct sw_v6pair *)p;
 	t->hashsize = hashsize;
 	t->mask = hashsize - 1;
@@ -47,10 +70,10 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->age_head = SW_CTAB_NIL;
 	t->age_tail = SW_CTAB_NIL;
 	t->seed = seed;
-	memset(t->bcount, 0, hashsize);
+	memset(t->meta, 0, (size_t)hashsize * t->meta_stride);     /* no signatures, count 0 */
 	for (b = 0; b < hashsize; b++)
 		for (s = 0; s < bucketlimit; s++)
-			t->order[(size_t)b * bucketlimit + s] = (uint8_t)s;
+			sw_ctab_order(t, b)[s] = (uint8_t)s;
 	return 0;
 }
 
@@ -98,15 +121,21 @@ void *
 sw_ctab_lookup(const struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash)
 {
 	uint32_t b = hash & t->mask;
-	uint32_t n = t->bcount[b];
-	const uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
-	uint32_t i;
+	const uint16_t *sigs = sw_ctab_sigs(t, b);
+	uint16_t sig = sw_ctab_sig(hash);
+	uint32_t c;
 
-	for (i = 0; i < n; i++) {
-		uint32_t idx = b * t->bucketlimit + ord[i];
+	/* Only the entries with the key's signature are compared (free slots have none). */
+	for (c = 0; c < t->sig_slots; c += 8) {
+		uint32_t m = sw_ctab_sig_match8(sigs + c, sig);
 
-		if (hdr_matches(t, idx, k))
-			return slot_hdr(t, idx);
+		while (m != 0) {
+			uint32_t idx = b * t->bucketlimit + c + (uint32_t)__builtin_ctz(m);
+
+			m &= m - 1;
+			if (hdr_matches(t, idx, k))
+				return slot_hdr(t, idx);
+		}
 	}
 	return NULL;
 }
@@ -146,8 +175,9 @@ sw_ctab_remove(struct sw_ctab *t, void *e)
 	uint32_t idx = hdr_idx(t, e);
 	uint32_t b = idx / t->bucketlimit;
 	uint8_t slot = (uint8_t)(idx % t->bucketlimit);
-	uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
-	uint32_t n = t->bcount[b];
+	uint8_t *ord = sw_ctab_order(t, b);
+	uint8_t *cnt = sw_ctab_meta(t, b) + t->count_off;
+	uint32_t n = *cnt;
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
@@ -158,7 +188,8 @@ sw_ctab_remove(struct sw_ctab *t, void *e)
 	/* Keep the live part in age order; the freed slot goes first in the free part. */
 	memmove(ord + i, ord + i + 1, n - i - 1);
 	ord[n - 1] = slot;
-	t->bcount[b] = (uint8_t)(n - 1);
+	*cnt = (uint8_t)(n - 1);
+	sw_ctab_sigs(t, b)[slot] = 0;
 	age_unlink(t, idx);
 	t->count--;
 }
@@ -168,12 +199,13 @@ sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint3
 	       unsigned int *evicted, void *evict_out)
 {
 	uint32_t b = hash & t->mask;
-	uint8_t *ord = t->order + (size_t)b * t->bucketlimit;
+	uint8_t *ord = sw_ctab_order(t, b);
+	uint8_t *cnt = sw_ctab_meta(t, b) + t->count_off;
 	struct sw_ctab_hdr *h;
 	uint32_t idx;
 
 	*evicted = 0;
-	if (t->bcount[b] >= t->bucketlimit) {
+	if (*cnt >= t->bucketlimit) {
 		h = slot_hdr(t, b * t->bucketlimit + ord[0]);
 		if (evict_out != NULL)
 			memcpy(evict_out, h, SW_CTAB_ENTRY_SIZE);
@@ -194,8 +226,9 @@ sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint3
 		*evicted = SW_CTAB_EVICT_CACHE;
 	}
 
-	idx = b * t->bucketlimit + ord[t->bcount[b]];
-	t->bcount[b]++;
+	idx = b * t->bucketlimit + ord[*cnt];
+	sw_ctab_sigs(t, b)[ord[*cnt]] = sw_ctab_sig(hash);
+	(*cnt)++;
 	t->count++;
 	h = slot_hdr(t, idx);
 	memset(h, 0, SW_CTAB_ENTRY_SIZE);

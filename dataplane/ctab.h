@@ -3,17 +3,30 @@
  * Connection table: the storage under the syncache and the flow table. One instance per
  * lcore, touched only by its owner: no locks.
  *
- * hashsize buckets of bucketlimit fixed 64-byte slots, allocated once. Each bucket keeps a
- * permutation of its slot numbers: the first `count` are the live entries from oldest to
- * newest, the rest are free. All live entries are also on one age list (oldest first), so
- * that both "oldest in this bucket" and "oldest in the table" cost O(1) to find. IPv6
- * addresses live in a side array so that an entry stays one cache line.
+ * hashsize buckets of bucketlimit fixed 64-byte slots, allocated once. Each bucket has a
+ * small header (struct layout below: 32 bytes for the flow table's 8 slots, two buckets a
+ * cache line) with
+ *  - a 16-bit signature per slot, taken from the hash; 0 marks a free slot. A lookup compares
+ *    the key only with the entries whose signature matches, so it reads the bucket header
+ *    and (nearly always) at most the one entry it finds: both can be prefetched a pass ahead
+ *    (sw_ctab_prefetch_bucket, then sw_ctab_prefetch_match);
+ *  - a permutation of its slot numbers: the first `count` are the live entries from oldest
+ *    to newest, the rest are free;
+ *  - the count.
+ * All live entries are also on one age list (oldest first), so that both "oldest in this
+ * bucket" and "oldest in the table" cost O(1) to find. IPv6 addresses live in a side array
+ * so that an entry stays one cache line.
  */
 #ifndef SW_CTAB_H
 #define SW_CTAB_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <rte_prefetch.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "parse.h"
 
@@ -38,10 +51,17 @@ struct sw_v6pair {
 	uint8_t dst[16];
 };
 
+/*
+ * A bucket's header, meta_stride bytes from ctab.meta + b * meta_stride:
+ *   uint16_t sig[sig_slots]   per slot (bucketlimit rounded up to 8; the extra ones stay 0)
+ *   uint8_t  order[bucketlimit]
+ *   uint8_t  count
+ * meta_stride is a power of 2 up to 64 bytes, else a multiple of 64, so that the signatures
+ * of the first 32 slots never straddle a cache line.
+ */
 struct sw_ctab {
 	uint8_t *slots;         /* hashsize * bucketlimit entries */
-	uint8_t *order;         /* per bucket: bucketlimit slot numbers, live ones first */
-	uint8_t *bcount;        /* per bucket: live entries */
+	uint8_t *meta;          /* per bucket: its header */
 	struct sw_v6pair *v6;   /* per slot */
 	uint32_t hashsize;
 	uint32_t mask;
@@ -50,6 +70,9 @@ struct sw_ctab {
 	uint32_t age_head;      /* oldest */
 	uint32_t age_tail;      /* newest */
 	uint32_t seed;
+	uint32_t meta_stride;
+	uint16_t sig_slots;
+	uint16_t count_off;     /* order[] starts at 2 * sig_slots */
 };
 
 /* What an insert had to evict to make room. */
@@ -62,6 +85,91 @@ int sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucke
 		 uint32_t seed);
 
 uint32_t sw_ctab_hash(const struct sw_ctab *t, const struct sw_tuple *k);
+
+/* The signature an entry stored under `hash` gets: never 0 (a free slot). Within one bucket
+ * the hash bits above the bucket number are what tells entries apart. */
+static inline uint16_t
+sw_ctab_sig(uint32_t hash)
+{
+	uint16_t s = (uint16_t)(hash >> 16);
+
+	return (uint16_t)(s + (s == 0));
+}
+
+static inline uint8_t *
+sw_ctab_meta(const struct sw_ctab *t, uint32_t b)
+{
+	return t->meta + (size_t)b * t->meta_stride;
+}
+
+static inline uint16_t *
+sw_ctab_sigs(const struct sw_ctab *t, uint32_t b)
+{
+	return (uint16_t *)sw_ctab_meta(t, b);
+}
+
+static inline uint8_t *
+sw_ctab_order(const struct sw_ctab *t, uint32_t b)
+{
+	return sw_ctab_meta(t, b) + 2 * (size_t)t->sig_slots;
+}
+
+static inline void *
+sw_ctab_slot(const struct sw_ctab *t, uint32_t b, uint32_t slot)
+{
+	return t->slots + ((size_t)b * t->bucketlimit + slot) * SW_CTAB_ENTRY_SIZE;
+}
+
+/* Bit i set: sigs[i] == sig, for the 8 signatures at sigs. */
+static inline uint32_t
+sw_ctab_sig_match8(const uint16_t *sigs, uint16_t sig)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)sigs);
+	__m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+
+	/* 0xffff/0 lanes packed into 0xff/0 bytes, one mask bit each */
+	return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128()));
+#else
+	uint32_t m = 0, i;
+
+	for (i = 0; i < 8; i++)
+		m |= (uint32_t)(sigs[i] == sig) << i;
+	return m;
+#endif
+}
+
+/* Stage 1 of a lookup a pass ahead: the bucket's header on its way into the cache. */
+static inline void
+sw_ctab_prefetch_bucket(const struct sw_ctab *t, uint32_t hash)
+{
+	rte_prefetch0(sw_ctab_meta(t, hash & t->mask));
+}
+
+/* Stage 2 (once the header is in): the entries whose signature matches (nearly always at
+ * most one), among the bucket's first 32 slots. */
+static inline void
+sw_ctab_prefetch_match(const struct sw_ctab *t, uint32_t hash, int v6)
+{
+	uint32_t b = hash & t->mask;
+	const uint16_t *sigs = sw_ctab_sigs(t, b);
+	uint16_t sig = sw_ctab_sig(hash);
+	uint32_t c;
+
+	for (c = 0; c < t->sig_slots && c < 32; c += 8) {
+		uint32_t m = sw_ctab_sig_match8(sigs + c, sig);
+
+		while (m != 0) {
+			uint32_t slot = c + (uint32_t)__builtin_ctz(m);
+
+			m &= m - 1;
+			rte_prefetch0(sw_ctab_slot(t, b, slot));
+			if (v6)
+				rte_prefetch0(&t->v6[(size_t)b * t->bucketlimit + slot]);
+		}
+	}
+}
+
 void *sw_ctab_lookup(const struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash);
 /*
  * Insert k (not present). When its bucket is full its oldest entry goes; else when the
@@ -81,7 +189,7 @@ void sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out)
 static inline uint32_t
 sw_ctab_bucket_count(const struct sw_ctab *t, uint32_t b)
 {
-	return t->bcount[b];
+	return sw_ctab_meta(t, b)[t->count_off];
 }
 
 /*
@@ -145,9 +253,7 @@ uint32_t sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms,
 static inline void *
 sw_ctab_bucket_entry(const struct sw_ctab *t, uint32_t b, uint32_t k)
 {
-	uint32_t slot = t->order[(size_t)b * t->bucketlimit + k];
-
-	return t->slots + ((size_t)b * t->bucketlimit + slot) * SW_CTAB_ENTRY_SIZE;
+	return sw_ctab_slot(t, b, sw_ctab_order(t, b)[k]);
 }
 
 #endif

@@ -117,6 +117,26 @@ sw_flowtab_lookup(const struct sw_flowtab *ft, const struct sw_tuple *t, uint32_
 	return sw_ctab_lookup(&ft->tab, t, sw_flowtab_hash2(hash));
 }
 
+/* A lookup a burst pass ahead, in two stages (see ctab.h): both candidate buckets' headers,
+ * then (in a later pass) the flows whose signature matches. */
+static inline void
+sw_flowtab_prefetch_buckets(const struct sw_flowtab *ft, uint32_t hash)
+{
+	if (ft->tab.count == 0)
+		return;
+	sw_ctab_prefetch_bucket(&ft->tab, hash);
+	sw_ctab_prefetch_bucket(&ft->tab, sw_flowtab_hash2(hash));
+}
+
+static inline void
+sw_flowtab_prefetch_match(const struct sw_flowtab *ft, uint32_t hash, int v6)
+{
+	if (ft->tab.count == 0)
+		return;
+	sw_ctab_prefetch_match(&ft->tab, hash, v6);
+	sw_ctab_prefetch_match(&ft->tab, sw_flowtab_hash2(hash), v6);
+}
+
 /*
  * Add a flow (not present) to the emptier of its two buckets. When both are full, or the
  * table is, the least recently used flow (of the two buckets, or of the table) makes room

@@ -65,6 +65,21 @@ sw_syncache_lookup(const struct sw_syncache *sc, const struct sw_tuple *t, uint3
 	return sw_ctab_lookup(&sc->tab, t, hash);
 }
 
+/* A lookup a burst pass ahead, in two stages (see ctab.h). */
+static inline void
+sw_syncache_prefetch_bucket(const struct sw_syncache *sc, uint32_t hash)
+{
+	if (sc->tab.count != 0)
+		sw_ctab_prefetch_bucket(&sc->tab, hash);
+}
+
+static inline void
+sw_syncache_prefetch_match(const struct sw_syncache *sc, uint32_t hash, int v6)
+{
+	if (sc->tab.count != 0)
+		sw_ctab_prefetch_match(&sc->tab, hash, v6);
+}
+
 /* Insert; *evicted says whether a bucket or the cache overflowed (SW_CTAB_EVICT_*). */
 struct sw_sc_entry *sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t,
 				       uint32_t hash, uint32_t cachelimit,

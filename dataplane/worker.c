@@ -1035,17 +1035,21 @@ outside_prepare(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 		return;
 	rx->hash = sw_ctab_hash(&w->ft.tab, &pkt->t);
 	rx->need = SW_NEED_PENDING;
-	/* The flow table's buckets for this tuple: on their way while the rest of the burst
-	 * is parsed (the lookups come in the next pass). */
-	if (w->ft.tab.count != 0) {
-		const struct sw_ctab *t = &w->ft.tab;
-		uint32_t b1 = rx->hash & t->mask, b2 = sw_flowtab_hash2(rx->hash) & t->mask;
+	/* The headers of the buckets this tuple can be in: on their way while the rest of the
+	 * burst is parsed. */
+	sw_flowtab_prefetch_buckets(&w->ft, rx->hash);
+	sw_syncache_prefetch_bucket(&w->sc, rx->hash);
+}
 
-		rte_prefetch0(&t->bcount[b1]);
-		rte_prefetch0(&t->order[(size_t)b1 * t->bucketlimit]);
-		rte_prefetch0(&t->bcount[b2]);
-		rte_prefetch0(&t->order[(size_t)b2 * t->bucketlimit]);
-	}
+/* Between the passes: the entries the bucket headers point at (by signature), on their way
+ * before the lookups of the next pass. */
+static inline void
+outside_prefetch_entries(struct sw_ctx *c, const struct sw_rx *rx)
+{
+	if (rx->need != SW_NEED_PENDING)
+		return;
+	sw_flowtab_prefetch_match(&c->w->ft, rx->hash, rx->pkt.t.v6);
+	sw_syncache_prefetch_match(&c->w->sc, rx->hash, rx->pkt.t.v6);
 }
 
 /* Second part of the first pass: what cookie MAC the packet needs, if any. */
@@ -1231,6 +1235,8 @@ outside_burst(struct sw_ctx *c, struct rte_mbuf **pkts, uint16_t n)
 		prefetch_ahead(pkts, n, i);
 		outside_prepare(c, pkts[i], &rx[i]);
 	}
+	for (i = 0; i < n; i++)
+		outside_prefetch_entries(c, &rx[i]);
 	for (i = 0; i < n; i++)
 		outside_prepare_cookie(c, &rx[i]);
 	cookie_batch(c, rx, n);

@@ -3,7 +3,8 @@
  * The connection table under the syncache and the flow table (ctab.h): lookups for IPv4
  * and IPv6 keys, eviction of the oldest entry of a full bucket, eviction of the globally
  * oldest entry at the cache limit, a long random insert/remove run against a reference
- * model, and the cadence of the incremental sweep.
+ * model, the per-slot signatures (colliding ones included), and the cadence of the
+ * incremental sweep.
  */
 #include <stdlib.h>
 
@@ -688,6 +689,66 @@ test_limit_lowered(void)
 	free(mem);
 }
 
+/*
+ * Signatures only narrow the search: keys stored under the very same hash (same bucket, same
+ * signature), a hash whose signature bits are 0, and buckets wider than one group of 8
+ * signatures must all still be told apart by the key itself.
+ */
+static void
+test_signatures(void)
+{
+	static const uint32_t limits[] = { 3, 8, 12, 40 };
+	unsigned int li;
+
+	CHECK_EQ(sw_ctab_sig(0x0000abcd), 1);           /* 0 is a free slot's */
+	CHECK_EQ(sw_ctab_sig(0x00010000), 1);
+	CHECK_EQ(sw_ctab_sig(0xbeef0000), 0xbeef);
+	for (li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+		uint32_t bl = limits[li];
+		struct sw_ctab t;
+		void *mem = ctab_new(&t, 4, bl, 7);
+		struct sw_tuple k[40];
+		void *e[40];
+		unsigned int ev, i, j;
+		/* every key under one hash, alternating one with signature bits 0 */
+		uint32_t hash_of[2] = { 0x00000002, 0x12340002 };
+
+		SW_CTX("bucketlimit %u", bl);
+		for (i = 0; i < bl; i++) {
+			key(&k[i], 1000 + i);
+			CHECK(sw_ctab_lookup(&t, &k[i], hash_of[i % 2]) == NULL);
+			e[i] = sw_ctab_insert(&t, &k[i], hash_of[i % 2], UINT32_MAX, &ev, NULL);
+			REQUIRE(e[i] != NULL);
+			CHECK_EQ(ev, 0);
+			sw_ctab_prefetch_bucket(&t, hash_of[i % 2]);
+			sw_ctab_prefetch_match(&t, hash_of[i % 2], k[i].v6);
+		}
+		CHECK_EQ(sw_ctab_bucket_count(&t, 2), bl);
+		for (i = 0; i < bl; i++) {
+			CHECK(sw_ctab_lookup(&t, &k[i], hash_of[i % 2]) == e[i]);
+			/* the same key under the other signature: not there */
+			CHECK(sw_ctab_lookup(&t, &k[i], hash_of[(i + 1) % 2]) == NULL);
+		}
+		/* remove every other one: the rest are still found, the removed ones not, and
+		 * their slots take new keys */
+		for (i = 0; i < bl; i += 2)
+			sw_ctab_remove(&t, e[i]);
+		for (i = 0; i < bl; i++)
+			CHECK(sw_ctab_lookup(&t, &k[i], hash_of[i % 2]) == (i % 2 ? e[i] : NULL));
+		/* (now every key is under hash_of[1]) */
+		for (i = 0; i < bl; i += 2) {
+			key(&k[i], 5000 + i);
+			e[i] = sw_ctab_insert(&t, &k[i], hash_of[1], UINT32_MAX, &ev, NULL);
+			REQUIRE(e[i] != NULL);
+			CHECK_EQ(ev, 0);
+		}
+		for (i = 0; i < bl; i++)
+			for (j = 0; j < 2; j++)
+				CHECK(sw_ctab_lookup(&t, &k[i], hash_of[j]) == (j == 1 ? e[i] : NULL));
+		free(mem);
+	}
+}
+
 int
 main(void)
 {
@@ -699,6 +760,8 @@ main(void)
 	random_run(16, 8, 50, 0x42ULL, 40000, 1, 1);
 	random_run(64, 1, 40, 0x4242ULL, 40000, 1, 1);
 	random_run(8, 30, 1, 0x77ULL, 5000, 0, 1);
+	random_run(16, 12, 150, 0x3131ULL, 40000, 1, 1);
+	test_signatures();
 	test_sweep();
 	test_limit_lowered();
 	return sw_test_done();

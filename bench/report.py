@@ -474,8 +474,9 @@ def write(R: dict, out: Path, md: Path) -> None:
                              "visits every flow of the table each 100 ms; bigger bucket "
                              f"arrays), and {1 - tp:.0%} comes from the lookups spreading "
                              f"over up to {p['frames']} distinct flows per pass (cache and "
-                             "TLB misses: bucket count, slot order, the entry, and the LRU "
-                             "age-list neighbours that each touch relinks).")
+                             "TLB misses on the bucket headers and the entries, prefetched a "
+                             "burst pass ahead but not always in time, and on the LRU age-list "
+                             "neighbours when a flow is relinked, at most once a second).")
                 else:
                     head += "The differences are within the noise: no split is given."
                 L += ["", head]
@@ -517,7 +518,8 @@ def write(R: dict, out: Path, md: Path) -> None:
               "compiled against dataplane/ headers). Allocated by the tables per slot "
               f"(`sw_ctab_memsize`): syncache {p.get('syncache_bytes', 0) / max(1, p.get('syncache_slots', 1)):.1f} B, "
               f"flow table {p.get('flow_bytes', 0) / max(1, p.get('flow_slots', 1)):.1f} B "
-              "(64 entry + 1 slot-order byte + 32 IPv6 side array + bucket count; the IPv6 "
+              "(64 entry + 32 IPv6 side array + the bucket header's share: a 16-bit signature "
+              "and a slot-order byte per slot, and the count; the IPv6 "
               "side array is only touched by IPv6 entries).", "",
               "Measured: VmRSS of the process (`--no-huge`, so table pages count once "
               "touched), a big and a small table both filled; the difference divided by the "

@@ -2,7 +2,7 @@
 /*
  * Bytes per syncache entry and per flow entry, from the dataplane's own headers and table
  * code (linked against build/dataplane/libsw_core.a): sizeof of each entry, and the memory
- * the tables allocate per slot (entry + slot order byte + IPv6 side array + bucket count).
+ * the tables allocate per slot (entry + IPv6 side array + the bucket header: signatures, slot order, count).
  * Prints one JSON object.
  */
 #include <stdio.h>

@@ -8,7 +8,14 @@
 static inline struct sw_learned *
 slot_of(const struct sw_learn_cache *lc, const struct sw_tuple *t)
 {
-	uint32_t h = rte_jhash(t->dst, t->v6 ? 16 : 4, lc->seed ^ t->dport);
+	uint32_t a[4], h;
+
+	/* Every SYN looks its server up: the fixed-size jhash forms, not the byte loop. */
+	memcpy(a, t->dst, sizeof(a));
+	if (!t->v6)
+		h = rte_jhash_1word(a[0], lc->seed ^ t->dport);
+	else
+		h = rte_jhash_32b(a, 4, lc->seed ^ t->dport);
 
 	return (struct sw_learned *)&lc->slot[h & (SW_LEARN_SLOTS - 1)];
 }

@@ -65,8 +65,8 @@ batch_scalar(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, si
 	v2 = _mm256_shuffle_epi32(v2, _MM_SHUFFLE(2, 3, 0, 1));                          \
 } while (0)
 
-__attribute__((target("avx2"))) static void
-batch_avx2(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
+avx2_lanes(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
 	   uint64_t *out, unsigned int n)
 {
 	unsigned int i = 0;
@@ -107,6 +107,20 @@ batch_avx2(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size
 	batch_scalar(keys + i, msgs + i, len, out + i, n - i);
 }
 
+/* The cookie messages' two lengths (IPv4, IPv6) get a copy each with the length a
+ * constant, so that the last word's assembly is straight-line code. */
+__attribute__((target("avx2"))) static void
+batch_avx2(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
+	   uint64_t *out, unsigned int n)
+{
+	if (len == 17)
+		avx2_lanes(keys, msgs, 17, out, n);
+	else if (len == 41)
+		avx2_lanes(keys, msgs, 41, out, n);
+	else
+		avx2_lanes(keys, msgs, len, out, n);
+}
+
 /* ---- AVX-512: 8 lanes, native 64-bit rotates ---- */
 
 #define AVX512_ROUND(v0, v1, v2, v3) do {                                               \
@@ -120,8 +134,8 @@ batch_avx2(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size
 	v1 = _mm512_xor_si512(v1, v2); v2 = _mm512_rol_epi64(v2, 32);                    \
 } while (0)
 
-__attribute__((target("avx512f"))) static void
-batch_avx512(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
+avx512_lanes(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
 	     uint64_t *out, unsigned int n)
 {
 	unsigned int i = 0;
@@ -165,6 +179,18 @@ batch_avx512(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, si
 						     _mm512_xor_si512(v2, v3)));
 	}
 	batch_avx2(keys + i, msgs + i, len, out + i, n - i);
+}
+
+__attribute__((target("avx512f"))) static void
+batch_avx512(const struct sw_sipkey *const *keys, const uint8_t *const *msgs, size_t len,
+	     uint64_t *out, unsigned int n)
+{
+	if (len == 17)
+		avx512_lanes(keys, msgs, 17, out, n);
+	else if (len == 41)
+		avx512_lanes(keys, msgs, 41, out, n);
+	else
+		avx512_lanes(keys, msgs, len, out, n);
 }
 
 /* ---- selection ---- */

@@ -105,6 +105,9 @@ def targets(R: dict) -> list[tuple[str, str, str]]:
         verdict = "**met**" if r >= 0.8 else (
             f"**missed** by {0.8 - r:.2f} × ({(0.8 - r) / 0.8:.0%} short: needs "
             f"{M(0.8 * tp['median'])} Mpps)")
+        why = profile_budget(R, sid)
+        if r < 0.8 and why:
+            verdict += f": {why}"
         out.append((name, res, verdict))
     hs = row_stats(S.get("handshake"), "synwall")
     name = "≥ 1 M proxied handshakes per second per lcore"
@@ -571,6 +574,7 @@ def write(R: dict, out: Path, md: Path) -> None:
               "| | cycles/packet | on CPU |", "| --- | ---: | ---: |"]
         L += [f"| {a} | {b:.0f} | {'–' if c is None else f'{c:.0f}'} |" for a, b, c in cyc]
         L += [""]
+    L += profile_lines(R)
 
     L += ["## Method", ""]
     try:
@@ -588,7 +592,7 @@ def write(R: dict, out: Path, md: Path) -> None:
     L += ["## Raw numbers", "", "Every run; `load` is the 1/5/15-minute load average just "
           "before it, `cpu` the worker lcore's share of CPU 1 in the window.", ""]
     for sid, sec in S.items():
-        if sid == "memory":
+        if sid in ("memory", "profile"):
             continue
         L += [f"### {sid}", ""]
         if sid == "linux":
@@ -610,6 +614,80 @@ def write(R: dict, out: Path, md: Path) -> None:
                 L += ["", f"`{k}`: `{v}`"]
         L += [""]
     md.write_text("\n".join(L) + "\n")
+
+
+GROUPS = ("pcap PMD", "other DPDK libraries", "program", "rest")
+CASES = (("syn", "SYN → cookie SYN-ACK"), ("badack", "invalid ACK"))
+
+
+def profile_cycles(R: dict, tag: str, who: str) -> tuple[float, dict] | None:
+    """(cycles per packet, {group: cycles per packet}) of one profiled run."""
+    sec = R["sections"].get("profile") or {}
+    e = (sec.get("profile") or {}).get(tag, {}).get(who) or {}
+    tsc = R["machine"].get("tsc_hz")
+    if not (e.get("pps") and e.get("perf_groups") and tsc):
+        return None
+    cyc = tsc * (e.get("cpu_share") or 1.0) / e["pps"]
+    return cyc, {g: cyc * e["perf_groups"].get(g, 0.0) for g in GROUPS}
+
+
+def profile_budget(R: dict, tag: str) -> str:
+    """Why the 0.8 x testpmd target is (or is not) within reach, from the profile."""
+    sw, tp = profile_cycles(R, tag, "synwall"), profile_cycles(R, tag, "testpmd")
+    if not (sw and tp):
+        return ""
+    budget = tp[0] / 0.8
+    vdev = sw[1]["pcap PMD"] + sw[1]["other DPDK libraries"] + sw[1]["rest"]
+    own = sw[1]["program"]
+    return (f"at 0.8 × testpmd a packet may cost {budget:.0f} cycles; the vdev and DPDK's "
+            f"libraries alone take {vdev:.0f} of synwall's (testpmd: "
+            f"{tp[0] - tp[1]['program']:.0f}), which leaves {max(0.0, budget - vdev):.0f} "
+            f"cycles for synwall's own work per packet, now {own:.0f} (§9)")
+
+
+def profile_lines(R: dict) -> list[str]:
+    sec = R["sections"].get("profile")
+    if sec is None:
+        return []
+    L = ["### 9. Where the worker's cycles go", "",
+         f"`perf record -C 1` for {sec['params'].get('seconds', 2):g} s in the steady state "
+         "of one synwall and one testpmd run per packet kind (files and options of 1 and 2), "
+         "samples split by the object they fall in; cycles/packet as in 8, shared out by "
+         "the samples. The pcap PMD's part is its RX (each packet copied out of the "
+         "replayed file into a fresh mbuf) and its TX (mbufs freed, no file).", ""]
+    if not sec.get("profile"):
+        return L + [f"Not measured: {'; '.join(sec.get('notes') or ['no data'])}.", ""]
+    L += ["| packets | program | Mpps | cycles/packet | pcap PMD | other DPDK libraries | "
+          "the program itself | rest (kernel, libc, loader) |",
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for tag, title in CASES:
+        for who in ("synwall", "testpmd"):
+            pc = profile_cycles(R, tag, who)
+            e = sec["profile"].get(tag, {}).get(who) or {}
+            if pc is None:
+                L += [f"| {title} | {who} | – | – | – | – | – | "
+                      f"{e.get('perf_error', 'not measured')} |"]
+                continue
+            cyc, g = pc
+            L += [f"| {title} | {who} | {e['pps'] / 1e6:.2f} | {cyc:.0f} | "
+                  + " | ".join(f"{g[k]:.0f} ({g[k] / cyc:.0%})" for k in GROUPS) + " |"]
+    L += [""]
+    for tag, title in CASES:
+        e = sec["profile"].get(tag, {}).get("synwall") or {}
+        pc = profile_cycles(R, tag, "synwall")
+        if not (pc and e.get("perf_funcs")):
+            continue
+        L += [f"synwall's own functions, {title} (cycles/packet; inlined code counts in its "
+              "caller):", "", "| function | cycles/packet | share |", "| --- | ---: | ---: |"]
+        L += [f"| `{name}` | {pc[0] * share:.1f} | {share:.1%} |"
+              for name, share in e["perf_funcs"]]
+        L += [""]
+    for tag, title in CASES:
+        b = profile_budget(R, tag)
+        if b:
+            L += [f"- {title}: {b}."]
+    L += [""]
+    return L
 
 
 def ratio_line(sec: dict) -> str:

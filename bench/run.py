@@ -23,7 +23,8 @@ from . import machine, report, suite
 from .dpdk import DP_BIN, TESTPMD, Hugepages, Memory, loadavg
 
 REPO = Path(__file__).resolve().parents[1]
-ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux"]
+ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
+       "profile"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif name == "linux":
                     from . import linuxcmp
                     sec = linuxcmp.m_linux(ctx)
+                elif name == "profile":
+                    from . import profile
+                    sec = profile.m_profile(ctx)
                 else:
                     sec = getattr(suite, f"m_{name}")(ctx)
                 results["sections"][name] = sec

@@ -89,8 +89,8 @@ def run_synwall(ctx: Ctx, tag: str, *args, **kw) -> dict:
     return _clean(ctx, tag, lambda: _run_synwall_once(ctx, tag, *args, **kw))
 
 
-def run_testpmd(ctx: Ctx, vdev: str, frames: int) -> dict:
-    return _clean(ctx, "testpmd", lambda: _run_testpmd_once(ctx, vdev, frames))
+def run_testpmd(ctx: Ctx, vdev: str, frames: int, after: Callable | None = None) -> dict:
+    return _clean(ctx, "testpmd", lambda: _run_testpmd_once(ctx, vdev, frames, after))
 
 
 def _clean(ctx: Ctx, tag: str, once: Callable[[], dict]) -> dict:
@@ -164,7 +164,8 @@ def _run_synwall_once(ctx: Ctx, tag: str, outside: str, app: list[str],
     return res
 
 
-def _run_testpmd_once(ctx: Ctx, vdev: str, frames: int) -> dict:
+def _run_testpmd_once(ctx: Ctx, vdev: str, frames: int,
+                      after: Callable | None = None) -> dict:
     prefix = new_prefix("tp")
     argv = testpmd_argv(prefix, ctx.mem, vdev, ctx.mbufs(frames), mem_mb=ctx.mem_mb(frames))
     proc = DpdkProc("dpdk-testpmd", argv, prefix, ctx.work).start()
@@ -172,6 +173,8 @@ def _run_testpmd_once(ctx: Ctx, vdev: str, frames: int) -> dict:
         proc.wait_launched()
         proc.wait_busy()
         res = steady(proc, ctx.warm, ctx.window, synwall=False)
+        if after is not None:
+            res.update(after(proc) or {})
     finally:
         rc = proc.stop()
     res["exit"] = rc
@@ -196,6 +199,14 @@ def syn_file(ctx: Ctx) -> Path:
         pcaps.write_syns(p, ctx.sizes.syn_pcap, seed=1)
         ctx.files["syn"] = p
     return ctx.files["syn"]
+
+
+def badack_file(ctx: Ctx) -> Path:
+    if "badack" not in ctx.files:
+        p = ctx.work / "badack.pcap"
+        pcaps.write_bad_acks(p, ctx.sizes.syn_pcap)
+        ctx.files["badack"] = p
+    return ctx.files["badack"]
 
 
 def _vs_testpmd(ctx: Ctx, sec: dict, pcap: Path, frames: int, app: list[str],
@@ -242,8 +253,7 @@ def m_badack(ctx: Ctx) -> dict:
     n = ctx.sizes.syn_pcap
     sec = section("badack", "Invalid-ACK flood (every ACK fails the cookie check)",
                   distinct_acks=n, mode="proxy (port 80)")
-    pcap = ctx.work / "badack.pcap"
-    pcaps.write_bad_acks(pcap, n)
+    pcap = badack_file(ctx)
 
     def verify(sec, res):
         f = res["final"]

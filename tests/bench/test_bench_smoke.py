@@ -3,7 +3,7 @@ measurement once, briefly, on small files, and must produce the report, the tabl
 plot, with positive numbers that agree with synwall's own counters. It asserts no speed: the
 machine may be busy with anything.
 
-Run:  .venv/bin/python -m pytest tests/bench        (root; about 20 s)
+Run:  .venv/bin/python -m pytest tests/bench        (root; about 35 s)
 """
 import json
 import os
@@ -17,18 +17,20 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DP = REPO / "build" / "dataplane" / "synwall-dp"
 
-SECTIONS = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux"]
+SECTIONS = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
+            "profile"]
 HEADINGS = ["## Targets", "## Machine", "## Plot", "### 1. SYN", "### 2. Invalid-ACK",
             "### 3a. Valid cookie ACKs", "### 3b. Complete proxied handshakes",
             "### 4. Established-flow translation", "### 5. SYN rate vs syncache occupancy",
             "### 6. Memory per entry", "### 7. Linux syncookies vs synwall",
-            "### 8. Cycles per packet", "## Method", "## Checks", "## Raw numbers"]
+            "### 8. Cycles per packet", "### 9. Where the worker's cycles go", "## Method",
+            "## Checks", "## Raw numbers"]
 
 
 def _missing() -> str | None:
     if os.geteuid() != 0:
         return "the benchmark needs root (DPDK, network namespaces)"
-    for tool in ("dpdk-testpmd", "tcpreplay", "nft", "ip"):
+    for tool in ("dpdk-testpmd", "tcpreplay", "nft", "ip", "perf"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (scripts/setup.sh installs it)"
     return None
@@ -47,7 +49,7 @@ def quick(tmp_path_factory):
     md = out / "BENCHMARKS.md"
     r = subprocess.run([sys.executable, "-m", "bench", "--quick", "--hugepages", "off",
                         "--out", str(out), "--md", str(md)], cwd=REPO, capture_output=True,
-                       text=True, timeout=55)
+                       text=True, timeout=90)
     results = json.loads((out / "results.json").read_text()) \
         if (out / "results.json").exists() else None
     return r, out, md, results
@@ -112,6 +114,15 @@ def test_counters_match_what_was_sent(quick):
     for label, row in S["linux"]["rows"].items():
         for d in row["detail"]:
             assert 0 < d["synacks"] <= d["defender_sent"] <= d["sent"], (label, d)
+    # the profile's samples: in the pcap PMD and in the program, for both programs; the
+    # table splits each run's cycles by them
+    for tag in ("syn", "badack"):
+        for who in ("synwall", "testpmd"):
+            g = S["profile"]["profile"][tag][who]["perf_groups"]
+            assert g["pcap PMD"] > 0.05 and g["program"] > 0.05, (tag, who, g)
+            assert 0.9 < sum(g.values()) <= 1.01, (tag, who, g)
+        funcs = dict(S["profile"]["profile"][tag]["synwall"]["perf_funcs"])
+        assert "outside_burst" in funcs, funcs
     mem = S["memory"]
     assert mem["params"]["sizeof_sc_entry"] == 64 and mem["params"]["sizeof_flow"] == 64
     assert 32 < mem["flow_bytes_per_slot"] < 200 and 32 < mem["sc_bytes_per_slot"] < 200

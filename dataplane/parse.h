@@ -101,6 +101,8 @@ int sw_parse_tcp(const uint8_t *data, uint32_t len, struct sw_pkt *pkt);
 
 /* Parse just the option area of a TCP header. Returns 0 or -(SW_BAD_TCP_OPTION). */
 int sw_parse_tcp_options(const uint8_t *opts, uint32_t optlen, struct sw_tcpopts *out);
+/* The same without the fast paths for the common layouts: every option walked (tests). */
+int sw_parse_tcp_options_loop(const uint8_t *opts, uint32_t optlen, struct sw_tcpopts *out);
 
 /* Verify IPv4 header and TCP checksums in software. */
 bool sw_tcp_checksum_ok(const uint8_t *data, const struct sw_pkt *pkt);

@@ -1327,6 +1327,59 @@ test_fuzz(void)
 		sw_guard_free(&guards[i]);
 }
 
+/*
+ * The fast paths for Linux's SYN layout and the aligned timestamps give what the full walk
+ * gives: on the exact layouts with random values (shifts above 14 included), and on those
+ * layouts with one byte changed at random (then mostly the walk decides, and must agree).
+ */
+static void
+test_options_fast_path(void)
+{
+	static const uint8_t syn[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0,
+					 1, 3, 3, 7 };
+	static const uint8_t ack[12] = { 1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint64_t rs = 0x5eed0f0fULL;
+	unsigned int round;
+
+	for (round = 0; round < 200000; round++) {
+		const int is_syn = round & 1;
+		const unsigned int n = is_syn ? 20 : 12;
+		uint8_t b[20];
+		struct sw_tcpopts fast, walk;
+		unsigned int k;
+		int rf, rw;
+
+		memcpy(b, is_syn ? syn : ack, n);
+		for (k = is_syn ? 8 : 4; k < (is_syn ? 16u : 12u); k++)
+			b[k] = (uint8_t)sw_rand(&rs);
+		if (is_syn) {
+			b[2] = (uint8_t)sw_rand(&rs);
+			b[3] = (uint8_t)sw_rand(&rs);
+			b[19] = (uint8_t)(sw_rand(&rs) % 20);
+		}
+		if (round % 4 >= 2)     /* one byte anywhere changed */
+			b[sw_rand(&rs) % n] = (uint8_t)sw_rand(&rs);
+		SW_CTX("round %u", round);
+		memset(&fast, 0xcc, sizeof(fast));
+		memset(&walk, 0x33, sizeof(walk));
+		rf = sw_parse_tcp_options(b, n, &fast);
+		rw = sw_parse_tcp_options_loop(b, n, &walk);
+		CHECK_EQ(rf, rw);
+		if (rf == 0 && rw == 0)
+			CHECK_MEM(&fast, &walk, sizeof(fast));
+		if (round % 4 < 2) {
+			/* the exact layouts: everything there */
+			CHECK_EQ(rf, 0);
+			CHECK_EQ(fast.present, is_syn ? (SW_OPT_MSS | SW_OPT_SACKOK | SW_OPT_TS |
+							 SW_OPT_WS) : SW_OPT_TS);
+			CHECK_EQ(fast.ts_off, 20 + (is_syn ? 6 : 2));
+			CHECK_EQ(fast.tsval, sw_rd32(b + (is_syn ? 8 : 4)));
+			if (is_syn)
+				CHECK_EQ(fast.wscale, b[19] > 14 ? 14 : b[19]);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1337,6 +1390,7 @@ main(void)
 	test_malformed_ip();
 	test_malformed_tcp();
 	test_options();
+	test_options_fast_path();
 	test_checksum();
 	test_icmp_unreach();
 	test_fuzz();

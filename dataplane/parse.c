@@ -4,6 +4,7 @@
 #include <rte_ip.h>
 
 #include "bytes.h"
+#include "csum.h"
 #include "parse.h"
 
 #define ETH_HLEN        14
@@ -295,29 +296,20 @@ sw_parse_tcp(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 bool
 sw_tcp_checksum_ok(const uint8_t *data, const struct sw_pkt *pkt)
 {
-	const void *ip = data + pkt->l2_len;
-	const void *l4 = data + pkt->l2_len + pkt->l3_len;
-	uint32_t sum;
+	const uint8_t *ip = data + pkt->l2_len;
+	const uint8_t *l4 = ip + pkt->l3_len;
+	/* pseudo-header: addresses (straight from the IP header), protocol, TCP length; the
+	 * 16-bit words as loaded from network order */
+	uint64_t acc = (uint64_t)rte_cpu_to_be_16(PROTO_TCP) + rte_cpu_to_be_16(pkt->l4_len);
 
 	if (!pkt->t.v6) {
-		const struct rte_ipv4_hdr *h = ip;
-
-		if (rte_raw_cksum(h, pkt->l3_len) != 0xffff)
+		if (sw_raw_cksum(ip, pkt->l3_len) != 0xffff)
 			return false;
-		sum = rte_raw_cksum(l4, pkt->l4_len);
-		sum += rte_ipv4_phdr_cksum(h, 0);
-		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
-		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
-		return sum == 0xffff;
+		acc = sw_cksum_add(acc, ip + 12, 8);
 	} else {
-		const struct rte_ipv6_hdr *h = ip;
-
-		sum = rte_raw_cksum(l4, pkt->l4_len);
-		sum += rte_ipv6_phdr_cksum(h, 0);
-		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
-		sum = ((sum & 0xffff0000) >> 16) + (sum & 0xffff);
-		return sum == 0xffff;
+		acc = sw_cksum_add(acc, ip + 8, 32);
 	}
+	return sw_cksum_fold(sw_cksum_add(acc, l4, pkt->l4_len)) == 0xffff;
 }
 
 int

@@ -41,7 +41,17 @@ fold(uint32_t s)
 	return (uint16_t)s;
 }
 
-/* Write the options; *sum gets the sum of their 16-bit words. */
+/* One 4-byte word of options at p + n; *s gets its two 16-bit words. */
+static inline uint16_t
+put_word(uint8_t *p, uint16_t n, uint32_t v, uint32_t *s)
+{
+	sw_wr32(p + n, v);
+	*s += sum32(v);
+	return (uint16_t)(n + 4);
+}
+
+/* Write the options (Linux's layout, every option in whole 4-byte words); *sum gets the sum
+ * of their 16-bit words. */
 static uint16_t
 write_options(uint8_t *p, const struct sw_tcpopts *o, uint32_t *sum)
 {
@@ -50,43 +60,18 @@ write_options(uint8_t *p, const struct sw_tcpopts *o, uint32_t *sum)
 	bool ts = o->present & SW_OPT_TS;
 	uint32_t s = 0;
 
-	if (o->present & SW_OPT_MSS) {
-		p[n++] = 2;
-		p[n++] = 4;
-		sw_wr16(p + n, o->mss);
-		n += 2;
-		s += W(2, 4) + o->mss;
-	}
+	if (o->present & SW_OPT_MSS)
+		n = put_word(p, n, 0x02040000u | o->mss, &s);
 	if (ts) {
-		if (sack) {
-			p[n++] = 4;
-			p[n++] = 2;
-			s += W(4, 2);
-		} else {
-			p[n++] = 1;
-			p[n++] = 1;
-			s += W(1, 1);
-		}
-		p[n++] = 8;
-		p[n++] = 10;
-		sw_wr32(p + n, o->tsval);
-		sw_wr32(p + n + 4, o->tsecr);
-		n += 8;
-		s += W(8, 10) + sum32(o->tsval) + sum32(o->tsecr);
+		/* SACK-permitted where the timestamps' NOP NOP would be */
+		n = put_word(p, n, sack ? 0x0402080au : 0x0101080au, &s);
+		n = put_word(p, n, o->tsval, &s);
+		n = put_word(p, n, o->tsecr, &s);
 	} else if (sack) {
-		p[n++] = 1;
-		p[n++] = 1;
-		p[n++] = 4;
-		p[n++] = 2;
-		s += W(1, 1) + W(4, 2);
+		n = put_word(p, n, 0x01010402u, &s);
 	}
-	if (o->present & SW_OPT_WS) {
-		p[n++] = 1;
-		p[n++] = 3;
-		p[n++] = 3;
-		p[n++] = o->wscale;
-		s += W(1, 3) + W(3, o->wscale);
-	}
+	if (o->present & SW_OPT_WS)
+		n = put_word(p, n, 0x01030300u | o->wscale, &s);
 	*sum = s;
 	return n;
 }

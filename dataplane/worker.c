@@ -100,6 +100,25 @@ send_inside(struct sw_worker *w, struct rte_mbuf *m)
 	txbuf_add(w, &w->tx_inside, w->app->inside.id, &w->cnt.port_inside_tx, m);
 }
 
+/* A packet synwall is done with: freed with the round's others (one bulk return to the
+ * mempool instead of one call per packet; a flood of invalid ACKs is all drops). */
+static inline void
+drop_flush(struct sw_worker *w)
+{
+	if (w->dropped.n != 0) {
+		rte_pktmbuf_free_bulk(w->dropped.pkts, w->dropped.n);
+		w->dropped.n = 0;
+	}
+}
+
+static inline void
+drop_mbuf(struct sw_worker *w, struct rte_mbuf *m)
+{
+	w->dropped.pkts[w->dropped.n++] = m;
+	if (w->dropped.n == SW_TX_BUF)
+		drop_flush(w);
+}
+
 /* Replace the contents of m by the segment s, with offload flags for port p. */
 static void
 mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, const struct sw_port *p)
@@ -503,7 +522,7 @@ open_server(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data, const str
 		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
 		 * client's retransmission can still get in. */
 		w->cnt.sc_aborted++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	if (evicted)
@@ -584,7 +603,7 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 		log_segment(w, pkt, c->now_ms, "matches no pending handshake (SYN cookies are "
 			    "off): dropped (spoofed ACK, port scan, or a connection whose entry "
 			    "expired)");
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	if (rx != NULL && rx->need == SW_NEED_CHECK) {
@@ -617,7 +636,7 @@ complete_handshake(struct sw_ctx *c, struct rte_mbuf *m, const uint8_t *data,
 			log_segment(w, pkt, c->now_ms, "matches no pending handshake and "
 				    "carries no valid cookie: dropped (spoofed ACK or port scan)");
 		}
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	w->cnt.sc_recvcookie++;
@@ -653,7 +672,7 @@ handle_rst_no_flow(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, uin
 	} else {
 		w->cnt.proxy_rst_ignored++;
 	}
-	rte_pktmbuf_free(m);
+	drop_mbuf(w, m);
 }
 
 /* A FIN more than this beyond what the server acknowledged is not believed (a blind guess
@@ -700,7 +719,7 @@ client_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 			/* A SYN cannot come from the client, which is established: it would
 			 * only let a spoofer cancel the opening. */
 			w->cnt.proxy_unexpected++;
-			rte_pktmbuf_free(m);
+			drop_mbuf(w, m);
 			return true;
 		}
 		if ((fl & SW_TH_RST) && pkt->seq == f->irs + 1) {
@@ -714,7 +733,7 @@ client_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 		/* The handshake ACK again, or a window probe: the server is not open yet.
 		 * The client's window is zero until it is, so no data is lost. */
 		w->cnt.proxy_ack_opening++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return true;
 	}
 	if ((fl & SW_TH_SYN) && sw_flow_state(f) == SW_FLOW_CLOSING) {
@@ -806,7 +825,7 @@ server_synack(struct sw_ctx *c, struct rte_mbuf *m, struct sw_pkt *pkt, struct s
 
 	if (!sw_proxy_server_synack(f, pkt)) {
 		w->cnt.proxy_unexpected++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	sw_learn_synack(&w->learn, t, server_profile(c, t), offered, &pkt->opt,
@@ -871,7 +890,7 @@ server_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 			send_outside(w, m);
 		} else {
 			w->cnt.proxy_unexpected++;
-			rte_pktmbuf_free(m);
+			drop_mbuf(w, m);
 		}
 		return;
 	}
@@ -880,7 +899,7 @@ server_segment(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, struct sw_pk
 		 * client has been told already. */
 		if (pkt->seq - f->seq_delta != f->iss) {
 			w->cnt.proxy_unexpected++;
-			rte_pktmbuf_free(m);
+			drop_mbuf(w, m);
 			return;
 		}
 		/* The client's window is not kept once open: offer 64 KB, the client's next
@@ -950,7 +969,7 @@ handle_icmp(struct sw_ctx *c, struct rte_mbuf *m, uint8_t *data, uint32_t len,
 			sw_syncache_remove(&w->sc, e);
 		else
 			e->flags |= SW_SCF_UNREACH;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return true;
 	}
 	f = sw_flowtab_lookup(&w->ft, &t, hash);
@@ -1139,7 +1158,7 @@ outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 
 	if (unlikely(rx->kind < 0)) {
 		count_malformed(w, -rx->kind);
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	if (rx->kind == SW_L3_OTHER ||
@@ -1159,18 +1178,18 @@ outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 	}
 	if (mode == SW_MODE_DROP) {
 		w->cnt.port_policy_drop++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	if (unlikely(rx->rc < 0)) {
 		count_malformed(w, -rx->rc);
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	fl = pkt->tcp_flags;
 	if (unlikely((fl & SW_TH_SYN) && (fl & (SW_TH_FIN | SW_TH_RST)))) {
 		w->cnt.mal_flags++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 
@@ -1190,14 +1209,14 @@ outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 		;
 	else if (!checksum_ok(c, m, data, pkt)) {
 		w->cnt.mal_checksum++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 		return;
 	}
 	if (fl & SW_TH_SYN) {
 		if (fl & SW_TH_ACK) {
 			/* A SYN-ACK from outside to a protected port answers nothing of ours. */
 			w->cnt.proxy_unexpected++;
-			rte_pktmbuf_free(m);
+			drop_mbuf(w, m);
 		} else {
 			handle_syn(c, m, data, pkt, mode, rx->hash, rx);
 		}
@@ -1207,7 +1226,7 @@ outside_act(struct sw_ctx *c, struct rte_mbuf *m, struct sw_rx *rx)
 		complete_handshake(c, m, data, pkt, mode, rx->hash, rx);
 	} else {
 		w->cnt.proxy_unexpected++;
-		rte_pktmbuf_free(m);
+		drop_mbuf(w, m);
 	}
 }
 
@@ -1513,6 +1532,7 @@ sw_worker_run(struct sw_worker *w)
 		sw_flowtab_sweep(&w->ft, c.now_ms, SW_SWEEP_PERIOD_MS, flow_timer, &c);
 		txbuf_flush(w, &w->tx_outside, app->outside.id, &w->cnt.port_outside_tx);
 		txbuf_flush(w, &w->tx_inside, app->inside.id, &w->cnt.port_inside_tx);
+		drop_flush(w);
 
 		/* gauges */
 		w->cnt.sc_count = w->sc.tab.count;

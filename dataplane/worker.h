@@ -83,6 +83,7 @@ struct sw_worker {
 	struct sw_learn_cache learn;    /* server profiles seen in SYN-ACKs */
 	struct sw_txbuf tx_outside;
 	struct sw_txbuf tx_inside;
+	struct sw_txbuf dropped;        /* mbufs to free, in bulk, at the end of the round */
 	uint64_t now_ms;                /* this loop iteration's time */
 	uint64_t log_next_ms;
 	uint32_t log_suppressed;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Segments are written byte by byte, and their checksums are summed from the field values
- * as they are written, not read back from the buffer: reading 16-bit words over bytes just
- * stored defeats store forwarding and stalls the core (it was the hottest spot of the SYN
- * path).
+ * Segments are written field by field (options in whole 4-byte words), and their checksums
+ * are summed from the field values as they are written, not read back from the buffer:
+ * reading 16-bit words over bytes just stored defeats store forwarding and stalls the core
+ * (it was the hottest spot of the SYN path).
  */
 #include <string.h>
 

@@ -1528,11 +1528,12 @@ sw_worker_run(struct sw_worker *w)
 			inside_burst(&c, pkts, n);
 		}
 
+		/* the round's drops back to the pool before the timers allocate */
+		drop_flush(w);
 		sw_syncache_sweep(&w->sc, c.now_ms, SW_SWEEP_PERIOD_MS, synack_timer, &c);
 		sw_flowtab_sweep(&w->ft, c.now_ms, SW_SWEEP_PERIOD_MS, flow_timer, &c);
 		txbuf_flush(w, &w->tx_outside, app->outside.id, &w->cnt.port_outside_tx);
 		txbuf_flush(w, &w->tx_inside, app->inside.id, &w->cnt.port_inside_tx);
-		drop_flush(w);
 
 		/* gauges */
 		w->cnt.sc_count = w->sc.tab.count;

@@ -749,6 +749,54 @@ test_signatures(void)
 	}
 }
 
+/*
+ * The bucket header's layout for every bucketlimit: signatures padded to a multiple of 8
+ * (the 8-wide compares read only signatures, and the padding ones stay 0), the order after
+ * them, the count after the order, all inside a stride that is a power of 2 up to 64 bytes
+ * and a multiple of 64 beyond; and memsize covers the table.
+ */
+static void
+test_layout(void)
+{
+	uint32_t bl;
+
+	for (bl = 1; bl <= 255; bl++) {
+		struct sw_ctab t;
+		void *mem = ctab_new(&t, 4, bl, 1);
+		const uint8_t *end = (const uint8_t *)mem + sw_ctab_memsize(4, bl);
+		uint32_t b, i;
+
+		SW_CTX("bucketlimit %u", bl);
+		CHECK_EQ(t.sig_slots % 8, 0);
+		CHECK(t.sig_slots >= bl && t.sig_slots < bl + 8);
+		CHECK(sw_ctab_order(&t, 0) == sw_ctab_meta(&t, 0) + 2 * t.sig_slots);
+		CHECK_EQ(t.count_off, 2 * t.sig_slots + bl);
+		CHECK(t.count_off < t.meta_stride);
+		if (t.meta_stride <= 64)
+			CHECK_EQ(t.meta_stride & (t.meta_stride - 1), 0);
+		else
+			CHECK_EQ(t.meta_stride % 64, 0);
+		CHECK((const uint8_t *)sw_ctab_meta(&t, 3) + t.meta_stride <= end);
+		CHECK((const uint8_t *)(t.v6 + 4 * bl) <= end);
+		CHECK((const uint8_t *)sw_ctab_slot(&t, 3, bl - 1) + SW_CTAB_ENTRY_SIZE <=
+		      (const uint8_t *)sw_ctab_meta(&t, 0));
+		/* a full bucket: every live slot signed, the padding ones 0 */
+		for (i = 0; i < bl; i++) {
+			struct sw_tuple k;
+			unsigned int ev;
+
+			key(&k, 100 + i);
+			REQUIRE(sw_ctab_insert(&t, &k, 0x77770001, UINT32_MAX, &ev, NULL) != NULL);
+		}
+		for (b = 0; b < 4; b++)
+			for (i = 0; i < t.sig_slots; i++)
+				CHECK_EQ(sw_ctab_sigs(&t, b)[i],
+					 b == 1 && i < bl ? 0x7777 : 0);
+		free(mem);
+	}
+	SW_CTX_CLEAR();
+}
+
 int
 main(void)
 {
@@ -762,6 +810,7 @@ main(void)
 	random_run(8, 30, 1, 0x77ULL, 5000, 0, 1);
 	random_run(16, 12, 150, 0x3131ULL, 40000, 1, 1);
 	test_signatures();
+	test_layout();
 	test_sweep();
 	test_limit_lowered();
 	return sw_test_done();

@@ -29,7 +29,7 @@ from .suite import Ctx, add_run, check, section
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from synlab.wire import CLIENT_IP, SERVER_IP, Wire, sh  # noqa: E402
+from synlab.wire import CLIENT_IP, SERVER_IP, Wire, nft_counter, nft_load, sh  # noqa: E402
 
 
 def _mac(dev: str, ns: str | None = None) -> str:
@@ -38,7 +38,7 @@ def _mac(dev: str, ns: str | None = None) -> str:
 
 
 def _nft_counter(ns: str, dev: str) -> None:
-    rules = f"""
+    nft_load(ns, f"""
 table netdev swbench {{
     counter synacks {{ }}
     chain in {{
@@ -46,17 +46,11 @@ table netdev swbench {{
         tcp flags & (syn | ack) == (syn | ack) counter name synacks drop
     }}
 }}
-"""
-    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
-                   check=True, capture_output=True)
+""")
 
 
 def _synacks(ns: str) -> int:
-    out = sh("nft", "-j", "list", "counter", "netdev", "swbench", "synacks", ns=ns).stdout
-    for obj in json.loads(out)["nftables"]:
-        if "counter" in obj:
-            return obj["counter"]["packets"]
-    raise RuntimeError(f"no nft counter: {out}")
+    return nft_counter(ns, "netdev", "swbench", "synacks")
 
 
 def _netstat(ns: str, name: str) -> int:

@@ -186,9 +186,23 @@ class Wire:
         shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
 
 
+def nft_load(ns: str, rules: str) -> None:
+    """Load an nftables ruleset (nft -f syntax) into a namespace."""
+    sh("nft", "-f", "-", ns=ns, input=rules, timeout=30)
+
+
+def nft_counter(ns: str, family: str, table: str, name: str) -> int:
+    """Packets counted so far by a named nftables counter in a namespace."""
+    out = sh("nft", "-j", "list", "counter", family, table, name, ns=ns, timeout=30).stdout
+    for obj in json.loads(out)["nftables"]:
+        if "counter" in obj:
+            return obj["counter"]["packets"]
+    raise AssertionError(f"no counter {family} {table} {name} in {out}")
+
+
 def nft_syn_counter(ns: str, port: int) -> None:
     """Count the SYNs that reach the server's stack on `port` (in its namespace)."""
-    rules = f"""
+    nft_load(ns, f"""
 table inet swtest {{
     counter syns {{ }}
     chain input {{
@@ -196,14 +210,8 @@ table inet swtest {{
         tcp dport {port} tcp flags & (syn | ack) == syn counter name syns
     }}
 }}
-"""
-    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
-                   check=True, capture_output=True)
+""")
 
 
 def nft_syn_count(ns: str) -> int:
-    out = sh("nft", "-j", "list", "counter", "inet", "swtest", "syns", ns=ns).stdout
-    for obj in json.loads(out)["nftables"]:
-        if "counter" in obj:
-            return obj["counter"]["packets"]
-    raise AssertionError(f"no counter in {out}")
+    return nft_counter(ns, "inet", "swtest", "syns")

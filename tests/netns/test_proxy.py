@@ -3,12 +3,12 @@
 Client namespace -> synwall-dp (net_af_packet) -> server namespace running synlab.httpd.
 Every transfer is checked end to end by SHA-256; counters are checked at the end.
 """
-import json
 
 import pytest
 
 from synlab.httpd import blob_sha256
-from synlab.wire import SERVER_IP, SERVER_IP6, nft_syn_count, nft_syn_counter
+from synlab.wire import (SERVER_IP, SERVER_IP6, nft_counter, nft_load, nft_syn_count,
+                         nft_syn_counter)
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 MB = 1 << 20
@@ -50,7 +50,7 @@ def nft_counters(wire, ns, rules: dict) -> None:
     """Named nftables counters on a namespace's input path: name -> match expression."""
     decl = "\n".join(f"    counter {n} {{ }}" for n in rules)
     body = "\n".join(f"        {expr} counter name {n}" for n, expr in rules.items())
-    wire.run(ns, "nft", "-f", "-", input=f"""
+    nft_load(ns, f"""
 table inet obs {{
 {decl}
     chain input {{
@@ -62,8 +62,7 @@ table inet obs {{
 
 
 def nft_read(wire, ns, name) -> int:
-    out = wire.run(ns, "nft", "-j", "list", "counter", "inet", "obs", name).stdout
-    return next(o["counter"]["packets"] for o in json.loads(out)["nftables"] if "counter" in o)
+    return nft_counter(ns, "inet", "obs", name)
 
 
 def nft_reset(wire, ns) -> None:

@@ -55,16 +55,15 @@ def record(work: Path, tag: str, program: str, seconds: float) -> dict:
     if r.returncode != 0 or not data.exists():
         return {"perf_error": (r.stderr or r.stdout).strip()[-300:] or f"rc {r.returncode}"}
     groups: dict[str, float] = {}
-    for share, dso in _report(data, "dso"):
-        g = group_of(dso, program)
-        groups[g] = groups.get(g, 0.0) + share
     funcs = []
     for share, rest in _report(data, "dso,sym"):
         f = rest.split()
-        if len(f) >= 3 and f[0] == program:
-            name = f[-1]
-            if not name.startswith("0x"):
-                funcs.append((name, share))
+        if not f:
+            continue
+        g = group_of(f[0], program)
+        groups[g] = groups.get(g, 0.0) + share
+        if f[0] == program and len(f) >= 3 and not f[-1].startswith("0x"):
+            funcs.append((f[-1], share))
     data.unlink(missing_ok=True)
     return {"perf_groups": groups, "perf_funcs": funcs[:12]}
 

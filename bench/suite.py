@@ -270,6 +270,18 @@ def m_badack(ctx: Ctx) -> dict:
 
 # --- 3: valid cookie ACKs, complete handshakes ------------------------------------------
 
+def add_ramp_run(ctx: Ctx, sec: dict, r: int, res: dict, unit: str, what: str) -> None:
+    """Record run r of a first-pass (ramp) measurement: its fitted rate, the check that the
+    fit had enough samples, and a log line."""
+    check(sec, f"run {r + 1}: rate measured over >= {ctx.min_samples} telemetry samples",
+          res.get("rate") is not None and res.get("samples_fit", 0) >= ctx.min_samples)
+    sec["params"]["argv"] = res["argv"]
+    add_run(sec, "synwall", unit, res.get("rate"), brief(res))
+    ctx.log(f"  run {r + 1} {what} {(res.get('rate') or 0) / 1e6:7.2f} M/s  "
+            f"({res.get('samples_fit')} samples over {res.get('fit_seconds', 0) * 1e3:.1f} ms)"
+            f"  load {res['load_before']}")
+
+
 def m_validack(ctx: Ctx) -> dict:
     n = ctx.sizes.valid_acks
     flows = 16 * n            # mean bucket load 1/2 of 8: no bucket ever full
@@ -287,13 +299,7 @@ def m_validack(ctx: Ctx) -> dict:
               f"connection: recvcookie == opened, no flow refused)",
               f.get("proxy.opened") == n and f.get("syncache.recvcookie") == n and
               f.get("syncache.aborted") == 0)
-        check(sec, f"run {r + 1}: rate measured over >= {ctx.min_samples} telemetry samples",
-              res.get("rate") is not None and res.get("samples_fit", 0) >= ctx.min_samples)
-        sec["params"]["argv"] = res["argv"]
-        add_run(sec, "synwall", "ACKs/s", res.get("rate"), brief(res))
-        ctx.log(f"  run {r + 1} valid ACKs {(res.get('rate') or 0) / 1e6:7.2f} M/s  "
-                f"({res.get('samples_fit')} samples over {res.get('fit_seconds', 0) * 1e3:.1f} ms)"
-                f"  load {res['load_before']}")
+        add_ramp_run(ctx, sec, r, res, "ACKs/s", "valid ACKs")
     return sec
 
 
@@ -318,13 +324,7 @@ def m_handshake(ctx: Ctx) -> dict:
               f"completed = proxy.opened: each SYN, ACK and server SYN-ACK did its part)",
               f.get("proxy.established") == n and f.get("proxy.opened") == n and
               f.get("syncache.added") == n and f.get("syncache.completed") == n)
-        check(sec, f"run {r + 1}: rate measured over >= {ctx.min_samples} telemetry samples",
-              res.get("rate") is not None and res.get("samples_fit", 0) >= ctx.min_samples)
-        sec["params"]["argv"] = res["argv"]
-        add_run(sec, "synwall", "handshakes/s", res.get("rate"), brief(res))
-        ctx.log(f"  run {r + 1} handshakes {(res.get('rate') or 0) / 1e6:7.2f} M/s  "
-                f"({res.get('samples_fit')} samples over {res.get('fit_seconds', 0) * 1e3:.1f} ms)"
-                f"  load {res['load_before']}")
+        add_ramp_run(ctx, sec, r, res, "handshakes/s", "handshakes")
     return sec
 
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from hw import nics, pmdinfo
-from hw.sysinfo import (DPDK_KMODS, OPTIONAL_CPU_FLAGS, REQUIRED_CPU_FLAGS, Host)
+from hw.sysinfo import DPDK_KMODS, OPTIONAL_CPU_FLAGS, REQUIRED_CPU_FLAGS, Host
 
 ICE_DDP = ("updates/intel/ice/ddp/ice.pkg", "intel/ice/ddp/ice.pkg")
 OK, WARN, FAIL = "ok", "warn", "FAIL"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import socket
 import threading
 import time

@@ -115,13 +115,16 @@ def main() -> int:
         flood_sent = loops * unique
         absorbed = stats["syncache.added"] + stats["syncache.sendcookie"] + \
             stats["syncache.dupsyn"] - stats["syncache.completed"]
+        served, lost = result.get("ok", 0), result.get("failed", 0)
+        mib = result.get("bytes", 0) // (1 << 20)
+        completed = stats["syncache.completed"]
         print(f"""
 summary
   flood SYNs sent                {flood_sent:>12,}
   SYNs answered by synwall       {absorbed:>12,}  (none reached the server)
-  legitimate connections served  {result.get('ok', 0):>12,}  ({result.get('bytes', 0) // (1 << 20):,} MiB, SHA-256 checked)
-  connections lost               {result.get('failed', 0):>12,}
-  SYNs the server saw            {server_syns:>12,}  (= handshakes completed: {stats['syncache.completed']:,})
+  legitimate connections served  {served:>12,}  ({mib:,} MiB, SHA-256 checked)
+  connections lost               {lost:>12,}
+  SYNs the server saw            {server_syns:>12,}  (= handshakes completed: {completed:,})
 """)
         if result.get("errors"):
             print("client errors:", json.dumps(result["errors"]))

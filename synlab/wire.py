@@ -1,6 +1,7 @@
 """Two network namespaces wired through synwall-dp on net_af_packet ports (tests and demo).
 
-    client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]  swi-N <-veth-> (srv0 198.18.0.2/24) server ns
+    client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]
+        swi-N <-veth-> (srv0 198.18.0.2/24) server ns
 
 Both hosts share one /24 (synwall is a bump in the wire: ARP is bridged). Only RFC 2544
 addresses; the namespaces are created and removed by the test itself.
@@ -124,7 +125,7 @@ class Wire:
         except subprocess.TimeoutExpired:
             self.dp.kill()
             self.dp.wait()
-            raise RuntimeError(f"synwall-dp did not stop on SIGINT:\n{self.log()}")
+            raise RuntimeError(f"synwall-dp did not stop on SIGINT:\n{self.log()}") from None
         self.dp = None
         if rc != 0:
             raise RuntimeError(f"synwall-dp exited {rc}:\n{self.log()}")

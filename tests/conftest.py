@@ -8,15 +8,17 @@ tests/traffic/dpharness.py, which test modules import for its constants.
 Run:  bash scripts/setup.sh && .venv/bin/python -m pytest tests/traffic
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.append(str(Path(__file__).resolve().parent / "traffic"))
-
-from dpharness import DEFAULT_ARGS, DpProcess, DpRunner, dp_command, new_prefix, \
-    require_binary, write_pcap  # noqa: E402
+from tests.traffic.dpharness import (
+    DEFAULT_ARGS,
+    DpProcess,
+    DpRunner,
+    dp_command,
+    new_prefix,
+    require_binary,
+    write_pcap,
+)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ctlharness import Env, Tap, Veth, require_veth
+from tests.controller.ctlharness import Env, Tap, Veth, require_veth
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ class Tap:
         while not self._stop.is_set():
             try:
                 data, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -238,7 +238,7 @@ class Env:
                 except ProcessLookupError:
                     pass
         for pid in self.pids:
-            wait_for(lambda: proc_start_time(pid) is None, 5)
+            wait_for(lambda p=pid: proc_start_time(p) is None, 5)
         shutil.rmtree(DPDK_RUNTIME / self.prefix, ignore_errors=True)
 
 

@@ -10,11 +10,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from ctlharness import wait_for
 from synwall import model
 from synwall.client import ServerProfile
 from synwall.errors import SynwallError
 from synwall.v1 import admin_pb2 as pb
+from tests.controller.ctlharness import wait_for
 
 BOOT_POLICY = """
 [limits]

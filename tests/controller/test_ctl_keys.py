@@ -8,10 +8,10 @@ import pytest
 from scapy.layers.inet import TCP
 from scapy.layers.l2 import Ether
 
-import cookie_ref
-from pktutil import ALL_OPTS, CLIENT4, SERVER4, syn
 from synwall import keys as keysched
 from synwall.siphash import derive_key, siphash24
+from tests.traffic import cookie_ref
+from tests.traffic.pktutil import ALL_OPTS, CLIENT4, SERVER4, syn
 
 MASTER = bytes.fromhex("00112233445566778899aabbccddeeff")
 

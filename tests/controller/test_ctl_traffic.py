@@ -17,11 +17,11 @@ import time
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
-import cookie_ref
-from ctlharness import af_packet_ports, wait_for
-from pktutil import CLIENT4, SERVER4, ack_for, frame, syn
 from synwall import model
 from synwall.siphash import derive_key
+from tests.controller.ctlharness import af_packet_ports, wait_for
+from tests.traffic import cookie_ref
+from tests.traffic.pktutil import CLIENT4, SERVER4, ack_for, frame, syn
 
 MASTER = "00112233445566778899aabbccddeeff"
 

@@ -1,25 +1,18 @@
-"""Helpers of the tests in tests/hw: the repository on sys.path (for `import hw`), fixture
-sysfs/procfs trees, network namespaces with raw sockets opened inside them.
+"""Helpers of the tests in tests/hw: fixture sysfs/procfs trees, network namespaces with raw
+sockets opened inside them.
 
-The test modules import this first; it is not a conftest (tests/conftest.py is the only one
-outside a package, and tests/hw must not be a package named `hw`, which would hide the real
-hw/ package)."""
+A module of the package `tests.hw`, not a conftest: its helpers are imported by name, and the
+package's full name keeps it from hiding the real hw/ package."""
 
 import ctypes
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-TRAFFIC = REPO / "tests" / "traffic"
-if str(TRAFFIC) not in sys.path:
-    sys.path.append(str(TRAFFIC))
 
 PMD_DIR = Path("/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0")
 DP_BIN = Path(os.environ.get("SYNWALL_DP", REPO / "build" / "dataplane" / "synwall-dp"))

@@ -7,12 +7,11 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from hwfixtures import DP_BIN, REPO, FakeHost
+from tests.hw.hwfixtures import DP_BIN, REPO, FakeHost
 
 INSTALL = REPO / "hw" / "install.sh"
 UNITS = ("synwall.service", "synwall-prepare.service")
@@ -285,9 +284,6 @@ def test_prepare_unit_command_runs_against_a_fixture_host(staged, tmp_path):
 
 
 def test_sample_config_parses_with_the_controllers_parser():
-    pyctl = str(REPO / "pyctl")
-    if pyctl not in sys.path:
-        sys.path.append(pyctl)
     from synwall import bootconfig
     boot = bootconfig.parse((REPO / "hw/synwall.toml").read_text(), "hw/synwall.toml",
                             REPO / "hw")

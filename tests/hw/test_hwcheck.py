@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hwfixtures import PMD_DIR, REPO, FakeHost
-
-from hw import nics, pmdinfo  # noqa: E402
+from hw import nics, pmdinfo
+from tests.hw.hwfixtures import PMD_DIR, REPO, FakeHost
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_every_listed_device_is_claimed_by_its_familys_pmd(pmds):
         assert libs == {fam["library"]}, fam["id"]
 
 
-def test_families_cover_the_issue_and_say_how_they_ran():
+def test_families_cover_the_supported_devices_and_say_how_they_ran():
     doc = nics.load()
     fams = {f["id"]: f for f in doc["family"]}
     assert set(fams) == {"e1000", "igb", "ixgbe", "i40e", "ice"}

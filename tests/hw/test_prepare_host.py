@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hwfixtures import REPO, FakeHost
-
-from hw import prepare  # noqa: E402
+from hw import prepare
+from tests.hw.hwfixtures import REPO, FakeHost
 
 VIRTIO, PORT_A, PORT_B = "0000:00:03.0", "0000:03:00.0", "0000:03:00.1"
 

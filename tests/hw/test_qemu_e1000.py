@@ -29,14 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from hwfixtures import DP_BIN, in_netns, raw_socket, sh
-
-from hw import guest  # noqa: E402
-
-import cookie_ref  # noqa: E402
-from dpharness import TEST_KEY  # noqa: E402
-from expect import check_server_syn, check_synack  # noqa: E402
-from pktutil import ALL_OPTS, TCP_SYN, ack_for, parse_tcp, syn, ts_option  # noqa: E402
+from hw import guest
+from tests.hw.hwfixtures import DP_BIN, in_netns, raw_socket, sh
+from tests.traffic import cookie_ref
+from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.expect import check_server_syn, check_synack
+from tests.traffic.pktutil import ALL_OPTS, TCP_SYN, ack_for, parse_tcp, syn, ts_option
 
 QEMU = "qemu-system-x86_64"
 OUTSIDE_PCI, INSIDE_PCI = "0000:00:03.0", "0000:00:04.0"
@@ -77,7 +75,9 @@ def why_qemu_cannot_run():
 
 
 def test_initramfs_keeps_debian_symlinks_and_only_the_needed_pmds(tmp_path):
-    """The image, without booting it: the traps the issue found must stay fixed."""
+    """The image, without booting it: the PMD libraries are symlinks into the PMD folder as on
+    the host, that folder holds only the PMDs the guest needs, and the loader, libgcc_s, the
+    uio modules and an executable /init are there."""
     if not DP_BIN.exists():
         pytest.fail("%s is not built: run scripts/setup.sh" % DP_BIN)
     kernel, rel = _kernel_or_skip()
@@ -234,7 +234,7 @@ def recv_tcp(sock, timeout, want):
         sock.settimeout(left)
         try:
             raw, addr = sock.recvfrom(65535)
-        except socket.timeout:
+        except TimeoutError:
             return None
         if addr[2] == socket.PACKET_OUTGOING:
             continue

@@ -52,11 +52,11 @@ def test_two_workers_complete_every_handshake_from_their_own_syncache(wire, tmp_
     assert total["proxy.opened"] == CONNECTIONS
     assert total["proxy.established"] == CONNECTIONS
     assert live.get("syncache.completed") == CONNECTIONS, live
-    per_lcore = [l["counters"]["syncache.added"] for l in stats["lcores"]]
+    per_lcore = [lc["counters"]["syncache.added"] for lc in stats["lcores"]]
     assert len(per_lcore) == 2 and all(n > 0 for n in per_lcore), per_lcore
-    for l in stats["lcores"]:
-        c = l["counters"]
-        assert c["syncache.completed"] == c["syncache.added"], l
+    for lc in stats["lcores"]:
+        c = lc["counters"]
+        assert c["syncache.completed"] == c["syncache.added"], lc
     # One server SYN per client connection reached the server, from the client's address.
     assert nft_syn_count(wire.server_ns) == CONNECTIONS
     assert CLIENT_IP

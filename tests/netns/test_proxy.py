@@ -7,8 +7,7 @@ Every transfer is checked end to end by SHA-256; counters are checked at the end
 import pytest
 
 from synlab.httpd import blob_sha256
-from synlab.wire import (SERVER_IP, SERVER_IP6, nft_counter, nft_load, nft_syn_count,
-                         nft_syn_counter)
+from synlab.wire import SERVER_IP, SERVER_IP6, nft_counter, nft_load, nft_syn_count, nft_syn_counter
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 MB = 1 << 20
@@ -99,7 +98,9 @@ def test_option_switched_off_on_one_side(wire, tmp_path, family, side, option):
     start(wire, tmp_path, addr=addr)
     size = 8 * MB
     server_off = side == "server"
-    read = lambda n, where=wire.client_ns: nft_read(wire, where, n)
+
+    def read(n, where=wire.client_ns):
+        return nft_read(wire, where, n)
 
     # 1: a server synwall has not met yet.
     assert wire.client("download", addr, size) == blob_sha256(size)
@@ -209,7 +210,9 @@ def test_flood_while_real_clients_connect(wire, tmp_path):
 
     from synlab.flood import write_flood
 
-    mac = lambda ns, dev: wire.run(ns, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
+    def mac(ns, dev):
+        return wire.run(ns, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
+
     flood = tmp_path / "flood.pcap"
     write_flood(flood, 50000, mac(wire.client_ns, "cli0"), mac(wire.server_ns, "srv0"),
                 SERVER_IP, 80)
@@ -248,7 +251,7 @@ def test_two_workers_splice_both_directions_on_one_lcore(wire, tmp_path):
     res = wire.client("concurrent_downloads", SERVER_IP, 40, 1 * MB)
     assert res["sha256"] == [blob_sha256(1 * MB)] * 40, res
     stats = wire.stop()
-    per_lcore = [l["counters"] for l in stats["lcores"]]
+    per_lcore = [lc["counters"] for lc in stats["lcores"]]
     assert all(c["proxy.established"] > 0 for c in per_lcore), per_lcore
     assert stats["total"]["proxy.established"] == 40
     assert stats["total"]["proxy.unexpected"] == 0

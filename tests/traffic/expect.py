@@ -3,12 +3,29 @@
 
 import struct
 
-import cookie_ref
-from pktutil import (OPT_EOL, OPT_MSS, OPT_NOP, OPT_SACK_PERM, OPT_TS, OPT_WS, TCP_SYN,
-                     TCP_ACK, IP, IPv6, TCP, Dot1Q, Ether, fmt_opts, options_match, parse_tcp,
-                     syn_options, synack_option_layout, flag_names)
-
-from dpharness import TEST_KEY
+from tests.traffic import cookie_ref
+from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.pktutil import (
+    IP,
+    OPT_EOL,
+    OPT_MSS,
+    OPT_NOP,
+    OPT_SACK_PERM,
+    OPT_TS,
+    OPT_WS,
+    TCP,
+    TCP_ACK,
+    TCP_SYN,
+    Dot1Q,
+    Ether,
+    IPv6,
+    flag_names,
+    fmt_opts,
+    options_match,
+    parse_tcp,
+    syn_options,
+    synack_option_layout,
+)
 
 
 def vlan_tci(pkt):

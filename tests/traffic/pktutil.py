@@ -293,7 +293,7 @@ def options_match(got, want):
     """Compare a parsed option list with synack_option_layout(); TSval is not compared."""
     if [k for k, _ in got] != [k for k, _ in want]:
         return False
-    for (k, v), (_, w) in zip(got, want):
+    for (k, v), (_, w) in zip(got, want, strict=True):
         if k == OPT_TS:
             if len(v) != 8 or struct.unpack("!I", v[4:])[0] != w[1]:
                 return False

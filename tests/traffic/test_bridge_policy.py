@@ -4,8 +4,25 @@ port lets nothing through."""
 from scapy.layers.inet6 import ICMPv6EchoRequest
 from scapy.layers.l2 import LLC, STP
 
-from pktutil import (ARP, CLIENT4, CLIENT6, CLIENT_MAC, ICMP, SERVER4, SERVER6, SERVER_MAC,
-                     UDP, Dot1Q, Ether, IP, IPv6, TCP, ALL_OPTS, syn, tcp_pkt)
+from tests.traffic.pktutil import (
+    ALL_OPTS,
+    ARP,
+    CLIENT4,
+    CLIENT6,
+    CLIENT_MAC,
+    ICMP,
+    IP,
+    SERVER4,
+    SERVER6,
+    SERVER_MAC,
+    TCP,
+    UDP,
+    Dot1Q,
+    Ether,
+    IPv6,
+    syn,
+    tcp_pkt,
+)
 
 
 def outside_to_inside():

@@ -3,9 +3,9 @@ no port ever started (no packet written although both rx pcaps hold traffic)."""
 
 import pytest
 
-from dpharness import TEST_KEY
-from expect import check_synack
-from pktutil import CLIENT4, SERVER4, UDP, IP, Ether, syn
+from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.expect import check_synack
+from tests.traffic.pktutil import CLIENT4, IP, SERVER4, UDP, Ether, syn
 
 OK = ["--key", TEST_KEY]
 

@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-import cookie_ref as cr
+from tests.traffic import cookie_ref as cr
 
 KEY = bytes(range(16))
 

@@ -5,10 +5,10 @@ import ipaddress
 import random
 import struct
 
-import cookie_ref
-from dpharness import TEST_KEY
-from expect import check_server_syn, check_synack, expected_cookie
-from pktutil import SERVER4, ack_for, ones_sum, parse_tcp, syn
+from tests.traffic import cookie_ref
+from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.expect import check_server_syn, check_synack, expected_cookie
+from tests.traffic.pktutil import SERVER4, ack_for, ones_sum, parse_tcp, syn
 
 FLOOD = 100_000
 FLOOD_NET = int(ipaddress.IPv4Address("198.18.128.0"))  # 198.18.128.0/17: 32768 addresses

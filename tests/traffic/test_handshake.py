@@ -3,10 +3,25 @@ another port or presented after key rotation, duplicate SYNs and RSTs of half-op
 
 import pytest
 
-from dpharness import TEST_KEY
-from expect import check_server_syn, check_synack, expected_cookie
-from pktutil import (ALL_OPTS, CLIENT4, CLIENT6, ICMP, IP, SERVER4, SERVER6, TCP, Ether,
-                     ack_for, parse_tcp, rst_for, syn, tcp_pkt, ts_option)
+from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.expect import check_server_syn, check_synack, expected_cookie
+from tests.traffic.pktutil import (
+    ALL_OPTS,
+    CLIENT4,
+    CLIENT6,
+    ICMP,
+    IP,
+    SERVER4,
+    SERVER6,
+    TCP,
+    Ether,
+    ack_for,
+    parse_tcp,
+    rst_for,
+    syn,
+    tcp_pkt,
+    ts_option,
+)
 
 ACK_TSVAL = 0x01020310
 

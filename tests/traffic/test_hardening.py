@@ -1,10 +1,21 @@
 """What a blind or spoofing attacker must not achieve, and the paths real stacks need:
 IPv6 extension headers, blind RSTs and FINs on established flows, a second SYN with another
 ISN, a zero-window probe completing a handshake whose ACK was lost."""
-from dpharness import DEFAULT_ARGS
-from expect import expected_cookie
-from pktutil import CLIENT6, SERVER6, TCP, IPv6, Ether, ack_for, parse_tcp, syn, tcp_pkt
 from scapy.layers.inet6 import IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+
+from tests.traffic.dpharness import DEFAULT_ARGS
+from tests.traffic.expect import expected_cookie
+from tests.traffic.pktutil import (
+    CLIENT6,
+    SERVER6,
+    TCP,
+    Ether,
+    IPv6,
+    ack_for,
+    parse_tcp,
+    syn,
+    tcp_pkt,
+)
 
 # --preload-flows: flow 0 is 198.18.128.0:1024 -> 198.18.1.1:80, ISN 0, ISS 0, server ISN
 # 0x10000, the server expecting seq 1.

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from dpharness import COUNTER_NAMES, wait_for
-from pktutil import ALL_OPTS, syn
+from tests.traffic.dpharness import COUNTER_NAMES, wait_for
+from tests.traffic.pktutil import ALL_OPTS, syn
 
 INFINITE = ",infinite_rx=1"
 

@@ -10,9 +10,9 @@ import struct
 
 import pytest
 
-from dpharness import MALFORMED_NAMES
-from expect import check_synack
-from pktutil import CLIENT6, SERVER6, ones_sum, syn
+from tests.traffic.dpharness import MALFORMED_NAMES
+from tests.traffic.expect import check_synack
+from tests.traffic.pktutil import CLIENT6, SERVER6, ones_sum, syn
 
 SRC, DST = "198.18.0.40", "198.18.1.1"
 SPORT, DPORT, ISN = 40700, 80, 0x11223344

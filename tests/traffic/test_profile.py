@@ -2,10 +2,10 @@
 does (--profile), so the server SYN asks for nothing the client was not granted."""
 import pytest
 
-from dpharness import DEFAULT_ARGS, TEST_KEY
-from expect import check_server_syn
-from pktutil import ALL_OPTS, ack_for, parse_tcp, syn
-import cookie_ref
+from tests.traffic import cookie_ref
+from tests.traffic.dpharness import DEFAULT_ARGS, TEST_KEY
+from tests.traffic.expect import check_server_syn
+from tests.traffic.pktutil import ALL_OPTS, ack_for, parse_tcp, syn
 
 NO_OPTIONS = ["--profile", "80@mss=1200,ts=0,sack=0,ws=none"]
 
@@ -35,7 +35,10 @@ def test_profile_port_range_and_other_ports_keep_the_default(run_dp):
     s80 = syn(dport=80, sport=40002, options=ALL_OPTS)
     r = run_dp(outside=[s443, s80], args=DEFAULT_ARGS + ["--profile", "80-100@sack=0"])
     a443, a80 = (parse_tcp(x) for x in r.outside_raw)
-    kinds = lambda p: [k for k, _ in p.real_opts()]
+
+    def kinds(p):
+        return [k for k, _ in p.real_opts()]
+
     assert kinds(a443) == [2, 4, 8, 3]              # MSS, SACK_PERM, TS, WS
     assert kinds(a80) == [2, 8, 3]                  # no SACK_PERM on 80
 

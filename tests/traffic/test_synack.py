@@ -4,9 +4,9 @@ byte, out of the outside port, and nothing reaches the inside."""
 import pytest
 from scapy.layers.inet import IPOption_EOL, IPOption_NOP
 
-from dpharness import DEFAULT_ARGS, MALFORMED_NAMES
-from expect import check_synack
-from pktutil import ALL_OPTS, CLIENT6, SERVER6, syn
+from tests.traffic.dpharness import DEFAULT_ARGS, MALFORMED_NAMES
+from tests.traffic.expect import check_synack
+from tests.traffic.pktutil import ALL_OPTS, CLIENT6, SERVER6, syn
 
 TS = ("Timestamp", (0x01020304, 0))
 
@@ -82,6 +82,6 @@ def test_syns_answered_in_order_with_their_own_cookies(run_dp):
     syns.append(syn(CLIENT6, SERVER6, sport=42000, isn=5, options=[("MSS", 1440)]))
     r = run_dp(outside=syns)
     assert r.inside_raw == [] and len(r.outside_raw) == len(syns), r.describe()
-    for raw, s in zip(r.outside_raw, syns):
+    for raw, s in zip(r.outside_raw, syns, strict=True):
         check_synack(raw, s)
     assert r.c("syncache.added") == 5 and r.c("syncache.sendcookie") == 4, r.describe()

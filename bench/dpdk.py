@@ -156,7 +156,7 @@ class DpdkProc:
         self.worker_tid: int | None = None
         self.load_before = loadavg()
 
-    def start(self) -> "DpdkProc":
+    def start(self) -> DpdkProc:
         self.load_before = loadavg()
         self._log = open(self.log_path, "w")
         self.p = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,

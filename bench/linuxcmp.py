@@ -55,9 +55,9 @@ def _synacks(ns: str) -> int:
 
 def _netstat(ns: str, name: str) -> int:
     lines = sh("cat", "/proc/net/netstat", ns=ns).stdout.splitlines()
-    for head, vals in zip(lines[::2], lines[1::2]):
+    for head, vals in zip(lines[::2], lines[1::2], strict=False):
         if head.startswith("TcpExt:"):
-            return int(dict(zip(head.split()[1:], vals.split()[1:])).get(name, 0))
+            return int(dict(zip(head.split()[1:], vals.split()[1:], strict=False)).get(name, 0))
     return 0
 
 
@@ -88,7 +88,7 @@ def _flood_once(w: Wire, pcap: Path, loops: int) -> dict:
     c1 = _cpu_times(WORKER_CPU)
     time.sleep(0.3)     # the last answers
     got = _synacks(w.client_ns) - before
-    d = [b - a for a, b in zip(c0, c1)]
+    d = [b - a for a, b in zip(c0, c1, strict=False)]
     total = sum(d[:8]) or 1
     # user nice system idle iowait irq softirq steal
     busy = total - d[3] - d[4]

@@ -122,7 +122,7 @@ def _first_line(*cmd: str) -> str:
 def _mtime(p: Path) -> str:
     try:
         import datetime
-        return datetime.datetime.fromtimestamp(p.stat().st_mtime, datetime.timezone.utc) \
+        return datetime.datetime.fromtimestamp(p.stat().st_mtime, datetime.UTC) \
             .strftime("%Y-%m-%d %H:%M UTC")
     except OSError:
         return ""

@@ -19,8 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "traffic"))
 
-from synlab.flood import _csum, mac_bytes, syn_frame  # noqa: E402
 import cookie_ref  # noqa: E402
+
+from synlab.flood import _csum, mac_bytes, syn_frame  # noqa: E402
 
 CLIENT_MAC = "02:00:00:00:00:01"
 SERVER_MAC = "02:00:00:00:00:02"

@@ -1,7 +1,8 @@
 """BENCHMARKS.md and bench/out/bench.png from results.json.
 
 The numbers and tables are generated; the method text is bench/METHOD.md, written by hand and
-copied in as it is.
+copied in as it is. `write()` renders the document one section after the other, each section
+by a function of its own that returns its lines (nothing when its measurement is absent).
 """
 from __future__ import annotations
 
@@ -13,221 +14,329 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PLOT = "bench.png"
 
+# The profile's object groups, in the order of the columns of 9, and the packet kinds profiled.
+GROUPS = ("pcap PMD", "other DPDK libraries", "program", "rest")
+CASES = (("syn", "SYN → cookie SYN-ACK"), ("badack", "invalid ACK"))
+
 
 # --- numbers ---------------------------------------------------------------------------
 
-def stats(values) -> dict | None:
-    v = [x for x in values if x is not None]
-    if not v:
+def summarize(values) -> dict | None:
+    """Median, min, max, count and spread of the values that are not None."""
+    present = [value for value in values if value is not None]
+    if not present:
         return None
-    med = statistics.median(v)
-    return {"median": med, "min": min(v), "max": max(v), "n": len(v),
-            "spread": (max(v) - min(v)) / med if med else 0.0}
+    median = statistics.median(present)
+    return {"median": median, "min": min(present), "max": max(present), "n": len(present),
+            "spread": (max(present) - min(present)) / median if median else 0.0}
 
 
-def row_stats(sec: dict | None, label: str) -> dict | None:
-    if not sec or label not in sec["rows"]:
+def row_summary(section: dict | None, label: str) -> dict | None:
+    if not section or label not in section["rows"]:
         return None
-    return stats(sec["rows"][label]["runs"])
+    return summarize(section["rows"][label]["runs"])
 
 
-def med_of(sec: dict, label: str, key: str):
-    vals = [d.get(key) for d in sec["rows"][label]["detail"] if d.get(key) is not None]
-    return statistics.median(vals) if vals else None
+def detail_median(section: dict, label: str, key: str):
+    """The median of one per-run detail (CPU share, packets offered...) of a row."""
+    values = [detail.get(key) for detail in section["rows"][label]["detail"]
+              if detail.get(key) is not None]
+    return statistics.median(values) if values else None
 
 
-def M(x, digits=2) -> str:
-    return "–" if x is None else f"{x / 1e6:.{digits}f}"
+def millions(value, digits=2) -> str:
+    return "–" if value is None else f"{value / 1e6:.{digits}f}"
 
 
-def pct(x) -> str:
-    return "–" if x is None else f"{x:.0%}"
+def percent(value) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
-def rate_table(sec: dict, unit: str, tsc: float | None = None, labels=None) -> list[str]:
-    head = f"| | median {unit} | min | max | spread | runs | worker CPU share | per worker CPU-second"
-    sep = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---:"
+def rate_table(section: dict, unit: str, tsc: float | None = None, labels=None) -> list[str]:
+    head = (f"| | median {unit} | min | max | spread | runs | worker CPU share | "
+            "per worker CPU-second")
+    separator = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---:"
     if tsc:
         head += " | cycles/packet | cycles/packet on CPU"
-        sep += " | ---: | ---:"
-    lines = [head + " |", sep + " |"]
-    for label in labels or sec["rows"]:
-        st = row_stats(sec, label)
-        if st is None:
+        separator += " | ---: | ---:"
+    lines = [head + " |", separator + " |"]
+    for label in labels or section["rows"]:
+        summary = row_summary(section, label)
+        if summary is None:
             lines.append(f"| {label} | no result | | | | | | |")
             continue
-        cpu = med_of(sec, label, "cpu_share")
-        per_cpu = st["median"] / cpu if cpu else None
-        line = (f"| {label} | **{M(st['median'])}** | {M(st['min'])} | {M(st['max'])} | "
-                f"{st['spread']:.1%} | {st['n']} | {pct(cpu)} | {M(per_cpu)}")
+        cpu_share = detail_median(section, label, "cpu_share")
+        per_cpu_second = summary["median"] / cpu_share if cpu_share else None
+        line = (f"| {label} | **{millions(summary['median'])}** | {millions(summary['min'])} | "
+                f"{millions(summary['max'])} | {summary['spread']:.1%} | {summary['n']} | "
+                f"{percent(cpu_share)} | {millions(per_cpu_second)}")
         if tsc:
-            line += f" | {tsc / st['median']:.0f} | " + (
-                f"{tsc * cpu / st['median']:.0f}" if cpu else "–")
+            line += f" | {tsc / summary['median']:.0f} | " + (
+                f"{tsc * cpu_share / summary['median']:.0f}" if cpu_share else "–")
         lines.append(line + " |")
     return lines
 
 
-def raw_table(sec: dict, keys: list[tuple[str, str]]) -> list[str]:
-    lines = ["| row | run | value | " + " | ".join(k[1] for k in keys) + " | set aside |",
-             "| --- | ---: | ---: | " + " | ".join("---" for _ in keys) + " | --- |"]
-    rows = dict(sec["rows"])
-    if sec.get("diag"):
-        rows[sec["diag"]["label"]] = sec["diag"]
+def raw_table(section: dict, columns: list[tuple[str, str]]) -> list[str]:
+    """Every run of every row (and of the diagnostic row), with the detail keys as columns."""
+    lines = ["| row | run | value | " + " | ".join(title for _, title in columns)
+             + " | set aside |",
+             "| --- | ---: | ---: | " + " | ".join("---" for _ in columns) + " | --- |"]
+    rows = dict(section["rows"])
+    if section.get("diag"):
+        rows[section["diag"]["label"]] = section["diag"]
     for label, row in rows.items():
-        for i, (v, d) in enumerate(zip(row["runs"], row["detail"])):
+        for run, (value, detail) in enumerate(zip(row["runs"], row["detail"], strict=True)):
             cells = []
-            for k, _ in keys:
-                x = d.get(k)
-                if isinstance(x, float):
-                    x = f"{x:.3f}" if abs(x) < 100 else f"{x:.0f}"
-                cells.append("" if x is None else str(x))
-            val = "–" if v is None else f"{v:.0f}"
-            aside = "; ".join(f"{(a.get('pps') or a.get('rate') or 0):.0f} at CPU share "
-                              f"{a.get('cpu_share') or 0:.0%}" for a in d.get("set_aside", []))
-            lines.append(f"| {label} | {i + 1} | {val} | " + " | ".join(cells) +
-                         f" | {aside} |")
+            for key, _ in columns:
+                cell = detail.get(key)
+                if isinstance(cell, float):
+                    cell = f"{cell:.3f}" if abs(cell) < 100 else f"{cell:.0f}"
+                cells.append("" if cell is None else str(cell))
+            shown = "–" if value is None else f"{value:.0f}"
+            set_aside = "; ".join(
+                f"{(again.get('pps') or again.get('rate') or 0):.0f} at CPU share "
+                f"{again.get('cpu_share') or 0:.0%}" for again in detail.get("set_aside", []))
+            lines.append(f"| {label} | {run + 1} | {shown} | " + " | ".join(cells) +
+                         f" | {set_aside} |")
     return lines
+
+
+def cycles_per_packet(results: dict) -> list[tuple[str, float, float | None]]:
+    """(label, TSC Hz / median rate, TSC Hz x CPU share / median rate) for 1, 2 and 5."""
+    sections, tsc = results["sections"], results["machine"].get("tsc_hz")
+    out = []
+    if not tsc:
+        return out
+    for section_id, prefix in (("syn", "1 SYN"), ("badack", "2 bad ACK")):
+        for who in ("synwall", "testpmd"):
+            summary = row_summary(sections.get(section_id), who)
+            if summary:
+                cpu_share = detail_median(sections[section_id], who, "cpu_share")
+                out.append((f"{prefix}, {who}", tsc / summary["median"],
+                            tsc * cpu_share / summary["median"] if cpu_share else None))
+    summary = row_summary(sections.get("syn"), "synwall")
+    if summary:
+        cpu_share = detail_median(sections["syn"], "synwall", "cpu_share")
+        out.append(("5 empty (cookie port)", tsc / summary["median"],
+                    tsc * cpu_share / summary["median"] if cpu_share else None))
+    occupancy = sections.get("occupancy")
+    if occupancy:
+        for label in occupancy["rows"]:
+            summary = row_summary(occupancy, label)
+            if summary:
+                cpu_share = detail_median(occupancy, label, "cpu_share")
+                out.append((f"5 {label}", tsc / summary["median"],
+                            tsc * cpu_share / summary["median"] if cpu_share else None))
+    return out
+
+
+def profile_cycles(results: dict, tag: str, who: str) -> tuple[float, dict] | None:
+    """(cycles per packet, {group: cycles per packet}) of one profiled run."""
+    section = results["sections"].get("profile") or {}
+    run = (section.get("profile") or {}).get(tag, {}).get(who) or {}
+    tsc = results["machine"].get("tsc_hz")
+    if not (run.get("pps") and run.get("perf_groups") and tsc):
+        return None
+    cycles = tsc * (run.get("cpu_share") or 1.0) / run["pps"]
+    return cycles, {group: cycles * run["perf_groups"].get(group, 0.0) for group in GROUPS}
+
+
+def profile_budget(results: dict, tag: str) -> str:
+    """Why the 0.8 x testpmd target is (or is not) within reach, from the profile."""
+    synwall = profile_cycles(results, tag, "synwall")
+    testpmd = profile_cycles(results, tag, "testpmd")
+    if not (synwall and testpmd):
+        return ""
+    budget = testpmd[0] / 0.8
+    synwall_cycles, synwall_groups = synwall
+    testpmd_cycles, testpmd_groups = testpmd
+    vdev = (synwall_groups["pcap PMD"] + synwall_groups["other DPDK libraries"]
+            + synwall_groups["rest"])
+    own = synwall_groups["program"]
+    return (f"at 0.8 × testpmd a packet may cost {budget:.0f} cycles; the vdev and DPDK's "
+            f"libraries alone take {vdev:.0f} of synwall's (testpmd: "
+            f"{testpmd_cycles - testpmd_groups['program']:.0f}), which leaves "
+            f"{max(0.0, budget - vdev):.0f} cycles for synwall's own work per packet, now "
+            f"{own:.0f} (§9)")
 
 
 # --- targets ---------------------------------------------------------------------------
 
-def targets(R: dict) -> list[tuple[str, str, str]]:
-    S = R["sections"]
+def target_rows(results: dict) -> list[tuple[str, str, str]]:
+    """(target, result, verdict) for every target of the appliance."""
+    sections = results["sections"]
     out = []
-    for sid, name in (("syn", "SYN → SYN-ACK ≥ 0.8 × testpmd 5tswap (same vdev, same run)"),
-                      ("badack", "Invalid ACK ≥ 0.8 × testpmd 5tswap (same vdev, same run)")):
-        sw, tp = row_stats(S.get(sid), "synwall"), row_stats(S.get(sid), "testpmd")
-        if not (sw and tp):
-            out.append((name, "not measured", "–"))
+    for section_id, target in (
+            ("syn", "SYN → SYN-ACK ≥ 0.8 × testpmd 5tswap (same vdev, same run)"),
+            ("badack", "Invalid ACK ≥ 0.8 × testpmd 5tswap (same vdev, same run)")):
+        synwall = row_summary(sections.get(section_id), "synwall")
+        testpmd = row_summary(sections.get(section_id), "testpmd")
+        if not (synwall and testpmd):
+            out.append((target, "not measured", "–"))
             continue
-        r = sw["median"] / tp["median"]
-        res = f"{r:.2f} × ({M(sw['median'])} vs {M(tp['median'])} Mpps, medians)"
-        verdict = "**met**" if r >= 0.8 else (
-            f"**missed** by {0.8 - r:.2f} × ({(0.8 - r) / 0.8:.0%} short: needs "
-            f"{M(0.8 * tp['median'])} Mpps)")
-        why = profile_budget(R, sid)
-        if r < 0.8 and why:
+        ratio = synwall["median"] / testpmd["median"]
+        result = (f"{ratio:.2f} × ({millions(synwall['median'])} vs "
+                  f"{millions(testpmd['median'])} Mpps, medians)")
+        verdict = "**met**" if ratio >= 0.8 else (
+            f"**missed** by {0.8 - ratio:.2f} × ({(0.8 - ratio) / 0.8:.0%} short: needs "
+            f"{millions(0.8 * testpmd['median'])} Mpps)")
+        why = profile_budget(results, section_id)
+        if ratio < 0.8 and why:
             verdict += f": {why}"
-        out.append((name, res, verdict))
-    hs = row_stats(S.get("handshake"), "synwall")
-    name = "≥ 1 M proxied handshakes per second per lcore"
-    if hs:
-        res = f"{M(hs['median'])} M/s (median; SYN, ACK, server SYN-ACK + one bridged filler)"
-        verdict = "**met**" if hs["median"] >= 1e6 else (
-            f"**missed**: {1e6 / hs['median']:.1f} × short ({M(1e6 - hs['median'])} M/s more "
-            "needed)")
-        out.append((name, res, verdict))
+        out.append((target, result, verdict))
+
+    handshakes = row_summary(sections.get("handshake"), "synwall")
+    target = "≥ 1 M proxied handshakes per second per lcore"
+    if handshakes:
+        result = (f"{millions(handshakes['median'])} M/s (median; SYN, ACK, server SYN-ACK + "
+                  "one bridged filler)")
+        verdict = "**met**" if handshakes["median"] >= 1e6 else (
+            f"**missed**: {1e6 / handshakes['median']:.1f} × short "
+            f"({millions(1e6 - handshakes['median'])} M/s more needed)")
+        out.append((target, result, verdict))
     else:
-        out.append((name, "not measured", "–"))
-    mem = S.get("memory")
-    for what, sz, slot, stored in (("Syncache entry ≤ 64 bytes", "sizeof_sc_entry",
-                                    "sc_bytes_per_slot", "sc_bytes_per_stored"),
-                                   ("Flow entry ≤ 64 bytes", "sizeof_flow",
-                                    "flow_bytes_per_slot", "flow_bytes_per_stored")):
-        if not mem:
-            out.append((what, "not measured", "–"))
+        out.append((target, "not measured", "–"))
+
+    memory = sections.get("memory")
+    for target, sizeof_key, per_slot_key, per_stored_key, tables_key in (
+            ("Syncache entry ≤ 64 bytes", "sizeof_sc_entry", "sc_bytes_per_slot",
+             "sc_bytes_per_stored", "syncache"),
+            ("Flow entry ≤ 64 bytes", "sizeof_flow", "flow_bytes_per_slot",
+             "flow_bytes_per_stored", "flows")):
+        if not memory:
+            out.append((target, "not measured", "–"))
             continue
-        s = mem["params"].get(sz)
-        big = max((mem["flows"] if "flow" in slot else mem["syncache"]).values(),
-                  key=lambda r: r["slots"])
-        res = (f"sizeof {s} B; resident {mem[slot]:.1f} B per slot, {mem[stored]:.1f} B per "
-               f"stored entry (measured, {big['slots']}-slot table)")
-        verdict = ("**met** (sizeof)" if s is not None and s <= 64 else "**missed** (sizeof)")
-        if mem[slot] > 64:
-            verdict += f"; the table adds {mem[slot] - 64:.1f} B per slot resident"
-        out.append((what, res, verdict))
-    data = S.get("data")
-    name = "Cost at 1 M flows within 2 × of 1 k flows"
+        sizeof = memory["params"].get(sizeof_key)
+        biggest = max(memory[tables_key].values(), key=lambda table: table["slots"])
+        result = (f"sizeof {sizeof} B; resident {memory[per_slot_key]:.1f} B per slot, "
+                  f"{memory[per_stored_key]:.1f} B per stored entry (measured, "
+                  f"{biggest['slots']}-slot table)")
+        verdict = ("**met** (sizeof)" if sizeof is not None and sizeof <= 64
+                   else "**missed** (sizeof)")
+        if memory[per_slot_key] > 64:
+            verdict += f"; the table adds {memory[per_slot_key] - 64:.1f} B per slot resident"
+        out.append((target, result, verdict))
+
+    data = sections.get("data")
+    target = "Cost at 1 M flows within 2 × of 1 k flows"
     if data and len(data["rows"]) >= 2:
         labels = list(data["rows"])
-        lo, hi = row_stats(data, labels[0]), row_stats(data, labels[-1])
-        if lo and hi:
-            r = lo["median"] / hi["median"]
-            res = (f"{r:.2f} × the cost ({M(lo['median'])} M seg/s at {labels[0]}, "
-                   f"{M(hi['median'])} at {labels[-1]})")
-            out.append((name, res, "**met**" if r <= 2 else f"**missed** by {r - 2:.2f} ×"))
+        smallest, largest = row_summary(data, labels[0]), row_summary(data, labels[-1])
+        if smallest and largest:
+            ratio = smallest["median"] / largest["median"]
+            result = (f"{ratio:.2f} × the cost ({millions(smallest['median'])} M seg/s at "
+                      f"{labels[0]}, {millions(largest['median'])} at {labels[-1]})")
+            out.append((target, result,
+                        "**met**" if ratio <= 2 else f"**missed** by {ratio - 2:.2f} ×"))
     else:
-        out.append((name, "not measured", "–"))
+        out.append((target, "not measured", "–"))
     return out
 
 
 # --- the plot --------------------------------------------------------------------------
 
-def plot(R: dict, path: Path) -> bool:
+def plot(results: dict, path: Path) -> bool:
+    """The six panels of bench.png; False when matplotlib is not installed."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    S = R["sections"]
+    sections = results["sections"]
     fig, axes = plt.subplots(2, 3, figsize=(16, 9))
-    fig.suptitle(f"synwall benchmarks — {R['machine']['cpu_model']}, one worker lcore, "
-                 f"{R['machine']['memory_mode']}" + (" (QUICK)" if R["quick"] else ""),
+    fig.suptitle(f"synwall benchmarks — {results['machine']['cpu_model']}, one worker lcore, "
+                 f"{results['machine']['memory_mode']}" + (" (QUICK)" if results["quick"]
+                                                          else ""),
                  fontsize=12)
+    plot_against_testpmd(axes[0][0], sections)
+    plot_first_pass(axes[0][1], sections)
+    plot_table_size(axes[0][2], sections)
+    plot_occupancy(axes[1][0], sections)
+    plot_linux(axes[1][1], sections)
+    plot_cycles(axes[1][2], results)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
 
-    def bars(ax, labels, sts, color, title, ylabel, target=None, tlabel=""):
-        meds = [s["median"] / 1e6 if s else 0 for s in sts]
-        err = [[(s["median"] - s["min"]) / 1e6 if s else 0 for s in sts],
-               [(s["max"] - s["median"]) / 1e6 if s else 0 for s in sts]]
-        ax.bar(range(len(labels)), meds, yerr=err, color=color, capsize=4)
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, fontsize=8)
-        for i, (m, st) in enumerate(zip(meds, sts)):
-            ax.annotate(f"{m:.2f}", (i, st["max"] / 1e6 if st else m), ha="center",
-                        va="bottom", fontsize=8, xytext=(0, 3), textcoords="offset points")
-        ax.set_ylim(0, max([s["max"] / 1e6 for s in sts if s] + [target or 0, 0.001]) * 1.15)
-        if target is not None:
-            ax.axhline(target, color="red", ls="--", lw=1)
-            ax.text(-0.45, target, tlabel, color="red", ha="left", va="bottom", fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylabel)
 
-    # 1, 2: against testpmd
-    ax = axes[0][0]
-    labels, sts, cols = [], [], []
-    for sid, name in (("syn", "SYN"), ("badack", "bad ACK")):
-        for who, col in (("synwall", "tab:blue"), ("testpmd", "tab:gray")):
+def draw_bars(ax, labels, summaries, color, title, ylabel, target=None, target_label=""):
+    """Bars at the medians, error bars from min to max, and an optional target line."""
+    medians = [s["median"] / 1e6 if s else 0 for s in summaries]
+    errors = [[(s["median"] - s["min"]) / 1e6 if s else 0 for s in summaries],
+              [(s["max"] - s["median"]) / 1e6 if s else 0 for s in summaries]]
+    ax.bar(range(len(labels)), medians, yerr=errors, color=color, capsize=4)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8)
+    for i, (median, summary) in enumerate(zip(medians, summaries, strict=True)):
+        ax.annotate(f"{median:.2f}", (i, summary["max"] / 1e6 if summary else median),
+                    ha="center", va="bottom", fontsize=8, xytext=(0, 3),
+                    textcoords="offset points")
+    ax.set_ylim(0, max([s["max"] / 1e6 for s in summaries if s] + [target or 0, 0.001]) * 1.15)
+    if target is not None:
+        ax.axhline(target, color="red", ls="--", lw=1)
+        ax.text(-0.45, target, target_label, color="red", ha="left", va="bottom", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
+
+
+def plot_against_testpmd(ax, sections: dict) -> None:
+    """Panel 1, 2: synwall and testpmd side by side for SYNs and bad ACKs."""
+    labels, summaries, colors = [], [], []
+    for section_id, name in (("syn", "SYN"), ("badack", "bad ACK")):
+        for who, color in (("synwall", "tab:blue"), ("testpmd", "tab:gray")):
             labels.append(f"{name}\n{who}")
-            sts.append(row_stats(S.get(sid), who))
-            cols.append(col)
-    bars(ax, labels, sts, cols, "1, 2: packets/s vs testpmd 5tswap (same vdev)", "Mpps")
-    top = max((s["max"] for s in sts if s), default=0) / 1e6
+            summaries.append(row_summary(sections.get(section_id), who))
+            colors.append(color)
+    draw_bars(ax, labels, summaries, colors, "1, 2: packets/s vs testpmd 5tswap (same vdev)",
+              "Mpps")
+    top = max((s["max"] for s in summaries if s), default=0) / 1e6
     for i in (0, 2):
-        if sts[i] and sts[i + 1]:
-            ax.annotate(f"ratio {sts[i]['median'] / sts[i + 1]['median']:.2f} ×\n(target 0.8)",
+        if summaries[i] and summaries[i + 1]:
+            ratio = summaries[i]["median"] / summaries[i + 1]["median"]
+            ax.annotate(f"ratio {ratio:.2f} ×\n(target 0.8)",
                         (i + 0.5, top * 1.08), ha="center", va="bottom", fontsize=9)
     ax.set_ylim(0, top * 1.3 if top else 1)
 
-    # 3: valid ACKs, handshakes
-    bars(axes[0][1], ["valid cookie ACKs\n(server SYNs)", "complete proxied\nhandshakes"],
-         [row_stats(S.get("validack"), "synwall"), row_stats(S.get("handshake"), "synwall")],
-         ["tab:green", "tab:olive"], "3: first pass, per second", "M/s", 1.0, "target 1 M/s")
 
-    # 4: table size
-    ax = axes[0][2]
-    data = S.get("data")
+def plot_first_pass(ax, sections: dict) -> None:
+    """Panel 3: valid cookie ACKs and complete handshakes, against 1 M/s."""
+    draw_bars(ax, ["valid cookie ACKs\n(server SYNs)", "complete proxied\nhandshakes"],
+              [row_summary(sections.get("validack"), "synwall"),
+               row_summary(sections.get("handshake"), "synwall")],
+              ["tab:green", "tab:olive"], "3: first pass, per second", "M/s", 1.0,
+              "target 1 M/s")
+
+
+def plot_table_size(ax, sections: dict) -> None:
+    """Panel 4: segments per second against flows in the table, with the diagnostic run."""
+    data = sections.get("data")
     if data:
-        xs, ys, lo, hi = [], [], [], []
+        flows, rates, below, above = [], [], [], []
         for label in data["rows"]:
-            st = row_stats(data, label)
-            if st:
-                xs.append(int(label.split()[0]))
-                ys.append(st["median"] / 1e6)
-                lo.append((st["median"] - st["min"]) / 1e6)
-                hi.append((st["max"] - st["median"]) / 1e6)
-        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=4, color="tab:purple")
-        if ys:
-            ax.axhline(ys[0] / 2, color="red", ls="--", lw=1)
-            ax.text(xs[-1], ys[0] / 2, "½ × the 1 k rate (target floor)", color="red",
+            summary = row_summary(data, label)
+            if summary:
+                flows.append(int(label.split()[0]))
+                rates.append(summary["median"] / 1e6)
+                below.append((summary["median"] - summary["min"]) / 1e6)
+                above.append((summary["max"] - summary["median"]) / 1e6)
+        ax.errorbar(flows, rates, yerr=[below, above], marker="o", capsize=4,
+                    color="tab:purple")
+        if rates:
+            ax.axhline(rates[0] / 2, color="red", ls="--", lw=1)
+            ax.text(flows[-1], rates[0] / 2, "½ × the 1 k rate (target floor)", color="red",
                     ha="right", va="bottom", fontsize=8)
-        for x, y in zip(xs, ys):
+        for x, y in zip(flows, rates, strict=True):
             ax.annotate(f"{y:.2f}", (x, y), fontsize=8, xytext=(4, 4), textcoords="offset points")
-        dg = stats(data.get("diag", {}).get("runs", []))
-        if dg and xs:
-            ax.plot([xs[-1]], [dg["median"] / 1e6], marker="x", color="black", ls="none")
-            ax.annotate(f"{dg['median'] / 1e6:.2f}: same table,\nsegments to {xs[0]} flows only",
-                        (xs[-1], dg["median"] / 1e6), fontsize=8, ha="right",
+        diagnostic = summarize(data.get("diag", {}).get("runs", []))
+        if diagnostic and flows:
+            ax.plot([flows[-1]], [diagnostic["median"] / 1e6], marker="x", color="black",
+                    ls="none")
+            ax.annotate(f"{diagnostic['median'] / 1e6:.2f}: same table,\nsegments to "
+                        f"{flows[0]} flows only",
+                        (flows[-1], diagnostic["median"] / 1e6), fontsize=8, ha="right",
                         xytext=(-6, -4), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
@@ -235,499 +344,565 @@ def plot(R: dict, path: Path) -> bool:
     ax.set_xlabel("established flows in the table")
     ax.set_ylabel("M segments/s")
 
-    # 5: occupancy
-    occ = S.get("occupancy")
+
+def plot_occupancy(ax, sections: dict) -> None:
+    """Panel 5: the SYN rate for every syncache state, the empty one from measurement 1."""
+    occupancy = sections.get("occupancy")
     labels = ["empty\n(cookie\nport)"]
-    sts = [row_stats(S.get("syn"), "synwall")]
+    summaries = [row_summary(sections.get("syn"), "synwall")]
     short = {"filling": "filling\n0→50 %\n(insert)", "half": "half full\n(dup SYNs)",
              "full": "full\n(insert +\nevict)", "paused": "paused\n(cookie\nonly)"}
-    if occ:
-        for label in occ["rows"]:
+    if occupancy:
+        for label in occupancy["rows"]:
             labels.append(short.get(label.split()[0], label))
-            sts.append(row_stats(occ, label))
-    bars(axes[1][0], labels, sts, "tab:orange", "5: SYN → SYN-ACK vs syncache state", "M SYN/s")
+            summaries.append(row_summary(occupancy, label))
+    draw_bars(ax, labels, summaries, "tab:orange", "5: SYN → SYN-ACK vs syncache state",
+              "M SYN/s")
 
-    # 7: Linux
-    lx = S.get("linux")
-    ax = axes[1][1]
-    if lx:
-        labels = list(lx["rows"])
-        off = [med_of(lx, lab, "offered_pps") or 0 for lab in labels]
-        ans = [(row_stats(lx, lab) or {"median": 0})["median"] for lab in labels]
-        busy = [med_of(lx, lab, "cpu1_busy") for lab in labels]
-        x = range(len(labels))
-        ax.bar([i - 0.2 for i in x], [o / 1e3 for o in off], 0.4, color="tab:gray",
+
+def plot_linux(ax, sections: dict) -> None:
+    """Panel 7: SYNs offered and SYN-ACKs received, Linux and synwall."""
+    linux = sections.get("linux")
+    if linux:
+        labels = list(linux["rows"])
+        offered = [detail_median(linux, label, "offered_pps") or 0 for label in labels]
+        answered = [(row_summary(linux, label) or {"median": 0})["median"] for label in labels]
+        busy = [detail_median(linux, label, "cpu1_busy") for label in labels]
+        positions = range(len(labels))
+        ax.bar([i - 0.2 for i in positions], [o / 1e3 for o in offered], 0.4, color="tab:gray",
                label="SYNs offered")
-        ax.bar([i + 0.2 for i in x], [a / 1e3 for a in ans], 0.4, color="tab:cyan",
-               label="SYN-ACKs received")
-        for i, (a, b) in enumerate(zip(ans, busy)):
-            ax.annotate(f"{a / 1e3:.0f} k/s\nCPU1 {b:.0%}" if b is not None else f"{a / 1e3:.0f}",
-                        (i + 0.2, a / 1e3), ha="center", va="bottom", fontsize=8,
+        ax.bar([i + 0.2 for i in positions], [a / 1e3 for a in answered], 0.4,
+               color="tab:cyan", label="SYN-ACKs received")
+        for i, (answers, cpu1_busy) in enumerate(zip(answered, busy, strict=True)):
+            ax.annotate(f"{answers / 1e3:.0f} k/s\nCPU1 {cpu1_busy:.0%}"
+                        if cpu1_busy is not None else f"{answers / 1e3:.0f}",
+                        (i + 0.2, answers / 1e3), ha="center", va="bottom", fontsize=8,
                         xytext=(0, 3), textcoords="offset points")
-        ax.set_xticks(list(x))
+        ax.set_xticks(list(positions))
         ax.set_xticklabels(labels)
-        ax.set_ylim(0, max(off + ans + [1]) / 1e3 * 1.25)
+        ax.set_ylim(0, max(offered + answered + [1]) / 1e3 * 1.25)
         ax.legend(fontsize=8, loc="lower center")
     ax.set_title("7: same tcpreplay flood, same veth pair", fontsize=10)
     ax.set_ylabel("k packets/s")
 
-    # 8: cycles per packet
-    ax = axes[1][2]
-    tsc = R["machine"].get("tsc_hz")
-    cyc = cycles(R)
-    if cyc and tsc:
-        labels = [c[0] for c in cyc]
-        vals = [c[1] for c in cyc]
-        ax.barh(range(len(labels)), vals, color="tab:brown")
+
+def plot_cycles(ax, results: dict) -> None:
+    """Panel 8: cycles per packet of 1, 2 and 5."""
+    tsc = results["machine"].get("tsc_hz")
+    cycles = cycles_per_packet(results)
+    if cycles and tsc:
+        labels = [label for label, _, _ in cycles]
+        values = [per_packet for _, per_packet, _ in cycles]
+        ax.barh(range(len(labels)), values, color="tab:brown")
         ax.set_yticks(range(len(labels)))
         ax.set_yticklabels(labels, fontsize=8)
         ax.invert_yaxis()
-        for i, v in enumerate(vals):
-            ax.annotate(f"{v:.0f}", (v, i), va="center", fontsize=8, xytext=(3, 0),
+        for i, value in enumerate(values):
+            ax.annotate(f"{value:.0f}", (value, i), va="center", fontsize=8, xytext=(3, 0),
                         textcoords="offset points")
     ax.set_title(f"8: cycles per packet (TSC {tsc / 1e9:.2f} GHz / rate)" if tsc else "8",
                  fontsize=10)
     ax.set_xlabel("cycles")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return True
-
-
-def cycles(R: dict) -> list[tuple[str, float, float | None]]:
-    """(label, TSC Hz / median rate, TSC Hz x CPU share / median rate) for 1, 2 and 5."""
-    S, tsc = R["sections"], R["machine"].get("tsc_hz")
-    out = []
-    if not tsc:
-        return out
-    for sid, prefix in (("syn", "1 SYN"), ("badack", "2 bad ACK")):
-        for who in ("synwall", "testpmd"):
-            st = row_stats(S.get(sid), who)
-            if st:
-                cpu = med_of(S[sid], who, "cpu_share")
-                out.append((f"{prefix}, {who}", tsc / st["median"],
-                            tsc * cpu / st["median"] if cpu else None))
-    st = row_stats(S.get("syn"), "synwall")
-    if st:
-        cpu = med_of(S["syn"], "synwall", "cpu_share")
-        out.append(("5 empty (cookie port)", tsc / st["median"],
-                    tsc * cpu / st["median"] if cpu else None))
-    occ = S.get("occupancy")
-    if occ:
-        for label in occ["rows"]:
-            st = row_stats(occ, label)
-            if st:
-                cpu = med_of(occ, label, "cpu_share")
-                out.append((f"5 {label}", tsc / st["median"],
-                            tsc * cpu / st["median"] if cpu else None))
-    return out
 
 
 # --- the document ----------------------------------------------------------------------
 
-def write(R: dict, out: Path, md: Path) -> None:
+def write(results: dict, out: Path, md: Path) -> bool:
+    """The plot into out/, then BENCHMARKS.md (md) section by section. False when there is
+    no plot (matplotlib is not installed)."""
     png = out / PLOT
-    have_plot = plot(R, png)
-    m, S = R["machine"], R["sections"]
-    rel_png = os.path.relpath(png, md.parent)
-    L: list[str] = []
+    have_plot = plot(results, png)
+    lines = (header_section(results)
+             + targets_section(results)
+             + machine_section(results)
+             + plot_section(have_plot, os.path.relpath(png, md.parent))
+             + results_section(results)
+             + method_section()
+             + checks_section(results)
+             + raw_numbers_section(results))
+    md.write_text("\n".join(lines) + "\n")
+    return have_plot
+
+
+def header_section(results: dict) -> list[str]:
+    """The title, how the document was made, and the measurements that failed."""
+    machine = results["machine"]
     mode = ("QUICK smoke mode: one short run each, small files — not for quoting"
-            if R["quick"] else "full run")
-    L += ["# synwall benchmarks", "",
-          f"Generated by `bash scripts/bench.sh` ({mode}), "
-          f"{m.get('started', '')}, {m.get('elapsed_s', '?')} s. "
-          f"{R['runs']} run(s) per measurement; steady rates over a {R['window']:g} s window "
-          f"after {R['warm']:g} s of warm-up. The tables, the plot and the raw numbers are "
-          "written by the command (`bench/report.py`); the method is `bench/METHOD.md`. "
-          "Raw data: `bench/out/results.json`.", ""]
-    if R.get("errors"):
-        L += ["**Measurements that failed:** " + "; ".join(
-            f"{k}: {v.splitlines()[0]}" for k, v in R["errors"].items()), ""]
+            if results["quick"] else "full run")
+    lines = ["# synwall benchmarks", "",
+             f"Generated by `bash scripts/bench.sh` ({mode}), "
+             f"{machine.get('started', '')}, {machine.get('elapsed_s', '?')} s. "
+             f"{results['runs']} run(s) per measurement; steady rates over a "
+             f"{results['window']:g} s window after {results['warm']:g} s of warm-up. The "
+             "tables, the plot and the raw numbers are written by the command "
+             "(`bench/report.py`); the method is `bench/METHOD.md`. "
+             "Raw data: `bench/out/results.json`.", ""]
+    if results.get("errors"):
+        lines += ["**Measurements that failed:** " + "; ".join(
+            f"{name}: {error.splitlines()[0]}" for name, error in results["errors"].items()),
+            ""]
+    return lines
 
-    L += ["## Targets (issue 5)", "", "| target | result | verdict |", "| --- | --- | --- |"]
-    L += [f"| {a} | {b} | {c} |" for a, b, c in targets(R)]
-    L += [""]
-    L += why_notes(R)
 
-    L += ["## Machine", "", "| | |", "| --- | --- |",
-          f"| CPUs (`nproc`) | {m['nproc']} |",
-          f"| CPU model | {m['cpu_model']} ({m['cpu_mhz']} MHz; "
-          f"{'virtual machine' if m['hypervisor'] else 'bare metal'}; SIMD: "
-          f"{', '.join(m['simd']) or 'none'}) |",
-          f"| kernel | {m['kernel']} |",
-          f"| DPDK | {m['dpdk']} |",
-          f"| memory | {m['memory_gib']} GiB; DPDK memory: {m['memory_mode']} — "
-          f"{m['hugepage_note']} |",
-          f"| TSC | {m['tsc_hz'] / 1e9:.4f} GHz ({m['tsc_how']}) |",
-          f"| synwall | git {m['git']}; binary built {m['binary_mtime']} |",
-          f"| tcpreplay | {m.get('tcpreplay', '')} |",
-          f"| load average (1, 5, 15 min) | {m.get('load_start')} at the start, "
-          f"{m.get('load_end')} at the end; each run's is in the raw numbers |",
-          f"| time per measurement | " + ", ".join(
-              f"{k} {v:g} s" for k, v in R.get("timing", {}).items()) + " |", ""]
-    share = [d.get("cpu_share") for s in S.values() for r in s["rows"].values()
-             for d in r["detail"] if isinstance(d, dict) and d.get("cpu_share") is not None
-             and d.get("seconds", d.get("fit_seconds", 0)) >= 0.05]
-    aside = [a for s in S.values() for r in s["rows"].values() for d in r["detail"]
-             if isinstance(d, dict) for a in d.get("set_aside", [])]
-    if aside:
-        L += [f"**Runs made again**: {len(aside)} run(s) in which another process had CPU 1 "
-              "for more than 10 % of the time were set aside and made again (at most twice "
-              "per run); they are listed under 'set aside' in the raw numbers.", ""]
-    if share and min(share) < 0.95:
-        L += [f"**Other load**: in some windows the worker lcore had CPU 1 only "
-              f"{min(share):.0%} of the time (other processes on the machine). The "
-              "'worker CPU share' column says so per row; 'per worker CPU-second' divides it "
-              "out. Quote the full-CPU numbers only from a run where the share is ~100 %.", ""]
+def targets_section(results: dict) -> list[str]:
+    lines = ["## Targets", "", "| target | result | verdict |", "| --- | --- | --- |"]
+    lines += [f"| {target} | {result} | {verdict} |"
+              for target, result, verdict in target_rows(results)]
+    return lines + [""]
 
-    if have_plot:
-        L += ["## Plot", "", f"![synwall benchmarks]({rel_png})", ""]
-    tsc = m.get("tsc_hz")
 
-    L += ["## Results", ""]
-    sec = S.get("syn")
-    if sec:
-        L += ["### 1. SYN → cookie SYN-ACK, against testpmd 5tswap", "",
-              f"{sec['params']['distinct_syns']} distinct SYNs (random sources in "
-              "198.18.128.0/17, MSS/SACK/TS/WS options) replayed from memory "
-              "(`net_pcap`, `infinite_rx=1`), SYN-ACKs dropped by the pcap PMD's TX; port 80 "
-              "in `cookie` mode. Rate: the outside port's received packets (`/ethdev/stats,0`)."
-              , ""]
-        L += rate_table(sec, "Mpps", tsc)
-        L += ["", ratio_line(sec), ""]
-    sec = S.get("badack")
-    if sec:
-        L += ["### 2. Invalid-ACK flood, against testpmd 5tswap", "",
-              f"{sec['params']['distinct_acks']} distinct ACKs (NOP NOP TS, random ack "
-              "numbers) to port 80 in `proxy` mode: each one misses the flow table and the "
-              "syncache, has its checksum verified in software, fails the cookie check "
-              "(`cookie.failed`) and is dropped; the rate-limited log line is printed once "
-              "a second with the count of the others.", ""]
-        L += rate_table(sec, "Mpps", tsc)
-        L += ["", ratio_line(sec), ""]
-    for sid, title in (("validack", "3a. Valid cookie ACKs (server SYNs opened)"),
-                       ("handshake", "3b. Complete proxied handshakes")):
-        sec = S.get(sid)
-        if not sec:
-            continue
-        L += [f"### {title}", ""]
-        if sid == "validack":
-            L += [f"{sec['params']['distinct_acks']} distinct ACKs, each with the valid cookie "
-                  "of its (never sent) SYN, port 80 `proxy`, `--flows "
-                  f"{sec['params']['flows']}`. Only the first pass over the file opens flows "
-                  "(later passes find them opening: `proxy.ack_opening`), so the rate is the "
-                  "slope of `proxy.opened` sampled through telemetry as fast as it answers "
-                  "(every ~40 µs), fitted between 10 % and 90 % of the file. Each ACK: flow "
-                  "lookup (miss), software TCP checksum, syncache lookup (miss), SipHash "
-                  "check, flow insert, the ACK rewritten into the server SYN (to `net_null`)."
-                  , ""]
-        else:
-            p = sec["params"]
-            L += [f"{p['handshakes']} handshakes, first pass, `--flows {p['flows']}`. Outside "
-                  f"file ({p['outside_frames']} frames): per block, 16 SYNs then their 16 ACKs. "
-                  f"Inside file ({p['inside_frames']} frames): per block, the server's 16 "
-                  "SYN-ACKs for the previous outside block, then 16 ARP replies (bridged "
-                  "filler, so that both files advance two frames per handshake; their cost "
-                  "is in the rate). Per handshake synwall does: SYN → syncache entry + cookie "
-                  "SYN-ACK; ACK → syncache hit → flow + server SYN; server SYN-ACK → ACK to the "
-                  "server + window update to the client (a new mbuf). Rate: slope of "
-                  "`proxy.established` (10–90 %).", ""]
-        L += ["| | median /s | min | max | spread | runs | worker CPU share | per worker "
-              "CPU-second | telemetry samples in the fit | fit over |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        st = row_stats(sec, "synwall")
-        if st:
-            cpu = med_of(sec, "synwall", "cpu_share")
-            L += [f"| synwall | **{M(st['median'])} M** | {M(st['min'])} M | {M(st['max'])} M | "
-                  f"{st['spread']:.1%} | {st['n']} | {pct(cpu)} | "
-                  f"{M(st['median'] / cpu) if cpu else '–'} M"
-                  f" | {med_of(sec, 'synwall', 'samples_fit'):.0f} | "
-                  f"{(med_of(sec, 'synwall', 'fit_seconds') or 0) * 1e3:.0f} ms |"]
-        L += [""]
-    sec = S.get("data")
-    if sec:
-        p = sec["params"]
-        L += ["### 4. Established-flow translation vs table size", "",
-              f"`--preload-flows N` makes N established flows at start (tuples in "
-              "docs/DATAPLANE.md), `--flows` = "
-              f"{p['flow_headroom']} × N (same load factor for every N); {p['frames']} "
-              f"client → server PSH|ACK segments with {p['payload']} bytes of payload, "
-              "each to a different flow as far as N allows (random order), so that the "
-              "1 M case touches 131 k distinct flows per pass. Each is looked up, has its "
-              "ack translated (+0x10000, incremental checksum) and goes to the inside port. "
-              "Rate: `proxy.to_server` per second.", ""]
-        L += rate_table(sec, "M seg/s")
-        labels = list(sec["rows"])
-        lo, hi = row_stats(sec, labels[0]), row_stats(sec, labels[-1])
-        if lo and hi:
-            L += ["", f"Cost at {labels[-1]} / cost at {labels[0]}: "
-                      f"**{lo['median'] / hi['median']:.2f} ×** (target ≤ 2 ×). "
-                      + preload_line(sec)]
-            dg = stats(sec.get("diag", {}).get("runs", []))
-            if dg:
-                c_lo, c_hi, c_dg = 1 / lo["median"], 1 / hi["median"], 1 / dg["median"]
-                table_part = (c_dg - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0
-                head = (f"Where the extra cost comes from: with {sec['diag']['label']}, "
-                        f"**{M(dg['median'])} M seg/s** (min {M(dg['min'])}, max "
-                        f"{M(dg['max'])}, {dg['n']} runs). ")
-                if c_hi > c_lo * 1.1 and -0.1 <= table_part <= 1.1:
-                    tp = min(1.0, max(0.0, table_part))
-                    head += (f"So {tp:.0%} of the extra time per segment at {labels[-1]} is "
-                             "there whatever flows the segments use (the idle-timer sweep "
-                             "visits every flow of the table each 100 ms; bigger bucket "
-                             f"arrays), and {1 - tp:.0%} comes from the lookups spreading "
-                             f"over up to {p['frames']} distinct flows per pass (cache and "
-                             "TLB misses on the bucket headers and the entries, prefetched a "
-                             "burst pass ahead but not always in time, and on the LRU age-list "
-                             "neighbours when a flow is relinked, at most once a second).")
-                else:
-                    head += "The differences are within the noise: no split is given."
-                L += ["", head]
-        L += [""]
-    sec = S.get("occupancy")
-    if sec:
-        p = sec["params"]
-        L += ["### 5. SYN rate vs syncache occupancy", "",
-              f"The SYN file of 1 ({p['distinct_syns']} distinct SYNs); `--hashsize "
-              f"{p['hashsize']} --bucketlimit {p['bucketlimit']}` (mean bucket load ≤ 1 of "
-              f"{p['bucketlimit']}: no bucket overflows unless wanted). What each row really measures:", "",
-              "| state | configuration | per SYN |", "| --- | --- | --- |",
-              "| empty | measurement 1 (port in `cookie` mode) | syncache lookup in an empty "
-              "cache (miss), SipHash cookie, SYN-ACK; never an entry |",
-              f"| filling 0 → 50 % | `proxy`, `--cachelimit {2 * p['distinct_syns']}`, first "
-              "pass (slope of `syncache.added`, 10–90 %) | lookup (miss), SipHash, insert a "
-              "new entry (cache going from 0 to half of its limit), SYN-ACK |",
-              "| half full | the same process after the first pass (steady window) | every SYN "
-              "is a duplicate: lookup (hit), SYN-ACK rebuilt from the entry, no SipHash "
-              "(`syncache.dupsyn`) |",
-              f"| full | `proxy`, `--cachelimit {p['distinct_syns'] // 2}` < distinct SYNs | "
-              "lookup (miss: its entry was evicted half a pass ago), SipHash, insert + evict "
-              "the oldest entry of the cache (`cacheoverflow`) |",
-              "| paused | `proxy`, `--bucketlimit 1`: the first collision overflows a bucket "
-              "and pauses the syncache for 16 s | lookup (miss, or a hit among the few "
-              "hundred entries made before the pause: dupsyn), SipHash, SYN-ACK, no insert "
-              "(`sendcookie`) |", ""]
-        rows = dict(sec["rows"])
-        L += rate_table({"rows": {"empty (cookie port, = 1)":
-                                  S["syn"]["rows"]["synwall"]} | rows if S.get("syn") else rows},
-                        "M SYN/s", tsc)
-        L += [""]
-    sec = S.get("memory")
-    if sec:
-        p = sec["params"]
-        L += ["### 6. Memory per entry", "",
-              f"`sizeof(struct sw_sc_entry)` = **{p.get('sizeof_sc_entry')} B**, "
-              f"`sizeof(struct sw_flow)` = **{p.get('sizeof_flow')} B** (bench/c/entry_sizes.c, "
-              "compiled against dataplane/ headers). Allocated by the tables per slot "
-              f"(`sw_ctab_memsize`): syncache {p.get('syncache_bytes', 0) / max(1, p.get('syncache_slots', 1)):.1f} B, "
-              f"flow table {p.get('flow_bytes', 0) / max(1, p.get('flow_slots', 1)):.1f} B "
-              "(64 entry + 32 IPv6 side array + the bucket header's share: a 16-bit signature "
-              "and a slot-order byte per slot, and the count; the IPv6 "
-              "side array is only touched by IPv6 entries).", "",
-              "Measured: VmRSS of the process (`--no-huge`, so table pages count once "
-              "touched), a big and a small table both filled; the difference divided by the "
-              "difference in slots and in stored entries:", "",
-              "| table | slots | stored | VmRSS |", "| --- | ---: | ---: | ---: |"]
-        for k, r in sec["flows"].items():
-            L += [f"| flow table `--flows {r['flows_option']}` + `--preload-flows "
-                  f"{r['flows_option']}` | {r['slots']} | {r['stored']} | "
-                  f"{r['vmrss_kb'] / 1024:.1f} MiB |"]
-        for k, r in sec["syncache"].items():
-            L += [f"| syncache `--hashsize {r['hashsize']} --bucketlimit {r['bucketlimit']} "
-                  f"--syncookies 0`, after {r['syns']} distinct SYNs | {r['slots']} | "
-                  f"{r['stored']} | {r['vmrss_kb'] / 1024:.1f} MiB |"]
-        L += ["", f"Flow table: **{sec['flow_bytes_per_slot']:.1f} B per slot**, "
-                  f"{sec['flow_bytes_per_stored']:.1f} B per stored flow. Syncache: "
-                  f"**{sec['sc_bytes_per_slot']:.1f} B per slot**, "
-                  f"{sec['sc_bytes_per_stored']:.1f} B per stored entry. (A bucket holds 8 "
-                  "slots: a table of N slots stores fewer than N entries — the rest of a "
+def machine_section(results: dict) -> list[str]:
+    """The machine, and whether other processes shared the worker's CPU."""
+    machine, sections = results["machine"], results["sections"]
+    lines = ["## Machine", "", "| | |", "| --- | --- |",
+             f"| CPUs (`nproc`) | {machine['nproc']} |",
+             f"| CPU model | {machine['cpu_model']} ({machine['cpu_mhz']} MHz; "
+             f"{'virtual machine' if machine['hypervisor'] else 'bare metal'}; SIMD: "
+             f"{', '.join(machine['simd']) or 'none'}) |",
+             f"| kernel | {machine['kernel']} |",
+             f"| DPDK | {machine['dpdk']} |",
+             f"| memory | {machine['memory_gib']} GiB; DPDK memory: {machine['memory_mode']} — "
+             f"{machine['hugepage_note']} |",
+             f"| TSC | {machine['tsc_hz'] / 1e9:.4f} GHz ({machine['tsc_how']}) |",
+             f"| synwall | git {machine['git']}; binary built {machine['binary_mtime']} |",
+             f"| tcpreplay | {machine.get('tcpreplay', '')} |",
+             f"| load average (1, 5, 15 min) | {machine.get('load_start')} at the start, "
+             f"{machine.get('load_end')} at the end; each run's is in the raw numbers |",
+             "| time per measurement | " + ", ".join(
+                 f"{name} {seconds:g} s" for name, seconds in results.get("timing", {}).items())
+             + " |", ""]
+    details = [detail for section in sections.values() for row in section["rows"].values()
+               for detail in row["detail"] if isinstance(detail, dict)]
+    cpu_shares = [detail["cpu_share"] for detail in details
+                  if detail.get("cpu_share") is not None
+                  and detail.get("seconds", detail.get("fit_seconds", 0)) >= 0.05]
+    set_aside = [again for detail in details for again in detail.get("set_aside", [])]
+    if set_aside:
+        lines += [f"**Runs made again**: {len(set_aside)} run(s) in which another process had "
+                  "CPU 1 for more than 10 % of the time were set aside and made again (at most "
+                  "twice per run); they are listed under 'set aside' in the raw numbers.", ""]
+    if cpu_shares and min(cpu_shares) < 0.95:
+        lines += [f"**Other load**: in some windows the worker lcore had CPU 1 only "
+                  f"{min(cpu_shares):.0%} of the time (other processes on the machine). The "
+                  "'worker CPU share' column says so per row; 'per worker CPU-second' divides "
+                  "it out. Quote the full-CPU numbers only from a run where the share is "
+                  "~100 %.", ""]
+    return lines
+
+
+def plot_section(have_plot: bool, png_from_md: str) -> list[str]:
+    if not have_plot:
+        return []
+    return ["## Plot", "", f"![synwall benchmarks]({png_from_md})", ""]
+
+
+def results_section(results: dict) -> list[str]:
+    """Measurements 1 to 9, each under its own heading."""
+    return (["## Results", ""]
+            + syn_section(results)
+            + bad_ack_section(results)
+            + valid_ack_section(results)
+            + handshake_section(results)
+            + table_size_section(results)
+            + occupancy_section(results)
+            + memory_section(results)
+            + linux_section(results)
+            + cycles_section(results)
+            + profile_section(results))
+
+
+def syn_section(results: dict) -> list[str]:
+    section = results["sections"].get("syn")
+    if not section:
+        return []
+    return (["### 1. SYN → cookie SYN-ACK, against testpmd 5tswap", "",
+             f"{section['params']['distinct_syns']} distinct SYNs (random sources in "
+             "198.18.128.0/17, MSS/SACK/TS/WS options) replayed from memory "
+             "(`net_pcap`, `infinite_rx=1`), SYN-ACKs dropped by the pcap PMD's TX; port 80 "
+             "in `cookie` mode. Rate: the outside port's received packets "
+             "(`/ethdev/stats,0`).", ""]
+            + rate_table(section, "Mpps", results["machine"].get("tsc_hz"))
+            + ["", ratio_line(section), ""])
+
+
+def bad_ack_section(results: dict) -> list[str]:
+    section = results["sections"].get("badack")
+    if not section:
+        return []
+    return (["### 2. Invalid-ACK flood, against testpmd 5tswap", "",
+             f"{section['params']['distinct_acks']} distinct ACKs (NOP NOP TS, random ack "
+             "numbers) to port 80 in `proxy` mode: each one misses the flow table and the "
+             "syncache, has its checksum verified in software, fails the cookie check "
+             "(`cookie.failed`) and is dropped; the rate-limited log line is printed once "
+             "a second with the count of the others.", ""]
+            + rate_table(section, "Mpps", results["machine"].get("tsc_hz"))
+            + ["", ratio_line(section), ""])
+
+
+def valid_ack_section(results: dict) -> list[str]:
+    section = results["sections"].get("validack")
+    if not section:
+        return []
+    params = section["params"]
+    return (["### 3a. Valid cookie ACKs (server SYNs opened)", "",
+             f"{params['distinct_acks']} distinct ACKs, each with the valid cookie of its "
+             f"(never sent) SYN, port 80 `proxy`, `--flows {params['flows']}`. Only the first "
+             "pass over the file opens flows (later passes find them opening: "
+             "`proxy.ack_opening`), so the rate is the slope of `proxy.opened` sampled "
+             "through telemetry as fast as it answers (every ~40 µs), fitted between 10 % "
+             "and 90 % of the file. Each ACK: flow lookup (miss), software TCP checksum, "
+             "syncache lookup (miss), SipHash check, flow insert, the ACK rewritten into the "
+             "server SYN (to `net_null`).", ""]
+            + first_pass_table(section))
+
+
+def handshake_section(results: dict) -> list[str]:
+    section = results["sections"].get("handshake")
+    if not section:
+        return []
+    params = section["params"]
+    return (["### 3b. Complete proxied handshakes", "",
+             f"{params['handshakes']} handshakes, first pass, `--flows {params['flows']}`. "
+             f"Outside file ({params['outside_frames']} frames): per block, 16 SYNs then "
+             f"their 16 ACKs. Inside file ({params['inside_frames']} frames): per block, the "
+             "server's 16 SYN-ACKs for the previous outside block, then 16 ARP replies "
+             "(bridged filler, so that both files advance two frames per handshake; their "
+             "cost is in the rate). Per handshake synwall does: SYN → syncache entry + "
+             "cookie SYN-ACK; ACK → syncache hit → flow + server SYN; server SYN-ACK → ACK to "
+             "the server + window update to the client (a new mbuf). Rate: slope of "
+             "`proxy.established` (10–90 %).", ""]
+            + first_pass_table(section))
+
+
+def first_pass_table(section: dict) -> list[str]:
+    """The rate table of 3a and 3b, with the telemetry samples the slope was fitted to."""
+    lines = ["| | median /s | min | max | spread | runs | worker CPU share | per worker "
+             "CPU-second | telemetry samples in the fit | fit over |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    summary = row_summary(section, "synwall")
+    if summary:
+        cpu_share = detail_median(section, "synwall", "cpu_share")
+        fit_seconds = detail_median(section, "synwall", "fit_seconds") or 0
+        lines += [f"| synwall | **{millions(summary['median'])} M** | "
+                  f"{millions(summary['min'])} M | {millions(summary['max'])} M | "
+                  f"{summary['spread']:.1%} | {summary['n']} | {percent(cpu_share)} | "
+                  f"{millions(summary['median'] / cpu_share) if cpu_share else '–'} M"
+                  f" | {detail_median(section, 'synwall', 'samples_fit'):.0f} | "
+                  f"{fit_seconds * 1e3:.0f} ms |"]
+    return lines + [""]
+
+
+def table_size_section(results: dict) -> list[str]:
+    """4: the cost of a bigger flow table, and how much of it the table size itself makes."""
+    section = results["sections"].get("data")
+    if not section:
+        return []
+    params = section["params"]
+    lines = ["### 4. Established-flow translation vs table size", "",
+             "`--preload-flows N` makes N established flows at start (tuples in "
+             "docs/DATAPLANE.md), `--flows` = "
+             f"{params['flow_headroom']} × N (same load factor for every N); "
+             f"{params['frames']} client → server PSH|ACK segments with {params['payload']} "
+             "bytes of payload, each to a different flow as far as N allows (random order), "
+             "so that the 1 M case touches 131 k distinct flows per pass. Each is looked up, "
+             "has its ack translated (+0x10000, incremental checksum) and goes to the inside "
+             "port. Rate: `proxy.to_server` per second.", ""]
+    lines += rate_table(section, "M seg/s")
+    labels = list(section["rows"])
+    smallest, largest = row_summary(section, labels[0]), row_summary(section, labels[-1])
+    if smallest and largest:
+        lines += ["", f"Cost at {labels[-1]} / cost at {labels[0]}: "
+                      f"**{smallest['median'] / largest['median']:.2f} ×** (target ≤ 2 ×). "
+                      + preload_line(section)]
+        diagnostic = summarize(section.get("diag", {}).get("runs", []))
+        if diagnostic:
+            lines += ["", table_share_line(section, smallest, largest, diagnostic)]
+    return lines + [""]
+
+
+def table_share_line(section: dict, smallest: dict, largest: dict, diagnostic: dict) -> str:
+    """How much of the extra cost per segment at the largest table is the table's size (the
+    diagnostic run: the same table, segments to the smallest row's flows only)."""
+    labels = list(section["rows"])
+    cost_small, cost_large = 1 / smallest["median"], 1 / largest["median"]
+    cost_diagnostic = 1 / diagnostic["median"]
+    table_part = ((cost_diagnostic - cost_small) / (cost_large - cost_small)
+                  if cost_large > cost_small else 0)
+    line = (f"Where the extra cost comes from: with {section['diag']['label']}, "
+            f"**{millions(diagnostic['median'])} M seg/s** (min {millions(diagnostic['min'])}, "
+            f"max {millions(diagnostic['max'])}, {diagnostic['n']} runs). ")
+    if cost_large > cost_small * 1.1 and -0.1 <= table_part <= 1.1:
+        table_share = min(1.0, max(0.0, table_part))
+        line += (f"So {table_share:.0%} of the extra time per segment at {labels[-1]} is "
+                 "there whatever flows the segments use (the idle-timer sweep "
+                 "visits every flow of the table each 100 ms; bigger bucket "
+                 f"arrays), and {1 - table_share:.0%} comes from the lookups spreading "
+                 f"over up to {section['params']['frames']} distinct flows per pass (cache and "
+                 "TLB misses on the bucket headers and the entries, prefetched a "
+                 "burst pass ahead but not always in time, and on the LRU age-list "
+                 "neighbours when a flow is relinked, at most once a second).")
+    else:
+        line += "The differences are within the noise: no split is given."
+    return line
+
+
+def occupancy_section(results: dict) -> list[str]:
+    """5: the SYN rate for every state of the syncache, with what each row really does."""
+    sections = results["sections"]
+    section = sections.get("occupancy")
+    if not section:
+        return []
+    params = section["params"]
+    lines = ["### 5. SYN rate vs syncache occupancy", "",
+             f"The SYN file of 1 ({params['distinct_syns']} distinct SYNs); `--hashsize "
+             f"{params['hashsize']} --bucketlimit {params['bucketlimit']}` (mean bucket load "
+             f"≤ 1 of {params['bucketlimit']}: no bucket overflows unless wanted). What each "
+             "row really measures:", "",
+             "| state | configuration | per SYN |", "| --- | --- | --- |",
+             "| empty | measurement 1 (port in `cookie` mode) | syncache lookup in an empty "
+             "cache (miss), SipHash cookie, SYN-ACK; never an entry |",
+             f"| filling 0 → 50 % | `proxy`, `--cachelimit {2 * params['distinct_syns']}`, "
+             "first pass (slope of `syncache.added`, 10–90 %) | lookup (miss), SipHash, "
+             "insert a new entry (cache going from 0 to half of its limit), SYN-ACK |",
+             "| half full | the same process after the first pass (steady window) | every SYN "
+             "is a duplicate: lookup (hit), SYN-ACK rebuilt from the entry, no SipHash "
+             "(`syncache.dupsyn`) |",
+             f"| full | `proxy`, `--cachelimit {params['distinct_syns'] // 2}` < distinct "
+             "SYNs | lookup (miss: its entry was evicted half a pass ago), SipHash, insert + "
+             "evict the oldest entry of the cache (`cacheoverflow`) |",
+             "| paused | `proxy`, `--bucketlimit 1`: the first collision overflows a bucket "
+             "and pauses the syncache for 16 s | lookup (miss, or a hit among the few "
+             "hundred entries made before the pause: dupsyn), SipHash, SYN-ACK, no insert "
+             "(`sendcookie`) |", ""]
+    rows = dict(section["rows"])
+    if sections.get("syn"):
+        rows = {"empty (cookie port, = 1)": sections["syn"]["rows"]["synwall"]} | rows
+    lines += rate_table({"rows": rows}, "M SYN/s", results["machine"].get("tsc_hz"))
+    return lines + [""]
+
+
+def memory_section(results: dict) -> list[str]:
+    """6: sizeof the entries, what the tables allocate per slot, and the resident memory."""
+    section = results["sections"].get("memory")
+    if not section:
+        return []
+    params = section["params"]
+    syncache_per_slot = (params.get("syncache_bytes", 0)
+                         / max(1, params.get("syncache_slots", 1)))
+    flows_per_slot = params.get("flow_bytes", 0) / max(1, params.get("flow_slots", 1))
+    lines = ["### 6. Memory per entry", "",
+             f"`sizeof(struct sw_sc_entry)` = **{params.get('sizeof_sc_entry')} B**, "
+             f"`sizeof(struct sw_flow)` = **{params.get('sizeof_flow')} B** "
+             "(bench/c/entry_sizes.c, compiled against dataplane/ headers). Allocated by the "
+             f"tables per slot (`sw_ctab_memsize`): syncache {syncache_per_slot:.1f} B, "
+             f"flow table {flows_per_slot:.1f} B "
+             "(64 entry + 32 IPv6 side array + the bucket header's share: a 16-bit signature "
+             "and a slot-order byte per slot, and the count; the IPv6 "
+             "side array is only touched by IPv6 entries).", "",
+             "Measured: VmRSS of the process (`--no-huge`, so table pages count once "
+             "touched), a big and a small table both filled; the difference divided by the "
+             "difference in slots and in stored entries:", "",
+             "| table | slots | stored | VmRSS |", "| --- | ---: | ---: | ---: |"]
+    for table in section["flows"].values():
+        lines += [f"| flow table `--flows {table['flows_option']}` + `--preload-flows "
+                  f"{table['flows_option']}` | {table['slots']} | {table['stored']} | "
+                  f"{table['vmrss_kb'] / 1024:.1f} MiB |"]
+    for table in section["syncache"].values():
+        lines += [f"| syncache `--hashsize {table['hashsize']} --bucketlimit "
+                  f"{table['bucketlimit']} --syncookies 0`, after {table['syns']} distinct "
+                  f"SYNs | {table['slots']} | {table['stored']} | "
+                  f"{table['vmrss_kb'] / 1024:.1f} MiB |"]
+    lines += ["", f"Flow table: **{section['flow_bytes_per_slot']:.1f} B per slot**, "
+                  f"{section['flow_bytes_per_stored']:.1f} B per stored flow. Syncache: "
+                  f"**{section['sc_bytes_per_slot']:.1f} B per slot**, "
+                  f"{section['sc_bytes_per_stored']:.1f} B per stored entry. (A bucket holds "
+                  "8 slots: a table of N slots stores fewer than N entries — the rest of a "
                   "full bucket is refused or evicted — so per stored entry is per slot / "
                   "fill.)", ""]
-    sec = S.get("linux")
-    if sec:
-        p = sec["params"]
-        L += ["### 7. Linux syncookies vs synwall, same generator, same veth pair", "",
-              f"{p['distinct_syns']} distinct SYNs × {p['loops']} loops, {p['generator']}; "
-              f"synwall: {p['synwall_args']}; Linux: {p['linux']}. SYN-ACKs counted by an "
-              "nftables counter at the client veth's ingress; CPU 1 busy = its non-idle "
-              "share during the replay (for synwall always 100 %: the worker polls).", "",
-              "| | SYNs offered /s (median) | SYN-ACKs received /s (median) | min | max | "
-              "answered | CPU 1 busy | of it softirq | runs |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for label in sec["rows"]:
-            st = row_stats(sec, label)
-            if not st:
-                continue
-            L += [f"| {label} | {M(med_of(sec, label, 'offered_pps'), 3)} M | "
-                  f"**{M(st['median'], 3)} M** | {M(st['min'], 3)} M | {M(st['max'], 3)} M | "
-                  f"{pct(med_of(sec, label, 'answered'))} | {pct(med_of(sec, label, 'cpu1_busy'))}"
-                  f" | {pct(med_of(sec, label, 'cpu1_softirq'))} | {st['n']} |"]
-        L += ["", linux_line(sec), ""]
-    cyc = cycles(R)
-    if cyc:
-        L += ["### 8. Cycles per packet", "",
-              f"cycles/packet = TSC Hz / packets per second of the one busy worker lcore "
-              f"(TSC {tsc / 1e9:.4f} GHz, {m['tsc_how']}); the worker polls without "
-              "sleeping, so every TSC cycle of the window is the worker's. 'On CPU' "
-              "multiplies by the worker's CPU share, for windows in which someone else had "
-              "CPU 1 part of the time.", "",
-              "| | cycles/packet | on CPU |", "| --- | ---: | ---: |"]
-        L += [f"| {a} | {b:.0f} | {'–' if c is None else f'{c:.0f}'} |" for a, b, c in cyc]
-        L += [""]
-    L += profile_lines(R)
-
-    L += ["## Method", ""]
-    try:
-        L += [(HERE / "METHOD.md").read_text().strip(), ""]
-    except OSError:
-        L += ["(bench/METHOD.md missing)", ""]
-
-    L += ["## Checks", "", "What the counters say the packets did, for every run "
-          "(a failed check means the number above measures something else):", ""]
-    for sid, sec in S.items():
-        for c in sec["checks"]:
-            L += [f"- {'✓' if c['ok'] else '✗ **FAILED**'} {sid}: {c['what']}"]
-    L += [""]
-
-    L += ["## Raw numbers", "", "Every run; `load` is the 1/5/15-minute load average just "
-          "before it, `cpu` the worker lcore's share of CPU 1 in the window.", ""]
-    for sid, sec in S.items():
-        if sid in ("memory", "profile"):
-            continue
-        L += [f"### {sid}", ""]
-        if sid == "linux":
-            keys = [("sent", "SYNs"), ("replay_seconds", "s"), ("offered_pps", "offered/s"),
-                    ("synacks", "SYN-ACKs"), ("defender_sent", "sent by defender"),
-                    ("cpu1_busy", "CPU 1 busy"), ("load_before", "load")]
-        elif sid in ("validack", "handshake") or (sid == "occupancy"):
-            keys = [("packets", "packets"), ("seconds", "s"), ("samples_fit", "samples"),
-                    ("fit_seconds", "fit s"), ("cpu_share", "cpu"), ("steal_ms", "steal ms"),
-                    ("attempt", "try"), ("load_before", "load")]
-        else:
-            keys = [("packets", "packets"), ("seconds", "s"), ("cpu_share", "cpu"),
-                    ("steal_ms", "steal ms"), ("attempt", "try"), ("load_before", "load")]
-            if sid == "data":
-                keys.insert(0, ("preloaded", "preloaded"))
-        L += raw_table(sec, keys)
-        for k, v in sec["params"].items():
-            if "argv" in k:
-                L += ["", f"`{k}`: `{v}`"]
-        L += [""]
-    md.write_text("\n".join(L) + "\n")
+    return lines
 
 
-GROUPS = ("pcap PMD", "other DPDK libraries", "program", "rest")
-CASES = (("syn", "SYN → cookie SYN-ACK"), ("badack", "invalid ACK"))
-
-
-def profile_cycles(R: dict, tag: str, who: str) -> tuple[float, dict] | None:
-    """(cycles per packet, {group: cycles per packet}) of one profiled run."""
-    sec = R["sections"].get("profile") or {}
-    e = (sec.get("profile") or {}).get(tag, {}).get(who) or {}
-    tsc = R["machine"].get("tsc_hz")
-    if not (e.get("pps") and e.get("perf_groups") and tsc):
-        return None
-    cyc = tsc * (e.get("cpu_share") or 1.0) / e["pps"]
-    return cyc, {g: cyc * e["perf_groups"].get(g, 0.0) for g in GROUPS}
-
-
-def profile_budget(R: dict, tag: str) -> str:
-    """Why the 0.8 x testpmd target is (or is not) within reach, from the profile."""
-    sw, tp = profile_cycles(R, tag, "synwall"), profile_cycles(R, tag, "testpmd")
-    if not (sw and tp):
-        return ""
-    budget = tp[0] / 0.8
-    vdev = sw[1]["pcap PMD"] + sw[1]["other DPDK libraries"] + sw[1]["rest"]
-    own = sw[1]["program"]
-    return (f"at 0.8 × testpmd a packet may cost {budget:.0f} cycles; the vdev and DPDK's "
-            f"libraries alone take {vdev:.0f} of synwall's (testpmd: "
-            f"{tp[0] - tp[1]['program']:.0f}), which leaves {max(0.0, budget - vdev):.0f} "
-            f"cycles for synwall's own work per packet, now {own:.0f} (§9)")
-
-
-def profile_lines(R: dict) -> list[str]:
-    sec = R["sections"].get("profile")
-    if sec is None:
+def linux_section(results: dict) -> list[str]:
+    """7: Linux's syncookies and synwall answering the same flood on the same veth pair."""
+    section = results["sections"].get("linux")
+    if not section:
         return []
-    L = ["### 9. Where the worker's cycles go", "",
-         f"`perf record -C 1` for {sec['params'].get('seconds', 2):g} s in the steady state "
-         "of one synwall and one testpmd run per packet kind (files and options of 1 and 2), "
-         "samples split by the object they fall in; cycles/packet as in 8, shared out by "
-         "the samples. The pcap PMD's part is its RX (each packet copied out of the "
-         "replayed file into a fresh mbuf) and its TX (mbufs freed, no file).", ""]
-    if not sec.get("profile"):
-        return L + [f"Not measured: {'; '.join(sec.get('notes') or ['no data'])}.", ""]
-    L += ["| packets | program | Mpps | cycles/packet | pcap PMD | other DPDK libraries | "
-          "the program itself | rest (kernel, libc, loader) |",
-          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    params = section["params"]
+    lines = ["### 7. Linux syncookies vs synwall, same generator, same veth pair", "",
+             f"{params['distinct_syns']} distinct SYNs × {params['loops']} loops, "
+             f"{params['generator']}; synwall: {params['synwall_args']}; Linux: "
+             f"{params['linux']}. SYN-ACKs counted by an nftables counter at the client "
+             "veth's ingress; CPU 1 busy = its non-idle share during the replay (for synwall "
+             "always 100 %: the worker polls).", "",
+             "| | SYNs offered /s (median) | SYN-ACKs received /s (median) | min | max | "
+             "answered | CPU 1 busy | of it softirq | runs |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label in section["rows"]:
+        summary = row_summary(section, label)
+        if not summary:
+            continue
+        offered = detail_median(section, label, "offered_pps")
+        lines += [f"| {label} | {millions(offered, 3)} M | "
+                  f"**{millions(summary['median'], 3)} M** | {millions(summary['min'], 3)} M | "
+                  f"{millions(summary['max'], 3)} M | "
+                  f"{percent(detail_median(section, label, 'answered'))} | "
+                  f"{percent(detail_median(section, label, 'cpu1_busy'))} | "
+                  f"{percent(detail_median(section, label, 'cpu1_softirq'))} | "
+                  f"{summary['n']} |"]
+    return lines + ["", linux_line(section), ""]
+
+
+def cycles_section(results: dict) -> list[str]:
+    cycles = cycles_per_packet(results)
+    if not cycles:
+        return []
+    machine = results["machine"]
+    lines = ["### 8. Cycles per packet", "",
+             f"cycles/packet = TSC Hz / packets per second of the one busy worker lcore "
+             f"(TSC {machine['tsc_hz'] / 1e9:.4f} GHz, {machine['tsc_how']}); the worker "
+             "polls without sleeping, so every TSC cycle of the window is the worker's. 'On "
+             "CPU' multiplies by the worker's CPU share, for windows in which someone else "
+             "had CPU 1 part of the time.", "",
+             "| | cycles/packet | on CPU |", "| --- | ---: | ---: |"]
+    lines += [f"| {label} | {per_packet:.0f} | "
+              f"{'–' if on_cpu is None else f'{on_cpu:.0f}'} |"
+              for label, per_packet, on_cpu in cycles]
+    return lines + [""]
+
+
+def profile_section(results: dict) -> list[str]:
+    """9: the worker's cycles per packet split by the object they are spent in."""
+    section = results["sections"].get("profile")
+    if section is None:
+        return []
+    lines = ["### 9. Where the worker's cycles go", "",
+             f"`perf record -C 1` for {section['params'].get('seconds', 2):g} s in the steady "
+             "state of one synwall and one testpmd run per packet kind (files and options of "
+             "1 and 2), samples split by the object they fall in; cycles/packet as in 8, "
+             "shared out by the samples. The pcap PMD's part is its RX (each packet copied "
+             "out of the replayed file into a fresh mbuf) and its TX (mbufs freed, no file).",
+             ""]
+    if not section.get("profile"):
+        return lines + [f"Not measured: {'; '.join(section.get('notes') or ['no data'])}.", ""]
+    lines += ["| packets | program | Mpps | cycles/packet | pcap PMD | other DPDK libraries | "
+              "the program itself | rest (kernel, libc, loader) |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for tag, title in CASES:
         for who in ("synwall", "testpmd"):
-            pc = profile_cycles(R, tag, who)
-            e = sec["profile"].get(tag, {}).get(who) or {}
-            if pc is None:
-                L += [f"| {title} | {who} | – | – | – | – | – | "
-                      f"{e.get('perf_error', 'not measured')} |"]
+            split = profile_cycles(results, tag, who)
+            run = section["profile"].get(tag, {}).get(who) or {}
+            if split is None:
+                lines += [f"| {title} | {who} | – | – | – | – | – | "
+                          f"{run.get('perf_error', 'not measured')} |"]
                 continue
-            cyc, g = pc
-            L += [f"| {title} | {who} | {e['pps'] / 1e6:.2f} | {cyc:.0f} | "
-                  + " | ".join(f"{g[k]:.0f} ({g[k] / cyc:.0%})" for k in GROUPS) + " |"]
-    L += [""]
+            cycles, by_group = split
+            lines += [f"| {title} | {who} | {run['pps'] / 1e6:.2f} | {cycles:.0f} | "
+                      + " | ".join(f"{by_group[group]:.0f} ({by_group[group] / cycles:.0%})"
+                                   for group in GROUPS) + " |"]
+    lines += [""]
     for tag, title in CASES:
-        e = sec["profile"].get(tag, {}).get("synwall") or {}
-        pc = profile_cycles(R, tag, "synwall")
-        if not (pc and e.get("perf_funcs")):
+        run = section["profile"].get(tag, {}).get("synwall") or {}
+        split = profile_cycles(results, tag, "synwall")
+        if not (split and run.get("perf_funcs")):
             continue
-        L += [f"synwall's own functions, {title} (cycles/packet; inlined code counts in its "
-              "caller):", "", "| function | cycles/packet | share |", "| --- | ---: | ---: |"]
-        L += [f"| `{name}` | {pc[0] * share:.1f} | {share:.1%} |"
-              for name, share in e["perf_funcs"]]
-        L += [""]
+        lines += [f"synwall's own functions, {title} (cycles/packet; inlined code counts in "
+                  "its caller):", "", "| function | cycles/packet | share |",
+                  "| --- | ---: | ---: |"]
+        lines += [f"| `{name}` | {split[0] * share:.1f} | {share:.1%} |"
+                  for name, share in run["perf_funcs"]]
+        lines += [""]
     for tag, title in CASES:
-        b = profile_budget(R, tag)
-        if b:
-            L += [f"- {title}: {b}."]
-    L += [""]
-    return L
+        budget = profile_budget(results, tag)
+        if budget:
+            lines += [f"- {title}: {budget}."]
+    return lines + [""]
 
 
-def ratio_line(sec: dict) -> str:
-    sw, tp = row_stats(sec, "synwall"), row_stats(sec, "testpmd")
-    if not (sw and tp):
+def method_section() -> list[str]:
+    try:
+        return ["## Method", "", (HERE / "METHOD.md").read_text().strip(), ""]
+    except OSError:
+        return ["## Method", "", "(bench/METHOD.md missing)", ""]
+
+
+def checks_section(results: dict) -> list[str]:
+    lines = ["## Checks", "", "What the counters say the packets did, for every run "
+             "(a failed check means the number above measures something else):", ""]
+    for section_id, section in results["sections"].items():
+        for check in section["checks"]:
+            lines += [f"- {'✓' if check['ok'] else '✗ **FAILED**'} {section_id}: "
+                      f"{check['what']}"]
+    return lines + [""]
+
+
+def raw_numbers_section(results: dict) -> list[str]:
+    lines = ["## Raw numbers", "", "Every run; `load` is the 1/5/15-minute load average just "
+             "before it, `cpu` the worker lcore's share of CPU 1 in the window.", ""]
+    for section_id, section in results["sections"].items():
+        if section_id in ("memory", "profile"):
+            continue
+        lines += [f"### {section_id}", ""]
+        lines += raw_table(section, raw_columns(section_id))
+        for name, value in section["params"].items():
+            if "argv" in name:
+                lines += ["", f"`{name}`: `{value}`"]
+        lines += [""]
+    return lines
+
+
+def raw_columns(section_id: str) -> list[tuple[str, str]]:
+    """(detail key, column title) of a section's raw numbers."""
+    if section_id == "linux":
+        return [("sent", "SYNs"), ("replay_seconds", "s"), ("offered_pps", "offered/s"),
+                ("synacks", "SYN-ACKs"), ("defender_sent", "sent by defender"),
+                ("cpu1_busy", "CPU 1 busy"), ("load_before", "load")]
+    if section_id in ("validack", "handshake", "occupancy"):
+        return [("packets", "packets"), ("seconds", "s"), ("samples_fit", "samples"),
+                ("fit_seconds", "fit s"), ("cpu_share", "cpu"), ("steal_ms", "steal ms"),
+                ("attempt", "try"), ("load_before", "load")]
+    columns = [("packets", "packets"), ("seconds", "s"), ("cpu_share", "cpu"),
+               ("steal_ms", "steal ms"), ("attempt", "try"), ("load_before", "load")]
+    if section_id == "data":
+        columns.insert(0, ("preloaded", "preloaded"))
+    return columns
+
+
+def ratio_line(section: dict) -> str:
+    synwall, testpmd = row_summary(section, "synwall"), row_summary(section, "testpmd")
+    if not (synwall and testpmd):
         return ""
-    r = [a / b for a, b in zip(sec["rows"]["synwall"]["runs"], sec["rows"]["testpmd"]["runs"])
-         if a and b]
-    return (f"Ratio synwall / testpmd: **{sw['median'] / tp['median']:.2f} ×** (medians; per "
-            f"pair of runs {min(r):.2f}–{max(r):.2f}); target ≥ 0.8 ×.")
+    # the n-th run of each program is a pair: made one after the other (suite._vs_testpmd)
+    pair_ratios = [a / b for a, b in zip(section["rows"]["synwall"]["runs"],
+                                         section["rows"]["testpmd"]["runs"], strict=False)
+                   if a and b]
+    return (f"Ratio synwall / testpmd: **{synwall['median'] / testpmd['median']:.2f} ×** "
+            f"(medians; per pair of runs {min(pair_ratios):.2f}–{max(pair_ratios):.2f}); "
+            "target ≥ 0.8 ×.")
 
 
-def preload_line(sec: dict) -> str:
+def preload_line(section: dict) -> str:
     parts = []
-    for label in sec["rows"]:
-        pre = med_of(sec, label, "preloaded")
-        if pre is not None:
-            parts.append(f"{pre:.0f} of {label.split()[0]}")
+    for label in section["rows"]:
+        preloaded = detail_median(section, label, "preloaded")
+        if preloaded is not None:
+            parts.append(f"{preloaded:.0f} of {label.split()[0]}")
     return "Flows preloaded (a full bucket leaves one out): " + ", ".join(parts) + "."
 
 
-def linux_line(sec: dict) -> str:
+def linux_line(section: dict) -> str:
     out = []
-    for label in sec["rows"]:
-        st, busy = row_stats(sec, label), med_of(sec, label, "cpu1_busy")
-        ans = med_of(sec, label, "answered")
-        if st and label == "linux" and busy:
-            out.append(f"Linux answered {ans:.1%} of what the generator offered, using "
+    for label in section["rows"]:
+        summary = row_summary(section, label)
+        busy = detail_median(section, label, "cpu1_busy")
+        answered = detail_median(section, label, "answered")
+        if summary and label == "linux" and busy:
+            out.append(f"Linux answered {answered:.1%} of what the generator offered, using "
                        f"{busy:.0%} of CPU 1 (softirq): extrapolated to all of CPU 1, about "
-                       f"{M(st['median'] / busy)} M SYN-ACK/s — a rough figure, the counting "
-                       "of the answers at the client veth also runs there.")
-        elif st and label == "synwall":
-            out.append(f"synwall answered {ans:.1%} of what the generator offered; its "
+                       f"{millions(summary['median'] / busy)} M SYN-ACK/s — a rough figure, "
+                       "the counting of the answers at the client veth also runs there.")
+        elif summary and label == "synwall":
+            out.append(f"synwall answered {answered:.1%} of what the generator offered; its "
                        "capacity on one lcore is measurement 1, far above this generator: on "
                        "this path tcpreplay (one core) and the veth/af_packet copies are the "
                        "limit, not the defender.")
     return " ".join(out)
-
-
-def why_notes(R: dict) -> list[str]:
-    """Hand-written explanations of misses live in bench/METHOD.md ('Why targets are
-    missed'); here only what the numbers themselves say."""
-    return []

@@ -1,1 +1,1 @@
-"""synwall's benchmark harness (issue 5): `bash scripts/bench.sh` or `python -m bench`."""
+"""synwall's benchmark harness: `bash scripts/bench.sh` or `python -m bench`."""

@@ -1,10 +1,13 @@
-"""synwall's benchmark: every measurement of issue 5, then BENCHMARKS.md and a plot.
+"""synwall's benchmark: every measurement of BENCHMARKS.md, then BENCHMARKS.md and a plot.
 
     bash scripts/bench.sh                 # the full run (about 5 minutes on 2 cores)
     .venv/bin/python -m bench --quick --out /tmp/b --md /tmp/b/BENCHMARKS.md   # smoke run
+    .venv/bin/python -m bench --render-only   # BENCHMARKS.md and the plot from the results
 
 Runs as root (hugepages, network namespaces). The harness pins itself to CPU 0; every DPDK
-process runs its main lcore on CPU 0 and its one worker lcore on CPU 1.
+process runs its main lcore on CPU 0 and its one worker lcore on CPU 1. --render-only
+measures nothing: it renders the report (--md) and the plot again from OUT/results.json
+(after a change of bench/METHOD.md or bench/report.py), as any user may.
 """
 from __future__ import annotations
 
@@ -44,11 +47,30 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--md", type=Path, default=REPO / "BENCHMARKS.md",
                     help="the report (default BENCHMARKS.md)")
     ap.add_argument("--keep-work", action="store_true", help="keep the pcaps and DPDK logs")
+    ap.add_argument("--render-only", action="store_true",
+                    help="measure nothing: render the report and the plot again from "
+                         "OUT/results.json")
     return ap.parse_args(argv)
+
+
+def render_only(out: Path, md: Path) -> int:
+    """BENCHMARKS.md and the plot from the results.json of an earlier run."""
+    results_path = out / "results.json"
+    try:
+        results = json.loads(results_path.read_text())
+    except (OSError, ValueError) as e:
+        print(f"bench: cannot read {results_path}: {e}", file=sys.stderr)
+        return 2
+    have_plot = report.write(results, out, md)
+    print(f"bench: wrote {md}" + (f" and {out / report.PLOT}" if have_plot else
+                                  " (no plot: matplotlib is not installed)"))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(sys.argv[1:] if argv is None else argv)
+    if a.render_only:
+        return render_only(a.out, a.md)
     if os.geteuid() != 0:
         print("bench: run as root (hugepages, network namespaces, DPDK)", file=sys.stderr)
         return 2
@@ -98,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "given back after" if mem.huge_dir else
                                           "not asked for (--hugepages off)")
     info["load_start"] = loadavg()
-    info["started"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+    info["started"] = datetime.datetime.now(datetime.UTC).strftime(
         "%Y-%m-%d %H:%M UTC")
     log(f"bench: {'quick' if quick else 'full'} run, {runs} run(s) per measurement, "
         f"{mem.mode}; {info['cpu_model']}, {info['nproc']} CPUs, load {info['load_start']}")

@@ -1,4 +1,5 @@
-"""The measurements of issue 5, each returning a section of results.json.
+"""Measurements 1 to 6 of BENCHMARKS.md, each returning a section of results.json (7 is
+linuxcmp.py, 9 profile.py; 8 is computed by report.py from 1, 2 and 5).
 
 A section: {"id", "title", "params", "rows": {label: {"unit", "runs": [values], "detail":
 [per-run dicts]}}, "checks": [{"what", "ok"}], "notes": [...]}. report.py turns them into
@@ -9,13 +10,23 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import pcaps
-from .dpdk import (DpdkProc, Memory, new_prefix, pcap_vdev, ramp, read_stats_json,
-                   steady, synwall_argv, testpmd_argv, KEY)
+from .dpdk import (
+    KEY,
+    DpdkProc,
+    Memory,
+    new_prefix,
+    pcap_vdev,
+    ramp,
+    read_stats_json,
+    steady,
+    synwall_argv,
+    testpmd_argv,
+)
 
 
 @dataclass
@@ -33,7 +44,7 @@ class Sizes:
     linux_loops: int = 8           # tcpreplay --loop
 
     @classmethod
-    def quick(cls) -> "Sizes":
+    def quick(cls) -> Sizes:
         return cls(syn_pcap=4096, valid_acks=4096, handshakes=2048, data_frames=4096,
                    data_flows=(1000, 4000, 16000), mem_flows=(8192, 65536),
                    mem_sc=((1024, 8), (8192, 8)), mem_sc_syns=65536, linux_syns=4096,

@@ -71,6 +71,23 @@ def test_runs_and_writes_everything(quick):
     assert "![synwall benchmarks](bench.png)" in text
 
 
+def test_render_only_rewrites_the_same_report_from_results_json(quick, tmp_path):
+    """--render-only measures nothing and needs no DPDK: from the run's results.json alone it
+    writes the run's report again, byte for byte, and the plot."""
+    _, out, md, results = quick
+    assert results is not None
+    shutil.copy(out / "results.json", tmp_path / "results.json")
+    again = tmp_path / "BENCHMARKS.md"
+    r = subprocess.run([sys.executable, "-m", "bench", "--render-only", "--out", str(tmp_path),
+                        "--md", str(again)], cwd=REPO, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert again.read_text() == md.read_text()
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["BENCHMARKS.md", "bench.png",
+                                                          "results.json"]
+
+
 def test_every_number_positive_and_every_check_passed(quick):
     _, _, _, results = quick
     assert results is not None

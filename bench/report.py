@@ -149,7 +149,7 @@ def profile_budget(results: dict, tag: str) -> str:
     if not (synwall and testpmd):
         return ""
     budget = testpmd[0] / 0.8
-    synwall_cycles, synwall_groups = synwall
+    _, synwall_groups = synwall
     testpmd_cycles, testpmd_groups = testpmd
     vdev = (synwall_groups["pcap PMD"] + synwall_groups["other DPDK libraries"]
             + synwall_groups["rest"])

@@ -59,6 +59,8 @@ struct sw_app {
 	volatile bool quit;
 	/* control thread only: keys come from the controller, no rotation of our own */
 	bool keys_managed;
+	/* control thread only: when the random secrets rotate next (0: not yet set) */
+	uint64_t next_rotation_ms;
 };
 
 extern struct sw_app sw_app;
@@ -80,7 +82,5 @@ int sw_control_loop(struct sw_app *app);
 /* ctlproto.c: answer one controller request (a serialized DpRequest); the response is
  * written to *out (malloc'ed, the caller frees). Returns its length. */
 size_t sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out);
-/* Current time in milliseconds from the TSC. */
-uint64_t sw_now_ms(void);
 
 #endif

@@ -228,7 +228,7 @@ parse_profile(const char *opt, const char *spec, struct sw_profile *profiles)
 		}
 		*eq++ = '\0';
 		if (strcmp(item, "mss") == 0) {
-			if (parse_u32(opt, eq, 536, 9000, &v) < 0)
+			if (parse_u32(opt, eq, SW_MSS_MIN, SW_MSS_MAX, &v) < 0)
 				goto out;
 			p.mss = (uint16_t)v;
 			set_mss = 1;
@@ -236,7 +236,7 @@ parse_profile(const char *opt, const char *spec, struct sw_profile *profiles)
 			if (strcmp(eq, "none") == 0) {
 				p.flags &= (uint8_t)~SW_PROF_WS;
 			} else {
-				if (parse_u32(opt, eq, 0, 14, &v) < 0)
+				if (parse_u32(opt, eq, 0, SW_WSCALE_MAX, &v) < 0)
 					goto out;
 				p.wscale = (uint8_t)v;
 				p.flags |= SW_PROF_WS;
@@ -341,11 +341,11 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 {
 	struct sw_config *cfg = sw_cfg_new_default();
 	bool have_cachelimit = false;
-	uint32_t v32 = 0;
 	uint64_t v64 = 0;
 	const char *profile_specs[SW_MAX_PROFILE_OPTS];
 	unsigned int nprofiles = 0, i;
-	const char *reason;
+	const char *field;
+	char why[160];
 	int opt;
 
 	if (cfg == NULL)
@@ -390,28 +390,25 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 			have_cachelimit = true;
 			break;
 		case OPT_REXMTLIMIT:
-			rc = parse_u32("--rexmtlimit", optarg, 0, 10, &v32);
-			cfg->lim.rexmtlimit = (uint8_t)v32;
+			rc = parse_u32("--rexmtlimit", optarg, 0, SW_REXMTLIMIT_MAX,
+				       &cfg->lim.rexmtlimit);
 			break;
 		case OPT_SYNCOOKIES:
-			rc = parse_u32("--syncookies", optarg, 0, 1, &v32);
-			cfg->lim.syncookies = (uint8_t)v32;
+			rc = parse_u32("--syncookies", optarg, 0, 1, &cfg->lim.syncookies);
 			break;
 		case OPT_SYNCOOKIES_ONLY:
-			rc = parse_u32("--syncookies-only", optarg, 0, 1, &v32);
-			cfg->lim.syncookies_only = (uint8_t)v32;
+			rc = parse_u32("--syncookies-only", optarg, 0, 1,
+				       &cfg->lim.syncookies_only);
 			break;
 		case OPT_MSS:
-			rc = parse_u32("--mss", optarg, 536, 9000, &v32);
-			cfg->lim.mss = (uint16_t)v32;
+			rc = parse_u32("--mss", optarg, SW_MSS_MIN, SW_MSS_MAX, &cfg->lim.mss);
 			break;
 		case OPT_WSCALE:
-			rc = parse_u32("--wscale", optarg, 0, 14, &v32);
-			cfg->lim.wscale = (uint8_t)v32;
+			rc = parse_u32("--wscale", optarg, 0, SW_WSCALE_MAX, &cfg->lim.wscale);
 			break;
 		case OPT_SERVER_RETRIES:
-			rc = parse_u32("--server-retries", optarg, 0, 10, &v32);
-			cfg->lim.server_retries = (uint8_t)v32;
+			rc = parse_u32("--server-retries", optarg, 0, SW_SERVER_RETRIES_MAX,
+				       &cfg->lim.server_retries);
 			break;
 		case OPT_PROFILE:
 			if (nprofiles == SW_MAX_PROFILE_OPTS)
@@ -520,10 +517,18 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	}
 	if (!have_cachelimit)
 		cfg->lim.cachelimit = a->hashsize * a->bucketlimit;
-	reason = sw_limits_check(&cfg->lim, a->hashsize, a->bucketlimit);
-	if (reason != NULL) {
-		bad("--cachelimit", "%s (%u x %u = %u)", reason, a->hashsize, a->bucketlimit,
-		    a->hashsize * a->bucketlimit);
+	/* Each value was range-checked as it was parsed; what is left is how they fit
+	 * together (the cachelimit in the table). */
+	field = sw_limits_validate(&cfg->lim, a->hashsize, a->bucketlimit, why, sizeof(why));
+	if (field != NULL) {
+		char opt_name[32];
+		size_t k;
+
+		snprintf(opt_name, sizeof(opt_name), "--%s", field);
+		for (k = 2; opt_name[k] != '\0'; k++)
+			if (opt_name[k] == '_')
+				opt_name[k] = '-';
+		bad(opt_name, "%s", why);
 		goto fail;
 	}
 	return 0;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,14 +24,22 @@ sw_cfg_new_default(void)
 	return c;
 }
 
+struct sw_profile
+sw_cfg_default_profile(const struct sw_limits *l)
+{
+	struct sw_profile p = {
+		.mss = (uint16_t)l->mss,
+		.wscale = (uint8_t)l->wscale,
+		.flags = SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS,
+	};
+
+	return p;
+}
+
 void
 sw_cfg_default_profiles(struct sw_config *c)
 {
-	struct sw_profile p = {
-		.mss = c->lim.mss,
-		.wscale = c->lim.wscale,
-		.flags = SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS,
-	};
+	struct sw_profile p = sw_cfg_default_profile(&c->lim);
 	unsigned int i;
 
 	for (i = 0; i < 65536; i++)
@@ -94,19 +104,46 @@ sw_cfg_publish(struct sw_cfg_domain *d, struct sw_config *c)
 }
 
 const char *
+sw_limits_validate(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit,
+		   char *why, size_t len)
+{
+	uint64_t cap = (uint64_t)hashsize * bucketlimit;
+
+	if (l->cachelimit == 0 || l->cachelimit > cap) {
+		snprintf(why, len, "cachelimit %u must be 1..%" PRIu64 " (hashsize %u x "
+			 "bucketlimit %u)", l->cachelimit, cap, hashsize, bucketlimit);
+		return "cachelimit";
+	}
+	if (l->rexmtlimit > SW_REXMTLIMIT_MAX) {
+		snprintf(why, len, "rexmtlimit %u must be 0..%u", l->rexmtlimit,
+			 SW_REXMTLIMIT_MAX);
+		return "rexmtlimit";
+	}
+	if (l->mss < SW_MSS_MIN || l->mss > SW_MSS_MAX) {
+		snprintf(why, len, "mss %u must be %u..%u", l->mss, SW_MSS_MIN, SW_MSS_MAX);
+		return "mss";
+	}
+	if (l->wscale > SW_WSCALE_MAX) {
+		snprintf(why, len, "wscale %u must be 0..%u", l->wscale, SW_WSCALE_MAX);
+		return "wscale";
+	}
+	if (l->server_retries > SW_SERVER_RETRIES_MAX) {
+		snprintf(why, len, "server_retries %u must be 0..%u", l->server_retries,
+			 SW_SERVER_RETRIES_MAX);
+		return "server_retries";
+	}
+	if (l->syncookies_only && !l->syncookies) {
+		snprintf(why, len, "syncookies_only needs syncookies");
+		return "syncookies_only";
+	}
+	return NULL;
+}
+
+const char *
 sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit)
 {
-	if (l->cachelimit == 0)
-		return "cachelimit must be at least 1";
-	if ((uint64_t)l->cachelimit > (uint64_t)hashsize * bucketlimit)
-		return "cachelimit must not exceed hashsize x bucketlimit";
-	if (l->rexmtlimit > 10)
-		return "rexmtlimit must be 0..10";
-	if (l->mss < 536 || l->mss > 9000)
-		return "mss must be 536..9000";
-	if (l->wscale > 14)
-		return "wscale must be 0..14";
-	if (l->server_retries > 10)
-		return "server_retries must be 0..10";
-	return NULL;
+	static char why[160];
+
+	return sw_limits_validate(l, hashsize, bucketlimit, why, sizeof(why)) != NULL ? why
+										    : NULL;
 }

@@ -8,6 +8,7 @@
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_rcu_qsbr.h>
@@ -22,15 +23,24 @@ enum sw_mode {
 	SW_MODE_DROP,
 };
 
-/* Limits that may change at run time (hashsize and bucketlimit are start-time only). */
+/* The ranges of the limits and profiles: the one place they are written. */
+#define SW_REXMTLIMIT_MAX      10
+#define SW_SERVER_RETRIES_MAX  10
+#define SW_MSS_MIN             536
+#define SW_MSS_MAX             9000
+#define SW_WSCALE_MAX          14       /* RFC 7323 2.3 */
+
+/* Limits that may change at run time (hashsize and bucketlimit are start-time only). Each
+ * as wide as what the controller and the command line give, so that it is checked
+ * (sw_limits_validate) before anything narrows it. */
 struct sw_limits {
 	uint32_t cachelimit;    /* syncache entries per lcore */
-	uint8_t rexmtlimit;     /* SYN-ACK retransmits */
-	uint8_t syncookies;     /* answer with a cookie when no entry is kept */
-	uint8_t syncookies_only;/* keep no entries */
-	uint8_t wscale;         /* shift offered in SYN-ACKs */
-	uint8_t server_retries; /* server SYN retransmits before the client gets an RST */
-	uint16_t mss;           /* largest MSS offered in SYN-ACKs */
+	uint32_t rexmtlimit;    /* SYN-ACK retransmits */
+	uint32_t syncookies;    /* answer with a cookie when no entry is kept */
+	uint32_t syncookies_only;/* keep no entries */
+	uint32_t wscale;        /* shift offered in SYN-ACKs */
+	uint32_t server_retries;/* server SYN retransmits before the client gets an RST */
+	uint32_t mss;           /* largest MSS offered in SYN-ACKs */
 };
 
 struct sw_config {
@@ -70,10 +80,16 @@ sw_cfg_get(const struct sw_cfg_domain *d)
 	return __atomic_load_n(&d->current, __ATOMIC_ACQUIRE);
 }
 
-/* Every port's profile from the defaults (--mss, --wscale, SACK and timestamps on). */
+/* The profile every port starts from: the limits' MSS and shift, SACK and timestamps on. */
+struct sw_profile sw_cfg_default_profile(const struct sw_limits *l);
+/* Every port's profile from the defaults. */
 void sw_cfg_default_profiles(struct sw_config *c);
 
-/* Validate limits against the start-time sizes; returns NULL or a reason. */
+/* Validate limits against the start-time sizes: NULL, or the field to blame (with the
+ * reason, its value and the allowed range, in why). */
+const char *sw_limits_validate(const struct sw_limits *l, uint32_t hashsize,
+			       uint32_t bucketlimit, char *why, size_t len);
+/* The same, the reason alone (control thread, start-up: a static buffer). */
 const char *sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit);
 
 #endif

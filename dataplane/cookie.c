@@ -98,7 +98,7 @@ sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t ir
 {
 	uint32_t low = sw_cookie_low(ks, o);
 
-	return cookie_mac(&ks->key[low >> 7], t, irs, low) << 8 | low;
+	return cookie_mac(&ks->key[sw_cookie_key_slot(low)], t, irs, low) << 8 | low;
 }
 
 void
@@ -119,7 +119,7 @@ sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t i
 {
 	uint32_t low = cookie & 0xff;
 
-	if (cookie_mac(&ks->key[low >> 7], t, irs, low) != cookie >> 8)
+	if (cookie_mac(&ks->key[sw_cookie_key_slot(low)], t, irs, low) != cookie >> 8)
 		return false;
 	sw_cookie_decode(cookie, out);
 	return true;

@@ -50,10 +50,19 @@ uint32_t sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, ui
  * The pieces of a cookie, for computing many MACs at once (sw_siphash24_batch):
  * cookie = sw_cookie_mac24(SipHash(key[low >> 7], msg)) << 8 | low.
  */
-#define SW_COOKIE_MSG_MAX (16 + 16 + 2 + 2 + 4 + 1)
+#define SW_COOKIE_MSG_V4  (4 + 4 + 2 + 2 + 4 + 1)
+#define SW_COOKIE_MSG_V6  (16 + 16 + 2 + 2 + 4 + 1)
+#define SW_COOKIE_MSG_MAX SW_COOKIE_MSG_V6
+
+/* The secret (its slot in struct sw_keyset) a cookie's low byte names. */
+static inline unsigned int
+sw_cookie_key_slot(uint32_t low)
+{
+	return low >> 7;
+}
 
 uint32_t sw_cookie_low(const struct sw_keyset *ks, const struct sw_cookie_opts *o);
-/* The MAC's input; returns its length (17 for IPv4, 41 for IPv6). */
+/* The MAC's input; returns its length (SW_COOKIE_MSG_V4 or SW_COOKIE_MSG_V6). */
 unsigned int sw_cookie_msg(uint8_t buf[SW_COOKIE_MSG_MAX], const struct sw_tuple *t,
 			   uint32_t irs, uint32_t low);
 static inline uint32_t

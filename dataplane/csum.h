@@ -60,4 +60,22 @@ sw_raw_cksum(const void *buf, uint32_t len)
 	return sw_cksum_fold(sw_cksum_add(0, buf, len));
 }
 
+/* The sum of the big-endian 16-bit words of [p, p + len), len even (not folded). */
+static inline uint32_t
+sw_cksum_be16(const uint8_t *p, unsigned int len)
+{
+	uint32_t s = 0;
+	unsigned int i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	return s;
+}
+
+/* Replace len bytes at p, inside a region whose checksum field is *csum and which starts at
+ * base (an even offset of the checksummed data), keeping the checksum right (RFC 1624): a
+ * corrupt segment stays corrupt. */
+void sw_csum_patch(uint8_t *base, uint8_t *csum, uint8_t *p, const uint8_t *bytes,
+		   unsigned int len);
+
 #endif

@@ -22,6 +22,7 @@ typedef Synwall__Dp__V1__DpConfig DpConfig;
 typedef Synwall__Dp__V1__PortRange PortRange;
 
 #define SW_DUMP_MAX 1000
+#define SW_DUMP_DEFAULT 100
 #define SW_WORKER_CALL_TIMEOUT_MS 2000
 
 /* The cursor of a syncache dump: worker, bucket, position in the bucket (0 = start). */
@@ -50,55 +51,30 @@ refuse(struct reply *rp, const char *field, const char *fmt, ...)
 
 /* ---- configuration ---- */
 
-/* The profile every port starts from: the config's default MSS and shift, SACK and TS on. */
-static struct sw_profile
-default_profile(const struct sw_limits *l)
-{
-	struct sw_profile p = { l->mss, l->wscale, SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS };
-
-	return p;
-}
-
 /* Build (in *n, a copy of the current version) the configuration dc describes. */
 static int
 config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, struct reply *rp)
 {
 	const struct sw_args *a = &app->args;
 	struct sw_profile def;
-	const char *why;
-	char field[48];
+	const char *what;
+	char field[48], why[160];
 	size_t i;
 
-	if (dc->cachelimit == 0 || (uint64_t)dc->cachelimit > (uint64_t)a->hashsize * a->bucketlimit)
-		return refuse(rp, "cachelimit", "cachelimit %u must be 1..%u (hashsize %u x "
-			      "bucketlimit %u)", dc->cachelimit, a->hashsize * a->bucketlimit,
-			      a->hashsize, a->bucketlimit);
-	if (dc->rexmtlimit > 10)
-		return refuse(rp, "rexmtlimit", "rexmtlimit %u must be 0..10", dc->rexmtlimit);
-	if (dc->mss < 536 || dc->mss > 9000)
-		return refuse(rp, "mss", "mss %u must be 536..9000", dc->mss);
-	if (dc->wscale > 14)
-		return refuse(rp, "wscale", "wscale %u must be 0..14", dc->wscale);
-	if (dc->server_retries > 10)
-		return refuse(rp, "server_retries", "server_retries %u must be 0..10",
-			      dc->server_retries);
-	if (dc->syncookies_only && !dc->syncookies)
-		return refuse(rp, "syncookies_only", "syncookies_only needs syncookies");
 	n->lim.cachelimit = dc->cachelimit;
-	n->lim.rexmtlimit = (uint8_t)dc->rexmtlimit;
+	n->lim.rexmtlimit = dc->rexmtlimit;
 	n->lim.syncookies = dc->syncookies;
 	n->lim.syncookies_only = dc->syncookies_only;
-	n->lim.mss = (uint16_t)dc->mss;
-	n->lim.wscale = (uint8_t)dc->wscale;
-	n->lim.server_retries = (uint8_t)dc->server_retries;
-	why = sw_limits_check(&n->lim, a->hashsize, a->bucketlimit);
-	if (why != NULL)
-		return refuse(rp, "limits", "%s", why);
+	n->lim.mss = dc->mss;
+	n->lim.wscale = dc->wscale;
+	n->lim.server_retries = dc->server_retries;
+	what = sw_limits_validate(&n->lim, a->hashsize, a->bucketlimit, why, sizeof(why));
+	if (what != NULL)
+		return refuse(rp, what, "%s", why);
 
-	def = default_profile(&n->lim);
 	memset(n->port_mode, SW_MODE_PASS, sizeof(n->port_mode));
-	for (i = 0; i < 65536; i++)
-		n->port_profile[i] = def;
+	sw_cfg_default_profiles(n);
+	def = sw_cfg_default_profile(&n->lim);
 	for (i = 0; i < dc->n_ports; i++) {
 		const PortRange *pr = dc->ports[i];
 		struct sw_profile p = def;
@@ -118,13 +94,15 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 			return refuse(rp, field, "mode %u must be 0 pass, 1 proxy, 2 cookie or "
 				      "3 drop", pr->mode);
 		}
-		if (pr->mss != 0 && (pr->mss < 536 || pr->mss > 9000)) {
+		if (pr->mss != 0 && (pr->mss < SW_MSS_MIN || pr->mss > SW_MSS_MAX)) {
 			snprintf(field, sizeof(field), "ports[%zu].mss", i);
-			return refuse(rp, field, "profile mss %u must be 536..9000", pr->mss);
+			return refuse(rp, field, "profile mss %u must be %u..%u", pr->mss,
+				      SW_MSS_MIN, SW_MSS_MAX);
 		}
-		if (pr->wscale > 14) {
+		if (pr->wscale > SW_WSCALE_MAX) {
 			snprintf(field, sizeof(field), "ports[%zu].wscale", i);
-			return refuse(rp, field, "profile wscale %u must be 0..14", pr->wscale);
+			return refuse(rp, field, "profile wscale %u must be 0..%u", pr->wscale,
+				      SW_WSCALE_MAX);
 		}
 		if (pr->mss != 0)
 			p.mss = (uint16_t)pr->mss;
@@ -154,7 +132,7 @@ config_to_proto(const struct sw_config *c, PortRange **storage)
 {
 	DpConfig *dc = calloc(1, sizeof(*dc));
 	PortRange **list = NULL;
-	struct sw_profile def = default_profile(&c->lim);
+	struct sw_profile def = sw_cfg_default_profile(&c->lim);
 	size_t n = 0, cap = 0;
 	uint32_t p = 1;
 
@@ -319,10 +297,10 @@ do_counters(struct sw_app *app, Synwall__Dp__V1__DpCounters *dc)
 		synwall__dp__v1__dp_lcore_counters__init(&lc[q]);
 		/* One snapshot per worker, and the totals summed from it: they add up. */
 		for (i = 0; i < SW_NCOUNTERS; i++) {
-			lcore_values[q][i] = w != NULL ? sw_counter_at(&w->cnt, i) : 0;
+			lcore_values[q][i] = w != NULL ? sw_counter_at(&w->lc.cnt, i) : 0;
 			total[i] += lcore_values[q][i];
 		}
-		lc[q].lcore = w != NULL ? w->lcore_id : 0;
+		lc[q].lcore = w != NULL ? w->lc.lcore_id : 0;
 		lc[q].n_values = SW_NCOUNTERS;
 		lc[q].values = lcore_values[q];
 		lcp[q] = &lc[q];
@@ -339,7 +317,7 @@ do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, s
 	static struct sw_dump_entry buf[SW_DUMP_MAX];
 	static Synwall__Dp__V1__DpSyncacheEntry ents[SW_DUMP_MAX];
 	static Synwall__Dp__V1__DpSyncacheEntry *entp[SW_DUMP_MAX];
-	uint32_t max = d->max_entries == 0 ? 100 : d->max_entries;
+	uint32_t max = d->max_entries == 0 ? SW_DUMP_DEFAULT : d->max_entries;
 	uint64_t cur = d->cursor;
 	uint32_t q = 0, b = 0, k = 0, n = 0;
 
@@ -356,27 +334,25 @@ do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, s
 	rp->r.next_cursor = 0;
 	for (; q < app->nb_workers && n < max; q++, b = 0, k = 0) {
 		struct sw_worker *w = app->workers[q];
-		struct sw_mbox *mb = &w->mbox;
+		struct sw_cmd *c = sw_cmd_new(SW_CMD_DUMP_SYNCACHE, max - n);
+		bool more;
 		uint32_t i;
 
-		if (__atomic_load_n(&mb->done, __ATOMIC_ACQUIRE) != mb->req)
-			return (void)refuse(rp, "", "worker lcore %u is still busy with an "
-					    "earlier request", w->lcore_id);
-		mb->op = SW_OP_DUMP;
-		mb->bucket = b;
-		mb->pos = k;
-		mb->max = max - n;
-		mb->out = buf + n;
-		if (sw_worker_call(w, SW_WORKER_CALL_TIMEOUT_MS) < 0)
+		if (c == NULL)
+			return (void)refuse(rp, "", "out of memory");
+		c->dump.bucket = b;
+		c->dump.pos = k;
+		if (sw_mailbox_call(&w->mbox, c, SW_WORKER_CALL_TIMEOUT_MS) < 0)
 			return (void)refuse(rp, "", "worker lcore %u did not answer",
-					    w->lcore_id);
-		for (i = 0; i < mb->n; i++) {
+					    w->lc.lcore_id);
+		memcpy(buf + n, c->entries, c->dump.n * sizeof(buf[0]));
+		for (i = 0; i < c->dump.n; i++) {
 			const struct sw_dump_entry *e = &buf[n + i];
 			Synwall__Dp__V1__DpSyncacheEntry *o = &ents[n + i];
 			size_t alen = e->t.v6 ? 16 : 4;
 
 			synwall__dp__v1__dp_syncache_entry__init(o);
-			o->lcore = w->lcore_id;
+			o->lcore = w->lc.lcore_id;
 			o->client_addr.data = (uint8_t *)(uintptr_t)e->t.src;
 			o->client_addr.len = alen;
 			o->client_port = e->t.sport;
@@ -392,11 +368,13 @@ do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, s
 			o->wscale = (e->flags & SW_SCF_WS) ? e->wscale : -1;
 			entp[n + i] = o;
 		}
-		n += mb->n;
-		if (mb->more) {
-			rp->r.next_cursor = CURSOR(q, mb->next_bucket, mb->next_pos);
+		n += c->dump.n;
+		more = c->dump.more;
+		if (more)
+			rp->r.next_cursor = CURSOR(q, c->dump.next_bucket, c->dump.next_pos);
+		sw_cmd_free(c);
+		if (more)
 			break;
-		}
 	}
 	/* A full page that ended exactly at a worker's end (the loop moved q on already):
 	 * the next worker's start. */
@@ -414,15 +392,15 @@ do_flush(struct sw_app *app, struct reply *rp)
 	rp->r.flushed = 0;
 	for (q = 0; q < app->nb_workers; q++) {
 		struct sw_worker *w = app->workers[q];
+		struct sw_cmd *c = sw_cmd_new(SW_CMD_FLUSH_SYNCACHE, 0);
 
-		if (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE) != w->mbox.req)
-			return (void)refuse(rp, "", "worker lcore %u is still busy with an "
-					    "earlier request", w->lcore_id);
-		w->mbox.op = SW_OP_FLUSH;
-		if (sw_worker_call(w, SW_WORKER_CALL_TIMEOUT_MS) < 0)
+		if (c == NULL)
+			return (void)refuse(rp, "", "out of memory");
+		if (sw_mailbox_call(&w->mbox, c, SW_WORKER_CALL_TIMEOUT_MS) < 0)
 			return (void)refuse(rp, "", "worker lcore %u did not answer",
-					    w->lcore_id);
-		rp->r.flushed += w->mbox.flushed;
+					    w->lc.lcore_id);
+		rp->r.flushed += c->flush.flushed;
+		sw_cmd_free(c);
 	}
 }
 

@@ -14,10 +14,10 @@
 #include <rte_mbuf.h>
 
 #include "app.h"
+#include "clock.h"
+#include "keys.h"
 
 struct sw_app sw_app;
-
-int sw_keys_initial(struct sw_args *a, struct sw_keyset *ks);
 
 static struct sw_worker *worker_of_lcore[RTE_MAX_LCORE];
 
@@ -95,12 +95,45 @@ resolve_port_names(struct sw_args *a)
 	return 0;
 }
 
+/* Workers for every worker lcore, queue ids in lcore order. */
+static int
+create_workers(struct sw_app *app)
+{
+	unsigned int lcore, q = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct sw_worker *w = sw_worker_create(app, lcore, (uint16_t)q);
+
+		if (w == NULL) {
+			fprintf(stderr, "synwall-dp: lcore %u: cannot allocate the syncache "
+				"(%u x %u) and flow table (%u): add memory (-m) or lower "
+				"--hashsize/--bucketlimit/--flows\n", lcore, app->args.hashsize,
+				app->args.bucketlimit, app->args.flows);
+			return -1;
+		}
+		__atomic_store_n(&app->workers[q++], w, __ATOMIC_RELEASE);
+		worker_of_lcore[lcore] = w;
+	}
+	return 0;
+}
+
+static void
+free_workers(struct sw_app *app)
+{
+	unsigned int q;
+
+	for (q = 0; q < app->nb_workers; q++) {
+		sw_worker_free(app->workers[q]);
+		app->workers[q] = NULL;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sw_app *app = &sw_app;
-	unsigned int lcore, q = 0;
-	int ret;
+	bool have_cfg = false;
+	int ret, rc = 1;
 
 	if (parse_app_args_first(&app->args, argc, argv) < 0)
 		return 2;
@@ -110,10 +143,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "synwall-dp: EAL: %s\n", rte_strerror(rte_errno));
 		return rte_errno == EINVAL ? 2 : 1;
 	}
-
+	if (sw_clock_init() < 0) {
+		fprintf(stderr, "synwall-dp: EAL knows no TSC frequency\n");
+		goto out;
+	}
 	if (resolve_port_names(&app->args) < 0) {
-		rte_eal_cleanup();
-		return 2;
+		rc = 2;
+		goto out;
 	}
 
 	sw_siphash_select(app->args.siphash >= 0 ? (enum sw_siphash_impl)app->args.siphash
@@ -130,8 +166,9 @@ main(int argc, char **argv)
 	if (app->nb_workers == 0 || app->nb_workers > SW_MAX_WORKERS) {
 		fprintf(stderr, "synwall-dp: -l: need 1..%u worker lcores besides the main lcore "
 			"(for example -l 0-1), have %u\n", SW_MAX_WORKERS, app->nb_workers);
-		rte_eal_cleanup();
-		return 2;
+		app->nb_workers = 0;
+		rc = 2;
+		goto out;
 	}
 
 	app->pool = rte_pktmbuf_pool_create("sw_mbufs", app->args.mbufs, SW_MBUF_CACHE, 0,
@@ -139,37 +176,20 @@ main(int argc, char **argv)
 	if (app->pool == NULL) {
 		fprintf(stderr, "synwall-dp: --mbufs: cannot allocate %u mbufs: %s\n",
 			app->args.mbufs, rte_strerror(rte_errno));
-		rte_eal_cleanup();
-		return 1;
+		goto out;
 	}
 
 	if (sw_keys_initial(&app->args, &app->args.cfg->keys) < 0 ||
 	    sw_cfg_domain_init(&app->cfg, app->nb_workers, app->args.cfg) != 0) {
 		fprintf(stderr, "synwall-dp: cannot set up the configuration\n");
-		rte_eal_cleanup();
-		return 1;
+		goto out;
 	}
+	have_cfg = true;
 
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct sw_worker *w = sw_worker_create(app, lcore, (uint16_t)q);
-
-		if (w == NULL) {
-			fprintf(stderr, "synwall-dp: lcore %u: cannot allocate the syncache "
-				"(%u x %u) and flow table (%u): add memory (-m) or lower "
-				"--hashsize/--bucketlimit/--flows\n", lcore, app->args.hashsize,
-				app->args.bucketlimit, app->args.flows);
-			rte_eal_cleanup();
-			return 1;
-		}
-		__atomic_store_n(&app->workers[q++], w, __ATOMIC_RELEASE);
-		worker_of_lcore[lcore] = w;
-	}
-
-	if (sw_ports_init(app) < 0) {
-		sw_ports_stop(app);
-		rte_eal_cleanup();
-		return 1;
-	}
+	if (create_workers(app) < 0)
+		goto out;
+	if (sw_ports_init(app) < 0)
+		goto stop_ports;
 	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore, "
 	       "SipHash %s\n", app->nb_workers, app->args.hashsize, app->args.bucketlimit,
 	       app->args.flows, sw_siphash_impl_name());
@@ -183,10 +203,16 @@ main(int argc, char **argv)
 	    sw_stats_write_file(app, app->args.stats_json) < 0)
 		fprintf(stderr, "synwall-dp: --stats-json %s: %s\n", app->args.stats_json,
 			strerror(errno));
-	for (q = 0; q < app->nb_workers; q++)
-		sw_worker_free(app->workers[q]);
-	sw_cfg_domain_fini(&app->cfg);
+	rc = 0;
+	goto out;
+
+stop_ports:
+	sw_ports_stop(app);
+out:
+	free_workers(app);
+	if (have_cfg)
+		sw_cfg_domain_fini(&app->cfg);
 	rte_mempool_free(app->pool);
 	rte_eal_cleanup();
-	return 0;
+	return rc;
 }

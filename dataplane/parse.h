@@ -27,6 +27,11 @@ struct sw_tuple {
 #define SW_OPT_TS      0x08
 #define SW_OPT_SACK    0x10     /* SACK blocks present */
 
+/* The MSS a peer that sends no MSS option is taken to accept (RFC 9293 3.7.1). */
+#define SW_TCP_DEFAULT_MSS 536
+/* The smallest MSS Linux accepts from a peer (TCP_MIN_MSS). */
+#define SW_TCP_MIN_MSS     88
+
 struct sw_tcpopts {
 	uint8_t present;            /* SW_OPT_* */
 	uint8_t wscale;

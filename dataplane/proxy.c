@@ -4,45 +4,6 @@
 #include "bytes.h"
 #include "proxy.h"
 
-/* One's complement sum of the 16-bit words covering [from, to) relative to base. */
-static uint32_t
-word_sum(const uint8_t *base, unsigned int from, unsigned int to)
-{
-	uint32_t s = 0;
-	unsigned int i;
-
-	for (i = from; i < to; i += 2)
-		s += (uint32_t)(base[i] << 8 | base[i + 1]);
-	return s;
-}
-
-static inline uint16_t
-fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-void
-sw_csum_patch(uint8_t *base, uint8_t *csum, uint8_t *p, const uint8_t *bytes, unsigned int len)
-{
-	unsigned int off = (unsigned int)(p - base);
-	unsigned int from = off & ~1u;
-	unsigned int to = (off + len + 1) & ~1u;
-	uint32_t old_sum, new_sum, hc;
-
-	if (len == 0)
-		return;
-	old_sum = word_sum(base, from, to);
-	memcpy(p, bytes, len);
-	new_sum = word_sum(base, from, to);
-	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') */
-	hc = (uint32_t)(csum[0] << 8 | csum[1]);
-	hc = (~hc & 0xffff) + (~fold(old_sum) & 0xffff) + fold(new_sum);
-	sw_wr16(csum, (uint16_t)~fold(hc));
-}
-
 static inline void
 patch32(uint8_t *th, uint8_t *p, uint32_t v)
 {
@@ -168,13 +129,13 @@ sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool ad
 		 * TCP length: account for each. */
 		{
 			uint32_t hc = (uint32_t)(csum[0] << 8 | csum[1]);
-			uint32_t add = word_sum(opt, 0, SW_TS_OPTLEN);
+			uint32_t add = sw_cksum_be16(opt, SW_TS_OPTLEN);
 
-			hc = (~hc & 0xffff) + fold(add);
+			hc = (~hc & 0xffff) + sw_cksum_fold(add);
 			pseudo_old = (uint32_t)(pkt->l4_len);
 			pseudo_new = pseudo_old + SW_TS_OPTLEN;
 			hc += (~pseudo_old & 0xffff) + pseudo_new;
-			sw_wr16(csum, (uint16_t)~fold(hc));
+			sw_wr16(csum, (uint16_t)~sw_cksum_fold(hc));
 		}
 		memcpy(th + pkt->th_len, opt, SW_TS_OPTLEN);
 		doff = (uint8_t)((((pkt->th_len + SW_TS_OPTLEN) / 4) << 4) | (th[12] & 0x0f));

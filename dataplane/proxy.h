@@ -17,15 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "csum.h"
 #include "flowtab.h"
 #include "parse.h"
 
 #define SW_TS_OPTLEN 12         /* NOP NOP TS: what a timestamps insertion adds */
-
-/* Replace len bytes at p, inside a region whose checksum field is *csum and which starts at
- * base (an even offset of the checksummed data), keeping the checksum right. */
-void sw_csum_patch(uint8_t *base, uint8_t *csum, uint8_t *p, const uint8_t *bytes,
-		   unsigned int len);
 
 /* Window field for the server from the client's, and for the client from the server's. */
 uint16_t sw_proxy_win_to_server(const struct sw_flow *f, uint16_t win);

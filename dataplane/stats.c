@@ -28,7 +28,7 @@ sw_stats_total(const struct sw_app *app, struct sw_counters *out)
 		if (w == NULL)
 			continue;
 		for (i = 0; i < SW_NCOUNTERS; i++)
-			o[i] += sw_counter_at(&w->cnt, i);
+			o[i] += sw_counter_at(&w->lc.cnt, i);
 	}
 }
 
@@ -60,8 +60,8 @@ sw_stats_write_json(const struct sw_app *app, FILE *f)
 		if (w == NULL)
 			continue;
 		fprintf(f, "%s{\"lcore\": %u, \"queue\": %u, \"counters\": ", q ? ", " : "",
-			w->lcore_id, w->queue);
-		write_counters(f, &w->cnt);
+			w->lc.lcore_id, w->queue);
+		write_counters(f, &w->lc.cnt);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
@@ -155,8 +155,8 @@ tel_lcore_stats(const char *cmd __rte_unused, const char *params, struct rte_tel
 	for (q = 0; q < tel_app->nb_workers; q++) {
 		const struct sw_worker *w = sw_app_worker(tel_app, q);
 
-		if (w != NULL && w->lcore_id == id) {
-			tel_fill(d, &w->cnt);
+		if (w != NULL && w->lc.lcore_id == id) {
+			tel_fill(d, &w->lc.cnt);
 			return 0;
 		}
 	}
@@ -174,7 +174,7 @@ tel_lcores(const char *cmd __rte_unused, const char *params __rte_unused,
 		const struct sw_worker *w = sw_app_worker(tel_app, q);
 
 		if (w != NULL)
-			rte_tel_data_add_array_int(d, (int)w->lcore_id);
+			rte_tel_data_add_array_int(d, (int)w->lc.lcore_id);
 	}
 	return 0;
 }

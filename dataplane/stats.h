@@ -43,6 +43,11 @@
 	X(proxy_closed,      "proxy.closed")            \
 	X(proxy_rst_ignored, "proxy.rst_ignored")       \
 	X(proxy_unexpected,  "proxy.unexpected")        \
+	X(proxy_ack_no_handshake, "proxy.ack_no_handshake") \
+	X(proxy_syn_opening, "proxy.syn_opening")       \
+	X(proxy_server_opening, "proxy.server_opening") \
+	X(proxy_synack_mismatch, "proxy.synack_mismatch") \
+	X(proxy_outside_synack, "proxy.outside_synack") \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
 	X(port_outside_rx,   "port.outside_rx")         \
@@ -50,6 +55,7 @@
 	X(port_outside_tx,   "port.outside_tx")         \
 	X(port_inside_tx,    "port.inside_tx")          \
 	X(port_tx_dropped,   "port.tx_dropped")         \
+	X(port_nombuf,       "port.nombuf")             \
 	X(port_bridged,      "port.bridged")            \
 	X(port_policy_drop,  "port.policy_drop")        \
 	X(mal_truncated,     "malformed.truncated")     \

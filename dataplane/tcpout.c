@@ -10,6 +10,7 @@
 #include <rte_mbuf_core.h>
 
 #include "bytes.h"
+#include "csum.h"
 #include "tcpout.h"
 
 /* A byte pair written at an even offset of the checksummed area: its 16-bit word. */
@@ -30,14 +31,6 @@ sum_addr(const uint8_t *a, unsigned int len)
 	if (len == 16)
 		s += sum32(sw_rd32(a + 4)) + (sum32(sw_rd32(a + 8)) + sum32(sw_rd32(a + 12)));
 	return s;
-}
-
-static inline uint16_t
-fold(uint32_t s)
-{
-	s = (s >> 16) + (s & 0xffff);
-	s = (s >> 16) + (s & 0xffff);
-	return (uint16_t)s;
 }
 
 /* One 4-byte word of options at p + n; *s gets its two 16-bit words. */
@@ -118,7 +111,8 @@ sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_
 	psum = sum_addr(s->t.src, alen) + sum_addr(s->t.dst, alen) + 6 + l4;
 	tsum = psum + s->t.sport + s->t.dport + sum32(s->seq) + sum32(s->ack) +
 	       W(th[12], s->flags) + s->win + osum;
-	sw_wr16(th + 16, csum_offload ? fold(psum) : (uint16_t)~fold(tsum));
+	sw_wr16(th + 16, csum_offload ? sw_cksum_fold(psum)
+				      : (uint16_t)~sw_cksum_fold(tsum));
 
 	if (!s->t.v6) {
 		uint16_t tot = (uint16_t)(l3 + l4);
@@ -133,7 +127,7 @@ sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_
 		memcpy(ip + 12, s->t.src, 4);
 		memcpy(ip + 16, s->t.dst, 4);
 		sw_wr16(ip + 10, csum_offload ? 0 :
-			(uint16_t)~fold(W(0x45, 0) + tot + 0x4000 + W(64, 6) +
+			(uint16_t)~sw_cksum_fold(W(0x45, 0) + tot + 0x4000 + W(64, 6) +
 					sum_addr(s->t.src, 4) + sum_addr(s->t.dst, 4)));
 	} else {
 		sw_wr32(ip, 0x60000000);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "handshake.h"
+#include "proxy.h"
+#include "segment.h"
+
+/* What the server SYN carries of the client's SYN. */
+struct client_syn {
+	uint32_t irs;
+	uint32_t iss;
+	uint16_t mss;
+	bool sack, ts, has_ws;
+	uint8_t wscale;
+	uint8_t ws_ours;        /* the shift our SYN-ACK offered (with has_ws) */
+};
+
+/* Open a flow for the handshake cs (its syncache entry e, if any, goes) and make m the SYN
+ * to the server. */
+static enum sw_verdict
+open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+	    const struct sw_pkt *pkt, uint32_t hash, const struct client_syn *cs,
+	    struct sw_sc_entry *e)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct sw_flow *f;
+	struct sw_seg s;
+	int evicted;
+
+	f = sw_flowtab_add(&lc->ft, &pkt->t, hash, (uint32_t)lc->now_ms,
+			   SW_FLOW_EVICT_MIN_IDLE_MS, &evicted);
+	if (f == NULL) {
+		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
+		 * client's retransmission can still get in. */
+		lc->cnt.sc_aborted++;
+		return SW_V_DROP;
+	}
+	if (evicted)
+		lc->cnt.proxy_evicted++;
+	if (e != NULL)
+		sw_syncache_remove(&lc->sc, e);
+	lc->cnt.sc_completed++;
+
+	sw_flow_state(f) = SW_FLOW_OPENING;
+	sw_flow_flags(f) = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) |
+				     (cs->sack ? SW_FLF_C_SACK : 0) | (cs->ts ? SW_FLF_C_TS : 0) |
+				     (cs->has_ws ? SW_FLF_C_WS : 0));
+	sw_flow_ws(f) = (uint8_t)(cs->has_ws ? (cs->wscale | cs->ws_ours << 4) : 0);
+	f->irs = cs->irs;
+	f->iss = cs->iss;
+	/* Unless this server is known to do timestamps, leave room in its segments for the
+	 * timestamps option synwall would have to add for the client. */
+	f->open.mss = cs->mss;
+	if (cs->ts) {
+		const struct sw_profile *known = sw_learn_lookup(&lc->learn, &pkt->t);
+
+		if ((known == NULL || !(known->flags & SW_PROF_TS)) &&
+		    cs->mss > SW_TCP_MIN_MSS + SW_TS_OPTLEN)
+			f->open.mss = (uint16_t)(cs->mss - SW_TS_OPTLEN);
+	}
+	f->open.win = pkt->win;
+	f->ts_ours = pkt->opt.tsecr;
+	f->ts_recent = pkt->opt.tsval;
+	memcpy(f->eth_client, data + 6, 6);
+	memcpy(f->eth_server, data, 6);
+	f->vlan_tci = pkt->vlan_tci;
+
+	/* The client's ACK becomes, in place, the server SYN: same direction, same MACs. */
+	sw_seg_server_syn(&s, f, &pkt->t);
+	sw_mbuf_write_seg(m, &s, out->tx_csum[SW_INSIDE]);
+	lc->cnt.proxy_opened++;
+	return SW_V_INSIDE;
+}
+
+/* Does the ACK's cookie check out, with the client's ISN irs? The first pass's MAC when
+ * there is one. */
+static bool
+cookie_valid(const struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t irs, bool have,
+	     uint32_t mac24, struct sw_cookie_opts *co)
+{
+	uint32_t cookie = pkt->ack - 1;
+
+	if (!have)
+		return sw_cookie_check(&lc->cfg->keys, &pkt->t, irs, cookie, co);
+	if (mac24 != cookie >> 8)
+		return false;
+	sw_cookie_decode(cookie, co);
+	return true;
+}
+
+enum sw_verdict
+sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+		      const struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash,
+		      const struct sw_ack_macs *macs)
+{
+	static const struct sw_ack_macs none;
+	/*
+	 * A zero-length ACK may be a zero-window probe (seq = ISN, not ISN + 1): after our
+	 * SYN-ACK's zero window the client never resends its ACK, it probes. If its first ACK
+	 * was lost, the probe is all that will ever come, so it completes the handshake too.
+	 */
+	bool probe = pkt->l4_len == pkt->th_len;
+	struct client_syn cs;
+	struct sw_cookie_opts co;
+	struct sw_sc_entry *e;
+	uint32_t irs = pkt->seq - 1;
+	bool valid;
+
+	if (macs == NULL)
+		macs = &none;
+	e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
+	if (e != NULL && pkt->ack == e->iss + 1 &&
+	    (pkt->seq == e->irs + 1 || (probe && pkt->seq == e->irs))) {
+		cs.irs = e->irs;
+		cs.iss = e->iss;
+		cs.mss = (e->flags & SW_SCF_MSS) ? e->mss : SW_TCP_DEFAULT_MSS;
+		cs.sack = (e->flags & SW_SCF_SACK) != 0;
+		cs.ts = (e->flags & SW_SCF_TS) != 0;
+		cs.has_ws = (e->flags & SW_SCF_WS) != 0;
+		cs.wscale = e->wscale;
+		cs.ws_ours = e->ws_ours;
+		return open_server(lc, out, m, pkt, hash, &cs, e);
+	}
+
+	/* No entry, or one for another handshake on this 4-tuple (a second SYN with another
+	 * ISN is answered by cookie alone): the cookie decides. */
+	if (!lc->cfg->lim.syncookies && mode != SW_MODE_COOKIE) {
+		if (e != NULL)
+			lc->cnt.sc_badack++;
+		else
+			lc->cnt.proxy_ack_no_handshake++;
+		sw_log_segment(lc, pkt, "matches no pending handshake (SYN cookies are off): "
+			       "dropped (spoofed ACK, port scan, or a connection whose entry "
+			       "expired)");
+		return SW_V_DROP;
+	}
+	valid = cookie_valid(lc, pkt, irs, macs->have, macs->mac24, &co);
+	if (!valid && probe) {
+		valid = cookie_valid(lc, pkt, pkt->seq, macs->have && macs->have_probe,
+				     macs->mac24_probe, &co);
+		if (valid)
+			irs = pkt->seq;
+	}
+	if (!valid) {
+		if (e != NULL) {
+			lc->cnt.sc_badack++;
+			sw_log_segment(lc, pkt, "does not acknowledge the SYN-ACK of its pending "
+				       "handshake (wrong sequence numbers) and carries no valid "
+				       "cookie: dropped (stale or spoofed segment)");
+		} else {
+			lc->cnt.cookie_failed++;
+			sw_log_segment(lc, pkt, "matches no pending handshake and carries no "
+				       "valid cookie: dropped (spoofed ACK or port scan)");
+		}
+		return SW_V_DROP;
+	}
+	lc->cnt.sc_recvcookie++;
+	cs.irs = irs;
+	cs.iss = pkt->ack - 1;
+	cs.mss = co.mss;
+	cs.sack = co.sack;
+	/* Timestamps were negotiated if and only if the ACK carries them. */
+	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
+	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
+	cs.wscale = cs.has_ws ? co.wscale : 0;
+	/* Our shift: in the echoed TSval's low bits; without timestamps the SYN-ACK offered
+	 * the port's configured shift (never a learned one, which may have changed since). */
+	if (cs.ts && (pkt->opt.tsecr & SW_TS_WS_MASK) != SW_TS_WS_NONE)
+		cs.ws_ours = (uint8_t)(pkt->opt.tsecr & SW_TS_WS_MASK);
+	else
+		cs.ws_ours = lc->cfg->port_profile[pkt->t.dport].wscale;
+	return open_server(lc, out, m, pkt, hash, &cs, NULL);
+}
+
+enum sw_verdict
+sw_handshake_rst(struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t hash)
+{
+	struct sw_sc_entry *e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
+
+	if (e != NULL && pkt->seq == e->irs + 1) {
+		/* Only the exact sequence number counts (RFC 5961 3.2): a blind attacker cannot
+		 * tear down someone else's handshake. */
+		sw_syncache_remove(&lc->sc, e);
+		lc->cnt.sc_reset++;
+	} else {
+		lc->cnt.proxy_rst_ignored++;
+	}
+	return SW_V_DROP;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The segments synwall originates, as struct sw_seg values (tcpout.h writes them): the
+ * SYN-ACK to a client, the SYN and the completing ACK to a server, an RST or a window update
+ * to a client; and the writing of one into an mbuf.
+ */
+#ifndef SW_SEGMENT_H
+#define SW_SEGMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "flowtab.h"
+#include "lcore.h"
+#include "syncache.h"
+#include "tcpout.h"
+
+/*
+ * TSvals we send: the ms clock plus a per-worker offset. The SYN-ACK's also carries the
+ * window shift it offered in its low 4 bits (SW_TS_WS_NONE: none), for the cookie path to
+ * find again (as Linux's cookies do with their option bits); every later TSval is
+ * SW_TS_AFTER_SYNACK above the clock so that it never goes back behind the SYN-ACK's.
+ */
+#define SW_TS_WS_MASK      0xfu
+#define SW_TS_WS_NONE      0xfu
+#define SW_TS_AFTER_SYNACK 16u
+
+static inline uint32_t
+sw_tsval_ours(const struct sw_lcore *lc)
+{
+	return (uint32_t)lc->now_ms + lc->ts_offset + SW_TS_AFTER_SYNACK;
+}
+
+static inline uint32_t
+sw_tsval_synack(const struct sw_lcore *lc, uint8_t ws_code)
+{
+	return (((uint32_t)lc->now_ms + lc->ts_offset) & ~SW_TS_WS_MASK) | ws_code;
+}
+
+/* Replace the contents of m by the segment s (offload flags set when tx_csum). */
+void sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csum);
+
+/* The SYN-ACK answering the client's SYN on t: from the server's addresses back to the
+ * client. offer: the options (and values) we accept; client_tsval is echoed. */
+void sw_seg_synack(struct sw_seg *s, const struct sw_lcore *lc, const uint8_t *eth_client,
+		   const uint8_t *eth_server, uint16_t vlan_tci, bool has_vlan,
+		   const struct sw_tuple *t, uint32_t irs, uint32_t iss,
+		   const struct sw_tcpopts *offer, uint32_t client_tsval);
+
+/* The same SYN-ACK again, from what the syncache entry kept of it. */
+void sw_seg_synack_again(struct sw_seg *s, const struct sw_lcore *lc,
+			 const struct sw_sc_entry *e, const struct sw_tuple *t);
+
+/* The addresses of a segment of flow f (keyed t, client -> server), either way; no
+ * options. */
+void sw_seg_of_flow(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+		    bool to_server);
+
+/* The SYN to the server, with the client's ISN and options. */
+void sw_seg_server_syn(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t);
+
+/* An RST to the client of an opening flow, in the client's view of the connection. */
+void sw_seg_client_rst(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t);
+
+/* The ACK that completes the server's handshake (and answers its SYN-ACK again if our
+ * first ACK was lost). */
+void sw_seg_server_ack(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+		       uint32_t seq, uint32_t srv_isn, uint32_t srv_tsval, uint16_t client_win);
+
+/* To the client of a flow just established: the server's window, now that there is one
+ * (our SYN-ACK offered none). irs: the client's ISN; srv_win and srv_tsval: the server
+ * SYN-ACK's (its window is never scaled). */
+void sw_seg_client_window(struct sw_seg *s, const struct sw_lcore *lc, const struct sw_flow *f,
+			  const struct sw_tuple *t, uint32_t irs, uint16_t srv_win,
+			  uint32_t srv_tsval);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "proxy.h"
+#include "segment.h"
+#include "splice.h"
+
+/* A FIN more than this beyond what the server acknowledged is not believed (a blind guess
+ * hits it once in 4096). */
+#define SW_FIN_WINDOW (1u << 20)
+
+/* Server SYN retransmits: the timeout doubles at most this many times. */
+#define SW_SERVER_SYN_MAX_BACKOFF 6
+
+/*
+ * FIN and RST bookkeeping. The server's word is trusted (it is what we protect); the
+ * client side's only when it fits what the server expects (RFC 5961 3.2): an RST with
+ * exactly the next sequence number, a FIN not far beyond it. Anything else is passed on
+ * for the server to judge (it answers a challenge ACK) and changes nothing here, so that a
+ * blind attacker cannot make synwall drop a live connection.
+ */
+static inline void
+track_close(struct sw_flow *f, const struct sw_pkt *pkt, bool from_client)
+{
+	uint8_t fl = pkt->tcp_flags;
+
+	if (fl & SW_TH_RST) {
+		if (!from_client || pkt->seq == f->srv_ack)
+			f->fin |= SW_FIN_RST;
+	} else if (fl & SW_TH_FIN) {
+		if (!from_client)
+			f->fin |= SW_FIN_SERVER;
+		else if (pkt->seq - f->srv_ack < SW_FIN_WINDOW)
+			f->fin |= SW_FIN_CLIENT;
+	}
+	if ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
+	    (SW_FIN_CLIENT | SW_FIN_SERVER))
+		sw_flow_state(f) = SW_FLOW_CLOSING;
+}
+
+enum sw_verdict
+sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
+{
+	uint8_t fl = pkt->tcp_flags;
+
+	if (sw_flow_state(f) == SW_FLOW_OPENING) {
+		if (fl & SW_TH_SYN) {
+			/* A SYN cannot come from the client, which is established: it would
+			 * only let a spoofer cancel the opening. */
+			lc->cnt.proxy_syn_opening++;
+			return SW_V_DROP;
+		}
+		if ((fl & SW_TH_RST) && pkt->seq == f->irs + 1) {
+			/* The client gives up while the server side opens: the server is told
+			 * (its sequence space is the client's own, untranslated). */
+			sw_flowtab_remove(&lc->ft, f);
+			lc->cnt.proxy_reset++;
+			return SW_V_INSIDE;
+		}
+		/* The handshake ACK again, or a window probe: the server is not open yet.
+		 * The client's window is zero until it is, so no data is lost. */
+		lc->cnt.proxy_ack_opening++;
+		return SW_V_DROP;
+	}
+	if ((fl & SW_TH_SYN) && sw_flow_state(f) == SW_FLOW_CLOSING) {
+		/* A new connection on a 4-tuple that is closing: like a Linux server in
+		 * TIME_WAIT, let the new handshake start over. */
+		sw_flowtab_remove(&lc->ft, f);
+		lc->cnt.proxy_closed++;
+		return SW_V_NO_FLOW;
+	}
+	/* Everything else, an established flow's SYN included (the server answers it with a
+	 * challenge ACK, RFC 5961 4), is translated and passed on. */
+	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+	sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
+	track_close(f, pkt, true);
+	lc->cnt.proxy_to_server++;
+	return SW_V_INSIDE;
+}
+
+/* The server's SYN-ACK of an opening flow: the flow is established, the client gets the
+ * server's window, and m becomes our ACK to the server. */
+static enum sw_verdict
+server_synack(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+	      const struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t)
+{
+	/* read before sw_proxy_server_synack(), which reuses their fields */
+	uint16_t client_win = f->open.win;
+	uint32_t irs = f->irs;
+	uint8_t offered = (uint8_t)(
+		((sw_flow_flags(f) & SW_FLF_C_SACK) ? SW_OPT_SACKOK : 0) |
+		((sw_flow_flags(f) & SW_FLF_C_TS) ? SW_OPT_TS : 0) |
+		((sw_flow_flags(f) & SW_FLF_C_WS) ? SW_OPT_WS : 0));
+	struct rte_mbuf *upd;
+	struct sw_seg s;
+
+	if (!sw_proxy_server_synack(f, pkt)) {
+		lc->cnt.proxy_synack_mismatch++;
+		return SW_V_DROP;
+	}
+	sw_learn_synack(&lc->learn, t, sw_server_profile(lc, t), offered, &pkt->opt,
+			(uint32_t)lc->now_ms);
+	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+
+	upd = sw_sink_alloc(out);
+	if (upd != NULL) {
+		sw_seg_client_window(&s, lc, f, t, irs, pkt->win, pkt->opt.tsval);
+		sw_mbuf_write_seg(upd, &s, out->tx_csum[SW_OUTSIDE]);
+		sw_sink_send(out, SW_OUTSIDE, upd);
+	} else {
+		/* The client's own window probe will fetch the window later. */
+		lc->cnt.port_nombuf++;
+	}
+
+	sw_seg_server_ack(&s, f, t, irs + 1, pkt->seq, pkt->opt.tsval, client_win);
+	sw_mbuf_write_seg(m, &s, out->tx_csum[SW_INSIDE]);
+	lc->cnt.proxy_established++;
+	return SW_V_INSIDE;
+}
+
+/* A segment from the server while the flow is opening. */
+static enum sw_verdict
+server_opening(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+	       const struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t)
+{
+	uint8_t fl = pkt->tcp_flags;
+	struct sw_seg s;
+
+	if ((fl & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST)) == (SW_TH_SYN | SW_TH_ACK))
+		return server_synack(lc, out, m, pkt, f, t);
+	if ((fl & SW_TH_RST) && (fl & SW_TH_ACK) && pkt->ack == f->irs + 1) {
+		/* The port is closed: the client gets the refusal, as if direct. */
+		sw_seg_client_rst(&s, f, t);
+		sw_flowtab_remove(&lc->ft, f);
+		sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
+		lc->cnt.proxy_server_rst++;
+		return SW_V_OUTSIDE;
+	}
+	lc->cnt.proxy_server_opening++;
+	return SW_V_DROP;
+}
+
+enum sw_verdict
+sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+		 struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t)
+{
+	uint8_t fl = pkt->tcp_flags;
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	struct sw_seg s;
+
+	if (sw_flow_state(f) == SW_FLOW_OPENING)
+		return server_opening(lc, out, m, pkt, f, t);
+	if ((fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
+		/* The server resends its SYN-ACK: our ACK was lost. Answer it again; the
+		 * client has been told already. */
+		if (pkt->seq - f->seq_delta != f->iss) {
+			lc->cnt.proxy_synack_mismatch++;
+			return SW_V_DROP;
+		}
+		/* The client's window is not kept once open: offer 64 KB, the client's next
+		 * segment brings the real one. */
+		sw_seg_server_ack(&s, f, t, pkt->ack, pkt->seq, pkt->opt.tsval,
+				  (uint16_t)(UINT16_MAX >> ((sw_flow_flags(f) & SW_FLF_C_WS) ?
+							    SW_FLOW_WS_CLIENT(f) : 0)));
+		sw_mbuf_write_seg(m, &s, out->tx_csum[SW_INSIDE]);
+		lc->cnt.proxy_ack_resent++;
+		return SW_V_INSIDE;
+	}
+	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+	if (unlikely(sw_proxy_needs_ts(pkt, f)) && rte_pktmbuf_prepend(m, SW_TS_OPTLEN) != NULL)
+		sw_proxy_to_client(rte_pktmbuf_mtod(m, uint8_t *), pkt, f, true,
+				   sw_tsval_ours(lc));
+	else
+		sw_proxy_to_client(data, pkt, f, false, 0);
+	track_close(f, pkt, false);
+	lc->cnt.proxy_to_client++;
+	return SW_V_OUTSIDE;
+}
+
+enum sw_flow_timer_action
+sw_flow_timer(struct sw_flow *f, uint32_t idle, void *arg)
+{
+	struct sw_stage_io *io = arg;
+	struct sw_lcore *lc = io->lc;
+	struct rte_mbuf *m;
+	struct sw_tuple t;
+	struct sw_seg s;
+
+	switch (sw_flow_state(f)) {
+	case SW_FLOW_OPENING:
+		if (idle < (uint32_t)SW_SERVER_SYN_RTO_MS <<
+			   (f->rexmits > SW_SERVER_SYN_MAX_BACKOFF ? SW_SERVER_SYN_MAX_BACKOFF
+								   : f->rexmits))
+			return SW_FLOW_KEEP;
+		sw_ctab_tuple(&lc->ft.tab, f, &t);
+		m = sw_sink_alloc(io->out);
+		if (f->rexmits >= lc->cfg->lim.server_retries) {
+			/* The server never answered: the client learns it at once rather than
+			 * after its own timeouts. */
+			lc->cnt.proxy_server_timeout++;
+			if (m != NULL) {
+				sw_seg_client_rst(&s, f, &t);
+				sw_mbuf_write_seg(m, &s, io->out->tx_csum[SW_OUTSIDE]);
+				sw_sink_send(io->out, SW_OUTSIDE, m);
+			} else {
+				lc->cnt.port_nombuf++;
+			}
+			return SW_FLOW_DROP;
+		}
+		if (m == NULL) {
+			lc->cnt.port_nombuf++;
+			return SW_FLOW_KEEP;
+		}
+		f->rexmits++;
+		f->last_ms = (uint32_t)lc->now_ms;
+		sw_seg_server_syn(&s, f, &t);
+		sw_mbuf_write_seg(m, &s, io->out->tx_csum[SW_INSIDE]);
+		lc->cnt.proxy_syn_retransmitted++;
+		sw_sink_send(io->out, SW_INSIDE, m);
+		return SW_FLOW_KEEP;
+	case SW_FLOW_CLOSING:
+		if (idle < SW_FLOW_LINGER_MS)
+			return SW_FLOW_KEEP;
+		lc->cnt.proxy_closed++;
+		return SW_FLOW_DROP;
+	default:
+		if (idle < SW_FLOW_IDLE_TIMEOUT_MS)
+			return SW_FLOW_KEEP;
+		lc->cnt.proxy_expired++;
+		return SW_FLOW_DROP;
+	}
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
+#include <string.h>
+
+#include "segment.h"
+#include "syn.h"
+
+/* What the SYN-ACK offers: the client's options that the server does too. Without
+ * timestamps to carry it back, the shift offered is the port's configured one (the cookie
+ * path can find that again; a learned one may change between the SYN and the ACK). */
+static void
+negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p,
+	  const struct sw_profile *port, struct sw_tcpopts *offer)
+{
+	uint16_t mss = (syn->present & SW_OPT_MSS) ? syn->mss : SW_TCP_DEFAULT_MSS;
+
+	memset(offer, 0, sizeof(*offer));
+	offer->present = (uint8_t)(SW_OPT_MSS |
+		((syn->present & SW_OPT_SACKOK) && (p->flags & SW_PROF_SACK) ? SW_OPT_SACKOK : 0) |
+		((syn->present & SW_OPT_TS) && (p->flags & SW_PROF_TS) ? SW_OPT_TS : 0) |
+		((syn->present & SW_OPT_WS) && (p->flags & SW_PROF_WS) ? SW_OPT_WS : 0));
+	offer->mss = mss < p->mss ? mss : p->mss;
+	offer->wscale = (offer->present & SW_OPT_TS) ? p->wscale : port->wscale;
+}
+
+void
+sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p)
+{
+	struct sw_tcpopts agreed;
+
+	negotiate(&pkt->opt, sw_server_profile(lc, &pkt->t),
+		  &lc->cfg->port_profile[pkt->t.dport], &p->offer);
+	/* The cookie remembers what was agreed, not merely what the client offered. */
+	agreed = pkt->opt;
+	agreed.present &= (uint8_t)(p->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
+	sw_cookie_opts_from_syn(&agreed, &p->co);
+	p->low = sw_cookie_low(&lc->cfg->keys, &p->co);
+}
+
+/* A new syncache entry for the SYN pkt, answered with the cookie iss. */
+static void
+keep_entry(struct sw_lcore *lc, const uint8_t *data, const struct sw_pkt *pkt, uint32_t hash,
+	   const struct sw_syn_plan *plan)
+{
+	const struct sw_limits *lim = &lc->cfg->lim;
+	struct sw_sc_entry *e;
+	unsigned int ev;
+
+	e = sw_syncache_insert(&lc->sc, &pkt->t, hash, lim->cachelimit, &ev);
+	if (ev & SW_CTAB_EVICT_BUCKET) {
+		lc->cnt.sc_bucketoverflow++;
+		if (lim->syncookies && sw_syncache_pause(&lc->sc, lc->now_ms))
+			sw_log(lc, "syncache bucket overflow: pausing the syncache, answering "
+			       "with SYN cookies only for %" PRIu64 " s",
+			       (lc->sc.pause_until_ms - lc->now_ms) / 1000);
+	}
+	if (ev & SW_CTAB_EVICT_CACHE)
+		lc->cnt.sc_cacheoverflow++;
+	e->irs = pkt->seq;
+	e->iss = plan->iss;
+	e->ts_recent = pkt->opt.tsval;
+	e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(0);
+	memcpy(e->eth_client, data + 6, 6);
+	memcpy(e->eth_server, data, 6);
+	e->vlan_tci = pkt->vlan_tci;
+	e->mss = pkt->opt.mss;
+	e->wscale = pkt->opt.wscale;
+	e->flags = (uint8_t)((pkt->has_vlan ? SW_SCF_VLAN : 0) |
+			     ((pkt->opt.present & SW_OPT_MSS) ? SW_SCF_MSS : 0) |
+			     ((plan->offer.present & SW_OPT_SACKOK) ? SW_SCF_SACK : 0) |
+			     ((plan->offer.present & SW_OPT_TS) ? SW_SCF_TS : 0) |
+			     ((plan->offer.present & SW_OPT_WS) ? SW_SCF_WS : 0));
+	e->ws_ours = plan->offer.wscale;
+	e->mss_offer = plan->offer.mss;
+	lc->cnt.sc_added++;
+}
+
+enum sw_verdict
+sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+	      const struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash,
+	      const struct sw_syn_plan *plan)
+{
+	const struct sw_limits *lim = &lc->cfg->lim;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t eth_client[6], eth_server[6];
+	struct sw_sc_entry *e;
+	struct sw_seg s;
+
+	e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
+	if (e != NULL && e->irs == pkt->seq) {
+		/* Duplicate SYN: resend the SYN-ACK. */
+		lc->cnt.sc_dupsyn++;
+		e->ts_recent = pkt->opt.tsval;
+		e->rxmits = 0;
+		e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(0);
+		sw_seg_synack_again(&s, lc, e, &pkt->t);
+		sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
+		return SW_V_OUTSIDE;
+	}
+
+	/* Another ISN for a 4-tuple with an entry: answered by cookie alone. The entry stays,
+	 * so a spoofed SYN cannot take a pending handshake over; whichever ACK comes, the
+	 * entry's or the cookie's, completes. */
+	if (e == NULL && mode == SW_MODE_PROXY && !lim->syncookies_only &&
+	    !(lim->syncookies && sw_syncache_paused(&lc->sc, lc->now_ms)))
+		keep_entry(lc, data, pkt, hash, plan);
+	else
+		lc->cnt.sc_sendcookie++;
+	/* The MACs are read out before the frame is rewritten in place. */
+	memcpy(eth_client, data + 6, 6);
+	memcpy(eth_server, data, 6);
+	sw_seg_synack(&s, lc, eth_client, eth_server, pkt->vlan_tci, pkt->has_vlan, &pkt->t,
+		      pkt->seq, plan->iss, &plan->offer, pkt->opt.tsval);
+	sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
+	return SW_V_OUTSIDE;
+}
+
+enum sw_sc_timer_action
+sw_synack_timer(struct sw_sc_entry *e, void *arg)
+{
+	struct sw_stage_io *io = arg;
+	struct sw_lcore *lc = io->lc;
+	struct sw_tuple t;
+	struct sw_seg s;
+	struct rte_mbuf *m;
+
+	if (e->rxmits >= lc->cfg->lim.rexmtlimit) {
+		lc->cnt.sc_stale++;
+		return SW_SC_DROP;
+	}
+	e->rxmits++;
+	e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(e->rxmits);
+	m = sw_sink_alloc(io->out);
+	if (unlikely(m == NULL)) {
+		lc->cnt.port_nombuf++;
+		return SW_SC_KEEP;
+	}
+	sw_ctab_tuple(&lc->sc.tab, e, &t);
+	sw_seg_synack_again(&s, lc, e, &t);
+	sw_mbuf_write_seg(m, &s, io->out->tx_csum[SW_OUTSIDE]);
+	lc->cnt.sc_retransmitted++;
+	sw_sink_send(io->out, SW_OUTSIDE, m);
+	return SW_SC_KEEP;
+}

@@ -24,11 +24,11 @@ enum sw_mode {
 };
 
 /* The ranges of the limits and profiles: the one place they are written. */
-#define SW_REXMTLIMIT_MAX      10
-#define SW_SERVER_RETRIES_MAX  10
-#define SW_MSS_MIN             536
-#define SW_MSS_MAX             9000
-#define SW_WSCALE_MAX          14       /* RFC 7323 2.3 */
+#define SW_REXMTLIMIT_MAX      10u
+#define SW_SERVER_RETRIES_MAX  10u
+#define SW_MSS_MIN             536u
+#define SW_MSS_MAX             9000u
+#define SW_WSCALE_MAX          14u      /* RFC 7323 2.3 */
 
 /* Limits that may change at run time (hashsize and bucketlimit are start-time only). Each
  * as wide as what the controller and the command line give, so that it is checked

@@ -124,29 +124,29 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		 */
 		if (pkt->l4_proto == SW_NH_HOPOPTS || pkt->l4_proto == SW_NH_ROUTING ||
 		    pkt->l4_proto == SW_NH_DSTOPTS || pkt->l4_proto == SW_NH_FRAGMENT) {
-			uint32_t off = IPV6_HLEN, end = IPV6_HLEN + plen, n;
+			uint32_t ext = IPV6_HLEN, end = IPV6_HLEN + plen, n;
 			uint8_t nh = pkt->l4_proto;
 
 			for (n = 0; n < IPV6_MAX_EXT && nh != PROTO_TCP; n++) {
 				if (nh == SW_NH_FRAGMENT) {
-					if (off + 8 > end)
+					if (ext + 8 > end)
 						return -SW_BAD_TRUNCATED;
-					return ip[off] == PROTO_TCP ? -SW_BAD_FRAGMENT : SW_L3_OTHER;
+					return ip[ext] == PROTO_TCP ? -SW_BAD_FRAGMENT : SW_L3_OTHER;
 				}
 				if (nh != SW_NH_HOPOPTS && nh != SW_NH_ROUTING && nh != SW_NH_DSTOPTS)
 					return SW_L3_OTHER;
-				if (off + 2 > end)
+				if (ext + 2 > end)
 					return -SW_BAD_TRUNCATED;
-				nh = ip[off];
-				off += ((uint32_t)ip[off + 1] + 1) * 8;
-				if (off > end)
+				nh = ip[ext];
+				ext += ((uint32_t)ip[ext + 1] + 1) * 8;
+				if (ext > end)
 					return -SW_BAD_TRUNCATED;
 			}
 			if (nh != PROTO_TCP)
 				return SW_L3_OTHER;
 			pkt->v6_ext = 1;
-			pkt->l3_len = (uint16_t)off;
-			pkt->l4_len = (uint16_t)(end - off);
+			pkt->l3_len = (uint16_t)ext;
+			pkt->l4_len = (uint16_t)(end - ext);
 			pkt->l4_proto = PROTO_TCP;
 		}
 		if (pkt->l4_proto != PROTO_TCP)

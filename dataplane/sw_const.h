@@ -3,7 +3,7 @@
 #ifndef SW_CONST_H
 #define SW_CONST_H
 
-#define SW_MAX_WORKERS      32      /* worker lcores (and queues per port) */
+#define SW_MAX_WORKERS      32u     /* worker lcores (and queues per port) */
 #define SW_RX_BURST         32      /* packets per rte_eth_rx_burst */
 #define SW_TX_BUF           64      /* packets buffered per port before a flush */
 #define SW_PREFETCH_AHEAD   4       /* packets prefetched ahead in a burst */

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config gcc libpcap-dev
               protobuf-c-compiler libprotobuf-c-dev
               python3-venv iproute2 ethtool tcpreplay nftables curl openssl
-              python3-pyelftools systemd util-linux linux-perf)
+              python3-pyelftools systemd util-linux linux-perf cppcheck)
 # The emulated-NIC test's guest (tests/hw): without their recommends, which nothing here uses.
 APT_PACKAGES_NO_RECOMMENDS=(qemu-system-x86 busybox-static linux-image-amd64)
 

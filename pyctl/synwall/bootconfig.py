@@ -16,39 +16,45 @@ import os
 import re
 import shutil
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Any, TypeVar, cast, overload
 
 from synwall import keys as keysched
 from synwall import model
+from synwall.errors import InvalidRequest
+
+Table = dict[str, Any]  # a TOML table as tomllib reads it
+Given = dict[str, Table]  # section -> the keys the file set in it
 
 DEFAULT_PATH = Path("/etc/synwall/synwall.toml")
 EMBEDDED_NAME = "<embedded default>"
 
 
-class BootConfigError(ValueError):
-    """A bad boot config: file, key and reason. synwalld exits 2 on it."""
+class BootConfigError(InvalidRequest, ValueError):
+    """A bad boot config: file, key and reason. synwalld exits 2 on it; a config sent to the
+    API (config apply) is refused with it, the key as the field to blame."""
 
-    def __init__(self, source: str, key: str, reason: str):
-        self.source, self.key, self.reason = source, key, reason
+    def __init__(self, source: str, key: str, reason: str) -> None:
         where = "%s: %s" % (source, key) if key else source
-        super().__init__("%s: %s" % (where, reason))
+        super().__init__("%s: %s" % (where, reason), key)
+        self.source, self.key, self.reason = source, key, reason
 
 
 @dataclass
 class DataplaneSection:
     binary: str = ""
-    eal: list = field(default_factory=list)
-    lcores: Optional[str] = None
+    eal: list[str] = field(default_factory=list)
+    lcores: str | None = None
     outside: str = "0"
     inside: str = "1"
     hashsize: int = 4096
     bucketlimit: int = 30
     flows: int = 65536
-    mbufs: Optional[int] = None
-    args: list = field(default_factory=list)
+    mbufs: int | None = None
+    args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
     runtime_dir: str = "/run/synwall"
@@ -62,18 +68,19 @@ class DataplaneSection:
 @dataclass
 class KeysSection:
     rotation_interval: int = keysched.DEFAULT_INTERVAL
-    master_secret: Optional[bytes] = None
+    master_secret: bytes | None = None
     max_clock_skew: int = keysched.DEFAULT_SKEW
 
 
 @dataclass
 class ApiSection:
     unix_socket: str = "/run/synwall/api.sock"
-    tcp: Optional[str] = None
-    tls_cert: Optional[str] = None
-    tls_key: Optional[str] = None
-    tls_client_ca: Optional[str] = None
-    metrics: Optional[str] = None
+    tcp: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    metrics: str | None = None
+    max_watch_streams: int = 4
 
 
 @dataclass
@@ -84,13 +91,15 @@ class BootConfig:
     keys: KeysSection
     api: ApiSection
     # which keys the file set (for comparing start-time settings on a runtime apply)
-    given: dict = field(default_factory=dict)
+    given: Given = field(default_factory=dict)
 
 
 # --- typed access ------------------------------------------------------------------------
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number",
-               list: "a list", dict: "a table"}
+T = TypeVar("T")
+
+_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", bool: "true or false",
+                                float: "a number", list: "a list", dict: "a table"}
 
 
 _type_of = model.describe
@@ -99,11 +108,11 @@ _type_of = model.describe
 class _Section:
     """Reads one table, checking every access; finish() refuses the keys nobody read."""
 
-    def __init__(self, source: str, name: str, table, allowed):
+    def __init__(self, source: str, name: str, table: object, allowed: Iterable[str]) -> None:
         self.source, self.name, self.allowed = source, name, list(allowed)
         if not isinstance(table, dict):
             raise BootConfigError(source, name, "expected a table, got %s" % _type_of(table))
-        self.table = table
+        self.table: Table = table
         unknown = [k for k in table if k not in self.allowed]
         if unknown:
             raise BootConfigError(source, "%s.%s" % (name, unknown[0]),
@@ -118,7 +127,13 @@ class _Section:
     def has(self, k: str) -> bool:
         return k in self.table
 
-    def get(self, k: str, typ, default=None):
+    @overload
+    def get(self, k: str, typ: type[T], default: None = None) -> T | None: ...
+
+    @overload
+    def get(self, k: str, typ: type[T], default: T) -> T: ...
+
+    def get(self, k: str, typ: type[T], default: T | None = None) -> T | None:
         if k not in self.table:
             return default
         v = self.table[k]
@@ -127,9 +142,9 @@ class _Section:
             ok, v = True, float(v)
         if not ok:
             raise self.err(k, "expected %s, got %s" % (_TYPE_NAMES[typ], _type_of(v)))
-        return v
+        return cast(T, v)
 
-    def str_list(self, k: str, default):
+    def str_list(self, k: str, default: Iterable[str]) -> list[str]:
         v = self.get(k, list, None)
         if v is None:
             return list(default)
@@ -139,7 +154,13 @@ class _Section:
                                % (i, _type_of(item)))
         return list(v)
 
-    def int_in(self, k: str, lo: int, hi: int, default):
+    @overload
+    def int_in(self, k: str, lo: int, hi: int, default: int) -> int: ...
+
+    @overload
+    def int_in(self, k: str, lo: int, hi: int, default: None) -> int | None: ...
+
+    def int_in(self, k: str, lo: int, hi: int, default: int | None) -> int | None:
         v = self.get(k, int, None)
         if v is None:
             return default
@@ -160,27 +181,28 @@ LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
 POLICY_KEYS = ("ports", "mode", "profile")
 PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
 KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
-API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "metrics")
+API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "metrics",
+            "max_watch_streams")
 
 _HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$")
 _PCI = re.compile(r"^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$")
 
 
-def _load_toml(text: str, source: str) -> dict:
+def _load_toml(text: str, source: str) -> Table:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise BootConfigError(source, "", "not valid TOML: %s" % e) from None
 
 
-def _top(doc: dict, source: str) -> None:
+def _top(doc: Table, source: str) -> None:
     for k in doc:
         if k not in SECTIONS:
             raise BootConfigError(source, k, "unknown section (sections: %s)"
                                   % ", ".join(SECTIONS))
 
 
-def _hostport(sec: _Section, k: str) -> Optional[str]:
+def _hostport(sec: _Section, k: str) -> str | None:
     v = sec.get(k, str, None)
     if v is None or v == "":
         return None
@@ -190,7 +212,7 @@ def _hostport(sec: _Section, k: str) -> Optional[str]:
     return v
 
 
-def _readable(sec: _Section, k: str, base: Path) -> Optional[str]:
+def _readable(sec: _Section, k: str, base: Path) -> str | None:
     v = sec.get(k, str, None)
     if v is None:
         return None
@@ -210,7 +232,8 @@ def _port_ref(sec: _Section, k: str, default: str) -> str:
     return v
 
 
-def _parse_dataplane(doc: dict, source: str, base: Path, given: dict) -> DataplaneSection:
+def _parse_dataplane(doc: Table, source: str, base: Path,
+                     given: Given) -> DataplaneSection:
     sec = _Section(source, "dataplane", doc.get("dataplane", {}), DATAPLANE_KEYS)
     given["dataplane"] = dict(sec.table)
     d = DataplaneSection()
@@ -243,7 +266,7 @@ def _parse_dataplane(doc: dict, source: str, base: Path, given: dict) -> Datapla
     return d
 
 
-def _parse_limits(doc: dict, source: str, start: Optional[model.StartLimits]) -> model.Limits:
+def _parse_limits(doc: Table, source: str, start: model.StartLimits | None) -> model.Limits:
     sec = _Section(source, "limits", doc.get("limits", {}), LIMITS_KEYS)
     values = {}
     for k in LIMITS_KEYS:
@@ -261,7 +284,7 @@ def _parse_limits(doc: dict, source: str, start: Optional[model.StartLimits]) ->
     return lim
 
 
-def _parse_policies(doc: dict, source: str) -> model.PolicyTable:
+def _parse_policies(doc: Table, source: str) -> model.PolicyTable:
     items = doc.get("policy", [])
     if not isinstance(items, list):
         raise BootConfigError(source, "policy", "expected an array of tables ([[policy]]), "
@@ -274,7 +297,7 @@ def _parse_policies(doc: dict, source: str) -> model.PolicyTable:
             raise sec.err("ports", "missing (a port like \"443\" or a range like "
                           "\"8000-8080\")")
         if not sec.has("mode"):
-            raise sec.err("mode", "missing (%s)" % ", ".join(model.MODES))
+            raise sec.err("mode", "missing (%s)" % model.Mode.names())
         try:
             lo, hi = model.parse_ports(sec.table["ports"], sec.key("ports"))
             mode = model.check_mode(sec.get("mode", str), sec.key("mode"))
@@ -295,7 +318,7 @@ def _parse_policies(doc: dict, source: str) -> model.PolicyTable:
     return table
 
 
-def _parse_keys(doc: dict, source: str, base: Path) -> Optional[KeysSection]:
+def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
     if "keys" not in doc:
         return None
     sec = _Section(source, "keys", doc["keys"], KEYS_KEYS)
@@ -307,9 +330,10 @@ def _parse_keys(doc: dict, source: str, base: Path) -> Optional[KeysSection]:
         raise sec.err("master_secret_file", "give master_secret or master_secret_file, not "
                       "both")
     if sec.has("master_secret"):
-        k.master_secret = _hex_secret(sec, "master_secret", sec.get("master_secret", str))
+        k.master_secret = _hex_secret(sec, "master_secret", sec.get("master_secret", str, ""))
     elif sec.has("master_secret_file"):
         path = _readable(sec, "master_secret_file", base)
+        assert path is not None  # the key is there
         k.master_secret = _hex_secret(sec, "master_secret_file",
                                       Path(path).read_text().strip(), path)
     if k.master_secret is not None:
@@ -320,14 +344,14 @@ def _parse_keys(doc: dict, source: str, base: Path) -> Optional[KeysSection]:
     return k
 
 
-def _hex_secret(sec: _Section, k: str, text: str, path: Optional[str] = None) -> bytes:
+def _hex_secret(sec: _Section, k: str, text: str, path: str | None = None) -> bytes:
     what = "the content of %s" % path if path else "the value"
     if not re.fullmatch(r"[0-9a-fA-F]{32}", text):
         raise sec.err(k, "%s is not 32 hex digits (a 128-bit secret)" % what)
     return bytes.fromhex(text)
 
 
-def _parse_api(doc: dict, source: str, base: Path, given: dict) -> ApiSection:
+def _parse_api(doc: Table, source: str, base: Path, given: Given) -> ApiSection:
     sec = _Section(source, "api", doc.get("api", {}), API_KEYS)
     given["api"] = dict(sec.table)
     a = ApiSection()
@@ -338,6 +362,7 @@ def _parse_api(doc: dict, source: str, base: Path, given: dict) -> ApiSection:
     a.tls_cert = _readable(sec, "tls_cert", base)
     a.tls_key = _readable(sec, "tls_key", base)
     a.tls_client_ca = _readable(sec, "tls_client_ca", base)
+    a.max_watch_streams = sec.int_in("max_watch_streams", 1, 64, a.max_watch_streams)
     if a.tcp is not None and (a.tls_cert is None or a.tls_key is None):
         raise sec.err("tcp", "a TCP listener needs TLS: set api.tls_cert and api.tls_key "
                       "(plain-text gRPC is served on the Unix socket only)")
@@ -354,12 +379,12 @@ def _parse_api(doc: dict, source: str, base: Path, given: dict) -> ApiSection:
 
 # --- entry points ------------------------------------------------------------------------
 
-def parse(text: str, source: str = EMBEDDED_NAME, base: Optional[Path] = None) -> BootConfig:
+def parse(text: str, source: str = EMBEDDED_NAME, base: Path | None = None) -> BootConfig:
     """Parse and check a whole boot config; BootConfigError on the first problem."""
     base = base if base is not None else Path.cwd()
     doc = _load_toml(text, source)
     _top(doc, source)
-    given: dict = {}
+    given: Given = {}
     dpsec = _parse_dataplane(doc, source, base, given)
     lim = _parse_limits(doc, source, dpsec.start_limits)
     table = _parse_policies(doc, source)
@@ -368,7 +393,7 @@ def parse(text: str, source: str = EMBEDDED_NAME, base: Optional[Path] = None) -
     return BootConfig(source, dpsec, model.RuntimeConfig(lim, table), keys, api, given)
 
 
-def load(path: Optional[str]) -> BootConfig:
+def load(path: str | None) -> BootConfig:
     """The file at path; None: /etc/synwall/synwall.toml if it exists, else the embedded
     default."""
     if path is None:
@@ -389,8 +414,8 @@ class RuntimeFile:
     """What `config apply|validate` carries: the runtime config, and the key schedule when
     the file has a [keys] section (None: keys left as they are)."""
     runtime: model.RuntimeConfig
-    keys: Optional[KeysSection]
-    given: dict
+    keys: KeysSection | None
+    given: Given
 
 
 def parse_runtime(text: str, source: str, running: BootConfig,
@@ -401,7 +426,7 @@ def parse_runtime(text: str, source: str, running: BootConfig,
     _top(doc, source)
     base = Path(source).resolve().parent if source and not source.startswith("<") \
         else Path.cwd()
-    given: dict = {}
+    given: Given = {}
     if "dataplane" in doc:
         d = _parse_dataplane(doc, source, base, given)
         for k in given["dataplane"]:
@@ -454,7 +479,7 @@ def device_name(ref: str) -> str:
     return name
 
 
-def eal_port_args(ref: str) -> list:
+def eal_port_args(ref: str) -> list[str]:
     """EAL options that make the port exist: -a for a PCI address, --vdev for a vdev spec,
     nothing for a port id (EAL probes what is bound)."""
     if ref.isdigit():

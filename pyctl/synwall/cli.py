@@ -23,9 +23,18 @@ import json
 import os
 import sys
 import time
-from typing import Optional
+from typing import NoReturn
 
-from synwall.client import DEFAULT_SOCKET, Client, ServerProfile
+from synwall import model
+from synwall.client import (
+    DEFAULT_SOCKET,
+    Client,
+    Counters,
+    KeyStatus,
+    Limits,
+    Policy,
+    ServerProfile,
+)
 from synwall.errors import SynwallError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -70,21 +79,21 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """Usage errors in one line, exit 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise UsageError("%s: %s" % (self.prog, message))
 
 
 # --- output helpers -------------------------------------------------------------------------
 
-def emit_json(obj) -> None:
+def emit_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True))
 
 
-def onoff(v) -> str:
+def onoff(v: bool | None) -> str:
     return "-" if v is None else ("on" if v else "off")
 
 
-def dash(v) -> str:
+def dash(v: object) -> str:
     return "-" if v is None else str(v)
 
 
@@ -97,7 +106,7 @@ def human_duration(s: float) -> str:
         "%ds" % s
 
 
-def print_policies(policies) -> None:
+def print_policies(policies: list[Policy]) -> None:
     if not policies:
         print("no port policies: every port passes")
         return
@@ -108,18 +117,18 @@ def print_policies(policies) -> None:
         rows.append((p.ports, p.mode, dash(pr.mss), ws, onoff(pr.sack), onoff(pr.timestamps)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
-def print_limits(lim) -> None:
+def print_limits(lim: Limits) -> None:
     for k, v in lim.to_dict().items():
-        note = "  (start-time only)" if k in ("hashsize", "bucketlimit", "flows") else ""
+        note = "  (start-time only)" if k in model.START_LIMITS else ""
         if isinstance(v, bool):
             v = int(v)
         print("%-16s %d%s" % (k, v, note))
 
 
-def print_keys(k) -> None:
+def print_keys(k: KeyStatus) -> None:
     mode = "derived from master %s" % k.master_fingerprint if k.derived_from_master \
         else "random"
     print("epoch %d  secret %s (signs new cookies)" % (k.epoch, k.current_fingerprint))
@@ -130,15 +139,15 @@ def print_keys(k) -> None:
         print("clock skew tolerated between appliances: %d s" % k.max_clock_skew_s)
 
 
-def print_stats(c, per_lcore: bool) -> None:
+def print_stats(c: Counters, per_lcore: bool) -> None:
     columns = [("total", c.total)]
     if per_lcore:
         columns += [("lcore %d" % lc.lcore, lc.counters) for lc in c.lcores]
 
-    def val(counters, name):
+    def val(counters: dict[str, int], name: str) -> int:
         return counters.get(name, 0)
 
-    def line(name, label, indent):
+    def line(name: str, label: str, indent: int) -> None:
         if per_lcore:
             vals = "".join("%14d" % val(cc, name) for _, cc in columns)
             print("%s%s  %s" % ("\t" * indent, vals, label))
@@ -169,7 +178,7 @@ def print_stats(c, per_lcore: bool) -> None:
 
 # --- commands -------------------------------------------------------------------------------
 
-def cmd_status(c: Client, a) -> int:
+def cmd_status(c: Client, a: argparse.Namespace) -> int:
     s = c.status()
     if a.json:
         emit_json(s.to_dict())
@@ -185,7 +194,7 @@ def cmd_status(c: Client, a) -> int:
     return EXIT_OK
 
 
-def cmd_stats(c: Client, a) -> int:
+def cmd_stats(c: Client, a: argparse.Namespace) -> int:
     counters = c.counters()
     if a.json:
         emit_json({"time_unix_ns": counters.time_unix_ns, "total": counters.total,
@@ -195,7 +204,7 @@ def cmd_stats(c: Client, a) -> int:
     return EXIT_OK
 
 
-def cmd_top(c: Client, a) -> int:
+def cmd_top(c: Client, a: argparse.Namespace) -> int:
     if a.interval < 0.1 or a.interval > 60:
         raise UsageError("synwallctl top: --interval must be 0.1..60 seconds")
     tty = sys.stdout.isatty() and not a.json
@@ -221,18 +230,19 @@ def cmd_top(c: Client, a) -> int:
     return EXIT_OK
 
 
-def draw_top(rates, gauges, frame, count, dt, tty) -> None:
+def draw_top(rates: dict[str, float], gauges: dict[str, int], frame: int, count: int,
+             dt: float, tty: bool) -> None:
     out = []
     if tty:
         out.append("\x1b[H\x1b[2J")
     out.append("synwall top   %s   (per second, over %.1f s)\n\n" % (
         "%d/%d" % (frame, count) if count else "#%d" % frame, dt))
     for name, label in TOP_LINES:
-        out.append("  %-32s %14s/s\n" % (label, "{:,.0f}".format(rates.get(name, 0))))
+        out.append("  %-32s %14s/s\n" % (label, f"{rates.get(name, 0):,.0f}"))
     others = sorted((n, r) for n, r in rates.items()
                     if r and n not in dict(TOP_LINES))
     for n, r in others:
-        out.append("  %-32s %14s/s\n" % (n, "{:,.0f}".format(r)))
+        out.append("  %-32s %14s/s\n" % (n, f"{r:,.0f}"))
     out.append("\n")
     out.append("  %-32s %14s\n" % ("flows open", "{:,}".format(gauges.get("proxy.flows", 0))))
     paused = "   paused (cookies only)" if gauges.get("syncache.paused") else ""
@@ -243,13 +253,13 @@ def draw_top(rates, gauges, frame, count, dt, tty) -> None:
     sys.stdout.write("".join(out))
 
 
-def profile_from_args(a) -> Optional[ServerProfile]:
+def profile_from_args(a: argparse.Namespace) -> ServerProfile | None:
     p = ServerProfile(mss=a.mss, wscale=a.wscale, window_scaling=a.window_scaling,
                       sack=a.sack, timestamps=a.timestamps)
     return None if p.is_default() else p
 
 
-def cmd_policy(c: Client, a) -> int:
+def cmd_policy(c: Client, a: argparse.Namespace) -> int:
     if a.action == "list":
         policies = c.policies()
     elif a.action == "set":
@@ -263,12 +273,11 @@ def cmd_policy(c: Client, a) -> int:
     return EXIT_OK
 
 
-LIMIT_NAMES = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies",
-               "syncookies_only", "mss", "wscale", "server_retries")
-BOOL_LIMITS = ("syncookies", "syncookies_only")
+LIMIT_NAMES = model.START_LIMITS + tuple(model.RUNTIME_LIMITS)
+BOOL_LIMITS = tuple(k for k, (kind, _, _) in model.RUNTIME_LIMITS.items() if kind == "bool")
 
 
-def parse_assignment(text: str):
+def parse_assignment(text: str) -> tuple[str, int | bool]:
     name, eq, value = text.partition("=")
     name = name.strip().replace("-", "_")
     if not eq:
@@ -293,7 +302,7 @@ def parse_assignment(text: str):
     return name, n
 
 
-def cmd_limits(c: Client, a) -> int:
+def cmd_limits(c: Client, a: argparse.Namespace) -> int:
     if a.action == "get":
         lim = c.limits()
     else:
@@ -323,7 +332,7 @@ def read_secret(path: str) -> bytes:
     return b
 
 
-def cmd_key(c: Client, a) -> int:
+def cmd_key(c: Client, a: argparse.Namespace) -> int:
     if a.action == "status":
         k = c.key_status()
     elif a.action == "rotate":
@@ -344,7 +353,7 @@ def cmd_key(c: Client, a) -> int:
     return EXIT_OK
 
 
-def cmd_syncache(c: Client, a) -> int:
+def cmd_syncache(c: Client, a: argparse.Namespace) -> int:
     if a.action == "flush":
         n = c.flush_syncache()
         if a.json:
@@ -371,7 +380,7 @@ def fmt_addr(addr: str, port: int) -> str:
     return "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port)
 
 
-def cmd_config(c: Client, a) -> int:
+def cmd_config(c: Client, a: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if a.file == "-" else open(a.file).read()
     except OSError as e:
@@ -424,7 +433,7 @@ def build_parser() -> Parser:
     ps.add_parser("list")
     s = ps.add_parser("set", help="PORTS MODE: e.g. 443 proxy, 8000-8080 cookie --mss 1400")
     s.add_argument("ports")
-    s.add_argument("mode", choices=("pass", "proxy", "cookie", "drop"))
+    s.add_argument("mode", choices=[m.value for m in model.Mode])
     s.add_argument("--mss", type=int, help="the servers' MSS")
     s.add_argument("--wscale", type=int, help="the servers' window scale")
     s.add_argument("--window-scaling", action=argparse.BooleanOptionalAction, default=None)
@@ -473,7 +482,7 @@ COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "policy": 
             "config": cmd_config}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     try:
         a = build_parser().parse_args(argv)
     except UsageError as e:

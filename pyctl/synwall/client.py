@@ -11,26 +11,31 @@ the gRPC status name, the server's message and the field it blamed.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
+from google.protobuf.message import Message
 
 from synwall.errors import SynwallError
+from synwall.model import Mode
 from synwall.v1 import admin_pb2 as pb
 from synwall.v1 import admin_pb2_grpc as pb_grpc
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 DEFAULT_SOCKET = os.environ.get("SYNWALL_SOCKET", "/run/synwall/api.sock")
 FIELD_METADATA = "synwall-field"
-MODES = {"pass": pb.MODE_PASS, "proxy": pb.MODE_PROXY, "cookie": pb.MODE_COOKIE,
-         "drop": pb.MODE_DROP}
-MODE_NAMES = {v: k for k, v in MODES.items()}
 
 
 class _Data:
-    def to_dict(self) -> dict:
-        return asdict(self)
+    """Base of the dataclasses below."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(cast("DataclassInstance", self))
 
 
 @dataclass
@@ -51,15 +56,15 @@ class Status(_Data):
 @dataclass
 class LcoreCounters(_Data):
     lcore: int
-    counters: dict
+    counters: dict[str, int]
 
 
 @dataclass
 class Counters(_Data):
     time_unix_ns: int
-    names: list  # the dataplane's order
-    total: dict
-    lcores: list = field(default_factory=list)  # [LcoreCounters]
+    names: list[str]  # the dataplane's order
+    total: dict[str, int]
+    lcores: list[LcoreCounters] = field(default_factory=list)
 
 
 @dataclass
@@ -79,11 +84,11 @@ class Limits(_Data):
 @dataclass
 class ServerProfile(_Data):
     """None: the default (Limits.mss, Limits.wscale, on)."""
-    mss: Optional[int] = None
-    wscale: Optional[int] = None
-    window_scaling: Optional[bool] = None
-    sack: Optional[bool] = None
-    timestamps: Optional[bool] = None
+    mss: int | None = None
+    wscale: int | None = None
+    window_scaling: bool | None = None
+    sack: bool | None = None
+    timestamps: bool | None = None
 
     def is_default(self) -> bool:
         return self == ServerProfile()
@@ -93,7 +98,7 @@ class ServerProfile(_Data):
 class Policy(_Data):
     port_lo: int
     port_hi: int
-    mode: str
+    mode: str  # a Mode's name, or the number of one this client does not know
     profile: ServerProfile = field(default_factory=ServerProfile)
 
     @property
@@ -128,10 +133,10 @@ class SyncacheEntry(_Data):
     mss: int
     sack: bool
     timestamps: bool
-    wscale: Optional[int]  # None: the client offered no window scale
+    wscale: int | None  # None: the client offered no window scale
 
 
-def parse_ports(ports) -> tuple[int, int]:
+def parse_ports(ports: int | str) -> tuple[int, int]:
     """"443", "8000-8080" or 443 -> (lo, hi), without range checks (the server does them)."""
     if isinstance(ports, int):
         return ports, ports
@@ -146,34 +151,43 @@ def parse_ports(ports) -> tuple[int, int]:
                            "8000-8080" % text, "ports") from None
 
 
-def _status(m) -> Status:
+def _status(m: pb.Status) -> Status:
     return Status(m.version, m.dataplane_state, m.dataplane_running, m.dataplane_pid,
                   m.dataplane_restarts, m.workers, m.config_version, m.uptime_seconds,
                   m.outside_port, m.inside_port, m.key_epoch)
 
 
-def _counters(m) -> Counters:
+def _counters(m: pb.Counters) -> Counters:
     names = list(m.names) or sorted(m.total)
     return Counters(m.time_unix_ns, names, dict(m.total),
                     [LcoreCounters(lc.lcore, dict(lc.counters)) for lc in m.lcores])
 
 
-def _limits(m) -> Limits:
+def _limits(m: pb.Limits) -> Limits:
     return Limits(m.hashsize, m.bucketlimit, m.flows, m.cachelimit, m.rexmtlimit,
                   m.syncookies, m.syncookies_only, m.mss, m.wscale, m.server_retries)
 
 
-def _profile(m) -> ServerProfile:
-    return ServerProfile(*(getattr(m, k) if m.HasField(k) else None
-                           for k in ("mss", "wscale", "window_scaling", "sack", "timestamps")))
+def _profile(m: pb.ServerProfile) -> ServerProfile:
+    return ServerProfile(
+        mss=m.mss if m.HasField("mss") else None,
+        wscale=m.wscale if m.HasField("wscale") else None,
+        window_scaling=m.window_scaling if m.HasField("window_scaling") else None,
+        sack=m.sack if m.HasField("sack") else None,
+        timestamps=m.timestamps if m.HasField("timestamps") else None)
 
 
-def _policies(m) -> list:
-    return [Policy(p.port_lo, p.port_hi or p.port_lo, MODE_NAMES.get(p.mode, str(p.mode)),
-                   _profile(p.profile)) for p in m.policies]
+def _mode_name(number: int) -> str:
+    mode = Mode.from_api(number)
+    return mode.value if mode is not None else str(number)
 
 
-def _keys(m) -> KeyStatus:
+def _policies(m: pb.ListPoliciesResponse) -> list[Policy]:
+    return [Policy(p.port_lo, p.port_hi or p.port_lo, _mode_name(p.mode), _profile(p.profile))
+            for p in m.policies]
+
+
+def _keys(m: pb.KeyStatus) -> KeyStatus:
     return KeyStatus(m.epoch, m.current_fingerprint, m.previous_epoch, m.previous_fingerprint,
                      m.rotation_interval_s, m.derived_from_master, m.master_fingerprint,
                      m.next_rotation_unix, m.max_clock_skew_s)
@@ -182,10 +196,10 @@ def _keys(m) -> KeyStatus:
 class Client:
     """Owns one gRPC channel to synwalld: a Unix socket (default) or TCP with TLS."""
 
-    def __init__(self, socket: Optional[str] = None, addr: Optional[str] = None, *,
-                 tls_ca: Optional[str] = None, tls_cert: Optional[str] = None,
-                 tls_key: Optional[str] = None, server_name: Optional[str] = None,
-                 timeout: float = 10.0):
+    def __init__(self, socket: str | None = None, addr: str | None = None, *,
+                 tls_ca: str | None = None, tls_cert: str | None = None,
+                 tls_key: str | None = None, server_name: str | None = None,
+                 timeout: float = 10.0) -> None:
         self.timeout = timeout
         if addr is not None:
             ca = Path(tls_ca).read_bytes() if tls_ca else None
@@ -204,10 +218,10 @@ class Client:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- plumbing --------------------------------------------------------------------------
@@ -217,9 +231,9 @@ class Client:
         details = (e.details() if hasattr(e, "details") else str(e)) or code.name
         field_name = ""
         try:
-            for k, v in e.trailing_metadata() or ():
-                if k == FIELD_METADATA:
-                    field_name = v
+            for md in e.trailing_metadata() or ():
+                if md.key == FIELD_METADATA:
+                    field_name = cast(str, md.value)  # str for a text key (not -bin)
         except Exception:  # noqa: BLE001 - no metadata on local failures
             pass
         if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
@@ -229,7 +243,7 @@ class Client:
             details = "synwalld at %s did not answer within %gs" % (self.target, self.timeout)
         return SynwallError(code.name, details, field_name)
 
-    def _call(self, method: str, request):
+    def _call(self, method: str, request: Message) -> Any:
         try:
             return getattr(self._stub, method)(request, timeout=self.timeout)
         except grpc.RpcError as e:
@@ -244,7 +258,7 @@ class Client:
         return _counters(self._call("GetCounters", pb.GetCountersRequest()))
 
     def watch_counters(self, interval: float = 1.0,
-                       count: Optional[int] = None) -> Iterator[Counters]:
+                       count: int | None = None) -> Iterator[Counters]:
         """Counters every `interval` seconds (count samples, or until closed)."""
         stream = self._stub.WatchCounters(
             pb.WatchCountersRequest(interval_ms=int(round(interval * 1000))))
@@ -263,7 +277,7 @@ class Client:
     def limits(self) -> Limits:
         return _limits(self._call("GetLimits", pb.GetLimitsRequest()))
 
-    def set_limits(self, **values) -> Limits:
+    def set_limits(self, **values: int | bool) -> Limits:
         """set_limits(cachelimit=1000, rexmtlimit=2): only those change."""
         req = pb.SetLimitsRequest()
         for k, v in values.items():
@@ -272,25 +286,27 @@ class Client:
             setattr(req, k, v)
         return _limits(self._call("SetLimits", req))
 
-    def policies(self) -> list:
+    def policies(self) -> list[Policy]:
         return _policies(self._call("ListPolicies", pb.ListPoliciesRequest()))
 
-    def set_policy(self, ports, mode, profile: Optional[ServerProfile] = None) -> list:
+    def set_policy(self, ports: int | str, mode: str | int,
+                   profile: ServerProfile | None = None) -> list[Policy]:
         """set_policy("443", "proxy"); mode may also be a synwall.v1.Mode number."""
         lo, hi = parse_ports(ports)
         if isinstance(mode, str):
-            if mode not in MODES:
-                raise SynwallError("INVALID_ARGUMENT", "mode: %r is not a mode (pass, proxy, "
-                                   "cookie, drop)" % mode, "mode")
-            mode = MODES[mode]
-        p = pb.Policy(port_lo=lo, port_hi=hi, mode=mode)
+            try:
+                mode = Mode(mode).api
+            except ValueError:
+                raise SynwallError("INVALID_ARGUMENT", "mode: %r is not a mode (%s)"
+                                   % (mode, Mode.names()), "mode") from None
+        p = pb.Policy(port_lo=lo, port_hi=hi, mode=cast(pb.Mode, mode))
         if profile is not None and not profile.is_default():
             for k, v in asdict(profile).items():
                 if v is not None:
                     setattr(p.profile, k, v)
         return _policies(self._call("SetPolicy", pb.SetPolicyRequest(policy=p)))
 
-    def delete_policy(self, ports) -> list:
+    def delete_policy(self, ports: int | str) -> list[Policy]:
         lo, hi = parse_ports(ports)
         return _policies(self._call("DeletePolicy", pb.DeletePolicyRequest(port_lo=lo,
                                                                             port_hi=hi)))
@@ -301,9 +317,9 @@ class Client:
     def rotate_keys(self) -> KeyStatus:
         return _keys(self._call("RotateKeys", pb.RotateKeysRequest()))
 
-    def set_key_schedule(self, interval: Optional[int] = None,
-                         master_secret: Optional[bytes] = None, clear_master: bool = False,
-                         max_clock_skew: Optional[int] = None) -> KeyStatus:
+    def set_key_schedule(self, interval: int | None = None,
+                         master_secret: bytes | None = None, clear_master: bool = False,
+                         max_clock_skew: int | None = None) -> KeyStatus:
         req = pb.SetKeyScheduleRequest(clear_master=clear_master)
         if interval is not None:
             req.rotation_interval_s = interval
@@ -313,7 +329,8 @@ class Client:
             req.max_clock_skew_s = max_clock_skew
         return _keys(self._call("SetKeySchedule", req))
 
-    def dump_syncache_page(self, page_token: str = "", page_size: int = 100):
+    def dump_syncache_page(self, page_token: str = "",
+                           page_size: int = 100) -> tuple[list[SyncacheEntry], str]:
         """One page: (entries, next_page_token); "" when there is no more."""
         m = self._call("DumpSyncache", pb.DumpSyncacheRequest(page_size=page_size,
                                                               page_token=page_token))
@@ -324,7 +341,7 @@ class Client:
         return entries, m.next_page_token
 
     def dump_syncache(self, page_size: int = 100,
-                      limit: Optional[int] = None) -> Iterator[SyncacheEntry]:
+                      limit: int | None = None) -> Iterator[SyncacheEntry]:
         token, n = "", 0
         while True:
             entries, token = self.dump_syncache_page(token, page_size)
@@ -337,18 +354,20 @@ class Client:
                 return
 
     def flush_syncache(self) -> int:
-        return self._call("FlushSyncache", pb.FlushSyncacheRequest()).flushed
+        resp: pb.FlushSyncacheResponse = self._call("FlushSyncache", pb.FlushSyncacheRequest())
+        return resp.flushed
 
     def apply_config(self, toml: str, source_name: str = "") -> int:
         """Apply a whole runtime config (boot config format); the new config version."""
-        return self._call("ApplyConfig", pb.ApplyConfigRequest(
-            toml=toml, source_name=source_name)).config_version
+        resp: pb.ApplyConfigResponse = self._call("ApplyConfig", pb.ApplyConfigRequest(
+            toml=toml, source_name=source_name))
+        return resp.config_version
 
     def validate_config(self, toml: str, source_name: str = "") -> None:
         self._call("ValidateConfig", pb.ValidateConfigRequest(toml=toml,
                                                               source_name=source_name))
 
-    def call(self, method: str, request):
+    def call(self, method: str, request: Message) -> Any:
         """A raw call (a synwall.v1 request message) for what the typed methods do not
         cover, e.g. a structured ApplyConfigRequest; the raw response."""
         return self._call(method, request)

@@ -20,7 +20,9 @@ import logging
 import signal
 import sys
 import threading
-from typing import Optional
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client.registry import CollectorRegistry
 
 from synwall import __version__, bootconfig
 from synwall.controller import Controller
@@ -35,12 +37,12 @@ class Daemon:
     """The controller, its gRPC server and its metrics endpoint, started and stopped as one
     (the tests run it in-process)."""
 
-    def __init__(self, boot: bootconfig.BootConfig):
+    def __init__(self, boot: bootconfig.BootConfig) -> None:
         self.boot = boot
         self.ctl = Controller(boot)
         self.api = ApiServer(self.ctl, boot.api)
-        self.metrics_server = None
-        self.metrics_registry = None
+        self.metrics_server: WSGIServer | None = None
+        self.metrics_registry: CollectorRegistry | None = None
 
     def start(self) -> None:
         try:
@@ -64,7 +66,7 @@ class Daemon:
                                                          e.strerror or e)) from None
 
     @property
-    def metrics_port(self) -> Optional[int]:
+    def metrics_port(self) -> int | None:
         return self.metrics_server.server_address[1] if self.metrics_server else None
 
     def stop(self, stop_dataplane: bool = False) -> None:
@@ -76,7 +78,7 @@ class Daemon:
         self.ctl.shutdown(stop_dataplane=stop_dataplane)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="synwalld", description="synwall controller daemon: supervises synwall-dp and "
         "serves the gRPC admin API")
@@ -114,10 +116,11 @@ def main(argv=None) -> int:
         return 1
     where = ", ".join(x for x in (
         boot.api.unix_socket,
-        boot.api.tcp and "tcp %s (TLS, port %d)" % (boot.api.tcp, d.api.tcp_port),
-        boot.api.metrics and "metrics %s (port %d)" % (boot.api.metrics, d.metrics_port))
+        boot.api.tcp and "tcp %s (TLS, port %s)" % (boot.api.tcp, d.api.tcp_port),
+        boot.api.metrics and "metrics %s (port %s)" % (boot.api.metrics, d.metrics_port))
         if x)
-    log.info("serving on %s; dataplane pid %d", where, d.ctl.proc.pid)
+    proc = d.ctl.proc
+    log.info("serving on %s; dataplane pid %d", where, proc.pid if proc is not None else 0)
     while not stop.wait(1.0):
         pass
     log.info("stopping%s", " (and the dataplane)" if args.stop_dataplane else

@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from typing import Optional
 
 from synwall.dp.v1 import dataplane_pb2 as dp
 
@@ -24,16 +23,16 @@ class DataplaneUnavailable(ConnectionError):
 class DataplaneRefused(Exception):
     """The dataplane answered ok=false: nothing was changed."""
 
-    def __init__(self, message: str, field: str = ""):
+    def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.message, self.field = message, field
 
 
 class DpLink:
-    def __init__(self, path: str, timeout: float = 5.0):
+    def __init__(self, path: str, timeout: float = 5.0) -> None:
         self.path = str(path)
         self.timeout = timeout
-        self._sock: Optional[socket.socket] = None
+        self._sock: socket.socket | None = None
         self._lock = threading.Lock()
 
     # --- transport -------------------------------------------------------------------------
@@ -104,9 +103,9 @@ class DpLink:
         resp.ParseFromString(data)
         return resp
 
-    def request(self, **kw) -> dp.DpResponse:
-        """Send DpRequest(**kw); DataplaneRefused if the answer is not ok."""
-        resp = self.call(dp.DpRequest(**kw))
+    def request(self, req: dp.DpRequest) -> dp.DpResponse:
+        """Send req; DataplaneRefused if the answer is not ok."""
+        resp = self.call(req)
         if not resp.ok:
             raise DataplaneRefused(resp.error or "refused without a reason", resp.error_field)
         return resp
@@ -114,30 +113,30 @@ class DpLink:
     # --- requests --------------------------------------------------------------------------
 
     def ping(self) -> None:
-        self.request(ping=True)
+        self.request(dp.DpRequest(ping=True))
 
     def status(self) -> dp.DpStatus:
-        return self.request(get_status=True).status
+        return self.request(dp.DpRequest(get_status=True)).status
 
     def counters(self) -> dp.DpCounters:
-        return self.request(get_counters=True).counters
+        return self.request(dp.DpRequest(get_counters=True)).counters
 
     def get_config(self) -> dp.DpConfig:
-        return self.request(get_config=True).config
+        return self.request(dp.DpRequest(get_config=True)).config
 
     def apply_config(self, cfg: dp.DpConfig) -> int:
-        return self.request(apply_config=cfg).config_version
+        return self.request(dp.DpRequest(apply_config=cfg)).config_version
 
     def validate_config(self, cfg: dp.DpConfig) -> None:
-        self.request(validate_config=cfg)
+        self.request(dp.DpRequest(validate_config=cfg))
 
     def set_keys(self, epoch: int, current: bytes, previous: bytes) -> int:
-        return self.request(set_keys=dp.DpKeys(epoch=epoch, current=current,
-                                               previous=previous)).config_version
+        keys = dp.DpKeys(epoch=epoch, current=current, previous=previous)
+        return self.request(dp.DpRequest(set_keys=keys)).config_version
 
     def dump_syncache(self, cursor: int, max_entries: int) -> dp.DpResponse:
-        return self.request(dump_syncache=dp.DpRequest.DumpSyncache(
-            cursor=cursor, max_entries=max_entries))
+        return self.request(dp.DpRequest(dump_syncache=dp.DpRequest.DumpSyncache(
+            cursor=cursor, max_entries=max_entries)))
 
     def flush_syncache(self) -> int:
-        return self.request(flush_syncache=True).flushed
+        return self.request(dp.DpRequest(flush_syncache=True)).flushed

@@ -37,9 +37,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any
 
 from synwall.siphash import derive_key
 
@@ -62,13 +63,27 @@ class KeySet:
     other: bytes
 
 
+@dataclass(frozen=True)
+class KeyStatus:
+    """What may be shown of the schedule: fingerprints, never secrets."""
+    epoch: int
+    current_fingerprint: str
+    previous_epoch: int  # the other slot's epoch (the next one just before a fleet switch)
+    previous_fingerprint: str
+    rotation_interval_s: int
+    derived_from_master: bool
+    master_fingerprint: str  # "" without a master secret
+    next_rotation_unix: float
+    max_clock_skew_s: int
+
+
 class ScheduleError(ValueError):
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-def check_schedule(interval: int, master: Optional[bytes], skew: int) -> None:
+def check_schedule(interval: int, master: bytes | None, skew: int) -> None:
     """Raise ScheduleError when a schedule makes no sense."""
     if not 1 <= interval <= MAX_INTERVAL:
         raise ScheduleError("rotation_interval", "rotation interval %d s is out of range "
@@ -90,8 +105,8 @@ class KeySchedule:
     Not thread-safe: the controller calls it under its lock. `clock` returns Unix time.
     """
 
-    def __init__(self, interval: int = DEFAULT_INTERVAL, master: Optional[bytes] = None,
-                 skew: int = DEFAULT_SKEW, clock: Callable[[], float] = time.time):
+    def __init__(self, interval: int = DEFAULT_INTERVAL, master: bytes | None = None,
+                 skew: int = DEFAULT_SKEW, clock: Callable[[], float] = time.time) -> None:
         check_schedule(interval, master, skew)
         self.clock = clock
         self.interval = interval
@@ -105,7 +120,7 @@ class KeySchedule:
 
     # --- what the dataplane should hold -------------------------------------------------
 
-    def keys(self, now: Optional[float] = None) -> KeySet:
+    def keys(self, now: float | None = None) -> KeySet:
         if self.master is None:
             return KeySet(self._epoch, self._current, self._epoch - 1, self._previous)
         t = self.clock() if now is None else now
@@ -113,13 +128,13 @@ class KeySchedule:
         other = s + 1 if late else s - 1
         return KeySet(s, derive_key(self.master, s), other, derive_key(self.master, other))
 
-    def _master_position(self, t: float):
+    def _master_position(self, t: float) -> tuple[int, bool]:
         shifted = t - self.skew
         s = int(shifted // self.interval)
         late = self.skew > 0 and shifted - s * self.interval >= self.interval - 2 * self.skew
         return s, late
 
-    def next_change(self, now: Optional[float] = None) -> float:
+    def next_change(self, now: float | None = None) -> float:
         """Unix time of the next change of either secret."""
         if self.master is None:
             return self._next_rotation
@@ -131,7 +146,7 @@ class KeySchedule:
             return (s + 1) * self.interval + self.skew
         return (s + 1) * self.interval - self.skew
 
-    def due(self, now: Optional[float] = None) -> bool:
+    def due(self, now: float | None = None) -> bool:
         """Random mode: is a scheduled rotation due? (Master mode follows the clock.)"""
         t = self.clock() if now is None else now
         return self.master is None and t >= self._next_rotation
@@ -148,8 +163,8 @@ class KeySchedule:
         self._current = secrets.token_bytes(16)
         self._next_rotation = self.clock() + self.interval
 
-    def set_schedule(self, interval: Optional[int] = None, master: Optional[bytes] = None,
-                     clear_master: bool = False, skew: Optional[int] = None) -> None:
+    def set_schedule(self, interval: int | None = None, master: bytes | None = None,
+                     clear_master: bool = False, skew: int | None = None) -> None:
         """Change the interval, the master secret or the skew; checked whole first."""
         new_interval = self.interval if interval is None else interval
         new_master = None if clear_master else (self.master if master is None else master)
@@ -170,7 +185,7 @@ class KeySchedule:
 
     # --- persistence (the controller's state_dir, mode 0600) ------------------------------
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "interval": self.interval,
             "skew": self.skew,
@@ -182,7 +197,7 @@ class KeySchedule:
         }
 
     @classmethod
-    def from_json(cls, d: dict, clock: Callable[[], float] = time.time) -> "KeySchedule":
+    def from_json(cls, d: dict[str, Any], clock: Callable[[], float] = time.time) -> KeySchedule:
         master = bytes.fromhex(d["master"]) if d.get("master") else None
         ks = cls(int(d["interval"]), master, int(d.get("skew", DEFAULT_SKEW)), clock)
         ks._epoch = int(d["epoch"])
@@ -206,24 +221,23 @@ class KeySchedule:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, clock: Callable[[], float] = time.time) -> "KeySchedule":
+    def load(cls, path: Path, clock: Callable[[], float] = time.time) -> KeySchedule:
         return cls.from_json(json.loads(Path(path).read_text()), clock)
 
-    def same_schedule(self, interval: int, master: Optional[bytes], skew: int) -> bool:
+    def same_schedule(self, interval: int, master: bytes | None, skew: int) -> bool:
         return (self.interval, self.master, self.skew) == (interval, master, skew)
 
     # --- what may be shown ----------------------------------------------------------------
 
-    def status(self) -> dict:
+    def status(self) -> KeyStatus:
         ks = self.keys()
-        return {
-            "epoch": ks.epoch,
-            "current_fingerprint": fingerprint(ks.current),
-            "previous_epoch": ks.other_epoch,
-            "previous_fingerprint": fingerprint(ks.other),
-            "rotation_interval_s": self.interval,
-            "derived_from_master": self.master is not None,
-            "master_fingerprint": fingerprint(self.master) if self.master else "",
-            "next_rotation_unix": self.next_change(),
-            "max_clock_skew_s": self.skew,
-        }
+        return KeyStatus(
+            epoch=ks.epoch,
+            current_fingerprint=fingerprint(ks.current),
+            previous_epoch=ks.other_epoch,
+            previous_fingerprint=fingerprint(ks.other),
+            rotation_interval_s=self.interval,
+            derived_from_master=self.master is not None,
+            master_fingerprint=fingerprint(self.master) if self.master else "",
+            next_rotation_unix=self.next_change(),
+            max_clock_skew_s=self.skew)

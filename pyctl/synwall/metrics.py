@@ -10,12 +10,15 @@ synwall_config_version, synwall_key_epoch. Counters are read from the dataplane 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
-from synwall.controller import Controller, RequestError
+from synwall.controller import Controller
+from synwall.errors import ControllerError
 
 log = logging.getLogger("synwalld")
 
@@ -26,38 +29,38 @@ def metric_name(counter: str) -> str:
     return "synwall_" + counter.replace(".", "_")
 
 
-class DataplaneCollector:
-    def __init__(self, ctl: Controller):
+class DataplaneCollector(Collector):
+    def __init__(self, ctl: Controller) -> None:
         self.ctl = ctl
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         st = self.ctl.status()
         up = GaugeMetricFamily("synwall_dataplane_up", "1 while the dataplane runs and answers")
-        up.add_metric([], 1 if st["dataplane_running"] else 0)
+        up.add_metric([], 1 if st.dataplane_running else 0)
         yield up
         r = CounterMetricFamily("synwall_dataplane_restarts", "dataplane restarts by synwalld")
-        r.add_metric([], st["dataplane_restarts"])
+        r.add_metric([], st.dataplane_restarts)
         yield r
         v = GaugeMetricFamily("synwall_config_version", "the dataplane's config version")
-        v.add_metric([], st["config_version"])
+        v.add_metric([], st.config_version)
         yield v
         e = GaugeMetricFamily("synwall_key_epoch", "the epoch of the cookie signing secret")
-        e.add_metric([], st["key_epoch"])
+        e.add_metric([], st.key_epoch)
         yield e
         try:
             c = self.ctl.counters()
-        except RequestError:
+        except ControllerError:
             return
         for i, name in enumerate(c.names):
-            cls = GaugeMetricFamily if name in GAUGES else CounterMetricFamily
-            fam = cls(metric_name(name), "synwall-dp %s, per worker lcore" % name,
-                      labels=["lcore"])
+            family = GaugeMetricFamily if name in GAUGES else CounterMetricFamily
+            fam = family(metric_name(name), "synwall-dp %s, per worker lcore" % name,
+                         labels=["lcore"])
             for lc in c.lcores:
                 fam.add_metric([str(lc.lcore)], lc.values[i])
             yield fam
 
 
-def serve_metrics(ctl: Controller, hostport: str):
+def serve_metrics(ctl: Controller, hostport: str) -> tuple[WSGIServer, CollectorRegistry]:
     """Start the /metrics HTTP server; returns (server, registry)."""
     host, _, port = hostport.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"

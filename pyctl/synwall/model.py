@@ -8,16 +8,52 @@ one whole `DpConfig` for the dataplane's apply_config.
 from __future__ import annotations
 
 import dataclasses
+import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Literal, cast
 
 from synwall.dp.v1 import dataplane_pb2 as dp
+from synwall.errors import InvalidRequest
+from synwall.v1 import admin_pb2 as pb
 
-MODES = ("pass", "proxy", "cookie", "drop")  # the index is the dataplane's enum sw_mode
 PORT_MAX = 65535
 
 
-def describe(v) -> str:
+class Mode(enum.StrEnum):
+    """A port's policy, by the name operators write (boot config, CLI, runtime.json).
+
+    The one table of modes: the order is the dataplane's enum sw_mode (DpConfig's
+    PortRange.mode), and each has the admin API's synwall.v1.Mode of the same name."""
+    PASS = "pass"
+    PROXY = "proxy"
+    COOKIE = "cookie"
+    DROP = "drop"
+
+    @property
+    def dp(self) -> int:
+        return _MODE_ORDER.index(self)
+
+    @property
+    def api(self) -> pb.Mode:
+        return cast(pb.Mode, pb.Mode.Value("MODE_" + self.name))
+
+    @classmethod
+    def from_api(cls, value: int) -> Mode | None:
+        """The mode of a synwall.v1.Mode number; None for MODE_UNSPECIFIED or an unknown one."""
+        return _MODE_OF_API.get(value)
+
+    @classmethod
+    def names(cls) -> str:
+        """"pass, proxy, cookie, drop", for messages."""
+        return ", ".join(m.value for m in cls)
+
+
+_MODE_ORDER: Sequence[Mode] = tuple(Mode)
+_MODE_OF_API: dict[int, Mode] = {m.api: m for m in Mode}
+
+
+def describe(v: object) -> str:
     """A value and its type, for messages: "a string ('3')"."""
     if isinstance(v, bool):
         return "a boolean (%s)" % str(v).lower()
@@ -34,13 +70,13 @@ def describe(v) -> str:
     return type(v).__name__
 
 
-class InvalidConfig(ValueError):
-    """A value that cannot be applied: `field` names it (e.g. "limits.cachelimit")."""
+class InvalidConfig(InvalidRequest, ValueError):
+    """A value that cannot be applied: `field` names it (e.g. "limits.cachelimit"), `reason`
+    says why; the message is both."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__("%s: %s" % (field, message) if field else message)
-        self.field = field
-        self.reason = message
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("%s: %s" % (field, reason) if field else reason, field)
+        self.reason = reason
 
 
 # --- limits ----------------------------------------------------------------------------
@@ -58,8 +94,9 @@ class StartLimits:
 
 
 START_LIMITS = ("hashsize", "bucketlimit", "flows")
+LimitKind = Literal["int", "bool"]
 # name -> (kind, lo, hi); bounds of the runtime limits (the dataplane's own rules)
-RUNTIME_LIMITS = {
+RUNTIME_LIMITS: dict[str, tuple[LimitKind, int | None, int | None]] = {
     "cachelimit": ("int", 1, None),  # hi: hashsize x bucketlimit
     "rexmtlimit": ("int", 0, 10),
     "syncookies": ("bool", None, None),
@@ -68,7 +105,7 @@ RUNTIME_LIMITS = {
     "wscale": ("int", 0, 14),
     "server_retries": ("int", 0, 10),
 }
-START_LIMIT_BOUNDS = {
+START_LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "hashsize": (1, 1048576),
     "bucketlimit": (1, 255),
     "flows": (64, 16777216),
@@ -78,7 +115,7 @@ START_LIMIT_BOUNDS = {
 @dataclass(frozen=True)
 class Limits:
     """The runtime limits. cachelimit None: hashsize x bucketlimit (the dataplane's default)."""
-    cachelimit: Optional[int] = None
+    cachelimit: int | None = None
     rexmtlimit: int = 3
     syncookies: bool = True
     syncookies_only: bool = False
@@ -86,14 +123,15 @@ class Limits:
     wscale: int = 7
     server_retries: int = 3
 
-    def replace(self, **changes) -> "Limits":
+    def replace(self, **changes: Any) -> Limits:
         return dataclasses.replace(self, **changes)
 
     def resolved_cachelimit(self, start: StartLimits) -> int:
         return start.max_cachelimit if self.cachelimit is None else self.cachelimit
 
 
-def check_limit(name: str, value, start: Optional[StartLimits], prefix: str = "") -> None:
+def check_limit(name: str, value: object, start: StartLimits | None,
+                prefix: str = "") -> None:
     kind, lo, hi = RUNTIME_LIMITS[name]
     where = prefix + name
     if kind == "bool":
@@ -110,11 +148,12 @@ def check_limit(name: str, value, start: Optional[StartLimits], prefix: str = ""
         if value < 1:
             raise InvalidConfig(where, "%d is out of range: at least 1" % value)
         return
+    assert lo is not None and hi is not None  # every int limit but cachelimit has both
     if not lo <= value <= hi:
         raise InvalidConfig(where, "%d is out of range: %d..%d" % (value, lo, hi))
 
 
-def check_limits(lim: Limits, start: Optional[StartLimits], prefix: str = "") -> None:
+def check_limits(lim: Limits, start: StartLimits | None, prefix: str = "") -> None:
     for name in RUNTIME_LIMITS:
         value = getattr(lim, name)
         if name == "cachelimit" and value is None:
@@ -125,7 +164,7 @@ def check_limits(lim: Limits, start: Optional[StartLimits], prefix: str = "") ->
                             "no entries can only answer with cookies)")
 
 
-def check_start_limit(name: str, value, prefix: str = "") -> None:
+def check_start_limit(name: str, value: object, prefix: str = "") -> None:
     lo, hi = START_LIMIT_BOUNDS[name]
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidConfig(prefix + name, "expected an integer, got %s" % describe(value))
@@ -140,11 +179,11 @@ def check_start_limit(name: str, value, prefix: str = "") -> None:
 @dataclass(frozen=True)
 class Profile:
     """What the servers behind a port do; None: the default (Limits.mss / wscale, on)."""
-    mss: Optional[int] = None
-    wscale: Optional[int] = None
-    window_scaling: Optional[bool] = None
-    sack: Optional[bool] = None
-    timestamps: Optional[bool] = None
+    mss: int | None = None
+    wscale: int | None = None
+    window_scaling: bool | None = None
+    sack: bool | None = None
+    timestamps: bool | None = None
 
     def is_default(self) -> bool:
         return self == DEFAULT_PROFILE
@@ -166,7 +205,7 @@ def check_profile(p: Profile, prefix: str) -> None:
 class PortPolicy:
     lo: int
     hi: int
-    mode: str
+    mode: Mode
     profile: Profile = DEFAULT_PROFILE
 
     @property
@@ -174,7 +213,7 @@ class PortPolicy:
         return str(self.lo) if self.lo == self.hi else "%d-%d" % (self.lo, self.hi)
 
 
-def parse_ports(text, where: str):
+def parse_ports(text: object, where: str) -> tuple[int, int]:
     """"443" or "8000-8080" (or an int) -> (lo, hi), checked."""
     if isinstance(text, bool):
         raise InvalidConfig(where, "expected a port or a range like \"8000-8080\", got %s"
@@ -200,34 +239,42 @@ def parse_ports(text, where: str):
     return lo, hi
 
 
-def check_range(lo: int, hi: int, where: str) -> None:
+def check_range(lo: int, hi: int, where: str, hi_where: str | None = None) -> None:
+    """1 <= lo <= hi <= 65535. `where` is blamed for lo, `hi_where` (default: `where`) for hi
+    and for a backwards range."""
+    hi_where = where if hi_where is None else hi_where
     if not 1 <= lo <= PORT_MAX:
         raise InvalidConfig(where, "port %d is out of range: 1..%d" % (lo, PORT_MAX))
     if not 1 <= hi <= PORT_MAX:
-        raise InvalidConfig(where, "port %d is out of range: 1..%d" % (hi, PORT_MAX))
+        raise InvalidConfig(hi_where, "port %d is out of range: 1..%d" % (hi, PORT_MAX))
     if hi < lo:
-        raise InvalidConfig(where, "range %d-%d is backwards" % (lo, hi))
+        raise InvalidConfig(hi_where, "range %d-%d is backwards" % (lo, hi))
 
 
-def check_mode(mode, where: str) -> str:
-    if mode not in MODES:
-        raise InvalidConfig(where, "%r is not a mode (%s)" % (mode, ", ".join(MODES)))
-    return mode
+def check_mode(mode: object, where: str) -> Mode:
+    """The Mode named by `mode` (a string such as "proxy")."""
+    if isinstance(mode, str):
+        try:
+            return Mode(mode)
+        except ValueError:
+            pass
+    raise InvalidConfig(where, "%r is not a mode (%s)" % (mode, Mode.names()))
 
 
-_DEFAULT_SLOT = ("pass", DEFAULT_PROFILE)
+Slot = tuple[Mode, Profile]
+_DEFAULT_SLOT: Slot = (Mode.PASS, DEFAULT_PROFILE)
 
 
 class PolicyTable:
     """The mode and profile of every TCP port (65536 slots; later settings win)."""
 
-    def __init__(self, slots=None):
+    def __init__(self, slots: Iterable[Slot] | None = None) -> None:
         self._slots = list(slots) if slots is not None else [_DEFAULT_SLOT] * (PORT_MAX + 1)
 
-    def copy(self) -> "PolicyTable":
+    def copy(self) -> PolicyTable:
         return PolicyTable(self._slots)
 
-    def set(self, lo: int, hi: int, mode: str, profile: Profile = DEFAULT_PROFILE) -> None:
+    def set(self, lo: int, hi: int, mode: Mode, profile: Profile = DEFAULT_PROFILE) -> None:
         value = (mode, profile)
         self._slots[lo:hi + 1] = [value] * (hi - lo + 1)
 
@@ -237,7 +284,7 @@ class PolicyTable:
         self._slots[lo:hi + 1] = [_DEFAULT_SLOT] * (hi - lo + 1)
         return changed
 
-    def get(self, port: int):
+    def get(self, port: int) -> Slot:
         return self._slots[port]
 
     def ranges(self) -> list[PortPolicy]:
@@ -258,13 +305,13 @@ class PolicyTable:
         return out
 
     @classmethod
-    def from_policies(cls, policies) -> "PolicyTable":
+    def from_policies(cls, policies: Iterable[PortPolicy]) -> PolicyTable:
         t = cls()
         for p in policies:
             t.set(p.lo, p.hi, p.mode, p.profile)
         return t
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, PolicyTable) and self._slots == other._slots
 
 
@@ -275,7 +322,7 @@ class RuntimeConfig:
     limits: Limits = field(default_factory=Limits)
     policies: PolicyTable = field(default_factory=PolicyTable)
 
-    def copy(self) -> "RuntimeConfig":
+    def copy(self) -> RuntimeConfig:
         return RuntimeConfig(self.limits, self.policies.copy())
 
 
@@ -284,7 +331,7 @@ def _dp_range(p: PortPolicy, lim: Limits) -> dp.PortRange:
     ws_on = pr.window_scaling if pr.window_scaling is not None else True
     # Every profile field explicit: the dataplane takes the flags literally.
     return dp.PortRange(
-        lo=p.lo, hi=p.hi, mode=MODES.index(p.mode),
+        lo=p.lo, hi=p.hi, mode=p.mode.dp,
         mss=pr.mss if pr.mss is not None else lim.mss,
         wscale=(pr.wscale if pr.wscale is not None else lim.wscale) if ws_on else 0,
         window_scaling=ws_on,
@@ -301,17 +348,18 @@ def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
         ports=[_dp_range(p, lim) for p in cfg.policies.ranges()])
 
 
-def canonical_dp_config(c: dp.DpConfig) -> tuple:
+def canonical_dp_config(c: dp.DpConfig) -> tuple[object, ...]:
     """A DpConfig as a comparable value: the per-port effect (ranges merged, later wins, a
     window scale ignored where window scaling is off, default-policy ports dropped)."""
     default = (0, c.mss, c.wscale, True, True, True)
-    slots = {}
+    slots: dict[int, tuple[int, int, int, bool, bool, bool]] = {}
     for r in c.ports:
         v = (r.mode, r.mss or c.mss, r.wscale if r.window_scaling else 0, r.window_scaling,
              r.sack, r.timestamps)
         for port in range(r.lo, r.hi + 1):
             slots[port] = v
-    runs, prev = [], None
+    runs: list[list[Any]] = []
+    prev: list[Any] | None = None
     for port in sorted(slots):
         v = slots[port]
         if v == default:
@@ -330,25 +378,25 @@ def protect_spec(cfg: RuntimeConfig) -> str:
     from its first packet, before the controller's apply_config arrives)."""
     parts = []
     for p in cfg.policies.ranges():
-        if p.mode != "pass":
+        if p.mode != Mode.PASS:
             parts.append("%s:%s" % (p.ports, p.mode))
     return ",".join(parts)
 
 
 # --- JSON (runtime.json in the state directory) ---------------------------------------------
 
-def to_json(cfg: RuntimeConfig) -> dict:
+def to_json(cfg: RuntimeConfig) -> dict[str, Any]:
     return {
         "limits": dataclasses.asdict(cfg.limits),
-        "policies": [{"lo": p.lo, "hi": p.hi, "mode": p.mode,
+        "policies": [{"lo": p.lo, "hi": p.hi, "mode": p.mode.value,
                       "profile": {k: v for k, v in dataclasses.asdict(p.profile).items()
                                   if v is not None}}
                      for p in cfg.policies.ranges()],
     }
 
 
-def from_json(d: dict) -> RuntimeConfig:
+def from_json(d: dict[str, Any]) -> RuntimeConfig:
     lim = Limits(**d["limits"])
-    pols = [PortPolicy(p["lo"], p["hi"], p["mode"], Profile(**p.get("profile", {})))
+    pols = [PortPolicy(p["lo"], p["hi"], Mode(p["mode"]), Profile(**p.get("profile", {})))
             for p in d["policies"]]
     return RuntimeConfig(lim, PolicyTable.from_policies(pols))

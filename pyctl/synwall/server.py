@@ -1,28 +1,46 @@
 """The gRPC admin API (synwall.v1.Admin) over the controller, plus the standard health
 service and server reflection (grpcurl works without the .proto files).
 
-Refused requests carry INVALID_ARGUMENT (or NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE) with
-a one-line message that starts with the field to blame, which also travels in the trailing
-metadata key `synwall-field`.
+The controller raises synwall.errors' kinds; `maps_errors` turns them into gRPC statuses, here
+and nowhere else: INVALID_ARGUMENT (or NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE,
+RESOURCE_EXHAUSTED) with a one-line message that starts with the field to blame, which also
+travels in the trailing metadata key `synwall-field`.
+
+WatchCounters streams hold a server thread each for as long as they last: at most
+`api.max_watch_streams` run at once (the next is refused with RESOURCE_EXHAUSTED), and the
+thread pool has that many threads on top of those that serve everything else.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import ipaddress
 import logging
 import os
 import socket
+import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from synwall import __version__, bootconfig, model
-from synwall.controller import Controller, KeyChange, RequestError
+from synwall import __version__, bootconfig, keys, model
+from synwall.controller import Controller, ControllerStatus, DataplaneState, KeyChange
+from synwall.dp.v1 import dataplane_pb2 as dp
+from synwall.errors import (
+    ControllerError,
+    FailedPrecondition,
+    InvalidRequest,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from synwall.v1 import admin_pb2 as pb
 from synwall.v1 import admin_pb2_grpc as pb_grpc
 
@@ -30,31 +48,76 @@ log = logging.getLogger("synwalld")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 FIELD_METADATA = "synwall-field"
+# Threads for every call but the counter watches (which get api.max_watch_streams more).
+UNARY_WORKERS = 8
 
-MODE_TO_PB = {"pass": pb.MODE_PASS, "proxy": pb.MODE_PROXY, "cookie": pb.MODE_COOKIE,
-              "drop": pb.MODE_DROP}
-PB_TO_MODE = {v: k for k, v in MODE_TO_PB.items()}
+# --- errors -> gRPC statuses ---------------------------------------------------------------
+
+STATUS_CODES: Mapping[type[ControllerError], grpc.StatusCode] = {
+    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+def status_code(e: ControllerError) -> grpc.StatusCode:
+    """The status of an error's kind (its nearest class in STATUS_CODES)."""
+    for cls in type(e).__mro__:
+        code = STATUS_CODES.get(cast(type[ControllerError], cls))
+        if code is not None:
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def abort(context: grpc.ServicerContext, e: ControllerError) -> NoReturn:
+    if e.field:
+        context.set_trailing_metadata(((FIELD_METADATA, e.field),))
+    context.abort(status_code(e), e.message)
+
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def maps_errors(method: F) -> F:
+    """The ControllerError an RPC method raises becomes the call's gRPC status: the one place
+    where the controller's errors meet status codes (p4runtime-shell's decorator style).
+    Streaming methods (generators) too: theirs may come after some messages were sent."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def stream(self: object, request: object,
+                   context: grpc.ServicerContext) -> Iterator[object]:
+            try:
+                yield from cast(Iterator[object], method(self, request, context))
+            except ControllerError as e:
+                abort(context, e)
+        return cast(F, stream)
+
+    @functools.wraps(method)
+    def unary(self: object, request: object, context: grpc.ServicerContext) -> object:
+        try:
+            return method(self, request, context)
+        except ControllerError as e:
+            abort(context, e)
+    return cast(F, unary)
 
 
 # --- proto <-> model --------------------------------------------------------------------
 
-def bad(field: str, reason: str) -> RequestError:
-    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, "%s: %s" % (field, reason), field)
+def bad(field: str, reason: str) -> InvalidRequest:
+    return InvalidRequest("%s: %s" % (field, reason), field)
 
 
 def policy_from_pb(p: pb.Policy, prefix: str) -> model.PortPolicy:
     lo = p.port_lo
     hi = p.port_hi or p.port_lo
-    if not 1 <= lo <= model.PORT_MAX:
-        raise bad(prefix + "port_lo", "port %d is out of range: 1..65535" % lo)
-    if not 1 <= hi <= model.PORT_MAX:
-        raise bad(prefix + "port_hi", "port %d is out of range: 1..65535" % hi)
-    if hi < lo:
-        raise bad(prefix + "port_hi", "range %d-%d is backwards" % (lo, hi))
+    model.check_range(lo, hi, prefix + "port_lo", prefix + "port_hi")
     if p.mode == pb.MODE_UNSPECIFIED:
-        raise bad(prefix + "mode", "required (pass, proxy, cookie, drop)")
-    if p.mode not in PB_TO_MODE:
-        raise bad(prefix + "mode", "%d is not a mode (pass, proxy, cookie, drop)" % p.mode)
+        raise bad(prefix + "mode", "required (%s)" % model.Mode.names())
+    mode = model.Mode.from_api(p.mode)
+    if mode is None:
+        raise bad(prefix + "mode", "%d is not a mode (%s)" % (p.mode, model.Mode.names()))
     prof = model.DEFAULT_PROFILE
     if p.HasField("profile"):
         pp = p.profile
@@ -64,29 +127,35 @@ def policy_from_pb(p: pb.Policy, prefix: str) -> model.PortPolicy:
             window_scaling=pp.window_scaling if pp.HasField("window_scaling") else None,
             sack=pp.sack if pp.HasField("sack") else None,
             timestamps=pp.timestamps if pp.HasField("timestamps") else None)
-        try:
-            model.check_profile(prof, prefix + "profile.")
-        except model.InvalidConfig as e:
-            raise bad(e.field, e.reason) from None
-    return model.PortPolicy(lo, hi, PB_TO_MODE[p.mode], prof)
+        model.check_profile(prof, prefix + "profile.")
+    return model.PortPolicy(lo, hi, mode, prof)
 
 
 def policy_to_pb(p: model.PortPolicy) -> pb.Policy:
-    prof = pb.ServerProfile()
-    for k in ("mss", "wscale", "window_scaling", "sack", "timestamps"):
-        v = getattr(p.profile, k)
-        if v is not None:
-            setattr(prof, k, v)
-    out = pb.Policy(port_lo=p.lo, port_hi=p.hi, mode=MODE_TO_PB[p.mode])
+    out = pb.Policy(port_lo=p.lo, port_hi=p.hi, mode=p.mode.api)
     if not p.profile.is_default():
-        out.profile.CopyFrom(prof)
+        pr = p.profile
+        if pr.mss is not None:
+            out.profile.mss = pr.mss
+        if pr.wscale is not None:
+            out.profile.wscale = pr.wscale
+        if pr.window_scaling is not None:
+            out.profile.window_scaling = pr.window_scaling
+        if pr.sack is not None:
+            out.profile.sack = pr.sack
+        if pr.timestamps is not None:
+            out.profile.timestamps = pr.timestamps
     return out
 
 
-LIMIT_FIELDS = ("hashsize", "bucketlimit", "flows") + tuple(model.RUNTIME_LIMITS)
+def policies_to_pb(policies: list[model.PortPolicy]) -> pb.ListPoliciesResponse:
+    return pb.ListPoliciesResponse(policies=[policy_to_pb(p) for p in policies])
 
 
-def limit_changes(req: pb.SetLimitsRequest) -> dict:
+LIMIT_FIELDS = model.START_LIMITS + tuple(model.RUNTIME_LIMITS)
+
+
+def limit_changes(req: pb.SetLimitsRequest) -> dict[str, int | bool]:
     return {k: getattr(req, k) for k in LIMIT_FIELDS if req.HasField(k)}
 
 
@@ -105,8 +174,22 @@ def key_change_from_pb(k: pb.SetKeyScheduleRequest) -> KeyChange:
         skew=k.max_clock_skew_s if k.HasField("max_clock_skew_s") else None)
 
 
-def key_status_to_pb(d: dict) -> pb.KeyStatus:
-    return pb.KeyStatus(**d)
+def key_status_to_pb(k: keys.KeyStatus) -> pb.KeyStatus:
+    return pb.KeyStatus(
+        epoch=k.epoch, current_fingerprint=k.current_fingerprint,
+        previous_epoch=k.previous_epoch, previous_fingerprint=k.previous_fingerprint,
+        rotation_interval_s=k.rotation_interval_s, derived_from_master=k.derived_from_master,
+        master_fingerprint=k.master_fingerprint, next_rotation_unix=k.next_rotation_unix,
+        max_clock_skew_s=k.max_clock_skew_s)
+
+
+def status_to_pb(st: ControllerStatus) -> pb.Status:
+    return pb.Status(
+        version=__version__, dataplane_state=st.dataplane_state.value,
+        dataplane_running=st.dataplane_running, dataplane_pid=st.dataplane_pid,
+        dataplane_restarts=st.dataplane_restarts, workers=st.workers,
+        config_version=st.config_version, uptime_seconds=st.uptime_seconds,
+        outside_port=st.outside_port, inside_port=st.inside_port, key_epoch=st.key_epoch)
 
 
 def addr_text(b: bytes) -> str:
@@ -116,110 +199,142 @@ def addr_text(b: bytes) -> str:
         return bytes(b).hex()
 
 
-def counters_to_pb(c) -> pb.Counters:
+def counters_to_pb(c: dp.DpCounters) -> pb.Counters:
     names = list(c.names)
     out = pb.Counters(time_unix_ns=time.time_ns(), names=names)
-    out.total.update(dict(zip(names, c.total)))
+    out.total.update(dict(zip(names, c.total, strict=True)))
     for lc in c.lcores:
         o = out.lcores.add(lcore=lc.lcore)
-        o.counters.update(dict(zip(names, lc.values)))
+        o.counters.update(dict(zip(names, lc.values, strict=True)))
     return out
 
 
 # --- the service ------------------------------------------------------------------------
 
-def _handled(method):
-    """RequestError -> the gRPC status with the message and the field."""
-    def wrapper(self, request, context):
-        try:
-            return method(self, request, context)
-        except RequestError as e:
-            if e.field:
-                context.set_trailing_metadata(((FIELD_METADATA, e.field),))
-            context.abort(e.code, e.message)
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
+class StreamSlots:
+    """Room for at most `limit` streams at once (each holds a server thread)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._used = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._used >= self.limit:
+                return False
+            self._used += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._used -= 1
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            return self._used
 
 
 class AdminService(pb_grpc.AdminServicer):
-    def __init__(self, ctl: Controller):
+    def __init__(self, ctl: Controller, max_watch_streams: int) -> None:
         self.ctl = ctl
+        self.watch_slots = StreamSlots(max_watch_streams)
 
-    @_handled
-    def GetStatus(self, request, context):
-        return pb.Status(version=__version__, **self.ctl.status())
+    @maps_errors
+    def GetStatus(self, request: pb.GetStatusRequest,
+                  context: grpc.ServicerContext) -> pb.Status:
+        return status_to_pb(self.ctl.status())
 
-    @_handled
-    def GetCounters(self, request, context):
+    @maps_errors
+    def GetCounters(self, request: pb.GetCountersRequest,
+                    context: grpc.ServicerContext) -> pb.Counters:
         return counters_to_pb(self.ctl.counters())
 
-    def WatchCounters(self, request, context):
+    @maps_errors
+    def WatchCounters(self, request: pb.WatchCountersRequest,
+                      context: grpc.ServicerContext) -> Iterator[pb.Counters]:
         interval = request.interval_ms or 1000
         if not 100 <= interval <= 60000:
-            context.set_trailing_metadata(((FIELD_METADATA, "interval_ms"),))
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          "interval_ms: %d is out of range: 100..60000" % interval)
+            raise bad("interval_ms", "%d is out of range: 100..60000" % interval)
+        if not self.watch_slots.take():
+            raise ResourceExhausted(
+                "too many counter watches: %d streams are open, the most synwalld serves at "
+                "once (api.max_watch_streams); end one, or poll GetCounters"
+                % self.watch_slots.limit)
+        ended = threading.Event()
+
+        def end() -> None:
+            ended.set()
+            self.watch_slots.give_back()
+
+        # Called once when the RPC ends, however it ends (client gone, deadline, abort): the
+        # slot comes back at once, and the wait below ends without waiting out the interval.
+        if not context.add_callback(end):
+            end()
+            return
         next_t = time.monotonic()
-        while context.is_active():
+        while not ended.is_set():
             try:
                 yield counters_to_pb(self.ctl.counters())
-            except RequestError as e:
-                if e.code != grpc.StatusCode.UNAVAILABLE:
-                    context.abort(e.code, e.message)
-                # a dataplane restart: skip this sample, the stream goes on
+            except Unavailable:
+                pass  # a dataplane restart: skip this sample, the stream goes on
             next_t += interval / 1000.0
             delay = next_t - time.monotonic()
             if delay > 0:
-                time.sleep(delay)
+                ended.wait(delay)
             else:
                 next_t = time.monotonic()
 
-    @_handled
-    def GetLimits(self, request, context):
+    @maps_errors
+    def GetLimits(self, request: pb.GetLimitsRequest,
+                  context: grpc.ServicerContext) -> pb.Limits:
         return limits_to_pb(*self.ctl.limits())
 
-    @_handled
-    def SetLimits(self, request, context):
+    @maps_errors
+    def SetLimits(self, request: pb.SetLimitsRequest,
+                  context: grpc.ServicerContext) -> pb.Limits:
         lim = self.ctl.set_limits(limit_changes(request))
-        return limits_to_pb(lim, self.ctl.start_limits)
+        return limits_to_pb(lim, self.ctl.limits()[1])
 
-    @_handled
-    def ListPolicies(self, request, context):
-        return pb.ListPoliciesResponse(policies=[policy_to_pb(p) for p in self.ctl.policies()])
+    @maps_errors
+    def ListPolicies(self, request: pb.ListPoliciesRequest,
+                     context: grpc.ServicerContext) -> pb.ListPoliciesResponse:
+        return policies_to_pb(self.ctl.policies())
 
-    @_handled
-    def SetPolicy(self, request, context):
+    @maps_errors
+    def SetPolicy(self, request: pb.SetPolicyRequest,
+                  context: grpc.ServicerContext) -> pb.ListPoliciesResponse:
         if not request.HasField("policy"):
             raise bad("policy", "required")
         p = policy_from_pb(request.policy, "policy.")
-        return pb.ListPoliciesResponse(policies=[policy_to_pb(x)
-                                                 for x in self.ctl.set_policy(p)])
+        return policies_to_pb(self.ctl.set_policy(p))
 
-    @_handled
-    def DeletePolicy(self, request, context):
+    @maps_errors
+    def DeletePolicy(self, request: pb.DeletePolicyRequest,
+                     context: grpc.ServicerContext) -> pb.ListPoliciesResponse:
         lo, hi = request.port_lo, request.port_hi or request.port_lo
-        if not 1 <= lo <= model.PORT_MAX:
-            raise bad("port_lo", "port %d is out of range: 1..65535" % lo)
-        if not 1 <= hi <= model.PORT_MAX or hi < lo:
-            raise bad("port_hi", "port %d is out of range: %d..65535" % (hi, lo))
-        return pb.ListPoliciesResponse(policies=[policy_to_pb(x)
-                                                 for x in self.ctl.delete_policy(lo, hi)])
+        model.check_range(lo, hi, "port_lo", "port_hi")
+        return policies_to_pb(self.ctl.delete_policy(lo, hi))
 
-    @_handled
-    def GetKeyStatus(self, request, context):
+    @maps_errors
+    def GetKeyStatus(self, request: pb.GetKeyStatusRequest,
+                     context: grpc.ServicerContext) -> pb.KeyStatus:
         return key_status_to_pb(self.ctl.key_status())
 
-    @_handled
-    def RotateKeys(self, request, context):
+    @maps_errors
+    def RotateKeys(self, request: pb.RotateKeysRequest,
+                   context: grpc.ServicerContext) -> pb.KeyStatus:
         return key_status_to_pb(self.ctl.rotate_keys())
 
-    @_handled
-    def SetKeySchedule(self, request, context):
+    @maps_errors
+    def SetKeySchedule(self, request: pb.SetKeyScheduleRequest,
+                       context: grpc.ServicerContext) -> pb.KeyStatus:
         return key_status_to_pb(self.ctl.set_key_schedule(key_change_from_pb(request)))
 
-    @_handled
-    def DumpSyncache(self, request, context):
+    @maps_errors
+    def DumpSyncache(self, request: pb.DumpSyncacheRequest,
+                     context: grpc.ServicerContext) -> pb.DumpSyncacheResponse:
         entries, token = self.ctl.dump_syncache(request.page_token, request.page_size)
         out = pb.DumpSyncacheResponse(next_page_token=token)
         for e in entries:
@@ -230,22 +345,21 @@ class AdminService(pb_grpc.AdminServicer):
                             timestamps=e.timestamps, wscale=e.wscale)
         return out
 
-    @_handled
-    def FlushSyncache(self, request, context):
+    @maps_errors
+    def FlushSyncache(self, request: pb.FlushSyncacheRequest,
+                      context: grpc.ServicerContext) -> pb.FlushSyncacheResponse:
         return pb.FlushSyncacheResponse(flushed=self.ctl.flush_syncache())
 
-    def _config(self, request):
+    def _config(self, request: pb.ApplyConfigRequest | pb.ValidateConfigRequest
+                ) -> tuple[model.RuntimeConfig, KeyChange | None]:
         """The request's config as (RuntimeConfig, KeyChange or None)."""
         which = request.WhichOneof("config")
         if which is None:
             raise bad("config", "required: toml or runtime")
         if which == "toml":
             source = request.source_name or "<request>"
-            try:
-                rf = bootconfig.parse_runtime(request.toml, source, self.ctl.boot,
-                                              self.ctl.start_limits)
-            except bootconfig.BootConfigError as e:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(e), e.key) from None
+            rf = bootconfig.parse_runtime(request.toml, source, self.ctl.boot,
+                                          self.ctl.limits()[1])
             kc = None
             if rf.keys is not None:
                 kc = KeyChange(interval=rf.keys.rotation_interval,
@@ -254,20 +368,17 @@ class AdminService(pb_grpc.AdminServicer):
                                skew=rf.keys.max_clock_skew)
             return rf.runtime, kc
         rc = request.runtime
-        lim = model.Limits()
+        start = self.ctl.limits()[1]
         changes = limit_changes(rc.limits)
         for name in model.START_LIMITS:
             if name in changes:
-                running = getattr(self.ctl.start_limits, name)
+                running = getattr(start, name)
                 if changes.pop(name) != running:
                     raise bad("runtime.limits." + name, "start-time only (running: %d)"
                               % running)
         for name, value in changes.items():
-            try:
-                model.check_limit(name, value, self.ctl.start_limits, "runtime.limits.")
-            except model.InvalidConfig as e:
-                raise bad(e.field, e.reason) from None
-        lim = lim.replace(**changes)
+            model.check_limit(name, value, start, "runtime.limits.")
+        lim = model.Limits().replace(**changes)
         table = model.PolicyTable()
         for i, p in enumerate(rc.policies):
             mp = policy_from_pb(p, "runtime.policies[%d]." % i)
@@ -275,13 +386,15 @@ class AdminService(pb_grpc.AdminServicer):
         kc = key_change_from_pb(rc.keys) if rc.HasField("keys") else None
         return model.RuntimeConfig(lim, table), kc
 
-    @_handled
-    def ApplyConfig(self, request, context):
+    @maps_errors
+    def ApplyConfig(self, request: pb.ApplyConfigRequest,
+                    context: grpc.ServicerContext) -> pb.ApplyConfigResponse:
         cfg, kc = self._config(request)
         return pb.ApplyConfigResponse(config_version=self.ctl.apply_config(cfg, kc, False))
 
-    @_handled
-    def ValidateConfig(self, request, context):
+    @maps_errors
+    def ValidateConfig(self, request: pb.ValidateConfigRequest,
+                       context: grpc.ServicerContext) -> pb.ValidateConfigResponse:
         cfg, kc = self._config(request)
         self.ctl.apply_config(cfg, kc, True)
         return pb.ValidateConfigResponse()
@@ -297,22 +410,27 @@ class ApiServer:
     """The gRPC server: the Unix socket (mode 0600), optional TCP with TLS, health and
     reflection."""
 
-    def __init__(self, ctl: Controller, api: bootconfig.ApiSection, max_workers: int = 16):
+    def __init__(self, ctl: Controller, api: bootconfig.ApiSection,
+                 unary_workers: int = UNARY_WORKERS) -> None:
         self.ctl = ctl
         self.api = api
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
+        # Every open watch has a thread of its own, so that the other calls always have
+        # unary_workers threads.
+        workers = unary_workers + api.max_watch_streams
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                              thread_name_prefix="grpc"))
-        pb_grpc.add_AdminServicer_to_server(AdminService(ctl), self.server)
+        self.admin = AdminService(ctl, api.max_watch_streams)
+        pb_grpc.add_AdminServicer_to_server(self.admin, self.server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
              reflection.SERVICE_NAME), self.server)
-        self.tcp_port: Optional[int] = None
+        self.tcp_port: int | None = None
         ctl.on_state(self._on_state)
 
-    def _on_state(self, state: str) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if state == "running" \
+    def _on_state(self, state: DataplaneState) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if state == DataplaneState.RUNNING \
             else health_pb2.HealthCheckResponse.NOT_SERVING
         self.health.set("", status)
         self.health.set(SERVICE_NAME, status)
@@ -356,6 +474,7 @@ class ApiServer:
 
     def _listen_tcp(self, addr: str) -> None:
         a = self.api
+        assert a.tls_key is not None and a.tls_cert is not None  # bootconfig: tcp needs both
         key = Path(a.tls_key).read_bytes()
         cert = Path(a.tls_cert).read_bytes()
         ca = Path(a.tls_client_ca).read_bytes() if a.tls_client_ca else None

@@ -22,7 +22,7 @@ def _rotl(x: int, b: int) -> int:
     return ((x << b) | (x >> (64 - b))) & _MASK
 
 
-def _rounds(n, v0, v1, v2, v3):
+def _rounds(n: int, v0: int, v1: int, v2: int, v3: int) -> tuple[int, int, int, int]:
     for _ in range(n):
         v0 = (v0 + v1) & _MASK
         v1 = _rotl(v1, 13) ^ v0

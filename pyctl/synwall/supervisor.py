@@ -15,7 +15,6 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
 
 from synwall import bootconfig
 from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
@@ -27,7 +26,7 @@ class StartError(RuntimeError):
     pass
 
 
-def proc_start_time(pid: int) -> Optional[int]:
+def proc_start_time(pid: int) -> int | None:
     """The process's start time (clock ticks since boot; /proc/PID/stat field 22), or None if
     there is no such process or it is a zombie."""
     try:
@@ -43,7 +42,8 @@ def proc_start_time(pid: int) -> Optional[int]:
 class DataplaneProcess:
     """One synwall-dp: ours (a child) or found running (attached)."""
 
-    def __init__(self, pid: int, start_time: int, popen: Optional[subprocess.Popen] = None):
+    def __init__(self, pid: int, start_time: int,
+                 popen: subprocess.Popen[bytes] | None = None) -> None:
         self.pid = pid
         self.start_time = start_time
         self.popen = popen
@@ -98,7 +98,7 @@ class Launcher:
             p.mkdir(parents=True, exist_ok=True)
             os.chmod(p, 0o700)
 
-    def command(self, runtime_args: list) -> list:
+    def command(self, runtime_args: list[str]) -> list[str]:
         d = self.boot.dataplane
         cmd = [d.binary, *d.eal, "--file-prefix", d.file_prefix]
         if d.lcores:
@@ -114,7 +114,7 @@ class Launcher:
             cmd += ["--mbufs", str(d.mbufs)]
         return cmd + list(runtime_args) + list(d.args)
 
-    def start(self, runtime_args: list) -> tuple[DataplaneProcess, DpLink]:
+    def start(self, runtime_args: list[str]) -> tuple[DataplaneProcess, DpLink]:
         """Start synwall-dp and wait until its control socket answers."""
         self.prepare_dirs()
         cmd = self.command(runtime_args)
@@ -158,7 +158,7 @@ class Launcher:
                     self.ctl_path, self.boot.dataplane.start_timeout, self.log_tail()))
             time.sleep(0.05)
 
-    def find_running(self) -> Optional[tuple[DataplaneProcess, DpLink]]:
+    def find_running(self) -> tuple[DataplaneProcess, DpLink] | None:
         """The dataplane a previous synwalld started, if it still runs and answers."""
         try:
             info = json.loads(self.pid_path.read_text())
@@ -193,7 +193,7 @@ class Launcher:
             proc.wait(5)
         self._remove_pid()
 
-    def _write_pid(self, proc: DataplaneProcess, cmd: list) -> None:
+    def _write_pid(self, proc: DataplaneProcess, cmd: list[str]) -> None:
         tmp = self.pid_path.with_name(self.pid_path.name + ".tmp")
         tmp.write_text(json.dumps({"pid": proc.pid, "start_time": proc.start_time,
                                    "ctl": str(self.ctl_path), "cmd": cmd}) + "\n")
@@ -212,5 +212,5 @@ class Launcher:
                 text = f.read().decode(errors="replace")
         except OSError:
             return ""
-        tail = [l for l in text.splitlines() if l and not l.startswith("--- synwalld")]
+        tail = [ln for ln in text.splitlines() if ln and not ln.startswith("--- synwalld")]
         return " | ".join(tail[-lines:])

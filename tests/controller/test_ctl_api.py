@@ -14,6 +14,7 @@ from synwall import model
 from synwall.client import ServerProfile
 from synwall.errors import SynwallError
 from synwall.v1 import admin_pb2 as pb
+from synwall.v1 import admin_pb2_grpc as pb_grpc
 from tests.controller.ctlharness import wait_for
 
 BOOT_POLICY = """
@@ -215,6 +216,52 @@ def test_counters_and_watch(env_factory, dpkind):
     with pytest.raises(SynwallError) as ei:
         list(c.watch_counters(0.01, count=1))
     assert ei.value.code == "INVALID_ARGUMENT" and "interval_ms" in ei.value.message
+
+
+def watch_one(c):
+    """One sample of a new watch stream, or the error that refused it."""
+    try:
+        return list(c.watch_counters(0.1, count=1))
+    except SynwallError as e:
+        return e
+
+
+def test_watch_streams_are_bounded_and_never_starve_other_calls(env_factory):
+    env = env_factory("fake", api_extra="max_watch_streams = 3")
+    env.start()
+    ch = grpc.insecure_channel("unix:%s" % env.socket_path)
+    stub = pb_grpc.AdminStub(ch)
+
+    def hold():
+        """A watch stream that got in (it has sent a sample), or None."""
+        w = stub.WatchCounters(pb.WatchCountersRequest(interval_ms=100), timeout=60)
+        try:
+            next(w)
+            return w
+        except grpc.RpcError:
+            return None
+
+    watches = [hold() for _ in range(3)]
+    assert all(watches), "a watch within the bound was refused"
+    c = env.client(timeout=5)
+    for _ in range(20):  # more than the old thread pool had threads
+        e = watch_one(c)
+        assert isinstance(e, SynwallError) and e.code == "RESOURCE_EXHAUSTED", e
+    assert "3 streams" in e.message and "max_watch_streams" in e.message, e.message
+    # The bound is full and 20 watches were refused: the other calls are served as ever.
+    st = c.status()
+    assert st.dataplane_running and st.dataplane_pid == env.dp_pid()
+    assert "syncache.added" in c.counters().total
+    # A watch that ends gives its place back, and only its place.
+    watches[0].cancel()
+    assert wait_for(lambda: isinstance(watch_one(c), list), 5), "the slot did not come back"
+    held = wait_for(hold, 5)  # the place of that last watch, once it has ended
+    assert held
+    e = watch_one(c)
+    assert isinstance(e, SynwallError) and e.code == "RESOURCE_EXHAUSTED", e
+    for w in watches[1:] + [held]:
+        w.cancel()
+    ch.close()
 
 
 def test_syncache_dump_pages_and_flush(env_factory):

@@ -29,5 +29,11 @@ cppcheck --enable=warning,style,performance,portability --std=c11 --quiet --inli
     --suppress=variableScope --suppress=unusedStructMember \
     --error-exitcode=1 -I dataplane dataplane/
 
+# --- Python lint: settings in pyproject.toml, tools pinned in pyctl's dev extra ---------------
+echo "== Python lint (ruff, mypy)"
+.venv/bin/ruff check .
+.venv/bin/mypy
+# --- end of Python lint -------------------------------------------------------------------------
+
 echo "== traffic tests (pytest)"
 exec .venv/bin/python -m pytest -ra "$@" tests

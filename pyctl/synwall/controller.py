@@ -48,11 +48,6 @@ class DataplaneState(enum.StrEnum):
     RUNNING = "running"  # answering, with the controller's config and keys
 
 
-def invalid(e: model.InvalidConfig, prefix: str = "") -> InvalidRequest:
-    field = prefix + e.field if e.field else prefix.rstrip(".")
-    return InvalidRequest("%s: %s" % (field, e.reason) if field else e.reason, field)
-
-
 @dataclass(frozen=True)
 class ControllerStatus:
     dataplane_state: DataplaneState
@@ -411,16 +406,10 @@ class Controller:
                             "[dataplane] section and restart the dataplane" % (name, running),
                             name)
                     continue
-                try:
-                    model.check_limit(name, value, self.start_limits)
-                except model.InvalidConfig as e:
-                    raise invalid(e) from None
+                model.check_limit(name, value, self.start_limits)  # InvalidConfig names it
                 runtime_changes[name] = value
             new = self.runtime.limits.replace(**runtime_changes)
-            try:
-                model.check_limits(new, self.start_limits)
-            except model.InvalidConfig as e:
-                raise invalid(e) from None
+            model.check_limits(new, self.start_limits)
             self._apply(model.RuntimeConfig(new, self.runtime.policies.copy()))
             return self.runtime.limits
 
@@ -488,10 +477,7 @@ class Controller:
         """A whole runtime config (and, if given, a key schedule), checked whole, applied
         whole."""
         with self.lock:
-            try:
-                model.check_limits(cfg.limits, self.start_limits, "limits.")
-            except model.InvalidConfig as e:
-                raise invalid(e) from None
+            model.check_limits(cfg.limits, self.start_limits, "limits.")
             if kc is not None:
                 self._check_key_change(kc, "keys.")
             if validate_only:

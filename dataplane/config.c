@@ -142,8 +142,7 @@ sw_limits_validate(const struct sw_limits *l, uint32_t hashsize, uint32_t bucket
 const char *
 sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit)
 {
-	static char why[160];
+	char why[160];
 
-	return sw_limits_validate(l, hashsize, bucketlimit, why, sizeof(why)) != NULL ? why
-										    : NULL;
+	return sw_limits_validate(l, hashsize, bucketlimit, why, sizeof(why));
 }

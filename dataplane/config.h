@@ -89,7 +89,7 @@ void sw_cfg_default_profiles(struct sw_config *c);
  * reason, its value and the allowed range, in why). */
 const char *sw_limits_validate(const struct sw_limits *l, uint32_t hashsize,
 			       uint32_t bucketlimit, char *why, size_t len);
-/* The same, the reason alone (control thread, start-up: a static buffer). */
+/* The same, the field alone. */
 const char *sw_limits_check(const struct sw_limits *l, uint32_t hashsize, uint32_t bucketlimit);
 
 #endif

@@ -12,7 +12,7 @@ import pytest
 
 from tests.traffic.dpharness import MALFORMED_NAMES
 from tests.traffic.expect import check_synack
-from tests.traffic.pktutil import CLIENT6, SERVER6, ones_sum, syn
+from tests.traffic.pktutil import CLIENT6, SERVER6, ones_sum, parse_tcp, syn
 
 SRC, DST = "198.18.0.40", "198.18.1.1"
 SPORT, DPORT, ISN = 40700, 80, 0x11223344
@@ -122,7 +122,6 @@ CASES = {
 
 def test_corpus_frames_are_what_they_claim():
     # The reference frame is a valid SYN, so each case differs from it by its defect only.
-    from pktutil import parse_tcp
     p = parse_tcp(GOOD)
     assert p.ip_checksum_ok() and p.tcp_checksum_ok() and p.flags == 0x02
     assert p.dport == DPORT and p.doff == 6
@@ -162,7 +161,6 @@ def test_whole_corpus_in_one_run(run_dp):
 def test_bad_checksum_syn_is_answered(run_dp):
     """Without the NIC's verdict a bare SYN is answered unchecked (it changes no state a
     spoofed SYN could not); the SYN-ACK's own checksums are right."""
-    from pktutil import parse_tcp
     r = run_dp(outside=[eth(ipv4(tcp_hdr(csum_ok=False)))])
     assert len(r.outside_raw) == 1, r.describe()
     p = parse_tcp(r.outside_raw[0])

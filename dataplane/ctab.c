@@ -104,8 +104,16 @@ sw_ctab_hash(const struct sw_ctab *t, const struct sw_tuple *k)
 		memcpy(&b, k->dst, 4);
 		return rte_jhash_3words(a, b, ports, t->seed);
 	}
-	a = rte_jhash(k->src, 16, t->seed);
-	b = rte_jhash(k->dst, 16, a);
+	/* rte_jhash reads its key a 32-bit word at a time: the addresses are copied out of
+	 * the tuple (2-byte aligned) first. */
+	{
+		uint32_t src[4], dst[4];
+
+		memcpy(src, k->src, sizeof(src));
+		memcpy(dst, k->dst, sizeof(dst));
+		a = rte_jhash(src, sizeof(src), t->seed);
+		b = rte_jhash(dst, sizeof(dst), a);
+	}
 	return rte_jhash_1word(ports, b);
 }
 

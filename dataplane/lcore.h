@@ -42,7 +42,8 @@ struct sw_lcore {
 	uint64_t now_ms;
 	const struct sw_config *cfg;
 
-	/* owned by this worker */
+	/* owned by this worker; sc and ft are made with one hash seed, so that the pipeline
+	 * hashes a tuple once for both (sw_ctab_hash of either) */
 	struct sw_syncache sc;
 	struct sw_flowtab ft;
 	struct sw_learn_cache learn;    /* server profiles seen in SYN-ACKs */

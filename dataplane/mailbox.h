@@ -20,7 +20,7 @@
 
 #include "lcore.h"
 
-#define SW_MAILBOX_SIZE 8       /* commands in flight per worker (a power of 2) */
+#define SW_MAILBOX_SIZE 8       /* ring size, a power of 2: 7 commands in flight per worker */
 
 enum sw_cmd_type {
 	SW_CMD_DUMP_SYNCACHE = 1,       /* a page of the syncache */

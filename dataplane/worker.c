@@ -81,6 +81,7 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 				   RTE_CACHE_LINE_SIZE, socket);
 	mbmem = rte_zmalloc_socket("sw_mailbox", sw_mailbox_memsize(), RTE_CACHE_LINE_SIZE,
 				   socket);
+	/* one seed for both tables: the pipeline hashes a tuple once for both (lcore.h) */
 	seed = (uint32_t)rte_rand();
 	if (scmem == NULL || ftmem == NULL || mbmem == NULL ||
 	    sw_syncache_init(&w->lc.sc, scmem, app->args.hashsize, app->args.bucketlimit,

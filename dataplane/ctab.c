@@ -7,6 +7,7 @@
 #include <rte_prefetch.h>
 
 #include "ctab.h"
+#include "sw_const.h"
 
 /* Buckets the sweep prefetches ahead of the one it visits. */
 #define SW_SWEEP_AHEAD 16
@@ -23,12 +24,19 @@ sig_slots(uint32_t bucketlimit)
 	return (bucketlimit + 7) & ~7u;
 }
 
-/* Bytes of a bucket's header: signatures, order, count; a power of 2 up to 64, else a
- * multiple of 64. */
+/* Where a bucket header's due time goes: after count and fresh, 4-aligned. */
+static inline uint32_t
+due_off(uint32_t bucketlimit)
+{
+	return (2 * sig_slots(bucketlimit) + bucketlimit + 2 + 3) & ~3u;
+}
+
+/* Bytes of a bucket's header: signatures, order, count, fresh, due; a power of 2 up to 64,
+ * else a multiple of 64. */
 static uint32_t
 meta_stride(uint32_t bucketlimit)
 {
-	uint32_t need = 2 * sig_slots(bucketlimit) + bucketlimit + 1;
+	uint32_t need = due_off(bucketlimit) + 4;
 	uint32_t s = 8;
 
 	if (need > 64)
@@ -38,6 +46,18 @@ meta_stride(uint32_t bucketlimit)
 	return s;
 }
 
+static inline size_t
+ngroups(uint32_t hashsize)
+{
+	return (hashsize + (1u << SW_TIMER_GROUP_SHIFT) - 1) >> SW_TIMER_GROUP_SHIFT;
+}
+
+static inline size_t
+nspans(uint32_t hashsize)
+{
+	return (hashsize + (1u << SW_TIMER_SPAN_SHIFT) - 1) >> SW_TIMER_SPAN_SHIFT;
+}
+
 size_t
 sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
 {
@@ -45,7 +65,9 @@ sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
 
 	return align64(nslots * SW_CTAB_ENTRY_SIZE) +
 	       align64((size_t)hashsize * meta_stride(bucketlimit)) +
-	       align64(nslots * sizeof(struct sw_v6pair));
+	       align64(nslots * sizeof(struct sw_v6pair)) +
+	       align64(ngroups(hashsize) * sizeof(uint64_t)) +
+	       align64(nspans(hashsize) * sizeof(uint64_t));
 }
 
 int
@@ -67,6 +89,11 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->count_off = (uint16_t)(2 * t->sig_slots + bucketlimit);
 	p += align64((size_t)hashsize * t->meta_stride);
 	t->v6 = (struct sw_v6pair *)p;
+	p += align64(nslots * sizeof(struct sw_v6pair));
+	t->group_due = (uint64_t *)p;
+	p += align64(ngroups(hashsize) * sizeof(uint64_t));
+	t->span_due = (uint64_t *)p;
+	t->due_off = (uint16_t)due_off(bucketlimit);
 	t->hashsize = hashsize;
 	t->mask = hashsize - 1;
 	t->bucketlimit = bucketlimit;
@@ -75,6 +102,10 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->age_tail = SW_CTAB_NIL;
 	t->seed = seed;
 	memset(t->meta, 0, (size_t)hashsize * t->meta_stride);     /* no signatures, count 0 */
+	for (b = 0; b < ngroups(hashsize); b++)
+		t->group_due[b] = SW_TIMER_NONE;
+	for (b = 0; b < nspans(hashsize); b++)
+		t->span_due[b] = SW_TIMER_NONE;
 	for (b = 0; b < hashsize; b++)
 		for (s = 0; s < bucketlimit; s++)
 			sw_ctab_order(t, b)[s] = (uint8_t)s;
@@ -197,6 +228,8 @@ sw_ctab_remove(struct sw_ctab *t, void *e)
 			break;
 	if (i == n)
 		return;                 /* not live: nothing to do */
+	if (i >= n - cnt[1])
+		cnt[1]--;               /* it was fresh: the rest of them are still the newest */
 	/* Keep the live part in age order; the freed slot goes first in the free part. */
 	memmove(ord + i, ord + i + 1, n - i - 1);
 	ord[n - 1] = slot;
@@ -241,6 +274,11 @@ sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint3
 	idx = b * t->bucketlimit + ord[*cnt];
 	sw_ctab_sigs(t, b)[ord[*cnt]] = sw_ctab_sig(hash);
 	(*cnt)++;
+	cnt[1]++;               /* fresh: its due time is not known yet */
+	/* The sweep is to look at it. Two stores, never read here, so the CPU does not wait
+	 * for them: one line of group bounds serves 128 buckets. */
+	t->group_due[b >> SW_TIMER_GROUP_SHIFT] = 0;
+	t->span_due[b >> SW_TIMER_SPAN_SHIFT] = 0;
 	t->count++;
 	h = slot_hdr(t, idx);
 	memset(h, 0, SW_CTAB_ENTRY_SIZE);
@@ -294,37 +332,219 @@ sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out)
 	}
 }
 
-uint32_t
-sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms, uint32_t period_ms,
-	      sw_ctab_visit_fn fn, void *arg, uint32_t *removed)
+/* ---- timers ---- */
+
+static inline uint8_t *
+fresh_of(const struct sw_ctab *t, uint32_t b)
 {
-	uint32_t nb = sw_sweep_due(t, sw, now_ms, period_ms);
-	uint32_t visited = 0, gone = 0;
+	return sw_ctab_meta(t, b) + t->count_off + 1;
+}
 
-	while (nb-- > 0) {
-		uint32_t b = sw_sweep_next(t, sw);
-		uint32_t ahead = (b + SW_SWEEP_AHEAD) & t->mask, n, j;
-		int32_t k;
+static inline uint32_t *
+due_of(const struct sw_ctab *t, uint32_t b)
+{
+	return (uint32_t *)(void *)(sw_ctab_meta(t, b) + t->due_off);
+}
 
-		/* Every entry visited would be a cache miss, one after the other: the headers go
-		 * into the cache 2 x SW_SWEEP_AHEAD buckets ahead, the entries SW_SWEEP_AHEAD
-		 * ahead (the slice of the next call profits from the end of this one's). */
-		rte_prefetch0(sw_ctab_meta(t, (b + 2 * SW_SWEEP_AHEAD) & t->mask));
-		n = sw_ctab_bucket_count(t, ahead);
-		for (j = 0; j < n; j++)
-			rte_prefetch0(sw_ctab_bucket_entry(t, ahead, j));
+/* a no later than b, on the wrapping ms clock */
+static inline int
+due_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
 
-		for (k = (int32_t)sw_ctab_bucket_count(t, b) - 1; k >= 0; k--) {
-			void *e = sw_ctab_bucket_entry(t, b, (uint32_t)k);
+/* A 32-bit due time near now_ms on the 64-bit clock. */
+static inline uint64_t
+due64(uint32_t due, uint64_t now_ms)
+{
+	return now_ms + (uint64_t)(int64_t)(int32_t)(due - (uint32_t)now_ms);
+}
 
-			visited++;
-			if (fn(e, arg)) {
+void
+sw_ctab_timer_sooner(struct sw_ctab *t, const void *e, uint64_t due_ms)
+{
+	uint32_t b = hdr_idx(t, e) / t->bucketlimit;
+	uint32_t *due = due_of(t, b);
+	uint64_t *g = &t->group_due[b >> SW_TIMER_GROUP_SHIFT];
+	uint64_t *sp = &t->span_due[b >> SW_TIMER_SPAN_SHIFT];
+
+	/* (if every entry is fresh, so is e: the header's due is set when they are seen) */
+	if (sw_ctab_bucket_count(t, b) > *fresh_of(t, b) && !due_le(*due, (uint32_t)due_ms))
+		*due = (uint32_t)due_ms;
+	if (*g > due_ms)
+		*g = due_ms;
+	if (*sp > due_ms)
+		*sp = due_ms;
+}
+
+struct sweep_round {
+	uint64_t now;
+	const struct sw_ctab_timer *tm;
+	uint32_t entries;
+	uint32_t gone;
+};
+
+/*
+ * One bucket: all its entries if its due time has come, else only the fresh ones. Fires
+ * those that are due and returns the bucket's new bound (SW_TIMER_NONE when empty).
+ */
+static uint64_t
+visit_bucket(struct sw_ctab *t, uint32_t b, struct sweep_round *r)
+{
+	uint32_t now = (uint32_t)r->now;
+	uint32_t n = sw_ctab_bucket_count(t, b);
+	uint32_t known = n - *fresh_of(t, b);
+	uint32_t *duep = due_of(t, b);
+	int all = known > 0 && due_le(*duep, now);
+	int have = known > 0 && !all;
+	uint32_t bound = *duep;
+	uint32_t k;
+
+	for (k = n; k-- > (all ? 0 : known);) {
+		void *e = sw_ctab_bucket_entry(t, b, k);
+		uint32_t d = r->tm->due(e);
+
+		r->entries++;
+		if (due_le(d, now)) {
+			if (r->tm->fire(e, r->tm->arg)) {
 				sw_ctab_remove(t, e);
-				gone++;
+				r->gone++;
+				continue;
 			}
+			/* kept, maybe still due (no mbuf): the cursor comes back in a period */
+			d = r->tm->due(e);
+		}
+		if (!have || !due_le(bound, d)) {
+			bound = d;
+			have = 1;
 		}
 	}
+	*fresh_of(t, b) = 0;
+	if (!have)
+		return SW_TIMER_NONE;
+	*duep = bound;
+	return due64(bound, r->now);
+}
+
+static inline uint32_t
+min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline void
+lower(uint64_t *v, uint64_t x)
+{
+	if (x < *v)
+		*v = x;
+}
+
+/* The cursor moved from bucket `last` to the next: close the group and span it left. */
+static void
+left(struct sw_ctab *t, struct sw_sweep *sw, uint32_t last)
+{
+	uint32_t g = last >> SW_TIMER_GROUP_SHIFT, sp = last >> SW_TIMER_SPAN_SHIFT;
+	uint32_t next = last + 1;
+
+	if ((next & ((1u << SW_TIMER_GROUP_SHIFT) - 1)) != 0 && next < t->hashsize)
+		return;
+	if (sw->group_in == g + 1) {
+		if (sw->group_claimed)
+			lower(&t->group_due[g], sw->group_min);
+		if (sw->span_claimed)
+			lower(&sw->span_min, t->group_due[g]);
+		sw->group_in = 0;
+	} else if (sw->span_claimed) {
+		/* a group passed in one step, never entered */
+		lower(&sw->span_min, t->group_due[g]);
+	}
+	if ((next & ((1u << SW_TIMER_SPAN_SHIFT) - 1)) != 0 && next < t->hashsize)
+		return;
+	if (sw->span_in == sp + 1 && sw->span_claimed)
+		lower(&t->span_due[sp], sw->span_min);
+	sw->span_in = 0;
+}
+
+/* Enter the group or span at index i: claimed (its bound recomputed as it is passed) if
+ * something in it is due and the cursor is at its first bucket (entered half-way, its bound
+ * stays what it was: a lower one than needed, never a later one). */
+static inline void
+enter(uint64_t *bound, uint64_t now, uint32_t i, int at_start, uint32_t *in, uint8_t *claimed,
+      uint64_t *min)
+{
+	if (*in == i + 1)
+		return;
+	*in = i + 1;
+	*claimed = at_start && *bound <= now;
+	if (*claimed) {
+		*bound = SW_TIMER_NONE;
+		*min = SW_TIMER_NONE;
+	}
+}
+
+uint32_t
+sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms, uint32_t period_ms,
+	      const struct sw_ctab_timer *tm, uint32_t *removed)
+{
+	struct sweep_round r = { now_ms, tm, 0, 0 };
+	uint32_t now32 = (uint32_t)now_ms;
+	uint32_t owed = sw->owed + sw_sweep_due(t, sw, now_ms, period_ms);
+	uint32_t steps = 0;
+
+	owed = min_u32(owed, t->hashsize);      /* a whole pass sees everything */
+	while (owed > 0) {
+		uint32_t b = sw->cursor, n;
+		uint32_t g = b >> SW_TIMER_GROUP_SHIFT, sp = b >> SW_TIMER_SPAN_SHIFT;
+
+		if (steps >= SW_TIMER_ROUND_STEPS || r.entries >= SW_TIMER_ROUND_ENTRIES)
+			break;
+		steps++;
+		enter(&t->span_due[sp], now_ms, sp, (b & ((1u << SW_TIMER_SPAN_SHIFT) - 1)) == 0,
+		      &sw->span_in, &sw->span_claimed, &sw->span_min);
+		if (!sw->span_claimed && t->span_due[sp] > now_ms) {
+			/* nothing due in the span: to its end, or as far as owed */
+			n = min_u32(owed, min_u32(((sp + 1) << SW_TIMER_SPAN_SHIFT), t->hashsize) - b);
+		} else {
+			enter(&t->group_due[g], now_ms, g,
+			      (b & ((1u << SW_TIMER_GROUP_SHIFT) - 1)) == 0, &sw->group_in,
+			      &sw->group_claimed, &sw->group_min);
+			if (!sw->group_claimed && t->group_due[g] > now_ms) {
+				n = min_u32(owed, min_u32(((g + 1) << SW_TIMER_GROUP_SHIFT),
+							  t->hashsize) - b);
+			} else {
+				uint32_t ahead = (b + SW_SWEEP_AHEAD) & t->mask, k, c;
+				uint64_t bound;
+
+				if (r.entries > 0 && r.entries + sw_ctab_bucket_count(t, b) >
+				    SW_TIMER_ROUND_ENTRIES) {
+					steps--;
+					break;
+				}
+				/* Every entry visited would be a cache miss, one after the other:
+				 * the headers go into the cache 2 x SW_SWEEP_AHEAD buckets ahead,
+				 * the entries SW_SWEEP_AHEAD ahead. */
+				rte_prefetch0(sw_ctab_meta(t, (b + 2 * SW_SWEEP_AHEAD) & t->mask) +
+					      t->count_off);
+				c = sw_ctab_bucket_count(t, ahead);
+				if (c > *fresh_of(t, ahead) && !due_le(*due_of(t, ahead), now32))
+					c = *fresh_of(t, ahead);        /* only those are read */
+				for (k = 0; k < c && k < SW_SWEEP_AHEAD; k++)
+					rte_prefetch0(sw_ctab_bucket_entry(t, ahead,
+						      sw_ctab_bucket_count(t, ahead) - 1 - k));
+				bound = visit_bucket(t, b, &r);
+				if (sw->group_claimed)
+					lower(&sw->group_min, bound);
+				n = 1;
+			}
+		}
+		sw->cursor = (b + n) & t->mask;
+		owed -= n;
+		left(t, sw, b + n - 1);
+	}
+	sw->owed = owed;
+	sw->last_steps = steps;
+	sw->last_entries = r.entries;
 	if (removed != NULL)
-		*removed = gone;
-	return visited;
+		*removed = r.gone;
+	return r.entries;
 }

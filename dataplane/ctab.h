@@ -16,6 +16,13 @@
  * All live entries are also on one age list (oldest first), so that both "oldest in this
  * bucket" and "oldest in the table" cost O(1) to find. IPv6 addresses live in a side array
  * so that an entry stays one cache line.
+ *
+ * Timers (the owner's: a retransmit, an idle timeout) are found without visiting every
+ * entry: each bucket header keeps an earliest due time of its entries and how many of its
+ * newest entries were inserted since (their due time is not known to the table yet); each
+ * group of SW_TIMER_GROUP buckets and each span of SW_TIMER_SPAN buckets keeps a lower bound
+ * of its buckets' due times in a side array. The sweep skips a group or a span whose bound
+ * is in the future at one read (see sw_ctab_sweep).
  */
 #ifndef SW_CTAB_H
 #define SW_CTAB_H
@@ -33,6 +40,12 @@
 #define SW_CTAB_ENTRY_SIZE 64
 #define SW_CTAB_NIL UINT32_MAX
 #define SW_CTAB_SHRINK_STEP 4   /* evictions per insert at most, while over the limit */
+
+/* Timer summaries: a group is 2^SW_TIMER_GROUP_SHIFT buckets, a span 2^SW_TIMER_SPAN_SHIFT
+ * (64 groups); both are cut to the table when it is smaller. */
+#define SW_TIMER_GROUP_SHIFT 4
+#define SW_TIMER_SPAN_SHIFT  10
+#define SW_TIMER_NONE UINT64_MAX        /* a summary with nothing due, ever */
 
 /* First member of every table entry. */
 struct sw_ctab_hdr {
@@ -56,13 +69,21 @@ struct sw_v6pair {
  *   uint16_t sig[sig_slots]   per slot (bucketlimit rounded up to 8; the extra ones stay 0)
  *   uint8_t  order[bucketlimit]
  *   uint8_t  count
+ *   uint8_t  fresh            the newest `fresh` entries came after the last timer visit
+ *   uint32_t due              (4-aligned) no later than the due time of every other entry
+ *                             (sw_ms clock, wraps); meaningless while count == fresh
  * meta_stride is a power of 2 up to 64 bytes, else a multiple of 64, so that the signatures
- * of the first 32 slots never straddle a cache line.
+ * of the first 32 slots never straddle a cache line. The timer fields cost no byte for the
+ * flow table's 8 slots (25 -> 32 bytes, the same stride) nor the syncache's default 30
+ * (95 -> 100, stride 128); the largest bucketlimit, 255, goes from 768 to 832.
  */
 struct sw_ctab {
 	uint8_t *slots;         /* hashsize * bucketlimit entries */
 	uint8_t *meta;          /* per bucket: its header */
 	struct sw_v6pair *v6;   /* per slot */
+	uint64_t *group_due;    /* per group: no later than its buckets' due times (sw_now_ms),
+				 * 0 when one has fresh entries; SW_TIMER_NONE: none */
+	uint64_t *span_due;     /* per span: the same of its groups */
 	uint32_t hashsize;
 	uint32_t mask;
 	uint32_t bucketlimit;
@@ -73,6 +94,7 @@ struct sw_ctab {
 	uint32_t meta_stride;
 	uint16_t sig_slots;
 	uint16_t count_off;     /* order[] starts at 2 * sig_slots */
+	uint16_t due_off;       /* the header's due; fresh is at count_off + 1 */
 };
 
 /* What an insert had to evict to make room. */
@@ -195,13 +217,30 @@ sw_ctab_bucket_count(const struct sw_ctab *t, uint32_t b)
 }
 
 /*
- * Incremental sweep for timers: the whole table is visited once per period, a slice of
- * buckets at a time, so that no loop iteration pays for the whole table.
+ * The timer sweep. It keeps the cadence of a sweep that visits the whole table once per
+ * period, a slice of buckets at a time (sw_sweep_due says how many buckets the cursor owes
+ * at now_ms), so that a timer fires when the cursor passes its bucket, no more than a
+ * period after it is due. But the cursor passes a group or span with nothing due in one
+ * step, reads the header of a bucket only in a group that has something due, and reads an
+ * entry only when its bucket has something due or the entry is fresh. And a call does at
+ * most SW_TIMER_ROUND_STEPS steps and SW_TIMER_ROUND_ENTRIES entries: what it owes beyond
+ * is owed to the next call.
  */
 struct sw_sweep {
-	uint32_t cursor;        /* next bucket to visit */
-	uint32_t visited;       /* buckets visited in the current round */
-	uint64_t last_ms;       /* when the current round started */
+	uint32_t cursor;        /* next bucket to pass */
+	uint32_t visited;       /* buckets owed in the current period so far (sw_sweep_due) */
+	uint64_t last_ms;       /* when the current period started */
+	uint32_t owed;          /* buckets the cursor is behind, passed by the next calls: not 0
+				 * after a call only if it stopped at a bound */
+	uint32_t group_in;      /* group and span the cursor is in, plus 1 (0: none) */
+	uint32_t span_in;
+	uint8_t group_claimed;  /* the cursor recomputes this group's / span's bound: it was */
+	uint8_t span_claimed;   /* set to NONE on entry, lowered by inserts since */
+	uint64_t group_min;     /* the bound so far of the buckets passed in the group */
+	uint64_t span_min;      /* the same of the groups passed in the span */
+	/* the last call's work (for tests and measurements) */
+	uint32_t last_steps;
+	uint32_t last_entries;
 };
 
 /*
@@ -242,14 +281,28 @@ sw_sweep_next(const struct sw_ctab *t, struct sw_sweep *sw)
 	return b;
 }
 
+/* The owner's timers, for the sweep: an entry's due time (sw_ms clock, wraps), and what to
+ * do once it has come (non-zero: remove the entry). The sweep calls fire only when due. */
+struct sw_ctab_timer {
+	uint32_t (*due)(const void *entry);
+	int (*fire)(void *entry, void *arg);
+	void *arg;
+};
+
 /*
- * Visit the buckets due at now_ms (sw_sweep_due) and call fn for each live entry, newest first
- * so that removing one does not move those not seen yet; a non-zero return removes it.
- * Returns the entries visited; *removed (if not NULL) gets how many were removed.
+ * Pass the buckets owed at now_ms (sw_sweep_due), within the round's bounds: call fire for
+ * each entry that is due, newest first in a bucket so that removing one does not move those
+ * not seen yet. Returns the entries read; *removed (if not NULL) gets how many went.
  */
-typedef int (*sw_ctab_visit_fn)(void *entry, void *arg);
 uint32_t sw_ctab_sweep(struct sw_ctab *t, struct sw_sweep *sw, uint64_t now_ms,
-		       uint32_t period_ms, sw_ctab_visit_fn fn, void *arg, uint32_t *removed);
+		       uint32_t period_ms, const struct sw_ctab_timer *tm, uint32_t *removed);
+
+/*
+ * e's due time was brought forward to due_ms (sw_now_ms clock): the sweep must see it. Not
+ * needed for a later due time (the sweep finds the bucket early, then nothing to do) nor for
+ * an entry just inserted (it is fresh).
+ */
+void sw_ctab_timer_sooner(struct sw_ctab *t, const void *e, uint64_t due_ms);
 
 /* k-th oldest live entry of bucket b (k < count). */
 static inline void *

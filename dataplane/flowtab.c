@@ -95,8 +95,14 @@ struct flow_timer_call {
 	uint32_t now_ms;
 };
 
+static uint32_t
+flow_due(const void *entry)
+{
+	return sw_flow_due_ms(entry);
+}
+
 static int
-flow_visit(void *entry, void *arg)
+flow_fire(void *entry, void *arg)
 {
 	const struct flow_timer_call *c = arg;
 	struct sw_flow *f = entry;
@@ -109,8 +115,9 @@ sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
 		 sw_flow_timer_fn fn, void *arg)
 {
 	struct flow_timer_call c = { fn, arg, (uint32_t)now_ms };
+	const struct sw_ctab_timer tm = { flow_due, flow_fire, &c };
 	uint32_t removed;
 
-	sw_ctab_sweep(&ft->tab, &ft->sweep, now_ms, period_ms, flow_visit, &c, &removed);
+	sw_ctab_sweep(&ft->tab, &ft->sweep, now_ms, period_ms, &tm, &removed);
 	return removed;
 }

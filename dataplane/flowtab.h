@@ -164,6 +164,38 @@ sw_flowtab_touch(struct sw_flowtab *ft, struct sw_flow *f, uint32_t now_ms)
 	f->last_ms = now_ms;
 }
 
+/*
+ * The earliest time (sw_ms clock, wraps) the flow timer may have something to do with f: the
+ * server SYN's retransmit timeout while opening (doubling per retransmit), the linger once
+ * closing, else the idle timeout. sw_flow_timer (splice.c) decides by the same timeouts;
+ * the sweep hands it a flow only from then on.
+ */
+static inline uint32_t
+sw_flow_due_ms(const struct sw_flow *f)
+{
+	switch (sw_flow_state(f)) {
+	case SW_FLOW_OPENING:
+		return f->last_ms + ((uint32_t)SW_SERVER_SYN_RTO_MS <<
+				     (f->rexmits > SW_SERVER_SYN_MAX_BACKOFF ?
+				      SW_SERVER_SYN_MAX_BACKOFF : f->rexmits));
+	case SW_FLOW_CLOSING:
+		return f->last_ms + SW_FLOW_LINGER_MS;
+	default:
+		return f->last_ms + SW_FLOW_IDLE_TIMEOUT_MS;
+	}
+}
+
+/* f's due time (sw_flow_due_ms) came sooner, by a change of state: tell the sweep. Not
+ * needed when it only goes later (a segment seen), nor after sw_flowtab_add. */
+static inline void
+sw_flowtab_sooner(struct sw_flowtab *ft, const struct sw_flow *f, uint64_t now_ms)
+{
+	uint32_t due = sw_flow_due_ms(f);
+
+	sw_ctab_timer_sooner(&ft->tab, f,
+			     now_ms + (uint64_t)(int64_t)(int32_t)(due - (uint32_t)now_ms));
+}
+
 /* Timer outcome for one flow, decided by the callback. */
 enum sw_flow_timer_action {
 	SW_FLOW_KEEP,
@@ -172,8 +204,9 @@ enum sw_flow_timer_action {
 typedef enum sw_flow_timer_action (*sw_flow_timer_fn)(struct sw_flow *f, uint32_t idle_ms,
 						       void *arg);
 
-/* Sweep the slice of buckets due at now_ms (the whole table once per period_ms), calling fn
- * for every flow with its idle time; DROP removes it. Returns flows removed. */
+/* Sweep the slice of buckets due at now_ms (the whole table once per period_ms, within the
+ * round's bounds: ctab.h), calling fn for every flow whose sw_flow_due_ms has come, with its
+ * idle time; DROP removes it. Returns flows removed. */
 uint32_t sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
 			  sw_flow_timer_fn fn, void *arg);
 

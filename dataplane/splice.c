@@ -7,9 +7,6 @@
  * hits it once in 4096). */
 #define SW_FIN_WINDOW (1u << 20)
 
-/* Server SYN retransmits: the timeout doubles at most this many times. */
-#define SW_SERVER_SYN_MAX_BACKOFF 6
-
 /*
  * FIN and RST bookkeeping. The server's word is trusted (it is what we protect); the
  * client side's only when it fits what the server expects (RFC 5961 3.2): an RST with
@@ -18,7 +15,7 @@
  * blind attacker cannot make synwall drop a live connection.
  */
 static inline void
-track_close(struct sw_flow *f, const struct sw_pkt *pkt, bool from_client)
+track_close(struct sw_lcore *lc, struct sw_flow *f, const struct sw_pkt *pkt, bool from_client)
 {
 	uint8_t fl = pkt->tcp_flags;
 
@@ -31,9 +28,13 @@ track_close(struct sw_flow *f, const struct sw_pkt *pkt, bool from_client)
 		else if (pkt->seq - f->srv_ack < SW_FIN_WINDOW)
 			f->fin |= SW_FIN_CLIENT;
 	}
-	if ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
-	    (SW_FIN_CLIENT | SW_FIN_SERVER))
+	if (sw_flow_state(f) != SW_FLOW_CLOSING &&
+	    ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
+	     (SW_FIN_CLIENT | SW_FIN_SERVER))) {
+		/* the linger is shorter than the idle timeout: the sweep is to know */
 		sw_flow_state(f) = SW_FLOW_CLOSING;
+		sw_flowtab_sooner(&lc->ft, f, lc->now_ms);
+	}
 }
 
 enum sw_verdict
@@ -71,7 +72,7 @@ sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, st
 	 * challenge ACK, RFC 5961 4), is translated and passed on. */
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
 	sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
-	track_close(f, pkt, true);
+	track_close(lc, f, pkt, true);
 	lc->cnt.proxy_to_server++;
 	return SW_V_INSIDE;
 }
@@ -171,7 +172,7 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 				   sw_tsval_ours(lc));
 	else
 		sw_proxy_to_client(data, pkt, f, false, 0);
-	track_close(f, pkt, false);
+	track_close(lc, f, pkt, false);
 	lc->cnt.proxy_to_client++;
 	return SW_V_OUTSIDE;
 }

@@ -27,6 +27,7 @@
 	X(sc_recvcookie,     "syncache.recvcookie")     \
 	X(sc_count,          "syncache.count")          \
 	X(sc_paused,         "syncache.paused")         \
+	X(sc_timer_capped,   "syncache.timer_capped")   \
 	X(cookie_failed,     "cookie.failed")           \
 	X(proxy_flows,       "proxy.flows")             \
 	X(proxy_opened,      "proxy.opened")            \
@@ -50,6 +51,7 @@
 	X(proxy_outside_synack, "proxy.outside_synack") \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
+	X(proxy_timer_capped, "proxy.timer_capped")     \
 	X(port_outside_rx,   "port.outside_rx")         \
 	X(port_inside_rx,    "port.inside_rx")          \
 	X(port_outside_tx,   "port.outside_tx")         \

@@ -12,8 +12,14 @@
 #define SW_MBUF_CACHE       256
 #define SW_DEFAULT_MBUFS    32767
 
-/* Syncache timers: the whole table is swept once per SW_SWEEP_PERIOD_MS, a slice per loop. */
+/* Timers: the sweep's cursor passes the whole table once per SW_SWEEP_PERIOD_MS, a slice per
+ * loop, and does at most SW_TIMER_ROUND_STEPS steps (a span or group passed at one read, a
+ * bucket header read) and reads at most SW_TIMER_ROUND_ENTRIES entries per table and round
+ * (one bucket whole, at least): the rest waits for the next round (docs/DATAPLANE.md,
+ * "Timers"). */
 #define SW_SWEEP_PERIOD_MS  100
+#define SW_TIMER_ROUND_STEPS    256
+#define SW_TIMER_ROUND_ENTRIES  256
 #define SW_SYNACK_RTO_MS    1000    /* first SYN-ACK retransmit, doubling after (RFC 6298) */
 #define SW_SC_PAUSE_MS      16000   /* FreeBSD TCP_SYNCACHE_PAUSE_TIME (SYNCOOKIE_LIFETIME) */
 #define SW_SC_PAUSE_MAX_BACKOFF 6   /* pause doubles at most this many times */
@@ -21,6 +27,7 @@
 /* Flow table. The server SYN is resent after 1 s, doubling, --server-retries times; then the
  * client gets an RST. */
 #define SW_SERVER_SYN_RTO_MS       1000
+#define SW_SERVER_SYN_MAX_BACKOFF  6        /* the timeout doubles at most this many times */
 #define SW_FLOW_IDLE_TIMEOUT_MS    300000   /* an established flow with no segment */
 #define SW_FLOW_LINGER_MS          5000     /* after FIN both ways, or an RST */
 #define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */

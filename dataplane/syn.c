@@ -93,6 +93,7 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		e->ts_recent = pkt->opt.tsval;
 		e->rxmits = 0;
 		e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(0);
+		sw_syncache_sooner(&lc->sc, e, lc->now_ms + sw_syncache_rto_ms(0));
 		sw_seg_synack_again(&s, lc, e, &pkt->t);
 		sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
 		return SW_V_OUTSIDE;

@@ -67,25 +67,28 @@ sw_syncache_paused(struct sw_syncache *sc, uint64_t now_ms)
 struct sc_timer_call {
 	sw_sc_timer_fn fn;
 	void *arg;
-	uint32_t now_ms;
 };
 
+static uint32_t
+sc_due(const void *entry)
+{
+	return ((const struct sw_sc_entry *)entry)->expire_ms;
+}
+
 static int
-sc_visit(void *entry, void *arg)
+sc_fire(void *entry, void *arg)
 {
 	const struct sc_timer_call *c = arg;
-	struct sw_sc_entry *e = entry;
 
-	if ((int32_t)(c->now_ms - e->expire_ms) < 0)
-		return 0;
-	return c->fn(e, c->arg) == SW_SC_DROP;
+	return c->fn(entry, c->arg) == SW_SC_DROP;
 }
 
 uint32_t
 sw_syncache_sweep(struct sw_syncache *sc, uint64_t now_ms, uint32_t period_ms,
 		  sw_sc_timer_fn fn, void *arg)
 {
-	struct sc_timer_call c = { fn, arg, (uint32_t)now_ms };
+	struct sc_timer_call c = { fn, arg };
+	const struct sw_ctab_timer tm = { sc_due, sc_fire, &c };
 
-	return sw_ctab_sweep(&sc->tab, &sc->sweep, now_ms, period_ms, sc_visit, &c, NULL);
+	return sw_ctab_sweep(&sc->tab, &sc->sweep, now_ms, period_ms, &tm, NULL);
 }

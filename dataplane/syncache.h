@@ -108,11 +108,20 @@ enum sw_sc_timer_action {
 typedef enum sw_sc_timer_action (*sw_sc_timer_fn)(struct sw_sc_entry *e, void *arg);
 
 /*
- * Visit the slice of buckets due at now_ms so that the whole table is swept once per
- * period_ms, and call fn for each entry whose timer expired. Returns entries visited.
+ * Pass the slice of buckets due at now_ms so that the whole table is swept once per
+ * period_ms (within the round's bounds: ctab.h), and call fn for each entry whose timer
+ * expired (expire_ms). Returns entries read.
  */
 uint32_t sw_syncache_sweep(struct sw_syncache *sc, uint64_t now_ms, uint32_t period_ms,
 			   sw_sc_timer_fn fn, void *arg);
+
+/* e->expire_ms was brought forward, to due_ms (sw_now_ms clock): tell the sweep. Not needed
+ * after an insert, nor in fn. */
+static inline void
+sw_syncache_sooner(struct sw_syncache *sc, struct sw_sc_entry *e, uint64_t due_ms)
+{
+	sw_ctab_timer_sooner(&sc->tab, e, due_ms);
+}
 
 /* ms until the n-th retransmit (n from 0): SW_SYNACK_RTO_MS doubled n times, capped. */
 uint32_t sw_syncache_rto_ms(unsigned int rxmits);

@@ -172,6 +172,9 @@ sw_worker_run(struct sw_worker *w)
 		sw_sink_flush_drops(&w->out);
 		sw_syncache_sweep(&lc->sc, lc->now_ms, SW_SWEEP_PERIOD_MS, sw_synack_timer, &io);
 		sw_flowtab_sweep(&lc->ft, lc->now_ms, SW_SWEEP_PERIOD_MS, sw_flow_timer, &io);
+		/* a sweep that stopped at its round's bound owes buckets to the next round */
+		lc->cnt.sc_timer_capped += lc->sc.sweep.owed != 0;
+		lc->cnt.proxy_timer_capped += lc->ft.sweep.owed != 0;
 		sw_sink_flush_tx(&w->out);
 
 		/* gauges */

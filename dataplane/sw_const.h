@@ -18,8 +18,8 @@
  * (one bucket whole, at least): the rest waits for the next round (docs/DATAPLANE.md,
  * "Timers"). */
 #define SW_SWEEP_PERIOD_MS  100
-#define SW_TIMER_ROUND_STEPS    256
-#define SW_TIMER_ROUND_ENTRIES  256
+#define SW_TIMER_ROUND_STEPS    128
+#define SW_TIMER_ROUND_ENTRIES  64
 #define SW_SYNACK_RTO_MS    1000    /* first SYN-ACK retransmit, doubling after (RFC 6298) */
 #define SW_SC_PAUSE_MS      16000   /* FreeBSD TCP_SYNCACHE_PAUSE_TIME (SYNCOOKIE_LIFETIME) */
 #define SW_SC_PAUSE_MAX_BACKOFF 6   /* pause doubles at most this many times */

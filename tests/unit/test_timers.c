@@ -113,7 +113,7 @@ ref_sweep(struct sw_syncache *sc, struct sw_sweep *sw, uint64_t now, struct fire
 
 /*
  * Two syncaches with the same entries, one swept by sw_syncache_sweep, the other by the
- * reference, every `tick` ms across the 32-bit wrap of the clock; entries come all along and
+ * reference, every `tick` ms (and as many more rounds as the bounds need) across the 32-bit wrap of the clock; entries come all along and
  * some are brought forward (a duplicate SYN). Every key fires at the same times in both.
  */
 static void
@@ -153,7 +153,9 @@ same_fire_times(uint32_t hashsize, uint32_t bucketlimit, uint32_t tick)
 			}
 		}
 		la->now = lb->now = now;
-		sw_syncache_sweep(&a, now, PERIOD, log_fire, la);
+		/* what the bounds leave owed is done by more rounds in the same ms */
+		for (i = 0; i == 0 || (a.sweep.owed != 0 && i < 1000); i++)
+			sw_syncache_sweep(&a, now, PERIOD, log_fire, la);
 		CHECK_EQ(a.sweep.owed, 0);
 		ref_sweep(&b, &ref, now, lb);
 	}

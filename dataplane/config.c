@@ -21,7 +21,25 @@ sw_cfg_new_default(void)
 	c->lim.wscale = 7;
 	c->lim.mss = 1460;
 	c->lim.server_retries = 3;
+	c->adopt_window_s = SW_ADOPT_WINDOW_DEFAULT_S;
 	return c;
+}
+
+void
+sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms)
+{
+	uint32_t until = (uint32_t)(now_ms / 1000) + n->adopt_window_s;
+	unsigned int p;
+
+	for (p = 0; p < 65536; p++) {
+		bool was = sw_mode_protected(old->port_mode[p]);
+		bool is = sw_mode_protected(n->port_mode[p]);
+
+		if (was && n->port_mode[p] == SW_MODE_PASS)
+			n->port_flags[p] |= SW_PORTF_FLOWS;
+		if (!was && is && n->adopt_window_s != 0)
+			n->port_adopt_until_s[p] = until;
+	}
 }
 
 struct sw_profile

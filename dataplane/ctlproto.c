@@ -14,6 +14,7 @@
 #include <rte_ethdev.h>
 
 #include "app.h"
+#include "clock.h"
 #include "dataplane.pb-c.h"
 
 typedef Synwall__Dp__V1__DpRequest DpRequest;
@@ -115,6 +116,7 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 			n->port_profile[port] = p;
 		}
 	}
+	sw_cfg_mode_change(sw_cfg_get(&app->cfg), n, sw_now_ms());
 	return 0;
 }
 

@@ -28,6 +28,9 @@ enum sw_flow_state {
 #define SW_FLF_S_SACK   0x10
 #define SW_FLF_S_TS     0x20
 #define SW_FLF_S_WS     0x40
+/* A connection opened before its port became protected, proven by the server's segment:
+ * passed both ways untranslated (its numbers and options are the endpoints' own). */
+#define SW_FLF_ADOPTED  0x80
 
 /* sw_flow.fin */
 #define SW_FIN_CLIENT   0x01

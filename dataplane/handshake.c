@@ -15,6 +15,22 @@ struct client_syn {
 	uint8_t ws_ours;        /* the shift our SYN-ACK offered (with has_ws) */
 };
 
+/*
+ * A client segment of no flow, no pending handshake and no valid cookie, to a port that has
+ * just become protected: it may belong to a connection opened before, so it is passed to the
+ * server as it would have been (no flow is made: the server's answer proves the connection,
+ * sw_splice_adopt). A spoofed one reaches the server, as before the change, until the port's
+ * adoption window closes.
+ */
+static inline bool
+adopting(struct sw_lcore *lc, const struct sw_pkt *pkt)
+{
+	if (!sw_cfg_adopting(lc->cfg, pkt->t.dport, lc->now_ms))
+		return false;
+	lc->cnt.proxy_adopt_passed++;
+	return true;
+}
+
 /* Open a flow for the handshake cs (its syncache entry e, if any, goes) and make m the SYN
  * to the server. */
 static enum sw_verdict
@@ -125,6 +141,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 	/* No entry, or one for another handshake on this 4-tuple (a second SYN with another
 	 * ISN is answered by cookie alone): the cookie decides. */
 	if (!lc->cfg->lim.syncookies && mode != SW_MODE_COOKIE) {
+		if (e == NULL && adopting(lc, pkt))
+			return SW_V_INSIDE;
 		if (e != NULL)
 			lc->cnt.sc_badack++;
 		else
@@ -142,6 +160,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 			irs = pkt->seq;
 	}
 	if (!valid) {
+		if (e == NULL && adopting(lc, pkt))
+			return SW_V_INSIDE;
 		if (e != NULL) {
 			lc->cnt.sc_badack++;
 			sw_log_segment(lc, pkt, "does not acknowledge the SYN-ACK of its pending "
@@ -182,6 +202,8 @@ sw_handshake_rst(struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t hash)
 		 * tear down someone else's handshake. */
 		sw_syncache_remove(&lc->sc, e);
 		lc->cnt.sc_reset++;
+	} else if (e == NULL && adopting(lc, pkt)) {
+		return SW_V_INSIDE;
 	} else {
 		lc->cnt.proxy_rst_ignored++;
 	}

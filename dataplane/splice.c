@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
 #include "proxy.h"
 #include "segment.h"
 #include "splice.h"
@@ -70,7 +72,8 @@ sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, st
 	/* Everything else, an established flow's SYN included (the server answers it with a
 	 * challenge ACK, RFC 5961 4), is translated and passed on. */
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
-	sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
+	if (likely(!(sw_flow_flags(f) & SW_FLF_ADOPTED)))
+		sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
 	track_close(f, pkt, true);
 	lc->cnt.proxy_to_server++;
 	return SW_V_INSIDE;
@@ -149,6 +152,15 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 
 	if (sw_flow_state(f) == SW_FLOW_OPENING)
 		return server_opening(lc, out, m, pkt, f, t);
+	if (unlikely(sw_flow_flags(f) & SW_FLF_ADOPTED)) {
+		/* the endpoints' own numbers both ways: only the close is followed */
+		sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+		if ((fl & SW_TH_ACK) && (int32_t)(pkt->ack - f->srv_ack) > 0)
+			f->srv_ack = pkt->ack;
+		track_close(f, pkt, false);
+		lc->cnt.proxy_to_client++;
+		return SW_V_OUTSIDE;
+	}
 	if ((fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
 		/* The server resends its SYN-ACK: our ACK was lost. Answer it again; the
 		 * client has been told already. */
@@ -172,6 +184,50 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	else
 		sw_proxy_to_client(data, pkt, f, false, 0);
 	track_close(f, pkt, false);
+	lc->cnt.proxy_to_client++;
+	return SW_V_OUTSIDE;
+}
+
+enum sw_verdict
+sw_splice_adopt(struct sw_lcore *lc, struct rte_mbuf *m, const struct sw_pkt *pkt,
+		const struct sw_tuple *t, uint32_t hash)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t fl = pkt->tcp_flags;
+	struct sw_flow *f;
+	int evicted;
+
+	/* Only an established connection's segment proves one: a SYN-ACK or an RST opens
+	 * nothing (they pass as they would have before). */
+	if ((fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) != SW_TH_ACK ||
+	    !sw_cfg_adopting(lc->cfg, t->dport, lc->now_ms)) {
+		lc->cnt.port_bridged++;
+		return SW_V_OUTSIDE;
+	}
+	f = sw_flowtab_add(&lc->ft, t, hash, (uint32_t)lc->now_ms, SW_FLOW_EVICT_MIN_IDLE_MS,
+			   &evicted);
+	if (f == NULL) {
+		lc->cnt.proxy_adopt_full++;
+		return SW_V_OUTSIDE;
+	}
+	if (evicted)
+		lc->cnt.proxy_evicted++;
+	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+	sw_flow_flags(f) = (uint8_t)(SW_FLF_ADOPTED | (pkt->has_vlan ? SW_FLF_VLAN : 0));
+	sw_flow_ws(f) = 0;
+	f->iss = 0;
+	f->srv_ack = pkt->ack;
+	f->seq_delta = 0;
+	f->ts_delta = 0;
+	f->ts_recent = 0;
+	f->ws_srv = 0;
+	f->fin = 0;
+	/* the server's frame goes server -> client: its source is the server side */
+	memcpy(f->eth_server, data + 6, 6);
+	memcpy(f->eth_client, data, 6);
+	f->vlan_tci = pkt->vlan_tci;
+	track_close(f, pkt, false);
+	lc->cnt.proxy_adopted++;
 	lc->cnt.proxy_to_client++;
 	return SW_V_OUTSIDE;
 }

@@ -29,6 +29,16 @@ enum sw_verdict sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct
 enum sw_verdict sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 				 struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t);
 
+/*
+ * A segment from the server (pkt, parsed to TCP; t the key, client -> server; hash its hash)
+ * with no flow, on a protected port. While the port adopts the connections opened before it
+ * became protected (sw_cfg_adopting), an established connection's segment makes an adopted
+ * flow (SW_FLF_ADOPTED: passed untranslated both ways from now on). Always SW_V_OUTSIDE: the
+ * segment passes as it would have without synwall.
+ */
+enum sw_verdict sw_splice_adopt(struct sw_lcore *lc, struct rte_mbuf *m, const struct sw_pkt *pkt,
+				const struct sw_tuple *t, uint32_t hash);
+
 /* The flow sweep's timer (arg: struct sw_stage_io). */
 enum sw_flow_timer_action sw_flow_timer(struct sw_flow *f, uint32_t idle_ms, void *arg);
 

@@ -48,6 +48,9 @@
 	X(proxy_server_opening, "proxy.server_opening") \
 	X(proxy_synack_mismatch, "proxy.synack_mismatch") \
 	X(proxy_outside_synack, "proxy.outside_synack") \
+	X(proxy_adopted,     "proxy.adopted")           \
+	X(proxy_adopt_passed, "proxy.adopt_passed")     \
+	X(proxy_adopt_full,  "proxy.adopt_full")        \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
 	X(port_outside_rx,   "port.outside_rx")         \

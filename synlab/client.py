@@ -33,6 +33,37 @@ def download(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     return h.hexdigest()
 
 
+def paced_download(addr: str, size: int, seconds: float, port: int = 80,
+                   timeout: float = 60) -> str:
+    """GET /blob/size read at a pace that spreads it over about `seconds`: the SHA-256 of
+    what arrived. A small receive buffer keeps the server sending as it is read, so that
+    segments cross synwall all along (through whatever happens to it meanwhile)."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 10)
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    c = _conn(addr, port, timeout)
+    c.sock = s
+    c.request("GET", f"/blob/{size}")
+    r = c.getresponse()
+    h = hashlib.sha256()
+    got = 0
+    step = 16 << 10
+    pause = seconds * step / size
+    while True:
+        data = r.read(step)
+        if not data:
+            break
+        h.update(data)
+        got += len(data)
+        time.sleep(pause)
+    c.close()
+    if r.status != 200 or got != size:
+        raise RuntimeError(f"paced download: status {r.status}, {got} of {size} bytes")
+    return h.hexdigest()
+
+
 def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     """POST size bytes of the blob stream; the SHA-256 the server computed."""
     chunk = blob_chunk()

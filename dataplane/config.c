@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sw_const.h"
 
 struct sw_config *
 sw_cfg_new_default(void)
@@ -22,7 +23,18 @@ sw_cfg_new_default(void)
 	c->lim.mss = 1460;
 	c->lim.server_retries = 3;
 	c->adopt_window_s = SW_ADOPT_WINDOW_DEFAULT_S;
+	sw_cfg_set_idle_default(c, SW_FLOW_IDLE_DEFAULT_S);
 	return c;
+}
+
+void
+sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s)
+{
+	unsigned int p;
+
+	c->idle_default_s = idle_s;
+	for (p = 0; p < 65536; p++)
+		c->port_idle_s[p] = idle_s;
 }
 
 void

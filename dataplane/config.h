@@ -68,6 +68,9 @@ struct sw_config {
 	 * proves the connection (sw_splice_adopt).
 	 */
 	uint32_t port_adopt_until_s[65536];
+	/* an established flow of the port (as the server's) with no segment this long ends */
+	uint32_t port_idle_s[65536];
+	uint32_t idle_default_s;        /* --idle-timeout: where a port range sets none */
 	/* what the servers behind each port do, until learned per server */
 	struct sw_profile port_profile[65536];
 };
@@ -94,6 +97,9 @@ sw_cfg_has_flows(const struct sw_config *c, uint16_t p)
  * protected adopt the connections opened before for n->adopt_window_s.
  */
 void sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms);
+
+/* Every port's idle timeout, and the default of the ranges that set none, to idle_s. */
+void sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s);
 
 static inline bool
 sw_mode_protected(uint8_t mode)

@@ -53,6 +53,14 @@ struct sw_flow *
 sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, uint32_t now_ms,
 	       uint32_t min_idle_ms, int *evicted)
 {
+	return sw_flowtab_add_evict(ft, t, hash, now_ms, min_idle_ms, evicted, NULL, NULL);
+}
+
+struct sw_flow *
+sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
+		     uint32_t now_ms, uint32_t min_idle_ms, int *evicted, struct sw_flow *gone,
+		     struct sw_tuple *gone_t)
+{
 	struct sw_ctab *tab = &ft->tab;
 	uint32_t hash2 = sw_flowtab_hash2(hash);
 	uint32_t b1 = hash & tab->mask, b2 = hash2 & tab->mask;
@@ -76,6 +84,10 @@ sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, u
 
 		if (idle_ms(victim, now_ms) < min_idle_ms)
 			return NULL;
+		if (gone != NULL) {
+			*gone = *victim;
+			sw_ctab_tuple(tab, victim, gone_t);
+		}
 		sw_ctab_remove(tab, victim);
 		*evicted = 1;
 		/* the freed slot is where the new flow goes, if it was one of its buckets */

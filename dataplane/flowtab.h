@@ -45,7 +45,13 @@ enum sw_flow_state {
 struct sw_flow {
 	struct sw_ctab_hdr hdr;         /* hdr.user: state, flags, ws */
 	uint32_t last_ms;               /* last segment seen (sw_ms clock, wraps) */
-	uint32_t iss;                   /* the ISS (cookie) the client was given */
+	union {
+		uint32_t iss;           /* OPENING: the ISS (cookie) the client was given */
+		uint32_t srv_nxt;       /* after: what the server has sent, in the client's
+					 * space (seq + length of its latest segment): the
+					 * client's next expected sequence number once it has
+					 * it all, the RST's when synwall ends the flow */
+	};
 	union {
 		uint32_t irs;           /* OPENING: client's ISN */
 		uint32_t srv_ack;       /* after: the last ack the server sent, i.e. the
@@ -148,6 +154,11 @@ sw_flowtab_prefetch_match(const struct sw_flowtab *ft, uint32_t hash, int v6)
  */
 struct sw_flow *sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
 			       uint32_t now_ms, uint32_t min_idle_ms, int *evicted);
+/* The same; when a flow had to make room, a copy of it and its key in *gone and *gone_t (for
+ * the caller to end it on both sides). */
+struct sw_flow *sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t,
+				     uint32_t hash, uint32_t now_ms, uint32_t min_idle_ms,
+				     int *evicted, struct sw_flow *gone, struct sw_tuple *gone_t);
 
 static inline void
 sw_flowtab_remove(struct sw_flowtab *ft, struct sw_flow *f)

@@ -353,7 +353,7 @@ inside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m)
 	if (f != NULL)
 		return sw_splice_server(lc, out, m, &pkt, f, &t);
 	if (lc->cfg->port_mode[pkt.t.sport] != SW_MODE_PASS)
-		return sw_splice_adopt(lc, m, &pkt, &t, hash);
+		return sw_splice_adopt(lc, out, m, &pkt, &t, hash);
 bridge:
 	lc->cnt.port_bridged++;
 	return SW_V_OUTSIDE;

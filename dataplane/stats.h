@@ -51,6 +51,8 @@
 	X(proxy_adopted,     "proxy.adopted")           \
 	X(proxy_adopt_passed, "proxy.adopt_passed")     \
 	X(proxy_adopt_full,  "proxy.adopt_full")        \
+	X(proxy_server_no_flow, "proxy.server_no_flow") \
+	X(proxy_reset_sent,  "proxy.reset_sent")        \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
 	X(port_outside_rx,   "port.outside_rx")         \

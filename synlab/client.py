@@ -64,6 +64,34 @@ def paced_download(addr: str, size: int, seconds: float, port: int = 80,
     return h.hexdigest()
 
 
+def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) -> dict:
+    """One request answered, `idle` seconds of silence, then what the connection says: how
+    the client's stack sees an idle timeout (an RST while idle shows as a reset at once)."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    req = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    s.sendall(req)
+    got = b""
+    while not got.endswith(b"hello\n"):
+        data = s.recv(4096)
+        if not data:
+            break
+        got += data
+    time.sleep(idle)
+    t0 = time.monotonic()
+    try:
+        s.sendall(req)
+        data = s.recv(4096)
+        outcome = "answered" if data else "closed"
+    except ConnectionResetError:
+        outcome = "reset"
+    except TimeoutError:
+        outcome = "stalled"
+    finally:
+        s.close()
+    return {"first": got.endswith(b"hello\n"), "outcome": outcome,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
 def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     """POST size bytes of the blob stream; the SHA-256 the server computed."""
     chunk = blob_chunk()

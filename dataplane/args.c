@@ -18,7 +18,8 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_PROFILE, OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_PROFILE,
+	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -42,6 +43,8 @@ static const struct option long_opts[] = {
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
+	{ "adopt-window", required_argument, NULL, OPT_ADOPT_WINDOW },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "preload-flows", required_argument, NULL, OPT_PRELOAD_FLOWS },
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
@@ -57,6 +60,8 @@ static const char usage[] =
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
 	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
+	"    [--adopt-window SEC]  (a port that becomes protected adopts open connections)\n"
+	"    [--idle-timeout SEC]  (an established flow with no segment this long ends)\n"
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
@@ -346,6 +351,7 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	unsigned int nprofiles = 0, i;
 	const char *field;
 	char why[160];
+	uint32_t v32;
 	int opt;
 
 	if (cfg == NULL)
@@ -405,6 +411,15 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 			break;
 		case OPT_WSCALE:
 			rc = parse_u32("--wscale", optarg, 0, SW_WSCALE_MAX, &cfg->lim.wscale);
+			break;
+		case OPT_ADOPT_WINDOW:
+			rc = parse_u32("--adopt-window", optarg, 0, SW_ADOPT_WINDOW_MAX_S,
+				       &cfg->adopt_window_s);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			rc = parse_u32("--idle-timeout", optarg, 1, SW_FLOW_IDLE_MAX_S, &v32);
+			if (rc == 0)
+				sw_cfg_set_idle_default(cfg, v32);
 			break;
 		case OPT_SERVER_RETRIES:
 			rc = parse_u32("--server-retries", optarg, 0, SW_SERVER_RETRIES_MAX,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sw_const.h"
 
 struct sw_config *
 sw_cfg_new_default(void)
@@ -21,7 +22,49 @@ sw_cfg_new_default(void)
 	c->lim.wscale = 7;
 	c->lim.mss = 1460;
 	c->lim.server_retries = 3;
+	c->adopt_window_s = SW_ADOPT_WINDOW_DEFAULT_S;
+	sw_cfg_set_idle_default(c, SW_FLOW_IDLE_DEFAULT_S);
 	return c;
+}
+
+void
+sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s)
+{
+	unsigned int p;
+
+	c->idle_default_s = idle_s;
+	c->idle_min_s = idle_s;
+	for (p = 0; p < 65536; p++)
+		c->port_idle_s[p] = idle_s;
+}
+
+void
+sw_cfg_update_idle_min(struct sw_config *c)
+{
+	uint32_t min = c->idle_default_s;
+	unsigned int p;
+
+	for (p = 0; p < 65536; p++)
+		if (c->port_idle_s[p] < min)
+			min = c->port_idle_s[p];
+	c->idle_min_s = min;
+}
+
+void
+sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms)
+{
+	uint32_t until = (uint32_t)(now_ms / 1000) + n->adopt_window_s;
+	unsigned int p;
+
+	for (p = 0; p < 65536; p++) {
+		bool was = sw_mode_protected(old->port_mode[p]);
+		bool is = sw_mode_protected(n->port_mode[p]);
+
+		if (was && n->port_mode[p] == SW_MODE_PASS)
+			n->port_flags[p] |= SW_PORTF_FLOWS;
+		if (!was && is && n->adopt_window_s != 0)
+			n->port_adopt_until_s[p] = until;
+	}
 }
 
 struct sw_profile

@@ -8,6 +8,7 @@
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,11 @@ enum sw_mode {
 #define SW_MSS_MIN             536u
 #define SW_MSS_MAX             9000u
 #define SW_WSCALE_MAX          14u      /* RFC 7323 2.3 */
+#define SW_ADOPT_WINDOW_MAX_S   3600u
+/* How long a port that became protected lets the connections opened before it show
+ * themselves: long enough for a client's retransmission timeouts to come round, short
+ * enough that an ACK flood started with the switch soon stops reaching the servers. */
+#define SW_ADOPT_WINDOW_DEFAULT_S 60u
 
 /* Limits that may change at run time (hashsize and bucketlimit are start-time only). Each
  * as wide as what the controller and the command line give, so that it is checked
@@ -43,14 +49,66 @@ struct sw_limits {
 	uint32_t mss;           /* largest MSS offered in SYN-ACKs */
 };
 
+/* port_flags: */
+#define SW_PORTF_FLOWS  0x01    /* spliced flows may exist although the port is in `pass`
+				 * mode now: its segments are looked up, and those of a flow
+				 * are still translated until the flow ends */
+
 struct sw_config {
 	uint64_t version;
 	struct sw_limits lim;
 	struct sw_keyset keys;
+	uint32_t adopt_window_s;        /* --adopt-window (0: none) */
 	uint8_t port_mode[65536];       /* enum sw_mode by TCP destination port */
+	uint8_t port_flags[65536];      /* SW_PORTF_* */
+	/*
+	 * A port that has just become protected (from `pass` or `drop`) adopts the connections
+	 * opened before, until this time (seconds of the workers' clock; 0: never): a client
+	 * segment of no flow and no valid cookie is passed to the server, whose answer then
+	 * proves the connection (sw_splice_adopt).
+	 */
+	uint32_t port_adopt_until_s[65536];
+	/* an established flow of the port (as the server's) with no segment this long ends */
+	uint32_t port_idle_s[65536];
+	uint32_t idle_default_s;        /* --idle-timeout: where a port range sets none */
+	uint32_t idle_min_s;            /* the shortest of port_idle_s (sw_cfg_update_idle_min) */
 	/* what the servers behind each port do, until learned per server */
 	struct sw_profile port_profile[65536];
 };
+
+/* Is port p adopting the connections opened before it became protected, at now_ms? */
+static inline bool
+sw_cfg_adopting(const struct sw_config *c, uint16_t p, uint64_t now_ms)
+{
+	return (uint64_t)c->port_adopt_until_s[p] * 1000 > now_ms;
+}
+
+/* Does TCP on port p (as the server's port) need a flow lookup? */
+static inline bool
+sw_cfg_has_flows(const struct sw_config *c, uint16_t p)
+{
+	return c->port_mode[p] == SW_MODE_PROXY || c->port_mode[p] == SW_MODE_COOKIE ||
+	       (c->port_mode[p] == SW_MODE_PASS && (c->port_flags[p] & SW_PORTF_FLOWS));
+}
+
+/*
+ * Control thread: the consequences of a change of port modes from the published version old
+ * to n (whose port_mode is the new one): ports leaving protection for `pass` keep their
+ * flows translated (SW_PORTF_FLOWS, never cleared: a flow may live for hours); ports becoming
+ * protected adopt the connections opened before for n->adopt_window_s.
+ */
+void sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms);
+
+/* Every port's idle timeout, and the default of the ranges that set none, to idle_s. */
+void sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s);
+/* idle_min_s again, after port_idle_s changed. */
+void sw_cfg_update_idle_min(struct sw_config *c);
+
+static inline bool
+sw_mode_protected(uint8_t mode)
+{
+	return mode == SW_MODE_PROXY || mode == SW_MODE_COOKIE;
+}
 
 /* The published configuration and the RCU state guarding it. */
 struct sw_cfg_domain {

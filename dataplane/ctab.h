@@ -282,9 +282,10 @@ sw_sweep_next(const struct sw_ctab *t, struct sw_sweep *sw)
 }
 
 /* The owner's timers, for the sweep: an entry's due time (sw_ms clock, wraps), and what to
- * do once it has come (non-zero: remove the entry). The sweep calls fire only when due. */
+ * do once it has come (non-zero: remove the entry); both get arg. The sweep calls fire only
+ * when due. */
 struct sw_ctab_timer {
-	uint32_t (*due)(const void *entry);
+	uint32_t (*due)(const void *entry, const void *arg);
 	int (*fire)(void *entry, void *arg);
 	void *arg;
 };

@@ -82,7 +82,7 @@ visit_bucket(struct sw_ctab *t, uint32_t b, struct sweep_round *r)
 
 	for (k = n; k-- > (all ? 0 : known);) {
 		void *e = sw_ctab_bucket_entry(t, b, k);
-		uint32_t d = r->tm->due(e);
+		uint32_t d = r->tm->due(e, r->tm->arg);
 
 		r->entries++;
 		if (due_le(d, now)) {
@@ -92,7 +92,7 @@ visit_bucket(struct sw_ctab *t, uint32_t b, struct sweep_round *r)
 				continue;
 			}
 			/* kept, maybe still due (no mbuf): the cursor comes back in a period */
-			d = r->tm->due(e);
+			d = r->tm->due(e, r->tm->arg);
 		}
 		if (!have || !due_le(bound, d)) {
 			bound = d;

@@ -14,6 +14,8 @@
 #include <rte_ethdev.h>
 
 #include "app.h"
+#include "clock.h"
+#include "sw_const.h"
 #include "dataplane.pb-c.h"
 
 typedef Synwall__Dp__V1__DpRequest DpRequest;
@@ -74,6 +76,7 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 
 	memset(n->port_mode, SW_MODE_PASS, sizeof(n->port_mode));
 	sw_cfg_default_profiles(n);
+	sw_cfg_set_idle_default(n, n->idle_default_s);
 	def = sw_cfg_default_profile(&n->lim);
 	for (i = 0; i < dc->n_ports; i++) {
 		const PortRange *pr = dc->ports[i];
@@ -110,11 +113,20 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 		p.flags = (uint8_t)((pr->window_scaling ? SW_PROF_WS : 0) |
 				    (pr->sack ? SW_PROF_SACK : 0) |
 				    (pr->timestamps ? SW_PROF_TS : 0));
+		if (pr->idle_timeout_s > SW_FLOW_IDLE_MAX_S) {
+			snprintf(field, sizeof(field), "ports[%zu].idle_timeout_s", i);
+			return refuse(rp, field, "idle timeout %u s must be 1..%u (0: the "
+				      "default)", pr->idle_timeout_s, SW_FLOW_IDLE_MAX_S);
+		}
 		for (port = pr->lo; port <= pr->hi; port++) {
 			n->port_mode[port] = (uint8_t)pr->mode;
 			n->port_profile[port] = p;
+			n->port_idle_s[port] = pr->idle_timeout_s != 0 ? pr->idle_timeout_s
+								  : n->idle_default_s;
 		}
 	}
+	sw_cfg_update_idle_min(n);
+	sw_cfg_mode_change(sw_cfg_get(&app->cfg), n, sw_now_ms());
 	return 0;
 }
 
@@ -151,12 +163,14 @@ config_to_proto(const struct sw_config *c, PortRange **storage)
 		uint32_t q = p;
 		PortRange *pr;
 
-		if (c->port_mode[p] == SW_MODE_PASS && same_profile(&c->port_profile[p], &def)) {
+		if (c->port_mode[p] == SW_MODE_PASS && same_profile(&c->port_profile[p], &def) &&
+		    c->port_idle_s[p] == c->idle_default_s) {
 			p++;
 			continue;
 		}
 		while (q + 1 <= 65535 && c->port_mode[q + 1] == c->port_mode[p] &&
-		       same_profile(&c->port_profile[q + 1], &c->port_profile[p]))
+		       same_profile(&c->port_profile[q + 1], &c->port_profile[p]) &&
+		       c->port_idle_s[q + 1] == c->port_idle_s[p])
 			q++;
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
@@ -181,6 +195,8 @@ config_to_proto(const struct sw_config *c, PortRange **storage)
 		pr->window_scaling = (c->port_profile[p].flags & SW_PROF_WS) != 0;
 		pr->sack = (c->port_profile[p].flags & SW_PROF_SACK) != 0;
 		pr->timestamps = (c->port_profile[p].flags & SW_PROF_TS) != 0;
+		pr->idle_timeout_s = c->port_idle_s[p] == c->idle_default_s ? 0
+									    : c->port_idle_s[p];
 		n++;
 		p = q + 1;
 	}

@@ -23,6 +23,7 @@ sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
 {
 	memset(ft, 0, sizeof(*ft));
 	ft->limit = flows;
+	ft->idle_min_ms = SW_FLOW_IDLE_TIMEOUT_MS;
 	return sw_ctab_init(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
 			    seed);
 }
@@ -53,6 +54,14 @@ struct sw_flow *
 sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, uint32_t now_ms,
 	       uint32_t min_idle_ms, int *evicted)
 {
+	return sw_flowtab_add_evict(ft, t, hash, now_ms, min_idle_ms, evicted, NULL, NULL);
+}
+
+struct sw_flow *
+sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
+		     uint32_t now_ms, uint32_t min_idle_ms, int *evicted, struct sw_flow *gone,
+		     struct sw_tuple *gone_t)
+{
 	struct sw_ctab *tab = &ft->tab;
 	uint32_t hash2 = sw_flowtab_hash2(hash);
 	uint32_t b1 = hash & tab->mask, b2 = hash2 & tab->mask;
@@ -76,6 +85,10 @@ sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash, u
 
 		if (idle_ms(victim, now_ms) < min_idle_ms)
 			return NULL;
+		if (gone != NULL) {
+			*gone = *victim;
+			sw_ctab_tuple(tab, victim, gone_t);
+		}
 		sw_ctab_remove(tab, victim);
 		*evicted = 1;
 		/* the freed slot is where the new flow goes, if it was one of its buckets */
@@ -93,12 +106,15 @@ struct flow_timer_call {
 	sw_flow_timer_fn fn;
 	void *arg;
 	uint32_t now_ms;
+	const struct sw_flowtab *ft;
 };
 
 static uint32_t
-flow_due(const void *entry)
+flow_due(const void *entry, const void *arg)
 {
-	return sw_flow_due_ms(entry);
+	const struct flow_timer_call *c = arg;
+
+	return sw_flow_due_ms(c->ft, entry);
 }
 
 static int
@@ -114,7 +130,7 @@ uint32_t
 sw_flowtab_sweep(struct sw_flowtab *ft, uint64_t now_ms, uint32_t period_ms,
 		 sw_flow_timer_fn fn, void *arg)
 {
-	struct flow_timer_call c = { fn, arg, (uint32_t)now_ms };
+	struct flow_timer_call c = { fn, arg, (uint32_t)now_ms, ft };
 	const struct sw_ctab_timer tm = { flow_due, flow_fire, &c };
 	uint32_t removed;
 

@@ -28,6 +28,9 @@ enum sw_flow_state {
 #define SW_FLF_S_SACK   0x10
 #define SW_FLF_S_TS     0x20
 #define SW_FLF_S_WS     0x40
+/* A connection opened before its port became protected, proven by the server's segment:
+ * passed both ways untranslated (its numbers and options are the endpoints' own). */
+#define SW_FLF_ADOPTED  0x80
 
 /* sw_flow.fin */
 #define SW_FIN_CLIENT   0x01
@@ -42,7 +45,13 @@ enum sw_flow_state {
 struct sw_flow {
 	struct sw_ctab_hdr hdr;         /* hdr.user: state, flags, ws */
 	uint32_t last_ms;               /* last segment seen (sw_ms clock, wraps) */
-	uint32_t iss;                   /* the ISS (cookie) the client was given */
+	union {
+		uint32_t iss;           /* OPENING: the ISS (cookie) the client was given */
+		uint32_t srv_nxt;       /* after: what the server has sent, in the client's
+					 * space (seq + length of its latest segment): the
+					 * client's next expected sequence number once it has
+					 * it all, the RST's when synwall ends the flow */
+	};
 	union {
 		uint32_t irs;           /* OPENING: client's ISN */
 		uint32_t srv_ack;       /* after: the last ack the server sent, i.e. the
@@ -85,6 +94,9 @@ struct sw_flowtab {
 	struct sw_ctab tab;
 	uint32_t limit;
 	struct sw_sweep sweep;   /* idle timers */
+	/* the shortest idle timeout of any port (ms): the due time of an established flow is
+	 * no later than its last segment + this; set by the owner from the configuration */
+	uint32_t idle_min_ms;
 };
 
 /* Buckets for a table of `flows` entries (SW_FLOW_BUCKET_SLOTS each, power of 2). */
@@ -145,6 +157,11 @@ sw_flowtab_prefetch_match(const struct sw_flowtab *ft, uint32_t hash, int v6)
  */
 struct sw_flow *sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
 			       uint32_t now_ms, uint32_t min_idle_ms, int *evicted);
+/* The same; when a flow had to make room, a copy of it and its key in *gone and *gone_t (for
+ * the caller to end it on both sides). */
+struct sw_flow *sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t,
+				     uint32_t hash, uint32_t now_ms, uint32_t min_idle_ms,
+				     int *evicted, struct sw_flow *gone, struct sw_tuple *gone_t);
 
 static inline void
 sw_flowtab_remove(struct sw_flowtab *ft, struct sw_flow *f)
@@ -171,7 +188,7 @@ sw_flowtab_touch(struct sw_flowtab *ft, struct sw_flow *f, uint32_t now_ms)
  * the sweep hands it a flow only from then on.
  */
 static inline uint32_t
-sw_flow_due_ms(const struct sw_flow *f)
+sw_flow_due_ms(const struct sw_flowtab *ft, const struct sw_flow *f)
 {
 	switch (sw_flow_state(f)) {
 	case SW_FLOW_OPENING:
@@ -181,7 +198,7 @@ sw_flow_due_ms(const struct sw_flow *f)
 	case SW_FLOW_CLOSING:
 		return f->last_ms + SW_FLOW_LINGER_MS;
 	default:
-		return f->last_ms + SW_FLOW_IDLE_TIMEOUT_MS;
+		return f->last_ms + ft->idle_min_ms;
 	}
 }
 
@@ -190,7 +207,7 @@ sw_flow_due_ms(const struct sw_flow *f)
 static inline void
 sw_flowtab_sooner(struct sw_flowtab *ft, const struct sw_flow *f, uint64_t now_ms)
 {
-	uint32_t due = sw_flow_due_ms(f);
+	uint32_t due = sw_flow_due_ms(ft, f);
 
 	sw_ctab_timer_sooner(&ft->tab, f,
 			     now_ms + (uint64_t)(int64_t)(int32_t)(due - (uint32_t)now_ms));

@@ -4,6 +4,7 @@
 #include "handshake.h"
 #include "proxy.h"
 #include "segment.h"
+#include "splice.h"
 
 /* What the server SYN carries of the client's SYN. */
 struct client_syn {
@@ -15,6 +16,22 @@ struct client_syn {
 	uint8_t ws_ours;        /* the shift our SYN-ACK offered (with has_ws) */
 };
 
+/*
+ * A client segment of no flow, no pending handshake and no valid cookie, to a port that has
+ * just become protected: it may belong to a connection opened before, so it is passed to the
+ * server as it would have been (no flow is made: the server's answer proves the connection,
+ * sw_splice_adopt). A spoofed one reaches the server, as before the change, until the port's
+ * adoption window closes.
+ */
+static inline bool
+adopting(struct sw_lcore *lc, const struct sw_pkt *pkt)
+{
+	if (!sw_cfg_adopting(lc->cfg, pkt->t.dport, lc->now_ms))
+		return false;
+	lc->cnt.proxy_adopt_passed++;
+	return true;
+}
+
 /* Open a flow for the handshake cs (its syncache entry e, if any, goes) and make m the SYN
  * to the server. */
 static enum sw_verdict
@@ -23,20 +40,23 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	    struct sw_sc_entry *e)
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct sw_flow *f;
+	struct sw_tuple gone_t;
+	struct sw_flow *f, gone;
 	struct sw_seg s;
 	int evicted;
 
-	f = sw_flowtab_add(&lc->ft, &pkt->t, hash, (uint32_t)lc->now_ms,
-			   SW_FLOW_EVICT_MIN_IDLE_MS, &evicted);
+	f = sw_flowtab_add_evict(&lc->ft, &pkt->t, hash, (uint32_t)lc->now_ms,
+				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
 	if (f == NULL) {
 		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
 		 * client's retransmission can still get in. */
 		lc->cnt.sc_aborted++;
 		return SW_V_DROP;
 	}
-	if (evicted)
+	if (evicted) {
 		lc->cnt.proxy_evicted++;
+		sw_splice_end(lc, out, &gone, &gone_t);
+	}
 	if (e != NULL)
 		sw_syncache_remove(&lc->sc, e);
 	lc->cnt.sc_completed++;
@@ -48,16 +68,17 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	sw_flow_ws(f) = (uint8_t)(cs->has_ws ? (cs->wscale | cs->ws_ours << 4) : 0);
 	f->irs = cs->irs;
 	f->iss = cs->iss;
-	/* Unless this server is known to do timestamps, leave room in its segments for the
-	 * timestamps option synwall would have to add for the client. */
+	/*
+	 * The client was promised timestamps: leave room in the server's segments for the
+	 * option synwall must add should the server not do them. Whether it does is known only
+	 * from its SYN-ACK, after this SYN; a learned profile is no promise (the server may have
+	 * changed, or another server answers on that address), and one full-size segment 12
+	 * bytes too long for the path is dropped there for good. A server that does timestamps
+	 * sends 12 bytes less a segment than it could (0.8 % at 1460).
+	 */
 	f->open.mss = cs->mss;
-	if (cs->ts) {
-		const struct sw_profile *known = sw_learn_lookup(&lc->learn, &pkt->t);
-
-		if ((known == NULL || !(known->flags & SW_PROF_TS)) &&
-		    cs->mss > SW_TCP_MIN_MSS + SW_TS_OPTLEN)
-			f->open.mss = (uint16_t)(cs->mss - SW_TS_OPTLEN);
-	}
+	if (cs->ts && cs->mss > SW_TCP_MIN_MSS + SW_TS_OPTLEN)
+		f->open.mss = (uint16_t)(cs->mss - SW_TS_OPTLEN);
 	f->open.win = pkt->win;
 	f->ts_ours = pkt->opt.tsecr;
 	f->ts_recent = pkt->opt.tsval;
@@ -125,6 +146,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 	/* No entry, or one for another handshake on this 4-tuple (a second SYN with another
 	 * ISN is answered by cookie alone): the cookie decides. */
 	if (!lc->cfg->lim.syncookies && mode != SW_MODE_COOKIE) {
+		if (e == NULL && adopting(lc, pkt))
+			return SW_V_INSIDE;
 		if (e != NULL)
 			lc->cnt.sc_badack++;
 		else
@@ -142,6 +165,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 			irs = pkt->seq;
 	}
 	if (!valid) {
+		if (e == NULL && adopting(lc, pkt))
+			return SW_V_INSIDE;
 		if (e != NULL) {
 			lc->cnt.sc_badack++;
 			sw_log_segment(lc, pkt, "does not acknowledge the SYN-ACK of its pending "
@@ -182,6 +207,8 @@ sw_handshake_rst(struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t hash)
 		 * tear down someone else's handshake. */
 		sw_syncache_remove(&lc->sc, e);
 		lc->cnt.sc_reset++;
+	} else if (e == NULL && adopting(lc, pkt)) {
+		return SW_V_INSIDE;
 	} else {
 		lc->cnt.proxy_rst_ignored++;
 	}

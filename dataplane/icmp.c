@@ -25,7 +25,7 @@ sw_icmp_from_outside(struct sw_lcore *lc, struct rte_mbuf *m, const struct sw_pk
 		return SW_V_NO_FLOW;
 	/* The quoted segment went server -> client: entries are keyed the other way. */
 	sw_tuple_reverse(&t, &q);
-	if (lc->cfg->port_mode[t.dport] == SW_MODE_PASS)
+	if (!sw_cfg_has_flows(lc->cfg, t.dport))
 		return SW_V_NO_FLOW;
 	hash = sw_ctab_hash(&lc->sc.tab, &t);
 	e = sw_syncache_lookup(&lc->sc, &t, hash);

@@ -28,6 +28,7 @@ struct sw_rx {
 	uint8_t mode;
 	uint8_t need;           /* enum sw_cookie_need */
 	uint8_t msglen;
+	bool lookup;            /* TCP parsed, to a port whose flows are looked up */
 	uint32_t hash;          /* of pkt.t, both tables' seed */
 	uint32_t low;           /* the cookie's low byte (SW_NEED_MAKE, SW_NEED_CHECK) */
 	struct sw_syn_plan syn;         /* SW_NEED_MAKE */
@@ -83,6 +84,7 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	struct sw_pkt *pkt = &rx->pkt;
 
 	rx->need = SW_NEED_NONE;
+	rx->lookup = false;
 	rx->macs.have = false;
 	rx->macs.have_probe = false;
 	rx->rc = 0;
@@ -90,17 +92,19 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	if (rx->kind != SW_L3_TCP)
 		return;
 	rx->mode = lc->cfg->port_mode[pkt->t.dport];
-	if (rx->mode != SW_MODE_PROXY && rx->mode != SW_MODE_COOKIE)
+	if (!sw_cfg_has_flows(lc->cfg, pkt->t.dport))
 		return;
 	if (pkt->v6_ext) {
 		/* TCP behind IPv6 extension headers, to a protected port: not answered, not
 		 * spliced (the headers would have to be carried along), not let through. */
-		rx->rc = -SW_BAD_IPV6_EXT;
+		if (rx->mode != SW_MODE_PASS)
+			rx->rc = -SW_BAD_IPV6_EXT;
 		return;
 	}
 	rx->rc = sw_parse_tcp(data, len, pkt);
 	if (rx->rc < 0)
 		return;
+	rx->lookup = true;
 	rx->hash = sw_ctab_hash(&lc->ft.tab, &pkt->t);
 	rx->need = SW_NEED_PENDING;
 	/* The headers of the buckets this tuple can be in: on their way while the rest of the
@@ -130,6 +134,8 @@ outside_classify(struct sw_lcore *lc, struct sw_rx *rx)
 	if (rx->need != SW_NEED_PENDING)
 		return;
 	rx->need = SW_NEED_NONE;
+	if (rx->mode == SW_MODE_PASS)
+		return;         /* flows only: no cookies on a port that is not protected */
 	fl = pkt->tcp_flags & (SW_TH_SYN | SW_TH_ACK | SW_TH_RST | SW_TH_FIN);
 	if (fl == SW_TH_SYN) {
 		sw_syn_plan(lc, pkt, &rx->syn);
@@ -256,6 +262,15 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 	}
 	mode = (enum sw_mode)rx->mode;
 	if (mode == SW_MODE_PASS) {
+		/* A port that left protection: its flows are translated until they end. */
+		if (unlikely(rx->lookup)) {
+			f = sw_flowtab_lookup(&lc->ft, &pkt->t, rx->hash);
+			if (f != NULL) {
+				v = sw_splice_client(lc, m, pkt, f);
+				if (v != SW_V_NO_FLOW)
+					return v;
+			}
+		}
 		lc->cnt.port_bridged++;
 		return SW_V_INSIDE;
 	}
@@ -322,19 +337,23 @@ inside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m)
 	struct sw_tuple t;
 	struct sw_pkt pkt;
 	struct sw_flow *f;
+	uint32_t hash;
 
-	/* Only TCP from a protected port can belong to a flow: the rest is bridged (TCP behind
-	 * IPv6 extension headers too: the splice does not carry them). */
+	/* Only TCP from a port whose flows are looked up (protected, or it was) can belong to a
+	 * flow: the rest is bridged (TCP behind IPv6 extension headers too: the splice does not
+	 * carry them). */
 	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP || pkt.v6_ext ||
-	    lc->cfg->port_mode[pkt.t.sport] == SW_MODE_PASS ||
+	    !sw_cfg_has_flows(lc->cfg, pkt.t.sport) ||
 	    sw_parse_tcp(data, len, &pkt) < 0)
 		goto bridge;
 	/* Flows are keyed client -> server. */
 	sw_tuple_reverse(&t, &pkt.t);
-	f = sw_flowtab_lookup(&lc->ft, &t, sw_ctab_hash(&lc->ft.tab, &t));
-	if (f == NULL)
-		goto bridge;
-	return sw_splice_server(lc, out, m, &pkt, f, &t);
+	hash = sw_ctab_hash(&lc->ft.tab, &t);
+	f = sw_flowtab_lookup(&lc->ft, &t, hash);
+	if (f != NULL)
+		return sw_splice_server(lc, out, m, &pkt, f, &t);
+	if (lc->cfg->port_mode[pkt.t.sport] != SW_MODE_PASS)
+		return sw_splice_adopt(lc, out, m, &pkt, &t, hash);
 bridge:
 	lc->cnt.port_bridged++;
 	return SW_V_OUTSIDE;

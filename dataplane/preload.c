@@ -50,7 +50,7 @@ sw_preload_flows(struct sw_worker *w, uint32_t n, uint32_t now_ms)
 			continue;
 		}
 		sw_flow_state(f) = SW_FLOW_ESTABLISHED;
-		f->iss = i * 7;
+		f->srv_nxt = i * 7 + 1;         /* ISS 7i: the SYN-ACK's SYN, no data yet */
 		f->seq_delta = PRELOAD_SEQ_DELTA;
 		f->srv_ack = i + 1;     /* nothing sent yet: the server expects ISN + 1 */
 		f->eth_client[0] = 0x02;

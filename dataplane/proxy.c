@@ -199,6 +199,7 @@ sw_proxy_server_synack(struct sw_flow *f, const struct sw_pkt *sa)
 	sw_flow_flags(f) = flags;
 	f->ts_delta = (flags & SW_FLF_S_TS) ? sa->opt.tsval - f->ts_ours : 0;
 	f->seq_delta = sa->seq - f->iss;
+	f->srv_nxt = f->iss + 1;        /* the SYN-ACK's SYN */
 	f->ws_srv = (flags & SW_FLF_S_WS) ? sa->opt.wscale : 0;
 	f->srv_ack = sa->ack;
 	return true;

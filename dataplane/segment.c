@@ -133,6 +133,22 @@ sw_seg_server_ack(struct sw_seg *s, const struct sw_flow *f, const struct sw_tup
 }
 
 void
+sw_seg_reset(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+	     bool to_server)
+{
+	sw_seg_of_flow(s, f, t, to_server);
+	s->flags = SW_TH_RST | SW_TH_ACK;
+	s->win = 0;
+	if (to_server) {
+		s->seq = f->srv_ack;
+		s->ack = f->srv_nxt + f->seq_delta;
+	} else {
+		s->seq = f->srv_nxt;
+		s->ack = f->srv_ack;
+	}
+}
+
+void
 sw_seg_client_window(struct sw_seg *s, const struct sw_lcore *lc, const struct sw_flow *f,
 		     const struct sw_tuple *t, uint32_t irs, uint16_t srv_win, uint32_t srv_tsval)
 {
@@ -140,7 +156,7 @@ sw_seg_client_window(struct sw_seg *s, const struct sw_lcore *lc, const struct s
 	uint32_t win = ((uint32_t)srv_win + (1u << ours) - 1) >> ours;
 
 	sw_seg_of_flow(s, f, t, false);
-	s->seq = f->iss + 1;
+	s->seq = f->srv_nxt;
 	s->ack = irs + 1;
 	s->flags = SW_TH_ACK;
 	s->win = win > UINT16_MAX ? UINT16_MAX : (uint16_t)win;

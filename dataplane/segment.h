@@ -69,6 +69,12 @@ void sw_seg_client_rst(struct sw_seg *s, const struct sw_flow *f, const struct s
 void sw_seg_server_ack(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
 		       uint32_t seq, uint32_t srv_isn, uint32_t srv_tsval, uint16_t client_win);
 
+/* The RST that ends an established flow on one side (to_server, or to the client), with
+ * exactly the sequence number that side expects next once everything sent has arrived
+ * (RFC 5961 3.2: anything else only earns a challenge ACK). */
+void sw_seg_reset(struct sw_seg *s, const struct sw_flow *f, const struct sw_tuple *t,
+		  bool to_server);
+
 /* To the client of a flow just established: the server's window, now that there is one
  * (our SYN-ACK offered none). irs: the client's ISN; srv_win and srv_tsval: the server
  * SYN-ACK's (its window is never scaled). */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
 #include "proxy.h"
 #include "segment.h"
 #include "splice.h"
@@ -37,6 +39,40 @@ track_close(struct sw_lcore *lc, struct sw_flow *f, const struct sw_pkt *pkt, bo
 	}
 }
 
+/* What the server has sent, in the client's space (before the segment is translated). */
+static inline void
+track_srv_nxt(struct sw_flow *f, const struct sw_pkt *pkt)
+{
+	uint32_t end = pkt->seq - f->seq_delta + (uint32_t)(pkt->l4_len - pkt->th_len) +
+		       ((pkt->tcp_flags & SW_TH_FIN) ? 1 : 0);
+
+	if ((int32_t)(end - f->srv_nxt) > 0)
+		f->srv_nxt = end;
+}
+
+void
+sw_splice_end(struct sw_lcore *lc, struct sw_sink *out, const struct sw_flow *f,
+	      const struct sw_tuple *t)
+{
+	struct rte_mbuf *m;
+	struct sw_seg s;
+	int side;
+
+	if (sw_flow_state(f) != SW_FLOW_ESTABLISHED)
+		return;         /* closing already; an opening one ends by its own timer */
+	for (side = SW_OUTSIDE; side <= SW_INSIDE; side++) {
+		m = sw_sink_alloc(out);
+		if (m == NULL) {
+			lc->cnt.port_nombuf++;
+			continue;
+		}
+		sw_seg_reset(&s, f, t, side == SW_INSIDE);
+		sw_mbuf_write_seg(m, &s, out->tx_csum[side]);
+		sw_sink_send(out, (enum sw_side)side, m);
+	}
+	lc->cnt.proxy_reset_sent++;
+}
+
 enum sw_verdict
 sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
 {
@@ -71,7 +107,8 @@ sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, st
 	/* Everything else, an established flow's SYN included (the server answers it with a
 	 * challenge ACK, RFC 5961 4), is translated and passed on. */
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
-	sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
+	if (likely(!(sw_flow_flags(f) & SW_FLF_ADOPTED)))
+		sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
 	track_close(lc, f, pkt, true);
 	lc->cnt.proxy_to_server++;
 	return SW_V_INSIDE;
@@ -150,10 +187,20 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 
 	if (sw_flow_state(f) == SW_FLOW_OPENING)
 		return server_opening(lc, out, m, pkt, f, t);
+	if (unlikely(sw_flow_flags(f) & SW_FLF_ADOPTED)) {
+		/* the endpoints' own numbers both ways: only the close is followed */
+		sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+		track_srv_nxt(f, pkt);
+		if ((fl & SW_TH_ACK) && (int32_t)(pkt->ack - f->srv_ack) > 0)
+			f->srv_ack = pkt->ack;
+		track_close(lc, f, pkt, false);
+		lc->cnt.proxy_to_client++;
+		return SW_V_OUTSIDE;
+	}
 	if ((fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
 		/* The server resends its SYN-ACK: our ACK was lost. Answer it again; the
 		 * client has been told already. */
-		if (pkt->seq - f->seq_delta != f->iss) {
+		if (pkt->seq - f->seq_delta + 1 != f->srv_nxt) {
 			lc->cnt.proxy_synack_mismatch++;
 			return SW_V_DROP;
 		}
@@ -167,12 +214,67 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		return SW_V_INSIDE;
 	}
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+	track_srv_nxt(f, pkt);
 	if (unlikely(sw_proxy_needs_ts(pkt, f)) && rte_pktmbuf_prepend(m, SW_TS_OPTLEN) != NULL)
 		sw_proxy_to_client(rte_pktmbuf_mtod(m, uint8_t *), pkt, f, true,
 				   sw_tsval_ours(lc));
 	else
 		sw_proxy_to_client(data, pkt, f, false, 0);
 	track_close(lc, f, pkt, false);
+	lc->cnt.proxy_to_client++;
+	return SW_V_OUTSIDE;
+}
+
+enum sw_verdict
+sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+		const struct sw_pkt *pkt, const struct sw_tuple *t, uint32_t hash)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t fl = pkt->tcp_flags;
+	struct sw_tuple gone_t;
+	struct sw_flow *f, gone;
+	int evicted;
+
+	/* Outside the adoption window, a server segment of no flow belongs to a flow synwall
+	 * has ended (or never had): passed on, it would show the client numbers it never
+	 * agreed to (the server's real ISN among them). */
+	if (!sw_cfg_adopting(lc->cfg, t->dport, lc->now_ms)) {
+		lc->cnt.proxy_server_no_flow++;
+		return SW_V_DROP;
+	}
+	/* Only an established connection's segment proves one: a SYN-ACK or an RST opens
+	 * nothing (they pass as they would have before). */
+	if ((fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) != SW_TH_ACK) {
+		lc->cnt.port_bridged++;
+		return SW_V_OUTSIDE;
+	}
+	f = sw_flowtab_add_evict(&lc->ft, t, hash, (uint32_t)lc->now_ms,
+				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
+	if (f == NULL) {
+		lc->cnt.proxy_adopt_full++;
+		return SW_V_OUTSIDE;
+	}
+	if (evicted) {
+		lc->cnt.proxy_evicted++;
+		sw_splice_end(lc, out, &gone, &gone_t);
+	}
+	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
+	sw_flow_flags(f) = (uint8_t)(SW_FLF_ADOPTED | (pkt->has_vlan ? SW_FLF_VLAN : 0));
+	sw_flow_ws(f) = 0;
+	f->srv_nxt = pkt->seq;
+	f->srv_ack = pkt->ack;
+	f->seq_delta = 0;
+	f->ts_delta = 0;
+	f->ts_recent = 0;
+	f->ws_srv = 0;
+	f->fin = 0;
+	/* the server's frame goes server -> client: its source is the server side */
+	memcpy(f->eth_server, data + 6, 6);
+	memcpy(f->eth_client, data, 6);
+	f->vlan_tci = pkt->vlan_tci;
+	track_srv_nxt(f, pkt);
+	track_close(lc, f, pkt, false);
+	lc->cnt.proxy_adopted++;
 	lc->cnt.proxy_to_client++;
 	return SW_V_OUTSIDE;
 }
@@ -224,8 +326,12 @@ sw_flow_timer(struct sw_flow *f, uint32_t idle, void *arg)
 		lc->cnt.proxy_closed++;
 		return SW_FLOW_DROP;
 	default:
-		if (idle < SW_FLOW_IDLE_TIMEOUT_MS)
+		if (idle / 1000 < lc->cfg->port_idle_s[f->hdr.dport])
 			return SW_FLOW_KEEP;
+		/* Both ends learn at once that the connection is gone, rather than at their
+		 * next segment, which would find no flow. */
+		sw_ctab_tuple(&lc->ft.tab, f, &t);
+		sw_splice_end(lc, io->out, f, &t);
 		lc->cnt.proxy_expired++;
 		return SW_FLOW_DROP;
 	}

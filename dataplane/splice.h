@@ -29,6 +29,22 @@ enum sw_verdict sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct
 enum sw_verdict sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 				 struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t);
 
+/*
+ * A segment from the server (pkt, parsed to TCP; t the key, client -> server; hash its hash)
+ * with no flow, on a protected port. While the port adopts the connections opened before it
+ * became protected (sw_cfg_adopting), an established connection's segment makes an adopted
+ * flow (SW_FLF_ADOPTED: passed untranslated both ways from now on), and the segment passes
+ * (SW_V_OUTSIDE) as it would have without synwall. Outside that window it is dropped: it
+ * would leave untranslated.
+ */
+enum sw_verdict sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+				const struct sw_pkt *pkt, const struct sw_tuple *t, uint32_t hash);
+
+/* End the established flow f (a copy will do; t its key) on both sides: an RST to the client
+ * and one to the server, each with the sequence number it expects (sw_seg_reset). */
+void sw_splice_end(struct sw_lcore *lc, struct sw_sink *out, const struct sw_flow *f,
+		   const struct sw_tuple *t);
+
 /* The flow sweep's timer (arg: struct sw_stage_io). */
 enum sw_flow_timer_action sw_flow_timer(struct sw_flow *f, uint32_t idle_ms, void *arg);
 

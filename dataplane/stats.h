@@ -49,6 +49,11 @@
 	X(proxy_server_opening, "proxy.server_opening") \
 	X(proxy_synack_mismatch, "proxy.synack_mismatch") \
 	X(proxy_outside_synack, "proxy.outside_synack") \
+	X(proxy_adopted,     "proxy.adopted")           \
+	X(proxy_adopt_passed, "proxy.adopt_passed")     \
+	X(proxy_adopt_full,  "proxy.adopt_full")        \
+	X(proxy_server_no_flow, "proxy.server_no_flow") \
+	X(proxy_reset_sent,  "proxy.reset_sent")        \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
 	X(proxy_timer_capped, "proxy.timer_capped")     \

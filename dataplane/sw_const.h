@@ -28,7 +28,12 @@
  * client gets an RST. */
 #define SW_SERVER_SYN_RTO_MS       1000
 #define SW_SERVER_SYN_MAX_BACKOFF  6        /* the timeout doubles at most this many times */
-#define SW_FLOW_IDLE_TIMEOUT_MS    300000   /* an established flow with no segment */
+/* An established flow with no segment for this long ends (with an RST to both sides), unless
+ * its port says otherwise (--idle-timeout, the controller's per-port setting): a day, as
+ * pf's tcp.established; Linux conntrack keeps 5 days. */
+#define SW_FLOW_IDLE_DEFAULT_S     86400u
+#define SW_FLOW_IDLE_TIMEOUT_MS    (SW_FLOW_IDLE_DEFAULT_S * 1000u)
+#define SW_FLOW_IDLE_MAX_S         (30u * 86400)   /* idle times are 32-bit milliseconds */
 #define SW_FLOW_LINGER_MS          5000     /* after FIN both ways, or an RST */
 #define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */
 #define SW_FLOW_BUCKET_SLOTS       8

@@ -70,8 +70,9 @@ struct sc_timer_call {
 };
 
 static uint32_t
-sc_due(const void *entry)
+sc_due(const void *entry, const void *arg)
 {
+	(void)arg;
 	return ((const struct sw_sc_entry *)entry)->expire_ms;
 }
 

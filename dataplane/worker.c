@@ -154,6 +154,9 @@ sw_worker_run(struct sw_worker *w)
 	while (!app->quit) {
 		lc->now_ms = sw_now_ms();
 		lc->cfg = sw_cfg_get(&app->cfg);
+		/* a shorter timeout reaches a flow whose due time was set under the longer one
+		 * once that has come (docs/DATAPLANE.md, "Timers") */
+		lc->ft.idle_min_ms = lc->cfg->idle_min_s * 1000;
 
 		n = rte_eth_rx_burst(w->port[SW_OUTSIDE], w->queue, pkts, SW_RX_BURST);
 		if (n > 0) {

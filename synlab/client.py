@@ -33,6 +33,65 @@ def download(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     return h.hexdigest()
 
 
+def paced_download(addr: str, size: int, seconds: float, port: int = 80,
+                   timeout: float = 60) -> str:
+    """GET /blob/size read at a pace that spreads it over about `seconds`: the SHA-256 of
+    what arrived. A small receive buffer keeps the server sending as it is read, so that
+    segments cross synwall all along (through whatever happens to it meanwhile)."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 10)
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    c = _conn(addr, port, timeout)
+    c.sock = s
+    c.request("GET", f"/blob/{size}")
+    r = c.getresponse()
+    h = hashlib.sha256()
+    got = 0
+    step = 16 << 10
+    pause = seconds * step / size
+    while True:
+        data = r.read(step)
+        if not data:
+            break
+        h.update(data)
+        got += len(data)
+        time.sleep(pause)
+    c.close()
+    if r.status != 200 or got != size:
+        raise RuntimeError(f"paced download: status {r.status}, {got} of {size} bytes")
+    return h.hexdigest()
+
+
+def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) -> dict:
+    """One request answered, `idle` seconds of silence, then what the connection says: how
+    the client's stack sees an idle timeout (an RST while idle shows as a reset at once)."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    req = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    s.sendall(req)
+    got = b""
+    while not got.endswith(b"hello\n"):
+        data = s.recv(4096)
+        if not data:
+            break
+        got += data
+    time.sleep(idle)
+    t0 = time.monotonic()
+    try:
+        s.sendall(req)
+        data = s.recv(4096)
+        outcome = "answered" if data else "closed"
+    except ConnectionResetError:
+        outcome = "reset"
+    except TimeoutError:
+        outcome = "stalled"
+    finally:
+        s.close()
+    return {"first": got.endswith(b"hello\n"), "outcome": outcome,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
 def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     """POST size bytes of the blob stream; the SHA-256 the server computed."""
     chunk = blob_chunk()

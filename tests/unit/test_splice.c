@@ -398,7 +398,7 @@ test_established(int v6, uint8_t srv_opts)
 	struct rte_mbuf *m;
 	struct sw_pkt p;
 	struct conn c;
-	uint32_t ts_delta;
+	uint32_t ts_delta, srv_nxt;
 
 	SW_CTX("established v6=%d server opts=%#x", v6, srv_opts);
 	fake_dp_init(&d, NULL);
@@ -459,7 +459,16 @@ test_established(int v6, uint8_t srv_opts)
 	fake_check_counters(d.lc, &want);
 	CHECK_EQ(f->srv_ack, c.irs + 101);
 
-	/* the SYN-ACK again (our ACK was lost): answered again, nothing told the client */
+	/* the SYN-ACK again once the server has sent data: stale (a server that has our ACK
+	 * is established and needs no second one), not the flow's any more */
+	m = server_synack(&c, SRV_ISN, c.irs + 1, srv_opts);
+	CHECK_EQ(from_server(&d, m, f), SW_V_DROP);
+	fake_dp_put(&d, m, SW_V_DROP);
+	want.proxy_synack_mismatch++;
+	fake_check_counters(d.lc, &want);
+	/* before any data (our ACK was lost): answered again, nothing told the client */
+	srv_nxt = f->srv_nxt;
+	f->srv_nxt = c.iss + 1;
 	m = server_synack(&c, SRV_ISN, c.irs + 1, srv_opts);
 	CHECK_EQ(from_server(&d, m, f), SW_V_INSIDE);
 	want_of(&w, &c, true);
@@ -482,8 +491,9 @@ test_established(int v6, uint8_t srv_opts)
 	m = server_synack(&c, SRV_ISN + 1, c.irs + 1, srv_opts);
 	CHECK_EQ(from_server(&d, m, f), SW_V_DROP);
 	fake_dp_put(&d, m, SW_V_DROP);
-	want.proxy_synack_mismatch = 1;
+	want.proxy_synack_mismatch++;
 	fake_check_counters(d.lc, &want);
+	f->srv_nxt = srv_nxt;
 
 	/* an established client's SYN: the server judges it (a challenge ACK) */
 	s = seg(&c, false, SW_TH_SYN, c.irs, 0, 64240, 0);
@@ -785,6 +795,8 @@ test_idle_timers(void)
 	struct fake_dp d;
 	struct sw_flow *f;
 	struct conn c;
+	struct sw_pkt p;
+	uint32_t srv_nxt, srv_ack;
 
 	fake_dp_init(&d, NULL);
 	f = established(&d, &c, 0, 12, LINUX);
@@ -794,9 +806,22 @@ test_idle_timers(void)
 	want.proxy_established = 1;
 	CHECK_EQ(timer(&d, f, SW_FLOW_IDLE_TIMEOUT_MS - 1), SW_FLOW_KEEP);
 	fake_check_counters(d.lc, &want);
+	srv_nxt = f->srv_nxt;
+	srv_ack = f->srv_ack;
 	CHECK_EQ(timer(&d, f, SW_FLOW_IDLE_TIMEOUT_MS), SW_FLOW_DROP);
 	want.proxy_expired = 1;
+	want.proxy_reset_sent = 1;
 	fake_check_counters(d.lc, &want);
+	/* both ends told at once, each with exactly the sequence number it expects */
+	REQUIRE(fake_nsent(&d, SW_OUTSIDE) == 3 && fake_nsent(&d, SW_INSIDE) == 3);
+	CHECK_EQ(fake_parse(d.out.sent[SW_OUTSIDE].m[2], &p), 0);
+	CHECK_EQ(p.tcp_flags, SW_TH_RST | SW_TH_ACK);
+	CHECK_EQ(p.seq, srv_nxt);
+	CHECK_EQ(p.ack, srv_ack);
+	CHECK_EQ(fake_parse(d.out.sent[SW_INSIDE].m[2], &p), 0);
+	CHECK_EQ(p.tcp_flags, SW_TH_RST | SW_TH_ACK);
+	CHECK_EQ(p.seq, srv_ack);
+	CHECK_EQ(p.ack, srv_nxt + f->seq_delta);
 
 	sw_flow_state(f) = SW_FLOW_CLOSING;
 	CHECK_EQ(timer(&d, f, SW_FLOW_LINGER_MS - 1), SW_FLOW_KEEP);
@@ -804,10 +829,10 @@ test_idle_timers(void)
 	CHECK_EQ(timer(&d, f, SW_FLOW_LINGER_MS), SW_FLOW_DROP);
 	want.proxy_closed = 1;
 	fake_check_counters(d.lc, &want);
-	/* neither sends anything */
-	CHECK_EQ(d.out.allocs, 1);
-	CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), 2);
-	CHECK_EQ(fake_nsent(&d, SW_INSIDE), 2);
+	/* lingering ends quietly: the RSTs of the expiry were all */
+	CHECK_EQ(d.out.allocs, 3);
+	CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), 3);
+	CHECK_EQ(fake_nsent(&d, SW_INSIDE), 3);
 	CHECK_FAKE_FINI(&d);
 }
 

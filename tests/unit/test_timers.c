@@ -12,6 +12,9 @@
 #include "sw_test.h"
 #include "syncache.h"
 
+/* The established flows' idle timeout of these tests (the table's bound, idle_min_ms): five
+ * minutes, so that a test steps through it a millisecond at a time. */
+#define TEST_IDLE_MS 300000u
 #define PERIOD SW_SWEEP_PERIOD_MS
 
 static void *
@@ -197,7 +200,7 @@ flow_policy(struct sw_flow *f, uint32_t idle, void *arg)
 	case SW_FLOW_CLOSING:
 		return idle >= SW_FLOW_LINGER_MS ? SW_FLOW_DROP : SW_FLOW_KEEP;
 	default:
-		return idle >= SW_FLOW_IDLE_TIMEOUT_MS ? SW_FLOW_DROP : SW_FLOW_KEEP;
+		return idle >= TEST_IDLE_MS ? SW_FLOW_DROP : SW_FLOW_KEEP;
 	}
 }
 
@@ -217,6 +220,7 @@ test_flow_edges(void)
 	struct sw_flow *f[4];
 
 	REQUIRE(sw_flowtab_init(&ft, mem, 4096, 3) == 0);
+	ft.idle_min_ms = TEST_IDLE_MS;
 	ft.sweep.last_ms = t0;
 	for (i = 0; i < 4; i++) {
 		struct sw_tuple k;
@@ -230,12 +234,12 @@ test_flow_edges(void)
 	f[1]->rexmits = 9;              /* the backoff capped: 64 s */
 	want[0] = t0 + SW_SERVER_SYN_RTO_MS;
 	want[1] = t0 + (SW_SERVER_SYN_RTO_MS << 6);
-	want[2] = t0 + SW_FLOW_IDLE_TIMEOUT_MS;
+	want[2] = t0 + TEST_IDLE_MS;
 	want[3] = t0 + 2000 + SW_FLOW_LINGER_MS;
 	for (i = 0; i < 4; i++)
-		CHECK_EQ(sw_flow_due_ms(f[i]), (uint32_t)(i == 3 ? t0 + SW_FLOW_IDLE_TIMEOUT_MS
+		CHECK_EQ(sw_flow_due_ms(&ft, f[i]), (uint32_t)(i == 3 ? t0 + TEST_IDLE_MS
 								     : want[i]));
-	for (now = t0; now <= t0 + SW_FLOW_IDLE_TIMEOUT_MS + 2 * PERIOD; now++) {
+	for (now = t0; now <= t0 + TEST_IDLE_MS + 2 * PERIOD; now++) {
 		if (now == t0 + 2000) {
 			/* flow 3 sees FINs both ways */
 			f[3]->last_ms = (uint32_t)now;
@@ -278,9 +282,10 @@ test_bounded_stall(uint32_t flows)
 	void *mem = mem_new(sw_flowtab_memsize(flows));
 	const uint64_t t0 = 5000000;
 	uint32_t i, n = 0, calls = 0, worst_steps = 0, worst_entries = 0, fired = 0;
-	uint64_t now = t0 + SW_FLOW_IDLE_TIMEOUT_MS + 3600000;   /* an hour late */
+	uint64_t now = t0 + TEST_IDLE_MS + 3600000;   /* an hour late */
 
 	REQUIRE(sw_flowtab_init(&ft, mem, flows, 11) == 0);
+	ft.idle_min_ms = TEST_IDLE_MS;
 	ft.sweep.last_ms = t0;
 	for (i = 0; n < flows / 8 * 7 && i < 2 * flows; i++) {
 		struct sw_tuple k;

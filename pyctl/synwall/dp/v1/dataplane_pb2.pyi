@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PortRange(_message.Message):
-    __slots__ = ("lo", "hi", "mode", "mss", "wscale", "window_scaling", "sack", "timestamps")
+    __slots__ = ("lo", "hi", "mode", "mss", "wscale", "window_scaling", "sack", "timestamps", "idle_timeout_s")
     LO_FIELD_NUMBER: _ClassVar[int]
     HI_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,7 @@ class PortRange(_message.Message):
     WINDOW_SCALING_FIELD_NUMBER: _ClassVar[int]
     SACK_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     lo: int
     hi: int
     mode: int
@@ -24,7 +25,8 @@ class PortRange(_message.Message):
     window_scaling: bool
     sack: bool
     timestamps: bool
-    def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ..., mode: _Optional[int] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ...) -> None: ...
+    idle_timeout_s: int
+    def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ..., mode: _Optional[int] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., idle_timeout_s: _Optional[int] = ...) -> None: ...
 
 class DpConfig(_message.Message):
     __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports")

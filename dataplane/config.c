@@ -53,14 +53,17 @@ sw_cfg_update_idle_min(struct sw_config *c)
 void
 sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms)
 {
-	uint32_t until = (uint32_t)(now_ms / 1000) + n->adopt_window_s;
+	/* rounded up: the window is never shorter than configured */
+	uint32_t until = (uint32_t)((now_ms + 999) / 1000) + n->adopt_window_s;
 	unsigned int p;
 
 	for (p = 0; p < 65536; p++) {
 		bool was = sw_mode_protected(old->port_mode[p]);
 		bool is = sw_mode_protected(n->port_mode[p]);
 
-		if (was && n->port_mode[p] == SW_MODE_PASS)
+		/* on leaving protection, whatever for: a port may go on from drop to pass
+		 * while its flows live */
+		if (was && !is)
 			n->port_flags[p] |= SW_PORTF_FLOWS;
 		if (!was && is && n->adopt_window_s != 0)
 			n->port_adopt_until_s[p] = until;

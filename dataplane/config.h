@@ -93,8 +93,9 @@ sw_cfg_has_flows(const struct sw_config *c, uint16_t p)
 
 /*
  * Control thread: the consequences of a change of port modes from the published version old
- * to n (whose port_mode is the new one): ports leaving protection for `pass` keep their
- * flows translated (SW_PORTF_FLOWS, never cleared: a flow may live for hours); ports becoming
+ * to n (whose port_mode is the new one): ports leaving protection keep their flows
+ * translated once in `pass` (SW_PORTF_FLOWS, set on leaving, whether for `pass` or for `drop`
+ * first, and never cleared: a flow may live for hours); ports becoming
  * protected adopt the connections opened before for n->adopt_window_s.
  */
 void sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64_t now_ms);

@@ -44,7 +44,12 @@ idlest_in(struct sw_ctab *tab, uint32_t b, uint32_t now_ms, struct sw_flow *best
 	for (k = 0; k < sw_ctab_bucket_count(tab, b); k++) {
 		struct sw_flow *c = sw_ctab_bucket_entry(tab, b, k);
 
-		if (best == NULL || idle_ms(c, now_ms) > idle_ms(best, now_ms))
+		bool c_closing = sw_flow_state(c) == SW_FLOW_CLOSING;
+		bool b_closing = best != NULL && sw_flow_state(best) == SW_FLOW_CLOSING;
+
+		/* a closing flow first: it only lingers for stragglers */
+		if (best == NULL || (c_closing && !b_closing) ||
+		    (c_closing == b_closing && idle_ms(c, now_ms) > idle_ms(best, now_ms)))
 			best = c;
 	}
 	return best;
@@ -83,7 +88,8 @@ sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t h
 		uint32_t vb = (uint32_t)(((const uint8_t *)victim - tab->slots) /
 					 SW_CTAB_ENTRY_SIZE) / tab->bucketlimit;
 
-		if (idle_ms(victim, now_ms) < min_idle_ms)
+		if (idle_ms(victim, now_ms) < min_idle_ms &&
+		    sw_flow_state(victim) != SW_FLOW_CLOSING)
 			return NULL;
 		if (gone != NULL) {
 			*gone = *victim;

@@ -181,6 +181,25 @@ sw_flowtab_touch(struct sw_flowtab *ft, struct sw_flow *f, uint32_t now_ms)
 	f->last_ms = now_ms;
 }
 
+/* How long a closing flow lingers after its last segment. */
+static inline uint32_t
+sw_flow_linger_ms(const struct sw_flow *f)
+{
+	return (f->fin & SW_FIN_RST) ? SW_FLOW_RST_LINGER_MS : SW_FLOW_LINGER_MS;
+}
+
+/* How far beyond what the server acknowledged a client FIN is believed: the largest window
+ * the server can offer with the shift it uses (an adopted flow's is not known: the largest
+ * any can). A FIN beyond it is outside the server's window and not acceptable to it either. */
+static inline uint32_t
+sw_flow_fin_window(const struct sw_flow *f)
+{
+	if (sw_flow_flags(f) & SW_FLF_ADOPTED)
+		return UINT16_MAX << 14;
+	return (sw_flow_flags(f) & SW_FLF_S_WS) ? (uint32_t)UINT16_MAX << f->ws_srv
+						: UINT16_MAX;
+}
+
 /*
  * The earliest time (sw_ms clock, wraps) the flow timer may have something to do with f: the
  * server SYN's retransmit timeout while opening (doubling per retransmit), the linger once
@@ -196,7 +215,7 @@ sw_flow_due_ms(const struct sw_flowtab *ft, const struct sw_flow *f)
 				     (f->rexmits > SW_SERVER_SYN_MAX_BACKOFF ?
 				      SW_SERVER_SYN_MAX_BACKOFF : f->rexmits));
 	case SW_FLOW_CLOSING:
-		return f->last_ms + SW_FLOW_LINGER_MS;
+		return f->last_ms + sw_flow_linger_ms(f);
 	default:
 		return f->last_ms + ft->idle_min_ms;
 	}

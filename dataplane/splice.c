@@ -5,9 +5,6 @@
 #include "segment.h"
 #include "splice.h"
 
-/* A FIN more than this beyond what the server acknowledged is not believed (a blind guess
- * hits it once in 4096). */
-#define SW_FIN_WINDOW (1u << 20)
 
 /*
  * FIN and RST bookkeeping. The server's word is trusted (it is what we protect); the
@@ -27,7 +24,7 @@ track_close(struct sw_lcore *lc, struct sw_flow *f, const struct sw_pkt *pkt, bo
 	} else if (fl & SW_TH_FIN) {
 		if (!from_client)
 			f->fin |= SW_FIN_SERVER;
-		else if (pkt->seq - f->srv_ack < SW_FIN_WINDOW)
+		else if (pkt->seq - f->srv_ack < sw_flow_fin_window(f))
 			f->fin |= SW_FIN_CLIENT;
 	}
 	if (sw_flow_state(f) != SW_FLOW_CLOSING &&
@@ -272,6 +269,12 @@ sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	memcpy(f->eth_server, data + 6, 6);
 	memcpy(f->eth_client, data, 6);
 	f->vlan_tci = pkt->vlan_tci;
+	/* A FIN as the first segment seen may answer the client's, which passed before there
+	 * was a flow to note it: taken as both, the flow lingers rather than living until its
+	 * idle timeout (a half-closed client still gets through: a closing flow passes its
+	 * segments, and each one keeps it). */
+	if (fl & SW_TH_FIN)
+		f->fin |= SW_FIN_CLIENT;
 	track_srv_nxt(f, pkt);
 	track_close(lc, f, pkt, false);
 	lc->cnt.proxy_adopted++;
@@ -321,7 +324,7 @@ sw_flow_timer(struct sw_flow *f, uint32_t idle, void *arg)
 		sw_sink_send(io->out, SW_INSIDE, m);
 		return SW_FLOW_KEEP;
 	case SW_FLOW_CLOSING:
-		if (idle < SW_FLOW_LINGER_MS)
+		if (idle < sw_flow_linger_ms(f))
 			return SW_FLOW_KEEP;
 		lc->cnt.proxy_closed++;
 		return SW_FLOW_DROP;

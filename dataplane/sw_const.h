@@ -34,7 +34,11 @@
 #define SW_FLOW_IDLE_DEFAULT_S     86400u
 #define SW_FLOW_IDLE_TIMEOUT_MS    (SW_FLOW_IDLE_DEFAULT_S * 1000u)
 #define SW_FLOW_IDLE_MAX_S         (30u * 86400)   /* idle times are 32-bit milliseconds */
-#define SW_FLOW_LINGER_MS          5000     /* after FIN both ways, or an RST */
+/* After FINs both ways a flow lingers as long as a TIME_WAIT does in conntrack (2 MSL,
+ * 120 s), so that a retransmitted FIN and the ACK of it still find the flow; after an RST,
+ * conntrack's CLOSE time. */
+#define SW_FLOW_LINGER_MS          120000
+#define SW_FLOW_RST_LINGER_MS      10000
 #define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */
 #define SW_FLOW_BUCKET_SLOTS       8
 #define SW_FLOW_RELINK_MS          1000     /* LRU order kept to this granularity */

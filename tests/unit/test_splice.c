@@ -578,7 +578,9 @@ test_close(void)
 	pass(&d, f, &s);
 	s = seg(&c, false, SW_TH_RST, expect - 1, 0, 0, 0);
 	pass(&d, f, &s);
-	s = seg(&c, false, SW_TH_FIN | SW_TH_ACK, expect + (1u << 20), c.iss + 2, 100, 0);
+	/* beyond the largest window the server can offer with its shift */
+	s = seg(&c, false, SW_TH_FIN | SW_TH_ACK, expect + sw_flow_fin_window(f), c.iss + 2, 100,
+		0);
 	pass(&d, f, &s);
 	s = seg(&c, false, SW_TH_FIN | SW_TH_ACK, expect - 1, c.iss + 2, 100, 0);
 	pass(&d, f, &s);
@@ -587,7 +589,10 @@ test_close(void)
 	CHECK_EQ(d.lc->cnt.proxy_to_server, 4);
 
 	/* the client's FIN within the window: closing */
-	s = seg(&c, false, SW_TH_FIN | SW_TH_ACK, expect + (1u << 20) - 1, c.iss + 2, 100, 0);
+	CHECK_EQ(sw_flow_fin_window(f), (sw_flow_flags(f) & SW_FLF_S_WS) ?
+		 (uint32_t)UINT16_MAX << f->ws_srv : UINT16_MAX);
+	s = seg(&c, false, SW_TH_FIN | SW_TH_ACK, expect + sw_flow_fin_window(f) - 1, c.iss + 2,
+		100, 0);
 	pass(&d, f, &s);
 	CHECK_EQ(f->fin, SW_FIN_SERVER | SW_FIN_CLIENT);
 	CHECK_EQ(sw_flow_state(f), SW_FLOW_CLOSING);

@@ -54,6 +54,9 @@ class DataplaneSection:
     bucketlimit: int = 30
     flows: int = 65536
     mbufs: int | None = None
+    # None: not on synwall-dp's command line (its defaults: a day; 60 s)
+    idle_timeout: int | None = None
+    adopt_window: int | None = None
     args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
@@ -63,6 +66,11 @@ class DataplaneSection:
     @property
     def start_limits(self) -> model.StartLimits:
         return model.StartLimits(self.hashsize, self.bucketlimit, self.flows)
+
+    @property
+    def idle_default(self) -> int:
+        """The idle timeout of ports whose policy sets none (what get_config reports as 0)."""
+        return model.IDLE_TIMEOUT_DEFAULT if self.idle_timeout is None else self.idle_timeout
 
 
 @dataclass
@@ -175,10 +183,10 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
 
 SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
-                  "flows", "mbufs", "args", "file_prefix", "state_dir", "runtime_dir",
-                  "start_timeout")
+                  "flows", "mbufs", "idle_timeout", "adopt_window", "args", "file_prefix",
+                  "state_dir", "runtime_dir", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
-POLICY_KEYS = ("ports", "mode", "profile")
+POLICY_KEYS = ("ports", "mode", "profile", "idle_timeout")
 PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
 KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
 API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "metrics",
@@ -253,6 +261,16 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
                 raise BootConfigError(source, sec.key(k), e.reason) from None
             setattr(d, k, sec.table[k])
     d.mbufs = sec.int_in("mbufs", 1023, 1 << 24, None)
+    try:
+        if sec.has("idle_timeout"):
+            d.idle_timeout = model.check_idle_timeout(sec.table["idle_timeout"],
+                                                      sec.key("idle_timeout"))
+        if sec.has("adopt_window"):
+            d.adopt_window = model.check_seconds(sec.table["adopt_window"],
+                                                 sec.key("adopt_window"),
+                                                 model.ADOPT_WINDOW_MIN, model.ADOPT_WINDOW_MAX)
+    except model.InvalidConfig as e:
+        raise _wrap(source, e) from None
     d.args = sec.str_list("args", [])
     d.file_prefix = sec.get("file_prefix", str, d.file_prefix)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", d.file_prefix):
@@ -314,7 +332,14 @@ def _parse_policies(doc: Table, source: str) -> model.PolicyTable:
                 model.check_profile(profile, ps.name + ".")
             except model.InvalidConfig as e:
                 raise _wrap(source, e) from None
-        table.set(lo, hi, mode, profile)
+        idle = None
+        if sec.has("idle_timeout"):
+            try:
+                idle = model.check_idle_timeout(sec.table["idle_timeout"],
+                                                sec.key("idle_timeout"))
+            except model.InvalidConfig as e:
+                raise _wrap(source, e) from None
+        table.set(lo, hi, mode, profile, idle)
     return table
 
 

@@ -6,7 +6,7 @@
     status                       what runs
     stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
     top [--interval S] [--count N]   live rates, redrawn in place
-    policy list | set PORTS MODE [profile options] | del PORTS
+    policy list | set PORTS MODE [profile options] [--idle-timeout S] | del PORTS
     limits get | set NAME=VALUE...
     key status | rotate | schedule [--interval S] [--master-file F | --clear-master]
     syncache dump [--limit N] | flush
@@ -110,11 +110,18 @@ def print_policies(policies: list[Policy]) -> None:
     if not policies:
         print("no port policies: every port passes")
         return
-    rows = [("PORTS", "MODE", "MSS", "WSCALE", "SACK", "TIMESTAMPS")]
+    # The IDLE column only once a policy sets an idle timeout: the table is otherwise as it
+    # always was, for the scripts that read it.
+    idle = any(p.idle_timeout_s is not None for p in policies)
+    rows = [["PORTS", "MODE", "MSS", "WSCALE", "SACK", "TIMESTAMPS"] + (["IDLE"] if idle
+                                                                        else [])]
     for p in policies:
         pr = p.profile
         ws = "off" if pr.window_scaling is False else dash(pr.wscale)
-        rows.append((p.ports, p.mode, dash(pr.mss), ws, onoff(pr.sack), onoff(pr.timestamps)))
+        row = [p.ports, p.mode, dash(pr.mss), ws, onoff(pr.sack), onoff(pr.timestamps)]
+        if idle:
+            row.append("-" if p.idle_timeout_s is None else "%ds" % p.idle_timeout_s)
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -263,7 +270,7 @@ def cmd_policy(c: Client, a: argparse.Namespace) -> int:
     if a.action == "list":
         policies = c.policies()
     elif a.action == "set":
-        policies = c.set_policy(a.ports, a.mode, profile_from_args(a))
+        policies = c.set_policy(a.ports, a.mode, profile_from_args(a), a.idle_timeout)
     else:
         policies = c.delete_policy(a.ports)
     if a.json:
@@ -439,6 +446,9 @@ def build_parser() -> Parser:
     s.add_argument("--window-scaling", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--sack", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--timestamps", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--idle-timeout", type=int, metavar="SEC",
+                   help="an established flow silent this long is reset (1..2592000; "
+                   "default: the dataplane's, [dataplane] idle_timeout)")
     d = ps.add_parser("del", help="PORTS: back to pass")
     d.add_argument("ports")
 

@@ -100,6 +100,7 @@ class Policy(_Data):
     port_hi: int
     mode: str  # a Mode's name, or the number of one this client does not know
     profile: ServerProfile = field(default_factory=ServerProfile)
+    idle_timeout_s: int | None = None  # None: the dataplane's default
 
     @property
     def ports(self) -> str:
@@ -183,8 +184,21 @@ def _mode_name(number: int) -> str:
 
 
 def _policies(m: pb.ListPoliciesResponse) -> list[Policy]:
-    return [Policy(p.port_lo, p.port_hi or p.port_lo, _mode_name(p.mode), _profile(p.profile))
+    return [Policy(p.port_lo, p.port_hi or p.port_lo, _mode_name(p.mode), _profile(p.profile),
+                   p.idle_timeout_s if p.HasField("idle_timeout_s") else None)
             for p in m.policies]
+
+
+UINT32_MAX = 0xFFFFFFFF
+
+
+def _uint32(name: str, v: int) -> int:
+    """v, if a uint32 field can carry it: the server checks the range, but a negative or
+    huge number cannot even be sent."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= UINT32_MAX:
+        raise SynwallError("INVALID_ARGUMENT", "%s: %r is not a non-negative 32-bit integer"
+                           % (name, v), name)
+    return v
 
 
 def _keys(m: pb.KeyStatus) -> KeyStatus:
@@ -290,8 +304,10 @@ class Client:
         return _policies(self._call("ListPolicies", pb.ListPoliciesRequest()))
 
     def set_policy(self, ports: int | str, mode: str | int,
-                   profile: ServerProfile | None = None) -> list[Policy]:
-        """set_policy("443", "proxy"); mode may also be a synwall.v1.Mode number."""
+                   profile: ServerProfile | None = None,
+                   idle_timeout: int | None = None) -> list[Policy]:
+        """set_policy("443", "proxy"); mode may also be a synwall.v1.Mode number. The ports'
+        whole policy: a profile or idle timeout (seconds) not given is the default."""
         lo, hi = parse_ports(ports)
         if isinstance(mode, str):
             try:
@@ -303,7 +319,11 @@ class Client:
         if profile is not None and not profile.is_default():
             for k, v in asdict(profile).items():
                 if v is not None:
+                    if not isinstance(v, bool):
+                        _uint32("policy.profile." + k, v)
                     setattr(p.profile, k, v)
+        if idle_timeout is not None:
+            p.idle_timeout_s = _uint32("policy.idle_timeout_s", idle_timeout)
         return _policies(self._call("SetPolicy", pb.SetPolicyRequest(policy=p)))
 
     def delete_policy(self, ports: int | str) -> list[Policy]:

@@ -200,6 +200,27 @@ class Controller:
                 log.warning("the running dataplane has %s %d, the boot config says %d: it "
                             "takes effect when the dataplane restarts", name, running, want)
         self.start_limits = model.StartLimits(st.hashsize, st.bucketlimit, st.flows)
+        if self.proc is None or self.proc.cmd is None:
+            return
+        for key, option, wanted in (("idle_timeout", "--idle-timeout", d.idle_timeout),
+                                    ("adopt_window", "--adopt-window", d.adopt_window)):
+            given = self.proc.option(option)
+            asked = None if wanted is None else str(wanted)
+            if given != asked:
+                log.warning("the running dataplane has %s %s, the boot config's %s is %s: it "
+                            "takes effect when the dataplane restarts", option,
+                            given or "(not given: the default)", key,
+                            asked or "not set (the default)")
+
+    def _idle_default(self) -> int:
+        """The running dataplane's --idle-timeout: the idle timeout of the ports whose policy
+        sets none, which get_config reports as 0."""
+        recorded = self.proc.option("--idle-timeout") if self.proc is not None else None
+        if recorded is not None and recorded.isdigit():
+            return int(recorded)
+        if self.proc is not None and self.proc.cmd is not None:
+            return model.IDLE_TIMEOUT_DEFAULT  # started without one
+        return self.boot.dataplane.idle_default
 
     def _runtime_args(self) -> list[str]:
         """Limits and modes on the command line: protection from the first packet, before
@@ -229,7 +250,8 @@ class Controller:
         want: dp.DpConfig | None = model.to_dp_config(self.runtime, self.start_limits)
         if initial and self.attached and want is not None:
             have = link.get_config()
-            if model.canonical_dp_config(have) == model.canonical_dp_config(want):
+            idle = self._idle_default()
+            if model.canonical_dp_config(have, idle) == model.canonical_dp_config(want, idle):
                 self.config_version = link.status().config_version
                 want = None
         if want is not None:
@@ -420,7 +442,7 @@ class Controller:
     def set_policy(self, p: model.PortPolicy) -> list[model.PortPolicy]:
         with self.lock:
             table = self.runtime.policies.copy()
-            table.set(p.lo, p.hi, p.mode, p.profile)
+            table.put(p)
             self._apply(model.RuntimeConfig(self.runtime.limits, table))
             return self.policies()
 

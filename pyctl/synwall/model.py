@@ -18,6 +18,11 @@ from synwall.errors import InvalidRequest
 from synwall.v1 import admin_pb2 as pb
 
 PORT_MAX = 65535
+# Idle timeout of established flows, seconds (synwall-dp --idle-timeout and
+# PortRange.idle_timeout_s: docs/DATAPLANE.md).
+IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX, IDLE_TIMEOUT_DEFAULT = 1, 2592000, 86400
+# How long a port that becomes protected adopts the connections opened before (--adopt-window).
+ADOPT_WINDOW_MIN, ADOPT_WINDOW_MAX = 0, 3600
 
 
 class Mode(enum.StrEnum):
@@ -201,12 +206,29 @@ def check_profile(p: Profile, prefix: str) -> None:
         raise InvalidConfig(prefix + "wscale", "a window scale with window_scaling off")
 
 
+def check_seconds(value: object, where: str, lo: int, hi: int) -> int:
+    """A whole number of seconds in lo..hi."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfig(where, "expected an integer (seconds), got %s" % describe(value))
+    if not lo <= value <= hi:
+        raise InvalidConfig(where, "%d is out of range: %d..%d seconds" % (value, lo, hi))
+    return value
+
+
+def check_idle_timeout(value: object, where: str) -> int:
+    """An idle timeout, 1..2592000 s (30 days), as the dataplane takes it."""
+    return check_seconds(value, where, IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX)
+
+
 @dataclass(frozen=True)
 class PortPolicy:
     lo: int
     hi: int
     mode: Mode
     profile: Profile = DEFAULT_PROFILE
+    # Seconds an established flow of these ports may stay silent before it is reset; None:
+    # the dataplane's default ([dataplane] idle_timeout, else a day).
+    idle_timeout: int | None = None
 
     @property
     def ports(self) -> str:
@@ -261,12 +283,13 @@ def check_mode(mode: object, where: str) -> Mode:
     raise InvalidConfig(where, "%r is not a mode (%s)" % (mode, Mode.names()))
 
 
-Slot = tuple[Mode, Profile]
-_DEFAULT_SLOT: Slot = (Mode.PASS, DEFAULT_PROFILE)
+Slot = tuple[Mode, Profile, int | None]  # mode, profile, idle timeout (None: the default)
+_DEFAULT_SLOT: Slot = (Mode.PASS, DEFAULT_PROFILE, None)
 
 
 class PolicyTable:
-    """The mode and profile of every TCP port (65536 slots; later settings win)."""
+    """The mode, profile and idle timeout of every TCP port (65536 slots; later settings
+    win)."""
 
     def __init__(self, slots: Iterable[Slot] | None = None) -> None:
         self._slots = list(slots) if slots is not None else [_DEFAULT_SLOT] * (PORT_MAX + 1)
@@ -274,12 +297,18 @@ class PolicyTable:
     def copy(self) -> PolicyTable:
         return PolicyTable(self._slots)
 
-    def set(self, lo: int, hi: int, mode: Mode, profile: Profile = DEFAULT_PROFILE) -> None:
-        value = (mode, profile)
+    def set(self, lo: int, hi: int, mode: Mode, profile: Profile = DEFAULT_PROFILE,
+            idle_timeout: int | None = None) -> None:
+        """The ports' whole policy: what is not given is back to its default."""
+        value = (mode, profile, idle_timeout)
         self._slots[lo:hi + 1] = [value] * (hi - lo + 1)
 
+    def put(self, p: PortPolicy) -> None:
+        self.set(p.lo, p.hi, p.mode, p.profile, p.idle_timeout)
+
     def delete(self, lo: int, hi: int) -> bool:
-        """Back to pass and the default profile; False if nothing there was set."""
+        """Back to pass, the default profile and idle timeout; False if nothing there was
+        set."""
         changed = any(s != _DEFAULT_SLOT for s in self._slots[lo:hi + 1])
         self._slots[lo:hi + 1] = [_DEFAULT_SLOT] * (hi - lo + 1)
         return changed
@@ -288,7 +317,8 @@ class PolicyTable:
         return self._slots[port]
 
     def ranges(self) -> list[PortPolicy]:
-        """Every port whose mode or profile is not the default, as ranges of equal policy."""
+        """Every port whose mode, profile or idle timeout is not the default, as ranges of
+        equal policy."""
         out = []
         slots = self._slots
         p = 1
@@ -300,7 +330,7 @@ class PolicyTable:
             q = p
             while q + 1 <= PORT_MAX and slots[q + 1] == v:
                 q += 1
-            out.append(PortPolicy(p, q, v[0], v[1]))
+            out.append(PortPolicy(p, q, v[0], v[1], v[2]))
             p = q + 1
         return out
 
@@ -308,7 +338,7 @@ class PolicyTable:
     def from_policies(cls, policies: Iterable[PortPolicy]) -> PolicyTable:
         t = cls()
         for p in policies:
-            t.set(p.lo, p.hi, p.mode, p.profile)
+            t.put(p)
         return t
 
     def __eq__(self, other: object) -> bool:
@@ -336,7 +366,8 @@ def _dp_range(p: PortPolicy, lim: Limits) -> dp.PortRange:
         wscale=(pr.wscale if pr.wscale is not None else lim.wscale) if ws_on else 0,
         window_scaling=ws_on,
         sack=pr.sack if pr.sack is not None else True,
-        timestamps=pr.timestamps if pr.timestamps is not None else True)
+        timestamps=pr.timestamps if pr.timestamps is not None else True,
+        idle_timeout_s=p.idle_timeout or 0)  # 0: the dataplane's --idle-timeout
 
 
 def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
@@ -348,14 +379,17 @@ def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
         ports=[_dp_range(p, lim) for p in cfg.policies.ranges()])
 
 
-def canonical_dp_config(c: dp.DpConfig) -> tuple[object, ...]:
+def canonical_dp_config(c: dp.DpConfig, idle_default: int = 0) -> tuple[object, ...]:
     """A DpConfig as a comparable value: the per-port effect (ranges merged, later wins, a
-    window scale ignored where window scaling is off, default-policy ports dropped)."""
-    default = (0, c.mss, c.wscale, True, True, True)
-    slots: dict[int, tuple[int, int, int, bool, bool, bool]] = {}
+    window scale ignored where window scaling is off, default-policy ports dropped). An idle
+    timeout equal to `idle_default` (the dataplane's --idle-timeout, when known) counts as
+    0, as get_config returns it."""
+    default = (0, c.mss, c.wscale, True, True, True, 0)
+    slots: dict[int, tuple[int, int, int, bool, bool, bool, int]] = {}
     for r in c.ports:
+        idle = 0 if r.idle_timeout_s == idle_default else r.idle_timeout_s
         v = (r.mode, r.mss or c.mss, r.wscale if r.window_scaling else 0, r.window_scaling,
-             r.sack, r.timestamps)
+             r.sack, r.timestamps, idle)
         for port in range(r.lo, r.hi + 1):
             slots[port] = v
     runs: list[list[Any]] = []
@@ -385,18 +419,26 @@ def protect_spec(cfg: RuntimeConfig) -> str:
 
 # --- JSON (runtime.json in the state directory) ---------------------------------------------
 
+def _policy_json(p: PortPolicy) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "lo": p.lo, "hi": p.hi, "mode": p.mode.value,
+        "profile": {k: v for k, v in dataclasses.asdict(p.profile).items() if v is not None}}
+    if p.idle_timeout is not None:
+        out["idle_timeout"] = p.idle_timeout
+    return out
+
+
 def to_json(cfg: RuntimeConfig) -> dict[str, Any]:
     return {
         "limits": dataclasses.asdict(cfg.limits),
-        "policies": [{"lo": p.lo, "hi": p.hi, "mode": p.mode.value,
-                      "profile": {k: v for k, v in dataclasses.asdict(p.profile).items()
-                                  if v is not None}}
-                     for p in cfg.policies.ranges()],
+        "policies": [_policy_json(p) for p in cfg.policies.ranges()],
     }
 
 
 def from_json(d: dict[str, Any]) -> RuntimeConfig:
     lim = Limits(**d["limits"])
-    pols = [PortPolicy(p["lo"], p["hi"], Mode(p["mode"]), Profile(**p.get("profile", {})))
+    pols = [PortPolicy(p["lo"], p["hi"], Mode(p["mode"]), Profile(**p.get("profile", {})),
+                       check_idle_timeout(p["idle_timeout"], "idle_timeout")
+                       if "idle_timeout" in p else None)
             for p in d["policies"]]
     return RuntimeConfig(lim, PolicyTable.from_policies(pols))

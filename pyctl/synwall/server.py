@@ -128,7 +128,10 @@ def policy_from_pb(p: pb.Policy, prefix: str) -> model.PortPolicy:
             sack=pp.sack if pp.HasField("sack") else None,
             timestamps=pp.timestamps if pp.HasField("timestamps") else None)
         model.check_profile(prof, prefix + "profile.")
-    return model.PortPolicy(lo, hi, mode, prof)
+    idle = None
+    if p.HasField("idle_timeout_s"):
+        idle = model.check_idle_timeout(p.idle_timeout_s, prefix + "idle_timeout_s")
+    return model.PortPolicy(lo, hi, mode, prof, idle)
 
 
 def policy_to_pb(p: model.PortPolicy) -> pb.Policy:
@@ -145,6 +148,8 @@ def policy_to_pb(p: model.PortPolicy) -> pb.Policy:
             out.profile.sack = pr.sack
         if pr.timestamps is not None:
             out.profile.timestamps = pr.timestamps
+    if p.idle_timeout is not None:
+        out.idle_timeout_s = p.idle_timeout
     return out
 
 
@@ -381,8 +386,7 @@ class AdminService(pb_grpc.AdminServicer):
         lim = model.Limits().replace(**changes)
         table = model.PolicyTable()
         for i, p in enumerate(rc.policies):
-            mp = policy_from_pb(p, "runtime.policies[%d]." % i)
-            table.set(mp.lo, mp.hi, mp.mode, mp.profile)
+            table.put(policy_from_pb(p, "runtime.policies[%d]." % i))
         kc = key_change_from_pb(rc.keys) if rc.HasField("keys") else None
         return model.RuntimeConfig(lim, table), kc
 

@@ -40,13 +40,28 @@ def proc_start_time(pid: int) -> int | None:
 
 
 class DataplaneProcess:
-    """One synwall-dp: ours (a child) or found running (attached)."""
+    """One synwall-dp: ours (a child) or found running (attached). `cmd`: its command line
+    (when attached, the one its pid file recorded; None if it has none)."""
 
     def __init__(self, pid: int, start_time: int,
-                 popen: subprocess.Popen[bytes] | None = None) -> None:
+                 popen: subprocess.Popen[bytes] | None = None,
+                 cmd: list[str] | None = None) -> None:
         self.pid = pid
         self.start_time = start_time
         self.popen = popen
+        self.cmd = cmd
+
+    def option(self, name: str) -> str | None:
+        """The value of one of synwall-dp's own options (after "--") on its command line,
+        the last one given; None if it is not there or the command line is unknown."""
+        if self.cmd is None or "--" not in self.cmd:
+            return None
+        app = self.cmd[self.cmd.index("--") + 1:]
+        found = None
+        for i, a in enumerate(app[:-1]):
+            if a == name:
+                found = app[i + 1]
+        return found
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -112,6 +127,10 @@ class Launcher:
                 "--stats-json", str(self.state_dir / "dataplane-stats.json")]
         if d.mbufs is not None:
             cmd += ["--mbufs", str(d.mbufs)]
+        if d.idle_timeout is not None:
+            cmd += ["--idle-timeout", str(d.idle_timeout)]
+        if d.adopt_window is not None:
+            cmd += ["--adopt-window", str(d.adopt_window)]
         return cmd + list(runtime_args) + list(d.args)
 
     def start(self, runtime_args: list[str]) -> tuple[DataplaneProcess, DpLink]:
@@ -134,7 +153,7 @@ class Launcher:
             raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
         finally:
             logf.close()
-        proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen)
+        proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen, cmd)
         self._write_pid(proc, cmd)
         link = DpLink(str(self.ctl_path))
         deadline = time.monotonic() + self.boot.dataplane.start_timeout
@@ -169,7 +188,8 @@ class Launcher:
             log.info("dataplane pid file %s: process %d is gone", self.pid_path, pid)
             self._remove_pid()
             return None
-        proc = DataplaneProcess(pid, start_time)
+        cmd = info.get("cmd")
+        proc = DataplaneProcess(pid, start_time, cmd=cmd if isinstance(cmd, list) else None)
         link = DpLink(info.get("ctl") or str(self.ctl_path))
         deadline = time.monotonic() + 5
         while True:

@@ -6,7 +6,8 @@
 It takes synwall-dp's command line, forwards no packets, and answers the control protocol
 (proto/synwall/dp/v1/dataplane.proto, docs/DATAPLANE.md "Control socket") with the same rules
 as dataplane/ctlproto.c: whole-config checks with the same fields to blame, get_config as
-ranges of equal mode and profile for ports not at the defaults, keys by epoch parity, a
+ranges of equal mode, profile and idle timeout for ports not at the defaults (an idle timeout
+equal to --idle-timeout reported as 0), keys by epoch parity, a
 paged syncache dump (a few made-up entries) and flush. Counters carry the DATAPLANE.md names;
 port.outside_rx grows by 1000 at every get_counters so that rates are not zero.
 
@@ -37,6 +38,7 @@ COUNTERS = (
 )
 MODES = {"pass": 0, "proxy": 1, "cookie": 2, "drop": 3}
 WS, SACK, TS = 4, 1, 2
+IDLE_DEFAULT_S, IDLE_MAX_S = 86400, 2592000  # sw_const.h: SW_FLOW_IDLE_DEFAULT_S, _MAX_S
 
 
 class Refused(Exception):
@@ -58,8 +60,10 @@ class FakeDp:
                         syncookies_only=opts.get("syncookies-only", "0") == "1",
                         mss=int(opts.get("mss", 1460)), wscale=int(opts.get("wscale", 7)),
                         server_retries=int(opts.get("server-retries", 3)))
+        self.idle_default = int(opts.get("idle-timeout", IDLE_DEFAULT_S))
         self.mode = [0] * 65536
         self.profile = [self.default_profile()] * 65536
+        self.idle = [self.idle_default] * 65536
         for item in filter(None, opts.get("protect", "").split(",")):
             ports, _, mode = item.partition(":")
             lo, _, hi = ports.partition("-")
@@ -101,7 +105,7 @@ class FakeDp:
             elif which in ("apply_config", "validate_config"):
                 new = self.config_in(getattr(req, which))
                 if which == "apply_config":
-                    self.lim, self.mode, self.profile = new
+                    self.lim, self.mode, self.profile, self.idle = new
                     self.version += 1
                 r.config_version = self.version
             elif which == "set_keys":
@@ -154,6 +158,7 @@ class FakeDp:
                    server_retries=c.server_retries)
         default = (c.mss, c.wscale, WS | SACK | TS)
         mode, profile = [0] * 65536, [default] * 65536
+        idle = [self.idle_default] * 65536
         for i, r in enumerate(c.ports):
             if not 1 <= r.lo <= 65535:
                 raise Refused("ports[%d].lo" % i, "port %d must be 1..65535" % r.lo)
@@ -169,9 +174,14 @@ class FakeDp:
                               % r.wscale)
             prof = (r.mss or c.mss, r.wscale, (WS if r.window_scaling else 0)
                     | (SACK if r.sack else 0) | (TS if r.timestamps else 0))
-            mode[r.lo:r.hi + 1] = [r.mode] * (r.hi - r.lo + 1)
-            profile[r.lo:r.hi + 1] = [prof] * (r.hi - r.lo + 1)
-        return lim, mode, profile
+            if r.idle_timeout_s > IDLE_MAX_S:
+                raise Refused("ports[%d].idle_timeout_s" % i, "idle timeout %d s must be 1..%d "
+                              "(0: the default)" % (r.idle_timeout_s, IDLE_MAX_S))
+            n = r.hi - r.lo + 1
+            mode[r.lo:r.hi + 1] = [r.mode] * n
+            profile[r.lo:r.hi + 1] = [prof] * n
+            idle[r.lo:r.hi + 1] = [r.idle_timeout_s or self.idle_default] * n
+        return lim, mode, profile, idle
 
     @staticmethod
     def same(a, b):
@@ -182,17 +192,20 @@ class FakeDp:
         default = self.default_profile()
         p = 1
         while p <= 65535:
-            if self.mode[p] == 0 and self.same(self.profile[p], default):
+            if self.mode[p] == 0 and self.same(self.profile[p], default) and \
+                    self.idle[p] == self.idle_default:
                 p += 1
                 continue
             q = p
             while q + 1 <= 65535 and self.mode[q + 1] == self.mode[p] and \
-                    self.same(self.profile[q + 1], self.profile[p]):
+                    self.same(self.profile[q + 1], self.profile[p]) and \
+                    self.idle[q + 1] == self.idle[p]:
                 q += 1
             mss, ws, fl = self.profile[p]
+            idle = 0 if self.idle[p] == self.idle_default else self.idle[p]
             out.ports.add(lo=p, hi=q, mode=self.mode[p], mss=mss, wscale=ws,
                           window_scaling=bool(fl & WS), sack=bool(fl & SACK),
-                          timestamps=bool(fl & TS))
+                          timestamps=bool(fl & TS), idle_timeout_s=idle)
             p = q + 1
         return out
 
@@ -261,6 +274,12 @@ def main():
     if "ctl" not in opts:
         print("fakedp: --ctl PATH is required", file=sys.stderr)
         return 2
+    for name, lo, hi in (("idle-timeout", 1, IDLE_MAX_S), ("adopt-window", 0, 3600)):
+        v = opts.get(name)
+        if v is not None and not (v.isdigit() and lo <= int(v) <= hi):
+            print("synwall-dp: --%s: %r is not an integer in %d..%d" % (name, v, lo, hi),
+                  file=sys.stderr)
+            return 2
     serve(FakeDp(opts), opts["ctl"])
     return 0
 

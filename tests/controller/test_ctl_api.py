@@ -3,6 +3,8 @@ whole and read back from the dataplane; bad requests get INVALID_ARGUMENT naming
 change nothing; health and reflection serve."""
 
 import json
+import os
+import signal
 import time
 
 import grpc
@@ -10,8 +12,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from synwall import model
+from synwall import cli, model
 from synwall.client import ServerProfile
+from synwall.dp.v1 import dataplane_pb2 as dp
+from synwall.dplink import DataplaneRefused, DpLink
 from synwall.errors import SynwallError
 from synwall.v1 import admin_pb2 as pb
 from synwall.v1 import admin_pb2_grpc as pb_grpc
@@ -123,6 +127,26 @@ BAD_REQUESTS = [
      "runtime.policies[1].port_lo", "port 0 is out of range"),
     ("validate a bad config", lambda c: c.validate_config(
         "[limits]\ncachelimit = 99999\n", "v.toml"), "limits.cachelimit", "out of range"),
+    ("idle timeout 0", lambda c: c.call("SetPolicy", pb.SetPolicyRequest(
+        policy=pb.Policy(port_lo=22, mode=pb.MODE_PROXY, idle_timeout_s=0))),
+     "policy.idle_timeout_s", "0 is out of range: 1..2592000 seconds"),
+    ("idle timeout above 30 days", lambda c: c.set_policy("22", "proxy", idle_timeout=2592001),
+     "policy.idle_timeout_s", "2592001 is out of range: 1..2592000 seconds"),
+    ("negative idle timeout", lambda c: c.set_policy("22", "proxy", idle_timeout=-1),
+     "policy.idle_timeout_s", "-1 is not a non-negative 32-bit integer"),
+    ("config whose second policy has a bad idle timeout", lambda c: c.apply_config(
+        "[limits]\nrexmtlimit = 1\n[[policy]]\nports = \"22\"\nmode = \"proxy\"\n"
+        "idle_timeout = 7200\n[[policy]]\nports = \"23\"\nmode = \"proxy\"\n"
+        "idle_timeout = 0\n", "new.toml"), "policy[1].idle_timeout",
+     "new.toml: policy[1].idle_timeout: 0 is out of range: 1..2592000 seconds"),
+    ("structured config with a bad idle timeout", lambda c: c.call(
+        "ApplyConfig", pb.ApplyConfigRequest(runtime=pb.RuntimeConfig(policies=[
+            pb.Policy(port_lo=22, mode=pb.MODE_PROXY, idle_timeout_s=7200),
+            pb.Policy(port_lo=23, mode=pb.MODE_PROXY, idle_timeout_s=2592001)]))),
+     "runtime.policies[1].idle_timeout_s", "2592001 is out of range"),
+    ("config changing the default idle timeout", lambda c: c.apply_config(
+        "[dataplane]\nidle_timeout = 60\n[[policy]]\nports = \"22\"\nmode = \"proxy\"\n",
+        "new.toml"), "dataplane.idle_timeout", "start-time only"),
 ]
 
 
@@ -326,3 +350,130 @@ def test_fleet_keys_follow_the_clock(env_factory):
         time.sleep(1.0)
     k = env.client().key_status()
     assert k.derived_from_master and k.rotation_interval_s == 1
+
+
+# --- idle timeouts ------------------------------------------------------------------------
+
+IDLE_BOOT = BOOT_POLICY + """
+[[policy]]
+ports = "2222"
+mode = "proxy"
+idle_timeout = 300
+"""
+
+
+def idle_env(env_factory, kind):
+    """Boot config: the dataplane's default idle timeout 600 s, port 2222 its own 300 s."""
+    env = env_factory(kind, extra="idle_timeout = 600\nadopt_window = 5\n")
+    env.config_path.write_text(env.config_text + IDLE_BOOT)
+    return env.start()
+
+
+def dp_ports(env):
+    """The dataplane's own port ranges (get_config): (lo, hi, mode, idle_timeout_s)."""
+    link = env.dp_link()
+    try:
+        return [(r.lo, r.hi, r.mode, r.idle_timeout_s) for r in link.get_config().ports]
+    finally:
+        link.close()
+
+
+def dp_option(env, name):
+    """The value of a synwall-dp option on the running dataplane's command line."""
+    args = open("/proc/%d/cmdline" % env.dp_pid(), "rb").read().decode().split("\0")
+    return args[args.index(name) + 1] if name in args else None
+
+
+def ctl(capsys, env, *args):
+    capsys.readouterr()
+    rc = cli.main(["--socket", str(env.socket_path), *args])
+    out, err = capsys.readouterr()
+    assert (rc, err) == (0, ""), (args, rc, err)
+    return out
+
+
+def test_idle_timeout_reaches_the_dataplane(env_factory, dpkind, capsys):
+    env = idle_env(env_factory, dpkind)
+    assert (dp_option(env, "--idle-timeout"), dp_option(env, "--adopt-window")) == ("600", "5")
+    # 0: the dataplane's default, here the boot config's 600 s
+    assert dp_ports(env) == [(80, 80, 1, 0), (2222, 2222, 1, 300), (8000, 8080, 2, 0)]
+
+    out = ctl(capsys, env, "policy", "set", "22", "proxy", "--idle-timeout", "7200")
+    assert out.splitlines() == [
+        "PORTS      MODE    MSS   WSCALE  SACK  TIMESTAMPS  IDLE",
+        "22         proxy   -     -       -     -           7200s",
+        "80         proxy   -     -       -     -           -",
+        "2222       proxy   -     -       -     -           300s",
+        "8000-8080  cookie  1400  -       -     off         -"], out
+    assert dp_ports(env)[0] == (22, 22, 1, 7200)
+    # the dataplane's default given explicitly: get_config reports it as the default (which
+    # shows that the dataplane runs with --idle-timeout 600), the API as the operator set it
+    ctl(capsys, env, "policy", "set", "23", "proxy", "--idle-timeout", "600")
+    assert dp_ports(env)[:2] == [(22, 22, 1, 7200), (23, 23, 1, 0)]
+    data = json.loads(ctl(capsys, env, "--json", "policy", "list"))
+    assert [(p["ports"], p["idle_timeout_s"]) for p in data] == [
+        ("22", 7200), ("23", 600), ("80", None), ("2222", 300), ("8000-8080", None)], data
+    have = env.ctl.dataplane_config()
+    assert model.canonical_dp_config(have, 600) == model.canonical_dp_config(
+        model.to_dp_config(env.ctl.runtime, env.ctl.start_limits), 600)
+
+    # a policy set without one is back to the default: 22 and 23 are alike in the dataplane
+    ctl(capsys, env, "policy", "set", "22", "proxy")
+    assert dp_ports(env)[0] == (22, 23, 1, 0)
+    assert [(p.ports, p.idle_timeout_s) for p in env.client().policies()][:2] == [
+        ("22", None), ("23", 600)]
+
+
+def test_idle_timeouts_survive_reattach_and_restart(env_factory, dpkind, monkeypatch):
+    env = idle_env(env_factory, dpkind)
+    c = env.client()
+    c.set_policy("22", "proxy", idle_timeout=7200)
+    c.set_policy("23", "proxy", idle_timeout=600)  # = the default: get_config says 0
+    want = dp_ports(env)
+
+    # a new synwalld re-attaches: the config it finds is the one it would send (23's 600 s
+    # is the running dataplane's default), so it sends none, and keeps the idle timeouts
+    applied = []
+    apply = DpLink.apply_config
+    monkeypatch.setattr(DpLink, "apply_config",
+                        lambda self, cfg: applied.append(cfg) or apply(self, cfg))
+    env.stop_controller()
+    env.start()
+    assert env.ctl.attached
+    assert applied == [], "re-attaching applied the same config again"
+    monkeypatch.undo()
+    assert dp_ports(env) == want
+    c = env.client()
+    assert [(p.ports, p.idle_timeout_s) for p in c.policies()][:3] == [
+        ("22", 7200), ("23", 600), ("80", None)]
+
+    # a dataplane that dies is started with the same command line and config
+    old = env.dp_pid()
+    os.kill(old, signal.SIGKILL)
+    st = wait_for(lambda: (lambda s: s if s.dataplane_restarts == 1 and s.dataplane_running
+                           else None)(c.status()), 20)
+    assert st and env.dp_pid() != old, env.dp_log()[-2000:]
+    assert dp_option(env, "--idle-timeout") == "600"
+    assert dp_ports(env) == want
+
+
+def test_the_dataplane_refuses_an_idle_timeout_above_30_days(env_factory, dpkind):
+    """The fake refuses what the real one does, with the same field to blame."""
+    env = started(env_factory, dpkind)
+    link = env.dp_link()
+    try:
+        before = (model.canonical_dp_config(link.get_config()), link.status().config_version)
+        cfg = model.to_dp_config(env.ctl.runtime, env.ctl.start_limits)
+        cfg.ports.append(dp.PortRange(lo=22, hi=22, mode=1, mss=1460, wscale=7,
+                                      window_scaling=True, sack=True, timestamps=True,
+                                      idle_timeout_s=2592001))
+        with pytest.raises(DataplaneRefused) as ei:
+            link.apply_config(cfg)
+        assert ei.value.field == "ports[%d].idle_timeout_s" % (len(cfg.ports) - 1)
+        assert "2592001" in ei.value.message
+        cfg.ports[-1].idle_timeout_s = 2592000
+        link.validate_config(cfg)  # the largest is taken
+        assert (model.canonical_dp_config(link.get_config()),
+                link.status().config_version) == before
+    finally:
+        link.close()

@@ -72,6 +72,48 @@ def test_dataplane_command_line_from_ports():
     assert "--ctl" in app
 
 
+IDLE = """
+[dataplane]
+idle_timeout = 7200
+adopt_window = 0
+
+[[policy]]
+ports = "22"
+mode = "proxy"
+idle_timeout = 604800
+
+[[policy]]
+ports = "80"
+mode = "proxy"
+"""
+
+
+def test_idle_timeout_and_adopt_window_parse():
+    b = parse(IDLE)
+    assert (b.dataplane.idle_timeout, b.dataplane.adopt_window) == (7200, 0)
+    assert b.dataplane.idle_default == 7200
+    assert [(p.ports, p.idle_timeout) for p in b.runtime.policies.ranges()] == [
+        ("22", 604800), ("80", None)]
+    # into the dataplane's config: 0 where the policy sets none (the dataplane's default)
+    ports = model.to_dp_config(b.runtime, b.dataplane.start_limits).ports
+    assert [(r.lo, r.idle_timeout_s) for r in ports] == [(22, 604800), (80, 0)]
+    # and kept across a controller restart (runtime.json)
+    assert model.from_json(model.to_json(b.runtime)).policies == b.runtime.policies
+    d = parse(GOOD).dataplane
+    assert (d.idle_timeout, d.adopt_window, d.idle_default) == (None, None, 86400)
+
+
+def test_dataplane_command_line_carries_idle_timeout_and_adopt_window():
+    from synwall.supervisor import Launcher
+    app = Launcher(parse(IDLE)).command([])
+    app = app[app.index("--") + 1:]
+    assert app[app.index("--idle-timeout") + 1] == "7200"
+    assert app[app.index("--adopt-window") + 1] == "0"  # 0 (no adoption) is a value, not unset
+    # not set: not on the command line, the dataplane's own defaults hold
+    app = Launcher(parse(GOOD)).command([])
+    assert "--idle-timeout" not in app and "--adopt-window" not in app
+
+
 @pytest.mark.parametrize("text,key,reason", [
     ("[limits]\ncachelimt = 5\n", "limits.cachelimt", "unknown key"),
     ("[limit]\n", "limit", "unknown section"),
@@ -100,6 +142,29 @@ def test_dataplane_command_line_from_ports():
      "policy[0].profile.mss", "100 is out of range: 536..9000"),
     ("[[policy]]\nports = \"80\"\nmode = \"proxy\"\nprofile = { sak = true }\n",
      "policy[0].profile.sak", "unknown key"),
+    ("[dataplane]\nidle_timeout = 0\n", "dataplane.idle_timeout",
+     "0 is out of range: 1..2592000 seconds"),
+    ("[dataplane]\nidle_timeout = 2592001\n", "dataplane.idle_timeout",
+     "2592001 is out of range: 1..2592000 seconds"),
+    ("[dataplane]\nidle_timeout = \"1h\"\n", "dataplane.idle_timeout",
+     "expected an integer (seconds), got a string ('1h')"),
+    ("[dataplane]\nidle_timeout = 60.5\n", "dataplane.idle_timeout",
+     "expected an integer (seconds), got a number (60.5)"),
+    ("[dataplane]\nadopt_window = 3601\n", "dataplane.adopt_window",
+     "3601 is out of range: 0..3600 seconds"),
+    ("[dataplane]\nadopt_window = -1\n", "dataplane.adopt_window",
+     "-1 is out of range: 0..3600 seconds"),
+    ("[dataplane]\nadopt_window = true\n", "dataplane.adopt_window",
+     "expected an integer (seconds), got a boolean (true)"),
+    ("[[policy]]\nports = \"22\"\nmode = \"proxy\"\nidle_timeout = 0\n",
+     "policy[0].idle_timeout", "0 is out of range: 1..2592000 seconds"),
+    ("[[policy]]\nports = \"80\"\nmode = \"proxy\"\n[[policy]]\nports = \"22\"\n"
+     "mode = \"proxy\"\nidle_timeout = 2592001\n", "policy[1].idle_timeout",
+     "2592001 is out of range: 1..2592000 seconds"),
+    ("[[policy]]\nports = \"22\"\nmode = \"proxy\"\nidle_timeout = \"7200\"\n",
+     "policy[0].idle_timeout", "expected an integer (seconds), got a string ('7200')"),
+    ("[[policy]]\nports = \"22\"\nmode = \"proxy\"\nprofile = { idle_timeout = 60 }\n",
+     "policy[0].profile.idle_timeout", "unknown key"),
     ("[keys]\nmaster_secret = \"00112233\"\n", "keys.master_secret", "not 32 hex digits"),
     ("[keys]\nrotation_interval = 0\n", "keys.rotation_interval", "out of range"),
     ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n",

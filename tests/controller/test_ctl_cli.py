@@ -153,6 +153,35 @@ def test_policy(capsys, live):
     fails(capsys, live, 2, "policy")
 
 
+def test_policy_idle_timeout(capsys, live):
+    out = ok(capsys, live, "policy", "set", "22", "proxy", "--idle-timeout", "7200")
+    assert out.splitlines() == [
+        "PORTS  MODE   MSS  WSCALE  SACK  TIMESTAMPS  IDLE",
+        "22     proxy  -    -       -     -           7200s",
+        "80     proxy  -    -       -     -           -"], out
+    data = json.loads(ok(capsys, live, "--json", "policy", "set", "8443", "cookie", "--mss",
+                         "1400", "--idle-timeout", "60"))
+    assert [(p["ports"], p["mode"], p["profile"]["mss"], p["idle_timeout_s"]) for p in data] == [
+        ("22", "proxy", None, 7200), ("80", "proxy", None, None), ("8443", "cookie", 1400, 60)]
+    before = ok(capsys, live, "policy", "list")
+    err = fails(capsys, live, 2, "policy", "set", "22", "proxy", "--idle-timeout", "0")
+    assert "policy.idle_timeout_s: 0 is out of range: 1..2592000 seconds" in err, err
+    err = fails(capsys, live, 2, "policy", "set", "22", "proxy", "--idle-timeout", "2592001")
+    assert "2592001 is out of range" in err, err
+    err = fails(capsys, live, 2, "policy", "set", "22", "proxy", "--idle-timeout=-5")
+    assert "policy.idle_timeout_s: -5 is not a non-negative 32-bit integer" in err, err
+    err = fails(capsys, live, 2, "policy", "set", "22", "proxy", "--idle-timeout", "2h")
+    assert "--idle-timeout" in err, err
+    assert ok(capsys, live, "policy", "list") == before, "a refused idle timeout changed it"
+    # without the option, the ports' policy is set whole: back to the default idle timeout,
+    # and the table without an IDLE column once no policy has one
+    ok(capsys, live, "policy", "del", "8443")
+    out = ok(capsys, live, "policy", "set", "22", "proxy")
+    assert out.splitlines() == ["PORTS  MODE   MSS  WSCALE  SACK  TIMESTAMPS",
+                                "22     proxy  -    -       -     -",
+                                "80     proxy  -    -       -     -"], out
+
+
 def test_limits(capsys, live):
     out = ok(capsys, live, "limits", "get")
     assert "cachelimit       10240\n" in out and "hashsize         1024  (start-time only)" in out

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16synwall/v1/admin.proto\x12\nsynwall.v1\"\x12\n\x10GetStatusRequest\"\xff\x01\n\x06Status\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x19\n\x11\x64\x61taplane_running\x18\x02 \x01(\x08\x12\x15\n\rdataplane_pid\x18\x03 \x01(\r\x12\x1a\n\x12\x64\x61taplane_restarts\x18\x04 \x01(\r\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x16\n\x0e\x63onfig_version\x18\x06 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x07 \x01(\x01\x12\x14\n\x0coutside_port\x18\x08 \x01(\t\x12\x13\n\x0binside_port\x18\t \x01(\t\x12\x11\n\tkey_epoch\x18\n \x01(\x04\x12\x17\n\x0f\x64\x61taplane_state\x18\x0b \x01(\t\"\x14\n\x12GetCountersRequest\"+\n\x14WatchCountersRequest\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\"\x8a\x01\n\rLcoreCounters\x12\r\n\x05lcore\x18\x01 \x01(\r\x12\x39\n\x08\x63ounters\x18\x02 \x03(\x0b\x32\'.synwall.v1.LcoreCounters.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xb8\x01\n\x08\x43ounters\x12\x14\n\x0ctime_unix_ns\x18\x01 \x01(\x04\x12.\n\x05total\x18\x02 \x03(\x0b\x32\x1f.synwall.v1.Counters.TotalEntry\x12)\n\x06lcores\x18\x03 \x03(\x0b\x32\x19.synwall.v1.LcoreCounters\x12\r\n\x05names\x18\x04 \x03(\t\x1a,\n\nTotalEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xc8\x01\n\x06Limits\x12\x10\n\x08hashsize\x18\x01 \x01(\r\x12\x13\n\x0b\x62ucketlimit\x18\x02 \x01(\r\x12\r\n\x05\x66lows\x18\x03 \x01(\r\x12\x12\n\ncachelimit\x18\x04 \x01(\r\x12\x12\n\nrexmtlimit\x18\x05 \x01(\r\x12\x12\n\nsyncookies\x18\x06 \x01(\x08\x12\x17\n\x0fsyncookies_only\x18\x07 \x01(\x08\x12\x0b\n\x03mss\x18\x08 \x01(\r\x12\x0e\n\x06wscale\x18\t \x01(\r\x12\x16\n\x0eserver_retries\x18\n \x01(\r\"\x12\n\x10GetLimitsRequest\"\x92\x03\n\x10SetLimitsRequest\x12\x15\n\x08hashsize\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x18\n\x0b\x62ucketlimit\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x12\n\x05\x66lows\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x17\n\ncachelimit\x18\x04 \x01(\rH\x03\x88\x01\x01\x12\x17\n\nrexmtlimit\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x17\n\nsyncookies\x18\x06 \x01(\x08H\x05\x88\x01\x01\x12\x1c\n\x0fsyncookies_only\x18\x07 \x01(\x08H\x06\x88\x01\x01\x12\x10\n\x03mss\x18\x08 \x01(\rH\x07\x88\x01\x01\x12\x13\n\x06wscale\x18\t \x01(\rH\x08\x88\x01\x01\x12\x1b\n\x0eserver_retries\x18\n \x01(\rH\t\x88\x01\x01\x42\x0b\n\t_hashsizeB\x0e\n\x0c_bucketlimitB\x08\n\x06_flowsB\r\n\x0b_cachelimitB\r\n\x0b_rexmtlimitB\r\n\x0b_syncookiesB\x12\n\x10_syncookies_onlyB\x06\n\x04_mssB\t\n\x07_wscaleB\x11\n\x0f_server_retries\"\xbd\x01\n\rServerProfile\x12\x10\n\x03mss\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x13\n\x06wscale\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x1b\n\x0ewindow_scaling\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x11\n\x04sack\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x17\n\ntimestamps\x18\x05 \x01(\x08H\x04\x88\x01\x01\x42\x06\n\x04_mssB\t\n\x07_wscaleB\x11\n\x0f_window_scalingB\x07\n\x05_sackB\r\n\x0b_timestamps\"v\n\x06Policy\x12\x0f\n\x07port_lo\x18\x01 \x01(\r\x12\x0f\n\x07port_hi\x18\x02 \x01(\r\x12\x1e\n\x04mode\x18\x03 \x01(\x0e\x32\x10.synwall.v1.Mode\x12*\n\x07profile\x18\x04 \x01(\x0b\x32\x19.synwall.v1.ServerProfile\"\x15\n\x13ListPoliciesRequest\"<\n\x14ListPoliciesResponse\x12$\n\x08policies\x18\x01 \x03(\x0b\x32\x12.synwall.v1.Policy\"6\n\x10SetPolicyRequest\x12\"\n\x06policy\x18\x01 \x01(\x0b\x32\x12.synwall.v1.Policy\"7\n\x13\x44\x65letePolicyRequest\x12\x0f\n\x07port_lo\x18\x01 \x01(\r\x12\x0f\n\x07port_hi\x18\x02 \x01(\r\"\xf9\x01\n\tKeyStatus\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x1b\n\x13\x63urrent_fingerprint\x18\x02 \x01(\t\x12\x1c\n\x14previous_fingerprint\x18\x03 \x01(\t\x12\x1b\n\x13rotation_interval_s\x18\x04 \x01(\r\x12\x1b\n\x13\x64\x65rived_from_master\x18\x05 \x01(\x08\x12\x1a\n\x12master_fingerprint\x18\x06 \x01(\t\x12\x1a\n\x12next_rotation_unix\x18\x07 \x01(\x01\x12\x16\n\x0eprevious_epoch\x18\x08 \x01(\x04\x12\x18\n\x10max_clock_skew_s\x18\t \x01(\r\"\x15\n\x13GetKeyStatusRequest\"\x13\n\x11RotateKeysRequest\"\xc9\x01\n\x15SetKeyScheduleRequest\x12 \n\x13rotation_interval_s\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x1a\n\rmaster_secret\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x12\x14\n\x0c\x63lear_master\x18\x03 \x01(\x08\x12\x1d\n\x10max_clock_skew_s\x18\x04 \x01(\rH\x02\x88\x01\x01\x42\x16\n\x14_rotation_interval_sB\x10\n\x0e_master_secretB\x13\n\x11_max_clock_skew_s\"\xe7\x01\n\rSyncacheEntry\x12\r\n\x05lcore\x18\x01 \x01(\r\x12\x13\n\x0b\x63lient_addr\x18\x02 \x01(\t\x12\x13\n\x0b\x63lient_port\x18\x03 \x01(\r\x12\x13\n\x0bserver_addr\x18\x04 \x01(\t\x12\x13\n\x0bserver_port\x18\x05 \x01(\r\x12\x12\n\nclient_isn\x18\x06 \x01(\r\x12\x0b\n\x03iss\x18\x07 \x01(\r\x12\x13\n\x0bretransmits\x18\x08 \x01(\r\x12\x0b\n\x03mss\x18\t \x01(\r\x12\x0c\n\x04sack\x18\n \x01(\x08\x12\x12\n\ntimestamps\x18\x0b \x01(\x08\x12\x0e\n\x06wscale\x18\x0c \x01(\x05\"<\n\x13\x44umpSyncacheRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14\x44umpSyncacheResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.synwall.v1.SyncacheEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x16\n\x14\x46lushSyncacheRequest\"(\n\x15\x46lushSyncacheResponse\x12\x0f\n\x07\x66lushed\x18\x01 \x01(\x04\"\x94\x01\n\rRuntimeConfig\x12,\n\x06limits\x18\x01 \x01(\x0b\x32\x1c.synwall.v1.SetLimitsRequest\x12$\n\x08policies\x18\x02 \x03(\x0b\x32\x12.synwall.v1.Policy\x12/\n\x04keys\x18\x03 \x01(\x0b\x32!.synwall.v1.SetKeyScheduleRequest\"q\n\x12\x41pplyConfigRequest\x12\x0e\n\x04toml\x18\x01 \x01(\tH\x00\x12,\n\x07runtime\x18\x02 \x01(\x0b\x32\x19.synwall.v1.RuntimeConfigH\x00\x12\x13\n\x0bsource_name\x18\x03 \x01(\tB\x08\n\x06\x63onfig\"-\n\x13\x41pplyConfigResponse\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x04\"t\n\x15ValidateConfigRequest\x12\x0e\n\x04toml\x18\x01 \x01(\tH\x00\x12,\n\x07runtime\x18\x02 \x01(\x0b\x32\x19.synwall.v1.RuntimeConfigH\x00\x12\x13\n\x0bsource_name\x18\x03 \x01(\tB\x08\n\x06\x63onfig\"\x18\n\x16ValidateConfigResponse*[\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\r\n\tMODE_PASS\x10\x01\x12\x0e\n\nMODE_PROXY\x10\x02\x12\x0f\n\x0bMODE_COOKIE\x10\x03\x12\r\n\tMODE_DROP\x10\x04\x32\xf1\x08\n\x05\x41\x64min\x12=\n\tGetStatus\x12\x1c.synwall.v1.GetStatusRequest\x1a\x12.synwall.v1.Status\x12\x43\n\x0bGetCounters\x12\x1e.synwall.v1.GetCountersRequest\x1a\x14.synwall.v1.Counters\x12I\n\rWatchCounters\x12 .synwall.v1.WatchCountersRequest\x1a\x14.synwall.v1.Counters0\x01\x12=\n\tGetLimits\x12\x1c.synwall.v1.GetLimitsRequest\x1a\x12.synwall.v1.Limits\x12=\n\tSetLimits\x12\x1c.synwall.v1.SetLimitsRequest\x1a\x12.synwall.v1.Limits\x12Q\n\x0cListPolicies\x12\x1f.synwall.v1.ListPoliciesRequest\x1a .synwall.v1.ListPoliciesResponse\x12K\n\tSetPolicy\x12\x1c.synwall.v1.SetPolicyRequest\x1a .synwall.v1.ListPoliciesResponse\x12Q\n\x0c\x44\x65letePolicy\x12\x1f.synwall.v1.DeletePolicyRequest\x1a .synwall.v1.ListPoliciesResponse\x12\x46\n\x0cGetKeyStatus\x12\x1f.synwall.v1.GetKeyStatusRequest\x1a\x15.synwall.v1.KeyStatus\x12\x42\n\nRotateKeys\x12\x1d.synwall.v1.RotateKeysRequest\x1a\x15.synwall.v1.KeyStatus\x12J\n\x0eSetKeySchedule\x12!.synwall.v1.SetKeyScheduleRequest\x1a\x15.synwall.v1.KeyStatus\x12Q\n\x0c\x44umpSyncache\x12\x1f.synwall.v1.DumpSyncacheRequest\x1a .synwall.v1.DumpSyncacheResponse\x12T\n\rFlushSyncache\x12 .synwall.v1.FlushSyncacheRequest\x1a!.synwall.v1.FlushSyncacheResponse\x12N\n\x0b\x41pplyConfig\x12\x1e.synwall.v1.ApplyConfigRequest\x1a\x1f.synwall.v1.ApplyConfigResponse\x12W\n\x0eValidateConfig\x12!.synwall.v1.ValidateConfigRequest\x1a\".synwall.v1.ValidateConfigResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16synwall/v1/admin.proto\x12\nsynwall.v1\"\x12\n\x10GetStatusRequest\"\xff\x01\n\x06Status\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x19\n\x11\x64\x61taplane_running\x18\x02 \x01(\x08\x12\x15\n\rdataplane_pid\x18\x03 \x01(\r\x12\x1a\n\x12\x64\x61taplane_restarts\x18\x04 \x01(\r\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x16\n\x0e\x63onfig_version\x18\x06 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x07 \x01(\x01\x12\x14\n\x0coutside_port\x18\x08 \x01(\t\x12\x13\n\x0binside_port\x18\t \x01(\t\x12\x11\n\tkey_epoch\x18\n \x01(\x04\x12\x17\n\x0f\x64\x61taplane_state\x18\x0b \x01(\t\"\x14\n\x12GetCountersRequest\"+\n\x14WatchCountersRequest\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\"\x8a\x01\n\rLcoreCounters\x12\r\n\x05lcore\x18\x01 \x01(\r\x12\x39\n\x08\x63ounters\x18\x02 \x03(\x0b\x32\'.synwall.v1.LcoreCounters.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xb8\x01\n\x08\x43ounters\x12\x14\n\x0ctime_unix_ns\x18\x01 \x01(\x04\x12.\n\x05total\x18\x02 \x03(\x0b\x32\x1f.synwall.v1.Counters.TotalEntry\x12)\n\x06lcores\x18\x03 \x03(\x0b\x32\x19.synwall.v1.LcoreCounters\x12\r\n\x05names\x18\x04 \x03(\t\x1a,\n\nTotalEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xc8\x01\n\x06Limits\x12\x10\n\x08hashsize\x18\x01 \x01(\r\x12\x13\n\x0b\x62ucketlimit\x18\x02 \x01(\r\x12\r\n\x05\x66lows\x18\x03 \x01(\r\x12\x12\n\ncachelimit\x18\x04 \x01(\r\x12\x12\n\nrexmtlimit\x18\x05 \x01(\r\x12\x12\n\nsyncookies\x18\x06 \x01(\x08\x12\x17\n\x0fsyncookies_only\x18\x07 \x01(\x08\x12\x0b\n\x03mss\x18\x08 \x01(\r\x12\x0e\n\x06wscale\x18\t \x01(\r\x12\x16\n\x0eserver_retries\x18\n \x01(\r\"\x12\n\x10GetLimitsRequest\"\x92\x03\n\x10SetLimitsRequest\x12\x15\n\x08hashsize\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x18\n\x0b\x62ucketlimit\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x12\n\x05\x66lows\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x17\n\ncachelimit\x18\x04 \x01(\rH\x03\x88\x01\x01\x12\x17\n\nrexmtlimit\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x17\n\nsyncookies\x18\x06 \x01(\x08H\x05\x88\x01\x01\x12\x1c\n\x0fsyncookies_only\x18\x07 \x01(\x08H\x06\x88\x01\x01\x12\x10\n\x03mss\x18\x08 \x01(\rH\x07\x88\x01\x01\x12\x13\n\x06wscale\x18\t \x01(\rH\x08\x88\x01\x01\x12\x1b\n\x0eserver_retries\x18\n \x01(\rH\t\x88\x01\x01\x42\x0b\n\t_hashsizeB\x0e\n\x0c_bucketlimitB\x08\n\x06_flowsB\r\n\x0b_cachelimitB\r\n\x0b_rexmtlimitB\r\n\x0b_syncookiesB\x12\n\x10_syncookies_onlyB\x06\n\x04_mssB\t\n\x07_wscaleB\x11\n\x0f_server_retries\"\xbd\x01\n\rServerProfile\x12\x10\n\x03mss\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x13\n\x06wscale\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x1b\n\x0ewindow_scaling\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x11\n\x04sack\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x17\n\ntimestamps\x18\x05 \x01(\x08H\x04\x88\x01\x01\x42\x06\n\x04_mssB\t\n\x07_wscaleB\x11\n\x0f_window_scalingB\x07\n\x05_sackB\r\n\x0b_timestamps\"\xa6\x01\n\x06Policy\x12\x0f\n\x07port_lo\x18\x01 \x01(\r\x12\x0f\n\x07port_hi\x18\x02 \x01(\r\x12\x1e\n\x04mode\x18\x03 \x01(\x0e\x32\x10.synwall.v1.Mode\x12*\n\x07profile\x18\x04 \x01(\x0b\x32\x19.synwall.v1.ServerProfile\x12\x1b\n\x0eidle_timeout_s\x18\x05 \x01(\rH\x00\x88\x01\x01\x42\x11\n\x0f_idle_timeout_s\"\x15\n\x13ListPoliciesRequest\"<\n\x14ListPoliciesResponse\x12$\n\x08policies\x18\x01 \x03(\x0b\x32\x12.synwall.v1.Policy\"6\n\x10SetPolicyRequest\x12\"\n\x06policy\x18\x01 \x01(\x0b\x32\x12.synwall.v1.Policy\"7\n\x13\x44\x65letePolicyRequest\x12\x0f\n\x07port_lo\x18\x01 \x01(\r\x12\x0f\n\x07port_hi\x18\x02 \x01(\r\"\xf9\x01\n\tKeyStatus\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x1b\n\x13\x63urrent_fingerprint\x18\x02 \x01(\t\x12\x1c\n\x14previous_fingerprint\x18\x03 \x01(\t\x12\x1b\n\x13rotation_interval_s\x18\x04 \x01(\r\x12\x1b\n\x13\x64\x65rived_from_master\x18\x05 \x01(\x08\x12\x1a\n\x12master_fingerprint\x18\x06 \x01(\t\x12\x1a\n\x12next_rotation_unix\x18\x07 \x01(\x01\x12\x16\n\x0eprevious_epoch\x18\x08 \x01(\x04\x12\x18\n\x10max_clock_skew_s\x18\t \x01(\r\"\x15\n\x13GetKeyStatusRequest\"\x13\n\x11RotateKeysRequest\"\xc9\x01\n\x15SetKeyScheduleRequest\x12 \n\x13rotation_interval_s\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x1a\n\rmaster_secret\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x12\x14\n\x0c\x63lear_master\x18\x03 \x01(\x08\x12\x1d\n\x10max_clock_skew_s\x18\x04 \x01(\rH\x02\x88\x01\x01\x42\x16\n\x14_rotation_interval_sB\x10\n\x0e_master_secretB\x13\n\x11_max_clock_skew_s\"\xe7\x01\n\rSyncacheEntry\x12\r\n\x05lcore\x18\x01 \x01(\r\x12\x13\n\x0b\x63lient_addr\x18\x02 \x01(\t\x12\x13\n\x0b\x63lient_port\x18\x03 \x01(\r\x12\x13\n\x0bserver_addr\x18\x04 \x01(\t\x12\x13\n\x0bserver_port\x18\x05 \x01(\r\x12\x12\n\nclient_isn\x18\x06 \x01(\r\x12\x0b\n\x03iss\x18\x07 \x01(\r\x12\x13\n\x0bretransmits\x18\x08 \x01(\r\x12\x0b\n\x03mss\x18\t \x01(\r\x12\x0c\n\x04sack\x18\n \x01(\x08\x12\x12\n\ntimestamps\x18\x0b \x01(\x08\x12\x0e\n\x06wscale\x18\x0c \x01(\x05\"<\n\x13\x44umpSyncacheRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14\x44umpSyncacheResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.synwall.v1.SyncacheEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x16\n\x14\x46lushSyncacheRequest\"(\n\x15\x46lushSyncacheResponse\x12\x0f\n\x07\x66lushed\x18\x01 \x01(\x04\"\x94\x01\n\rRuntimeConfig\x12,\n\x06limits\x18\x01 \x01(\x0b\x32\x1c.synwall.v1.SetLimitsRequest\x12$\n\x08policies\x18\x02 \x03(\x0b\x32\x12.synwall.v1.Policy\x12/\n\x04keys\x18\x03 \x01(\x0b\x32!.synwall.v1.SetKeyScheduleRequest\"q\n\x12\x41pplyConfigRequest\x12\x0e\n\x04toml\x18\x01 \x01(\tH\x00\x12,\n\x07runtime\x18\x02 \x01(\x0b\x32\x19.synwall.v1.RuntimeConfigH\x00\x12\x13\n\x0bsource_name\x18\x03 \x01(\tB\x08\n\x06\x63onfig\"-\n\x13\x41pplyConfigResponse\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x04\"t\n\x15ValidateConfigRequest\x12\x0e\n\x04toml\x18\x01 \x01(\tH\x00\x12,\n\x07runtime\x18\x02 \x01(\x0b\x32\x19.synwall.v1.RuntimeConfigH\x00\x12\x13\n\x0bsource_name\x18\x03 \x01(\tB\x08\n\x06\x63onfig\"\x18\n\x16ValidateConfigResponse*[\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\r\n\tMODE_PASS\x10\x01\x12\x0e\n\nMODE_PROXY\x10\x02\x12\x0f\n\x0bMODE_COOKIE\x10\x03\x12\r\n\tMODE_DROP\x10\x04\x32\xf1\x08\n\x05\x41\x64min\x12=\n\tGetStatus\x12\x1c.synwall.v1.GetStatusRequest\x1a\x12.synwall.v1.Status\x12\x43\n\x0bGetCounters\x12\x1e.synwall.v1.GetCountersRequest\x1a\x14.synwall.v1.Counters\x12I\n\rWatchCounters\x12 .synwall.v1.WatchCountersRequest\x1a\x14.synwall.v1.Counters0\x01\x12=\n\tGetLimits\x12\x1c.synwall.v1.GetLimitsRequest\x1a\x12.synwall.v1.Limits\x12=\n\tSetLimits\x12\x1c.synwall.v1.SetLimitsRequest\x1a\x12.synwall.v1.Limits\x12Q\n\x0cListPolicies\x12\x1f.synwall.v1.ListPoliciesRequest\x1a .synwall.v1.ListPoliciesResponse\x12K\n\tSetPolicy\x12\x1c.synwall.v1.SetPolicyRequest\x1a .synwall.v1.ListPoliciesResponse\x12Q\n\x0c\x44\x65letePolicy\x12\x1f.synwall.v1.DeletePolicyRequest\x1a .synwall.v1.ListPoliciesResponse\x12\x46\n\x0cGetKeyStatus\x12\x1f.synwall.v1.GetKeyStatusRequest\x1a\x15.synwall.v1.KeyStatus\x12\x42\n\nRotateKeys\x12\x1d.synwall.v1.RotateKeysRequest\x1a\x15.synwall.v1.KeyStatus\x12J\n\x0eSetKeySchedule\x12!.synwall.v1.SetKeyScheduleRequest\x1a\x15.synwall.v1.KeyStatus\x12Q\n\x0c\x44umpSyncache\x12\x1f.synwall.v1.DumpSyncacheRequest\x1a .synwall.v1.DumpSyncacheResponse\x12T\n\rFlushSyncache\x12 .synwall.v1.FlushSyncacheRequest\x1a!.synwall.v1.FlushSyncacheResponse\x12N\n\x0b\x41pplyConfig\x12\x1e.synwall.v1.ApplyConfigRequest\x1a\x1f.synwall.v1.ApplyConfigResponse\x12W\n\x0eValidateConfig\x12!.synwall.v1.ValidateConfigRequest\x1a\".synwall.v1.ValidateConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LCORECOUNTERS_COUNTERSENTRY']._serialized_options = b'8\001'
   _globals['_COUNTERS_TOTALENTRY']._loaded_options = None
   _globals['_COUNTERS_TOTALENTRY']._serialized_options = b'8\001'
-  _globals['_MODE']._serialized_start=3261
-  _globals['_MODE']._serialized_end=3352
+  _globals['_MODE']._serialized_start=3310
+  _globals['_MODE']._serialized_end=3401
   _globals['_GETSTATUSREQUEST']._serialized_start=38
   _globals['_GETSTATUSREQUEST']._serialized_end=56
   _globals['_STATUS']._serialized_start=59
@@ -61,44 +61,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SETLIMITSREQUEST']._serialized_end=1337
   _globals['_SERVERPROFILE']._serialized_start=1340
   _globals['_SERVERPROFILE']._serialized_end=1529
-  _globals['_POLICY']._serialized_start=1531
-  _globals['_POLICY']._serialized_end=1649
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=1651
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=1672
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1674
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1734
-  _globals['_SETPOLICYREQUEST']._serialized_start=1736
-  _globals['_SETPOLICYREQUEST']._serialized_end=1790
-  _globals['_DELETEPOLICYREQUEST']._serialized_start=1792
-  _globals['_DELETEPOLICYREQUEST']._serialized_end=1847
-  _globals['_KEYSTATUS']._serialized_start=1850
-  _globals['_KEYSTATUS']._serialized_end=2099
-  _globals['_GETKEYSTATUSREQUEST']._serialized_start=2101
-  _globals['_GETKEYSTATUSREQUEST']._serialized_end=2122
-  _globals['_ROTATEKEYSREQUEST']._serialized_start=2124
-  _globals['_ROTATEKEYSREQUEST']._serialized_end=2143
-  _globals['_SETKEYSCHEDULEREQUEST']._serialized_start=2146
-  _globals['_SETKEYSCHEDULEREQUEST']._serialized_end=2347
-  _globals['_SYNCACHEENTRY']._serialized_start=2350
-  _globals['_SYNCACHEENTRY']._serialized_end=2581
-  _globals['_DUMPSYNCACHEREQUEST']._serialized_start=2583
-  _globals['_DUMPSYNCACHEREQUEST']._serialized_end=2643
-  _globals['_DUMPSYNCACHERESPONSE']._serialized_start=2645
-  _globals['_DUMPSYNCACHERESPONSE']._serialized_end=2736
-  _globals['_FLUSHSYNCACHEREQUEST']._serialized_start=2738
-  _globals['_FLUSHSYNCACHEREQUEST']._serialized_end=2760
-  _globals['_FLUSHSYNCACHERESPONSE']._serialized_start=2762
-  _globals['_FLUSHSYNCACHERESPONSE']._serialized_end=2802
-  _globals['_RUNTIMECONFIG']._serialized_start=2805
-  _globals['_RUNTIMECONFIG']._serialized_end=2953
-  _globals['_APPLYCONFIGREQUEST']._serialized_start=2955
-  _globals['_APPLYCONFIGREQUEST']._serialized_end=3068
-  _globals['_APPLYCONFIGRESPONSE']._serialized_start=3070
-  _globals['_APPLYCONFIGRESPONSE']._serialized_end=3115
-  _globals['_VALIDATECONFIGREQUEST']._serialized_start=3117
-  _globals['_VALIDATECONFIGREQUEST']._serialized_end=3233
-  _globals['_VALIDATECONFIGRESPONSE']._serialized_start=3235
-  _globals['_VALIDATECONFIGRESPONSE']._serialized_end=3259
-  _globals['_ADMIN']._serialized_start=3355
-  _globals['_ADMIN']._serialized_end=4492
+  _globals['_POLICY']._serialized_start=1532
+  _globals['_POLICY']._serialized_end=1698
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=1700
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1721
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1723
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1783
+  _globals['_SETPOLICYREQUEST']._serialized_start=1785
+  _globals['_SETPOLICYREQUEST']._serialized_end=1839
+  _globals['_DELETEPOLICYREQUEST']._serialized_start=1841
+  _globals['_DELETEPOLICYREQUEST']._serialized_end=1896
+  _globals['_KEYSTATUS']._serialized_start=1899
+  _globals['_KEYSTATUS']._serialized_end=2148
+  _globals['_GETKEYSTATUSREQUEST']._serialized_start=2150
+  _globals['_GETKEYSTATUSREQUEST']._serialized_end=2171
+  _globals['_ROTATEKEYSREQUEST']._serialized_start=2173
+  _globals['_ROTATEKEYSREQUEST']._serialized_end=2192
+  _globals['_SETKEYSCHEDULEREQUEST']._serialized_start=2195
+  _globals['_SETKEYSCHEDULEREQUEST']._serialized_end=2396
+  _globals['_SYNCACHEENTRY']._serialized_start=2399
+  _globals['_SYNCACHEENTRY']._serialized_end=2630
+  _globals['_DUMPSYNCACHEREQUEST']._serialized_start=2632
+  _globals['_DUMPSYNCACHEREQUEST']._serialized_end=2692
+  _globals['_DUMPSYNCACHERESPONSE']._serialized_start=2694
+  _globals['_DUMPSYNCACHERESPONSE']._serialized_end=2785
+  _globals['_FLUSHSYNCACHEREQUEST']._serialized_start=2787
+  _globals['_FLUSHSYNCACHEREQUEST']._serialized_end=2809
+  _globals['_FLUSHSYNCACHERESPONSE']._serialized_start=2811
+  _globals['_FLUSHSYNCACHERESPONSE']._serialized_end=2851
+  _globals['_RUNTIMECONFIG']._serialized_start=2854
+  _globals['_RUNTIMECONFIG']._serialized_end=3002
+  _globals['_APPLYCONFIGREQUEST']._serialized_start=3004
+  _globals['_APPLYCONFIGREQUEST']._serialized_end=3117
+  _globals['_APPLYCONFIGRESPONSE']._serialized_start=3119
+  _globals['_APPLYCONFIGRESPONSE']._serialized_end=3164
+  _globals['_VALIDATECONFIGREQUEST']._serialized_start=3166
+  _globals['_VALIDATECONFIGREQUEST']._serialized_end=3282
+  _globals['_VALIDATECONFIGRESPONSE']._serialized_start=3284
+  _globals['_VALIDATECONFIGRESPONSE']._serialized_end=3308
+  _globals['_ADMIN']._serialized_start=3404
+  _globals['_ADMIN']._serialized_end=4541
 # @@protoc_insertion_point(module_scope)

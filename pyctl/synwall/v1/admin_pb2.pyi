@@ -161,16 +161,18 @@ class ServerProfile(_message.Message):
     def __init__(self, mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ...) -> None: ...
 
 class Policy(_message.Message):
-    __slots__ = ("port_lo", "port_hi", "mode", "profile")
+    __slots__ = ("port_lo", "port_hi", "mode", "profile", "idle_timeout_s")
     PORT_LO_FIELD_NUMBER: _ClassVar[int]
     PORT_HI_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     port_lo: int
     port_hi: int
     mode: Mode
     profile: ServerProfile
-    def __init__(self, port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., profile: _Optional[_Union[ServerProfile, _Mapping]] = ...) -> None: ...
+    idle_timeout_s: int
+    def __init__(self, port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., profile: _Optional[_Union[ServerProfile, _Mapping]] = ..., idle_timeout_s: _Optional[int] = ...) -> None: ...
 
 class ListPoliciesRequest(_message.Message):
     __slots__ = ()

@@ -155,7 +155,8 @@ class AdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetPolicy(self, request, context):
-        """Set the mode (and server profile) of a port or a port range.
+        """Set the mode (and server profile, idle timeout) of a port or a port range: the whole
+        policy of those ports, what is not given is back to its default.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -91,7 +91,7 @@ sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t h
 		if (idle_ms(victim, now_ms) < min_idle_ms &&
 		    sw_flow_state(victim) != SW_FLOW_CLOSING)
 			return NULL;
-		if (gone != NULL) {
+		if (gone != NULL && gone_t != NULL) {
 			*gone = *victim;
 			sw_ctab_tuple(tab, victim, gone_t);
 		}

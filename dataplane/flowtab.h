@@ -150,10 +150,11 @@ sw_flowtab_prefetch_match(const struct sw_flowtab *ft, uint32_t hash, int v6)
 }
 
 /*
- * Add a flow (not present) to the emptier of its two buckets. When both are full, or the
- * table is, the least recently used flow (of the two buckets, or of the table) makes room
- * only if it has been idle for at least min_idle_ms; otherwise NULL (the caller counts the
- * refusal). *evicted tells whether one was evicted.
+ * Add a flow (not present) to the emptier of its two buckets. When both are full, a flow
+ * of the two makes room: a closing one first, else the one idle the longest; when the table
+ * is, the least recently used. A closing flow goes whatever its idle time, another only if it
+ * has been idle for at least min_idle_ms; otherwise NULL (the caller counts the refusal).
+ * *evicted tells whether one was evicted.
  */
 struct sw_flow *sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
 			       uint32_t now_ms, uint32_t min_idle_ms, int *evicted);

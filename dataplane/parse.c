@@ -247,14 +247,17 @@ sw_parse_tcp_options_loop(const uint8_t *o, uint32_t optlen, struct sw_tcpopts *
 			out->present |= SW_OPT_SACKOK;
 			break;
 		case TCPOPT_SACK:
-			if (olen < 10 || (olen - 2) % 8 != 0)
+			/* A second one would pass the splice untranslated (only one is
+			 * rewritten) to a side that may never have agreed to SACK. */
+			if (olen < 10 || (olen - 2) % 8 != 0 || (out->present & SW_OPT_SACK))
 				return -SW_BAD_TCP_OPTION;
 			out->present |= SW_OPT_SACK;
 			out->sack_off = (uint8_t)(TCP_HLEN + i);
 			out->sack_len = olen;
 			break;
 		case TCPOPT_TS:
-			if (olen != 10)
+			/* likewise a second timestamps option */
+			if (olen != 10 || (out->present & SW_OPT_TS))
 				return -SW_BAD_TCP_OPTION;
 			out->present |= SW_OPT_TS;
 			out->ts_off = (uint8_t)(TCP_HLEN + i);

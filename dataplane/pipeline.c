@@ -338,14 +338,20 @@ inside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m)
 	struct sw_pkt pkt;
 	struct sw_flow *f;
 	uint32_t hash;
+	int rc;
 
 	/* Only TCP from a port whose flows are looked up (protected, or it was) can belong to a
 	 * flow: the rest is bridged (TCP behind IPv6 extension headers too: the splice does not
 	 * carry them). */
 	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP || pkt.v6_ext ||
-	    !sw_cfg_has_flows(lc->cfg, pkt.t.sport) ||
-	    sw_parse_tcp(data, len, &pkt) < 0)
+	    !sw_cfg_has_flows(lc->cfg, pkt.t.sport))
 		goto bridge;
+	rc = sw_parse_tcp(data, len, &pkt);
+	if (unlikely(rc < 0)) {
+		/* not to be translated, so not to leave either */
+		count_malformed(lc, -rc);
+		return SW_V_DROP;
+	}
 	/* Flows are keyed client -> server. */
 	sw_tuple_reverse(&t, &pkt.t);
 	hash = sw_ctab_hash(&lc->ft.tab, &t);

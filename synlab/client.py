@@ -14,23 +14,46 @@ def _conn(addr: str, port: int, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(addr, port, timeout=timeout)
 
 
+HELLO = b"hello\n"
+
+
+def _hash_body(r: http.client.HTTPResponse, step: int, pause: float = 0.0) -> tuple[str, int]:
+    """Read a response body `step` bytes at a time (sleeping `pause` between reads): its
+    SHA-256 and length."""
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        data = r.read(step)
+        if not data:
+            break
+        h.update(data)
+        got += len(data)
+        if pause:
+            time.sleep(pause)
+    return h.hexdigest(), got
+
+
+def read_hello(s: socket.socket) -> bytes:
+    """What a socket receives up to the end of synlab.httpd's /hello answer (or its close)."""
+    got = b""
+    while not got.endswith(HELLO):
+        data = s.recv(4096)
+        if not data:
+            break
+        got += data
+    return got
+
+
 def download(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     """GET /blob/size; the SHA-256 of what arrived."""
     c = _conn(addr, port, timeout)
     c.request("GET", f"/blob/{size}")
     r = c.getresponse()
-    h = hashlib.sha256()
-    got = 0
-    while True:
-        data = r.read(CHUNK)
-        if not data:
-            break
-        h.update(data)
-        got += len(data)
+    digest, got = _hash_body(r, CHUNK)
     c.close()
     if r.status != 200 or got != size:
         raise RuntimeError(f"download: status {r.status}, {got} of {size} bytes")
-    return h.hexdigest()
+    return digest
 
 
 def paced_download(addr: str, size: int, seconds: float, port: int = 80,
@@ -47,21 +70,12 @@ def paced_download(addr: str, size: int, seconds: float, port: int = 80,
     c.sock = s
     c.request("GET", f"/blob/{size}")
     r = c.getresponse()
-    h = hashlib.sha256()
-    got = 0
     step = 16 << 10
-    pause = seconds * step / size
-    while True:
-        data = r.read(step)
-        if not data:
-            break
-        h.update(data)
-        got += len(data)
-        time.sleep(pause)
+    digest, got = _hash_body(r, step, pause=seconds * step / size)
     c.close()
     if r.status != 200 or got != size:
         raise RuntimeError(f"paced download: status {r.status}, {got} of {size} bytes")
-    return h.hexdigest()
+    return digest
 
 
 def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) -> dict:
@@ -70,12 +84,7 @@ def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) 
     s = socket.create_connection((addr, port), timeout=timeout)
     req = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
     s.sendall(req)
-    got = b""
-    while not got.endswith(b"hello\n"):
-        data = s.recv(4096)
-        if not data:
-            break
-        got += data
+    got = read_hello(s)
     time.sleep(idle)
     t0 = time.monotonic()
     try:
@@ -88,7 +97,7 @@ def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) 
         outcome = "stalled"
     finally:
         s.close()
-    return {"first": got.endswith(b"hello\n"), "outcome": outcome,
+    return {"first": got.endswith(HELLO), "outcome": outcome,
             "seconds": round(time.monotonic() - t0, 3)}
 
 

@@ -109,25 +109,18 @@ def test_a_connection_idle_across_the_change_is_adopted_by_its_next_segment(appl
     ready, go = tmp_path / "ready", tmp_path / "go"
     code = f"""
 import json, os, socket, time
+from synlab.client import HELLO, read_hello
 s = socket.create_connection(({SERVER_IP!r}, 80), timeout=20)
 req = b"GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
-def answer():
-    got = b""
-    while not got.endswith(b"hello\\n"):
-        data = s.recv(4096)
-        if not data:
-            break
-        got += data
-    return got
 s.sendall(req)
-first = answer()
+first = read_hello(s)
 open({str(ready)!r}, "w").close()
 deadline = time.monotonic() + 30
 while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
     time.sleep(0.05)
 s.sendall(req)
-second = answer()
-print(json.dumps([first.endswith(b"hello\\n"), second.endswith(b"hello\\n")]))
+second = read_hello(s)
+print(json.dumps([first.endswith(HELLO), second.endswith(HELLO)]))
 """
     result = {}
     t = threading.Thread(target=lambda: result.update(

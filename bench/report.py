@@ -634,8 +634,8 @@ def table_share_line(section: dict, smallest: dict, largest: dict, diagnostic: d
     if cost_large > cost_small * 1.1 and -0.1 <= table_part <= 1.1:
         table_share = min(1.0, max(0.0, table_part))
         line += (f"So {table_share:.0%} of the extra time per segment at {labels[-1]} is "
-                 "there whatever flows the segments use (the idle-timer sweep "
-                 "visits every flow of the table each 100 ms; bigger bucket "
+                 "there whatever flows the segments use (the timer sweep's pass "
+                 "over the table's due-time summaries each 100 ms; bigger bucket "
                  f"arrays), and {1 - table_share:.0%} comes from the lookups spreading "
                  f"over up to {section['params']['frames']} distinct flows per pass (cache and "
                  "TLB misses on the bucket headers and the entries, prefetched a "

@@ -384,7 +384,7 @@ def m_data(ctx: Ctx) -> dict:
                     f"cpu {res['cpu_share'] or 0:.0%}  load {res['load_before']}")
     # Why the cost grows: the biggest table, but segments for only the smallest set of flows
     # (the first file's flows exist in every table). What is left of the slow-down then is
-    # the table itself (the idle-timer sweep over all its flows, a bigger table's bucket
+    # the table itself (the timer sweep's pass over its due-time summaries, a bigger table's bucket
     # arrays); the rest comes from lookups spread over many distinct flows (cache misses).
     small, big = ctx.sizes.data_flows[0], ctx.sizes.data_flows[-1]
     p, _ = files[small]

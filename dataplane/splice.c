@@ -5,7 +5,6 @@
 #include "segment.h"
 #include "splice.h"
 
-
 /*
  * FIN and RST bookkeeping. The server's word is trusted (it is what we protect); the
  * client side's only when it fits what the server expects (RFC 5961 3.2): an RST with
@@ -55,8 +54,22 @@ sw_splice_end(struct sw_lcore *lc, struct sw_sink *out, const struct sw_flow *f,
 	struct sw_seg s;
 	int side;
 
+	if (sw_flow_state(f) == SW_FLOW_OPENING) {
+		/* the server never answered: the client learns it now, as at the server
+		 * SYN's last timeout */
+		m = sw_sink_alloc(out);
+		if (m == NULL) {
+			lc->cnt.port_nombuf++;
+			return;
+		}
+		sw_seg_client_rst(&s, f, t);
+		sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
+		sw_sink_send(out, SW_OUTSIDE, m);
+		lc->cnt.proxy_reset_sent++;
+		return;
+	}
 	if (sw_flow_state(f) != SW_FLOW_ESTABLISHED)
-		return;         /* closing already; an opening one ends by its own timer */
+		return;         /* closing: both ends are done with it already */
 	for (side = SW_OUTSIDE; side <= SW_INSIDE; side++) {
 		m = sw_sink_alloc(out);
 		if (m == NULL) {

@@ -40,8 +40,10 @@ enum sw_verdict sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struc
 enum sw_verdict sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 				const struct sw_pkt *pkt, const struct sw_tuple *t, uint32_t hash);
 
-/* End the established flow f (a copy will do; t its key) on both sides: an RST to the client
- * and one to the server, each with the sequence number it expects (sw_seg_reset). */
+/* End flow f (a copy will do; t its key), evicted or expired: an established one with an RST
+ * to the client and one to the server, each with the sequence number it expects
+ * (sw_seg_reset); an opening one with the client's RST (the server never answered); a
+ * closing one quietly. */
 void sw_splice_end(struct sw_lcore *lc, struct sw_sink *out, const struct sw_flow *f,
 		   const struct sw_tuple *t);
 

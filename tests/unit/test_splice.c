@@ -759,6 +759,51 @@ test_server_syn_backoff(void)
 	CHECK_FAKE_FINI(&d);
 }
 
+/* A flow ended by synwall (evicted, or expired): an opening one tells the client only, the
+ * server having never answered; a closing one tells nobody. */
+static void
+test_end_opening_and_closing(void)
+{
+	struct sw_counters want = { 0 };
+	struct fake_dp d;
+	struct sw_flow *f, copy;
+	unsigned int n_out, n_in;
+	struct sw_pkt p;
+	struct conn c;
+
+	fake_dp_init(&d, NULL);
+	f = open_flow(&d, &c, 0, 13, LINUX);
+	want.sc_added = 1;
+	want.sc_completed = 1;
+	want.proxy_opened = 1;
+	copy = *f;
+	n_out = fake_nsent(&d, SW_OUTSIDE);
+	n_in = fake_nsent(&d, SW_INSIDE);
+	sw_splice_end(d.lc, &d.out.sink, &copy, &c.t);
+	sw_sink_flush_tx(&d.out.sink);
+	want.proxy_reset_sent = 1;
+	fake_check_counters(d.lc, &want);
+	REQUIRE(fake_nsent(&d, SW_OUTSIDE) == n_out + 1);
+	CHECK_EQ(fake_nsent(&d, SW_INSIDE), n_in);      /* nothing to the server */
+	CHECK_EQ(fake_parse(d.out.sent[SW_OUTSIDE].m[n_out], &p), 0);
+	CHECK_EQ(p.tcp_flags, SW_TH_RST | SW_TH_ACK);
+	CHECK_EQ(p.seq, c.iss + 1);
+	CHECK_EQ(p.ack, c.irs + 1);
+	/* no mbuf: counted, nothing sent */
+	d.out.fail_allocs = 1;
+	sw_splice_end(d.lc, &d.out.sink, &copy, &c.t);
+	sw_sink_flush_tx(&d.out.sink);
+	want.port_nombuf = 1;
+	fake_check_counters(d.lc, &want);
+	/* closing: both ends are done with it */
+	sw_flow_state(&copy) = SW_FLOW_CLOSING;
+	sw_splice_end(d.lc, &d.out.sink, &copy, &c.t);
+	sw_sink_flush_tx(&d.out.sink);
+	fake_check_counters(d.lc, &want);
+	CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), n_out + 1);
+	CHECK_FAKE_FINI(&d);
+}
+
 static void
 test_server_syn_nombuf(void)
 {
@@ -860,6 +905,7 @@ main(void)
 	test_close();
 	test_server_syn_backoff();
 	test_server_syn_nombuf();
+	test_end_opening_and_closing();
 	test_idle_timers();
 	return sw_test_done();
 }

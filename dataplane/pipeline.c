@@ -348,7 +348,10 @@ inside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m)
 		goto bridge;
 	rc = sw_parse_tcp(data, len, &pkt);
 	if (unlikely(rc < 0)) {
-		/* not to be translated, so not to leave either */
+		/* From a protected port: not to be translated, so not to leave either. A port
+		 * gone to `pass` bridges it, as it bridges the client's. */
+		if (lc->cfg->port_mode[pkt.t.sport] == SW_MODE_PASS)
+			goto bridge;
 		count_malformed(lc, -rc);
 		return SW_V_DROP;
 	}

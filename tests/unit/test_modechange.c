@@ -1001,7 +1001,13 @@ test_proxy_to_pass(void)
 	v6_ext_frame(&f, 6, FAKE_PORT_PROXY);
 	m = burst_frame(&b, SW_OUTSIDE, &f);
 	CHECK_UNTOUCHED(&b, m, &f, SW_V_INSIDE);
-	want.port_bridged += 3;
+	/* and from the server's side (a protected port drops it: test_adopt_inside_not) */
+	s = sseg(0, 4, FAKE_PORT_PROXY, SW_TH_ACK, SRV_ISN, ISN + 1, 0);
+	f.len = fake_tcp_frame(f.b, &s);
+	f.b[14 + 20 + 12] = 0x60;
+	m = burst_frame(&b, SW_INSIDE, &f);
+	CHECK_UNTOUCHED(&b, m, &f, SW_V_OUTSIDE);
+	want.port_bridged += 4;
 	fake_check_counters(b.lc, &want);
 
 	/* the flow closes (the client's exact RST, translated), a new SYN on its 4-tuple:
@@ -1025,8 +1031,8 @@ test_proxy_to_pass(void)
 	CHECK_EQ(b.lc->ft.tab.count, 0);
 	CHECK_EQ(b.lc->sc.tab.count, 0);
 	/* out of the outside port: the handshake's SYN-ACK and window update, then the two
-	 * server segments; no SYN-ACK for the new SYNs */
-	CHECK_EQ(fake_nsent(&b, SW_OUTSIDE), 2 + 2);
+	 * server segments and the malformed one; no SYN-ACK for the new SYNs */
+	CHECK_EQ(fake_nsent(&b, SW_OUTSIDE), 2 + 2 + 1);
 	CHECK_FAKE_FINI(&b);
 	SW_CTX_CLEAR();
 }

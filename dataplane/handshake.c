@@ -40,22 +40,15 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	    struct sw_sc_entry *e)
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct sw_tuple gone_t;
-	struct sw_flow *f, gone;
+	struct sw_flow *f;
 	struct sw_seg s;
-	int evicted;
 
-	f = sw_flowtab_add_evict(&lc->ft, &pkt->t, hash, (uint32_t)lc->now_ms,
-				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
+	f = sw_splice_add(lc, out, &pkt->t, hash);
 	if (f == NULL) {
 		/* No room: like a full accept queue. The syncache entry (if any) stays, so the
 		 * client's retransmission can still get in. */
 		lc->cnt.sc_aborted++;
 		return SW_V_DROP;
-	}
-	if (evicted) {
-		lc->cnt.proxy_evicted++;
-		sw_splice_end(lc, out, &gone, &gone_t);
 	}
 	if (e != NULL)
 		sw_syncache_remove(&lc->sc, e);

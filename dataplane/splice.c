@@ -83,6 +83,22 @@ sw_splice_end(struct sw_lcore *lc, struct sw_sink *out, const struct sw_flow *f,
 	lc->cnt.proxy_reset_sent++;
 }
 
+struct sw_flow *
+sw_splice_add(struct sw_lcore *lc, struct sw_sink *out, const struct sw_tuple *t, uint32_t hash)
+{
+	struct sw_tuple gone_t;
+	struct sw_flow *f, gone;
+	int evicted;
+
+	f = sw_flowtab_add_evict(&lc->ft, t, hash, (uint32_t)lc->now_ms,
+				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
+	if (f != NULL && evicted) {
+		lc->cnt.proxy_evicted++;
+		sw_splice_end(lc, out, &gone, &gone_t);
+	}
+	return f;
+}
+
 enum sw_verdict
 sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
 {
@@ -241,9 +257,7 @@ sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint8_t fl = pkt->tcp_flags;
-	struct sw_tuple gone_t;
-	struct sw_flow *f, gone;
-	int evicted;
+	struct sw_flow *f;
 
 	/* Outside the adoption window, a server segment of no flow belongs to a flow synwall
 	 * has ended (or never had): passed on, it would show the client numbers it never
@@ -258,15 +272,10 @@ sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		lc->cnt.port_bridged++;
 		return SW_V_OUTSIDE;
 	}
-	f = sw_flowtab_add_evict(&lc->ft, t, hash, (uint32_t)lc->now_ms,
-				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
+	f = sw_splice_add(lc, out, t, hash);
 	if (f == NULL) {
 		lc->cnt.proxy_adopt_full++;
 		return SW_V_OUTSIDE;
-	}
-	if (evicted) {
-		lc->cnt.proxy_evicted++;
-		sw_splice_end(lc, out, &gone, &gone_t);
 	}
 	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 	sw_flow_flags(f) = (uint8_t)(SW_FLF_ADOPTED | (pkt->has_vlan ? SW_FLF_VLAN : 0));

@@ -40,6 +40,11 @@ enum sw_verdict sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struc
 enum sw_verdict sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 				const struct sw_pkt *pkt, const struct sw_tuple *t, uint32_t hash);
 
+/* A new flow for t (hash: its hash), in a full table in the place of one that gives way,
+ * which is then ended on both sides (sw_splice_end, proxy.evicted); NULL when none may. */
+struct sw_flow *sw_splice_add(struct sw_lcore *lc, struct sw_sink *out, const struct sw_tuple *t,
+			      uint32_t hash);
+
 /* End flow f (a copy will do; t its key), evicted or expired: an established one with an RST
  * to the client and one to the server, each with the sequence number it expects
  * (sw_seg_reset); an opening one with the client's RST (the server never answered); a

@@ -83,11 +83,17 @@ sw_cfg_adopting(const struct sw_config *c, uint16_t p, uint64_t now_ms)
 	return (uint64_t)c->port_adopt_until_s[p] * 1000 > now_ms;
 }
 
+static inline bool
+sw_mode_protected(uint8_t mode)
+{
+	return mode == SW_MODE_PROXY || mode == SW_MODE_COOKIE;
+}
+
 /* Does TCP on port p (as the server's port) need a flow lookup? */
 static inline bool
 sw_cfg_has_flows(const struct sw_config *c, uint16_t p)
 {
-	return c->port_mode[p] == SW_MODE_PROXY || c->port_mode[p] == SW_MODE_COOKIE ||
+	return sw_mode_protected(c->port_mode[p]) ||
 	       (c->port_mode[p] == SW_MODE_PASS && (c->port_flags[p] & SW_PORTF_FLOWS));
 }
 
@@ -104,12 +110,6 @@ void sw_cfg_mode_change(const struct sw_config *old, struct sw_config *n, uint64
 void sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s);
 /* idle_min_s again, after port_idle_s changed. */
 void sw_cfg_update_idle_min(struct sw_config *c);
-
-static inline bool
-sw_mode_protected(uint8_t mode)
-{
-	return mode == SW_MODE_PROXY || mode == SW_MODE_COOKIE;
-}
 
 /* The published configuration and the RCU state guarding it. */
 struct sw_cfg_domain {

@@ -96,9 +96,9 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 		return;
 	if (pkt->v6_ext) {
 		/* TCP behind IPv6 extension headers, to a protected port: not answered, not
-		 * spliced (the headers would have to be carried along), not let through. */
-		if (rx->mode != SW_MODE_PASS)
-			rx->rc = -SW_BAD_IPV6_EXT;
+		 * spliced (the headers would have to be carried along), not let through. (A port
+		 * gone to pass bridges it: its verdict never reads rc without a lookup.) */
+		rx->rc = -SW_BAD_IPV6_EXT;
 		return;
 	}
 	rx->rc = sw_parse_tcp(data, len, pkt);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include <rte_common.h>
+
 #include "bytes.h"
 #include "proxy.h"
 
@@ -93,80 +95,133 @@ sw_proxy_to_server(uint8_t *data, const struct sw_pkt *pkt, struct sw_flow *f)
 	}
 }
 
-bool
-sw_proxy_needs_ts(const struct sw_pkt *pkt, const struct sw_flow *f)
+enum sw_ts_need
+sw_proxy_ts_plan(const uint8_t *data, const struct sw_pkt *pkt, const struct sw_flow *f,
+		 uint32_t tsval, struct sw_ts_add *a)
 {
-	return (sw_flow_flags(f) & (SW_FLF_C_TS | SW_FLF_S_TS)) == SW_FLF_C_TS &&
-	       !(pkt->opt.present & SW_OPT_TS) && pkt->th_len + SW_TS_OPTLEN <= 60;
+	const uint8_t *th = data + pkt->l2_len + pkt->l3_len;
+	unsigned int i, len, others = 0, blocks = 0, keep, total;
+	uint8_t *o;
+
+	/* The other options' bytes go behind NOP NOP TS; NOPs and an end of options go (the
+	 * new list is padded again), so does a SACK option, rewritten after them. */
+	o = a->opt + SW_TS_OPTLEN;
+	for (i = 20; i < pkt->th_len; i += len) {
+		if (th[i] == 0)
+			break;
+		if (th[i] == 1) {
+			len = 1;
+			continue;
+		}
+		/* the parser has checked every length */
+		len = th[i + 1];
+		if (i == pkt->opt.sack_off && (pkt->opt.present & SW_OPT_SACK)) {
+			blocks = (len - 2) / 8;
+			continue;
+		}
+		if (SW_TS_OPTLEN + others + len > 40)
+			return SW_TS_NO_ROOM;
+		memcpy(o + others, th + i, len);
+		others += len;
+	}
+	if (!(sw_flow_flags(f) & SW_FLF_C_SACK))
+		blocks = 0;             /* never agreed with the client: it goes */
+	/* as many blocks as fit, rounded up to words */
+	for (keep = blocks; keep > 0; keep--)
+		if (RTE_ALIGN_CEIL(SW_TS_OPTLEN + others + 2 + 8 * keep, 4) <= 40)
+			break;
+	total = SW_TS_OPTLEN + others;
+	a->sack_off = 0;
+	a->sack_len = 0;
+	if (keep > 0) {
+		/* the padding in front, so that the blocks are word-aligned as Linux sends
+		 * them when the other options are */
+		for (; (total + 2) % 4 != 0; total++)
+			a->opt[total] = 1;
+		o = a->opt + total;
+		o[0] = 5;
+		o[1] = (uint8_t)(2 + 8 * keep);
+		memcpy(o + 2, th + pkt->opt.sack_off + 2, 8 * keep);
+		a->sack_off = (uint8_t)(20 + total);
+		a->sack_len = o[1];
+		total += 2 + 8 * keep;
+	}
+	for (; total % 4 != 0; total++)
+		a->opt[total] = 1;
+	a->opt[0] = 1;
+	a->opt[1] = 1;
+	a->opt[2] = 8;
+	a->opt[3] = 10;
+	sw_wr32(a->opt + 4, tsval);
+	sw_wr32(a->opt + 8, f->ts_recent);
+	a->len = (uint8_t)total;
+	a->grow = (int8_t)((int)(20 + total) - (int)pkt->th_len);
+	a->sack_cut = (uint8_t)((pkt->opt.present & SW_OPT_SACK) &&
+				(sw_flow_flags(f) & SW_FLF_C_SACK) ? blocks - keep : 0);
+	a->tsval = tsval;
+	a->sum_old = sw_cksum_be16(th + 20, pkt->th_len - 20u);
+	return SW_TS_ADD;
+}
+
+/* The headers moved and the new options behind them: lengths and checksums follow. */
+static void
+put_ts(uint8_t *data, struct sw_pkt *pkt, const struct sw_ts_add *a)
+{
+	unsigned int base = pkt->l2_len + pkt->l3_len + 20u;
+	uint8_t *ip = data + pkt->l2_len;
+	uint8_t *th = ip + pkt->l3_len;
+	uint8_t *csum = th + 16;
+	uint16_t l4_old = pkt->l4_len, l4_new = (uint16_t)(pkt->l4_len + a->grow);
+	uint8_t w[2];
+	uint32_t hc;
+
+	/* the headers up to the options, from where the frame started before */
+	memmove(data, data + a->grow, base);
+	memcpy(th + 20, a->opt, a->len);
+	/* The checksum: the options' words out and in, the TCP length (pseudo-header) old out
+	 * and new in. The data offset is patched on its own below. */
+	hc = (uint32_t)(~(csum[0] << 8 | csum[1]) & 0xffff);
+	hc += (~sw_cksum_fold(a->sum_old) & 0xffff) + sw_cksum_be16(a->opt, a->len);
+	hc += (~(uint32_t)l4_old & 0xffff) + l4_new;
+	sw_wr16(csum, (uint16_t)~sw_cksum_fold(hc));
+	w[0] = (uint8_t)((((20u + a->len) / 4) << 4) | (th[12] & 0x0f));
+	w[1] = th[13];
+	sw_csum_patch(th, csum, th + 12, w, 2);
+	if (!pkt->t.v6) {
+		sw_wr16(w, (uint16_t)(sw_rd16(ip + 2) + a->grow));
+		sw_csum_patch(ip, ip + 10, ip + 2, w, 2);
+	} else {
+		/* extension headers are in the payload length too */
+		sw_wr16(ip + 4, (uint16_t)(sw_rd16(ip + 4) + a->grow));
+	}
+	pkt->opt.present = (uint8_t)((pkt->opt.present & ~SW_OPT_SACK) | SW_OPT_TS |
+				     (a->sack_off != 0 ? SW_OPT_SACK : 0));
+	pkt->opt.ts_off = 22;
+	pkt->opt.tsval = a->tsval;
+	pkt->opt.tsecr = sw_rd32(a->opt + 8);
+	pkt->opt.sack_off = a->sack_off;
+	pkt->opt.sack_len = a->sack_len;
+	pkt->opt.eol_off = 0;
+	pkt->th_len = (uint16_t)(20 + a->len);
+	pkt->l4_len = l4_new;
 }
 
 void
-sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f, bool add_ts,
-		   uint32_t tsval)
+sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f,
+		   const struct sw_ts_add *a)
 {
 	uint8_t *th;
 	uint16_t win;
 
-	if (add_ts) {
-		unsigned int hl = pkt->l2_len + pkt->l3_len + pkt->th_len;
-		uint8_t *ip = data + pkt->l2_len;
-		uint8_t opt[SW_TS_OPTLEN] = { 1, 1, 8, 10 };
-		uint8_t lenb[2], doff;
-		uint32_t pseudo_old, pseudo_new;
-		uint8_t *csum;
-
-		memmove(data, data + SW_TS_OPTLEN, hl);
-		th = data + pkt->l2_len + pkt->l3_len;
-		csum = th + 16;
-		/* Receivers stop reading options at an end-of-options byte: the option added
-		 * behind it would be unseen. The end of the list becomes NOP padding. */
-		if (pkt->opt.eol_off != 0)
-			nop_out(th, pkt->opt.eol_off, pkt->th_len - pkt->opt.eol_off);
-		/* The option goes where the payload started; the payload stays where it is. */
-		sw_wr32(opt + 4, tsval);
-		sw_wr32(opt + 8, f->ts_recent);
-		/* The checksum covers the new bytes, the data offset, and (pseudo-header) the
-		 * TCP length: account for each. */
-		{
-			uint32_t hc = (uint32_t)(csum[0] << 8 | csum[1]);
-			uint32_t add = sw_cksum_be16(opt, SW_TS_OPTLEN);
-
-			hc = (~hc & 0xffff) + sw_cksum_fold(add);
-			pseudo_old = (uint32_t)(pkt->l4_len);
-			pseudo_new = pseudo_old + SW_TS_OPTLEN;
-			hc += (~pseudo_old & 0xffff) + pseudo_new;
-			sw_wr16(csum, (uint16_t)~sw_cksum_fold(hc));
-		}
-		memcpy(th + pkt->th_len, opt, SW_TS_OPTLEN);
-		doff = (uint8_t)((((pkt->th_len + SW_TS_OPTLEN) / 4) << 4) | (th[12] & 0x0f));
-		{
-			uint8_t w[2] = { doff, th[13] };
-
-			sw_csum_patch(th, csum, th + 12, w, 2);
-		}
-		if (!pkt->t.v6) {
-			uint16_t tot = (uint16_t)(pkt->l3_len + pkt->l4_len + SW_TS_OPTLEN);
-
-			sw_wr16(lenb, tot);
-			sw_csum_patch(ip, ip + 10, ip + 2, lenb, 2);
-		} else {
-			sw_wr16(lenb, (uint16_t)(pkt->l4_len + SW_TS_OPTLEN));
-			memcpy(ip + 4, lenb, 2);
-		}
-		pkt->opt.present |= SW_OPT_TS;
-		pkt->opt.ts_off = (uint8_t)(pkt->th_len + 2);
-		pkt->opt.tsval = tsval;
-		pkt->opt.tsecr = f->ts_recent;
-		pkt->th_len = (uint16_t)(pkt->th_len + SW_TS_OPTLEN);
-		pkt->l4_len = (uint16_t)(pkt->l4_len + SW_TS_OPTLEN);
-	}
+	if (a != NULL)
+		put_ts(data, pkt, a);
 	th = data + pkt->l2_len + pkt->l3_len;
 
 	patch32(th, th + 4, pkt->seq - f->seq_delta);
 	win = sw_proxy_win_to_client(f, pkt->win);
 	if (win != pkt->win)
 		patch16(th, th + 14, win);
-	if (!add_ts && (pkt->opt.present & SW_OPT_TS)) {
+	if (a == NULL && (pkt->opt.present & SW_OPT_TS)) {
 		if (!(sw_flow_flags(f) & SW_FLF_C_TS))
 			nop_out(th, pkt->opt.ts_off, 10);       /* never negotiated with the client */
 		else if (sw_flow_flags(f) & SW_FLF_S_TS)

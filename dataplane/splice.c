@@ -203,6 +203,34 @@ server_opening(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	return SW_V_DROP;
 }
 
+/*
+ * A server segment to a client that was promised timestamps the server does not do: the
+ * option is added, SACK blocks trimmed if that is what makes room. The MSS the server was
+ * told leaves room for the option (handshake.c), so the segment still fits the client's path.
+ */
+static void
+to_client_ts(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
+{
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	struct sw_ts_add a;
+
+	if (sw_proxy_ts_plan(data, pkt, f, sw_tsval_ours(lc), &a) != SW_TS_ADD) {
+		/* options of the server's own fill the header: sent as the server made it */
+		lc->cnt.proxy_ts_no_room++;
+		sw_proxy_to_client(data, pkt, f, NULL);
+		return;
+	}
+	if (a.grow > 0 ? rte_pktmbuf_prepend(m, (uint16_t)a.grow) == NULL :
+	    a.grow < 0 && rte_pktmbuf_adj(m, (uint16_t)-a.grow) == NULL) {
+		lc->cnt.proxy_ts_no_room++;
+		sw_proxy_to_client(data, pkt, f, NULL);
+		return;
+	}
+	if (a.sack_cut != 0)
+		lc->cnt.proxy_sack_trimmed++;
+	sw_proxy_to_client(rte_pktmbuf_mtod(m, uint8_t *), pkt, f, &a);
+}
+
 enum sw_verdict
 sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		 struct sw_pkt *pkt, struct sw_flow *f, const struct sw_tuple *t)
@@ -241,11 +269,10 @@ sw_splice_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	}
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
 	track_srv_nxt(f, pkt);
-	if (unlikely(sw_proxy_needs_ts(pkt, f)) && rte_pktmbuf_prepend(m, SW_TS_OPTLEN) != NULL)
-		sw_proxy_to_client(rte_pktmbuf_mtod(m, uint8_t *), pkt, f, true,
-				   sw_tsval_ours(lc));
+	if (unlikely(sw_proxy_wants_ts(pkt, f)))
+		to_client_ts(lc, m, pkt, f);
 	else
-		sw_proxy_to_client(data, pkt, f, false, 0);
+		sw_proxy_to_client(data, pkt, f, NULL);
 	track_close(lc, f, pkt, false);
 	lc->cnt.proxy_to_client++;
 	return SW_V_OUTSIDE;

@@ -234,6 +234,26 @@ test_to_server(int v6, int vlan, int server_ts, int server_sack)
 
 /* ---- server -> client ---- */
 
+/* Translate a server segment as the splice does: with the timestamps option added when the
+ * flow wants it (the frame's start moves by the plan's growth). The new start. */
+static uint8_t *
+to_client(struct frame *fr, struct sw_pkt *pkt, struct sw_flow *f, uint32_t tsval,
+	  struct sw_ts_add *a)
+{
+	uint8_t *data = fr->b;
+
+	if (!sw_proxy_wants_ts(pkt, f)) {
+		sw_proxy_to_client(data, pkt, f, NULL);
+		return data;
+	}
+	REQUIRE(sw_proxy_ts_plan(data, pkt, f, tsval, a) == SW_TS_ADD);
+	REQUIRE(a->grow <= HEADROOM);
+	data -= a->grow;
+	fr->len = (uint32_t)((int)fr->len + a->grow);
+	sw_proxy_to_client(data, pkt, f, a);
+	return data;
+}
+
 static void
 test_to_client(int v6, int vlan, int server_ts, int client_ts)
 {
@@ -243,8 +263,8 @@ test_to_client(int v6, int vlan, int server_ts, int client_ts)
 	struct sw_pkt pkt, out;
 	struct sw_flow f;
 	uint32_t seq = 0x8fff1234, len0;
-	uint8_t *data = fr.b;
-	bool add;
+	uint8_t *data;
+	struct sw_ts_add a;
 	unsigned int i;
 
 	SW_CTX("to_client v6=%d vlan=%d server_ts=%d client_ts=%d", v6, vlan, server_ts,
@@ -260,13 +280,8 @@ test_to_client(int v6, int vlan, int server_ts, int client_ts)
 	flow_init(&f, (uint8_t)(SW_FLF_C_WS | SW_FLF_S_WS | (client_ts ? SW_FLF_C_TS : 0) |
 				(server_ts ? SW_FLF_S_TS : 0)), 7, 7, 9);
 	parse_ok(fr.b, fr.len, &pkt);
-	add = sw_proxy_needs_ts(&pkt, &f);
-	CHECK_EQ(add, client_ts && !server_ts);
-	if (add) {
-		data = fr.b - SW_TS_OPTLEN;            /* the caller's prepend */
-		fr.len += SW_TS_OPTLEN;
-	}
-	sw_proxy_to_client(data, &pkt, &f, add, 0x55555555);
+	CHECK_EQ(sw_proxy_wants_ts(&pkt, &f), client_ts && !server_ts);
+	data = to_client(&fr, &pkt, &f, 0x55555555, &a);
 	parse_ok(data, fr.len, &out);
 
 	CHECK(sw_tcp_checksum_ok(data, &out));
@@ -314,16 +329,15 @@ test_to_client_eol(void)
 	struct frame fr;
 	struct sw_pkt pkt, out;
 	struct sw_flow f;
+	struct sw_ts_add a;
 	uint8_t *data;
 
 	build(&fr, 0, 0, 0x9000, 0x5100, SW_TH_ACK, 100, opts, 12, payload, sizeof(payload));
 	flow_init(&f, SW_FLF_C_TS | SW_FLF_C_SACK | SW_FLF_S_SACK, 0, 0, 0);
 	parse_ok(fr.b, fr.len, &pkt);
 	CHECK_EQ(pkt.opt.eol_off, 30);
-	REQUIRE(sw_proxy_needs_ts(&pkt, &f));
-	data = fr.b - SW_TS_OPTLEN;
-	fr.len += SW_TS_OPTLEN;
-	sw_proxy_to_client(data, &pkt, &f, true, 0x77777777);
+	REQUIRE(sw_proxy_wants_ts(&pkt, &f));
+	data = to_client(&fr, &pkt, &f, 0x77777777, &a);
 	parse_ok(data, fr.len, &out);
 	CHECK(sw_tcp_checksum_ok(data, &out));
 	CHECK(out.opt.present & SW_OPT_TS);             /* seen: no EOL before it any more */
@@ -331,6 +345,127 @@ test_to_client_eol(void)
 	CHECK_EQ(out.opt.eol_off, 0);
 	CHECK_EQ(out.opt.tsval, 0x77777777);
 	CHECK_MEM(data + fr.len - sizeof(payload), payload, sizeof(payload));
+}
+
+/*
+ * The option added where the server's SACK blocks fill the header: the first blocks (the
+ * most recent) are kept, as many as leave room; the rest go; a SACK option the client never
+ * agreed to goes whole; other options of the server's stay. Every case checks the bytes.
+ */
+static void
+test_to_client_sack_room(int v6)
+{
+	static const struct {
+		const char *name;
+		uint8_t opts[40];
+		unsigned int optlen;
+		uint8_t c_sack;         /* the client agreed to SACK */
+		unsigned int blocks_in; /* SACK blocks in the server's segment */
+		unsigned int blocks_out;/* and in the client's */
+		int grow;
+		uint8_t other[20];      /* another option expected after NOP NOP TS */
+		unsigned int otherlen;
+	} cases[] = {
+		{ "4 blocks -> 3", { 1, 1, 5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,
+				     0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 8 }, 36, 1,
+		  4, 3, 4, { 0 }, 0 },
+		{ "3 blocks kept", { 1, 1, 5, 26, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,
+				     0, 0, 0, 5, 0, 0, 0, 6 }, 28, 1, 3, 3, 12, { 0 }, 0 },
+		{ "no SACK for the client", { 1, 1, 5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,
+					      0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7,
+					      0, 0, 0, 8 }, 36, 0, 4, 0, -24, { 0 }, 0 },
+		/* an 18-byte option of the server's own (kind 19, as TCP MD5) leaves room for
+		 * one block */
+		{ "other option + 2 blocks -> 1", { 19, 18, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+						    9, 9, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0,
+						    0, 3, 0, 0, 0, 4 }, 36, 1, 2, 1, 4,
+		  { 19, 18, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9 }, 18 },
+	};
+	uint8_t payload[100];
+	unsigned int i, k;
+
+	for (k = 0; k < sizeof(payload); k++)
+		payload[k] = (uint8_t)(k * 7);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct frame fr;
+		struct sw_pkt pkt, out;
+		struct sw_flow f;
+		struct sw_ts_add a;
+		uint8_t *data, *th;
+		uint32_t len0;
+
+		SW_CTX("sack_room v6=%d %s", v6, cases[i].name);
+		build(&fr, v6, 0, 0x9000, 0x5100, SW_TH_ACK, 100, cases[i].opts, cases[i].optlen,
+		      payload, sizeof(payload));
+		len0 = fr.len;
+		flow_init(&f, (uint8_t)(SW_FLF_C_TS | SW_FLF_S_SACK |
+					(cases[i].c_sack ? SW_FLF_C_SACK : 0)), 0, 0, 0);
+		parse_ok(fr.b, fr.len, &pkt);
+		data = to_client(&fr, &pkt, &f, 0x77777777, &a);
+		CHECK_EQ(a.grow, cases[i].grow);
+		CHECK_EQ(a.sack_cut, cases[i].c_sack ? cases[i].blocks_in - cases[i].blocks_out : 0);
+		CHECK_EQ(fr.len, (uint32_t)((int)len0 + cases[i].grow));
+		parse_ok(data, fr.len, &out);
+		CHECK(sw_tcp_checksum_ok(data, &out));
+		if (!v6) {
+			const uint8_t *ip = data + out.l2_len;
+
+			CHECK_EQ(sw_test_sum16(ip, 20, 0), 0xffff);
+			CHECK_EQ(ip[2] << 8 | ip[3], fr.len - out.l2_len);
+		} else {
+			const uint8_t *ip = data + out.l2_len;
+
+			CHECK_EQ(ip[4] << 8 | ip[5], fr.len - out.l2_len - 40);
+		}
+		CHECK(out.th_len <= 60);
+		th = data + out.l2_len + out.l3_len;
+		/* NOP NOP TS first, ours */
+		CHECK_EQ(th[20], 1);
+		CHECK_EQ(th[21], 1);
+		CHECK_EQ(out.opt.ts_off, 22);
+		CHECK_EQ(out.opt.tsval, 0x77777777);
+		CHECK_EQ(out.opt.tsecr, f.ts_recent);
+		CHECK_MEM(th + 32, cases[i].other, cases[i].otherlen);
+		if (cases[i].blocks_out == 0) {
+			CHECK(!(out.opt.present & SW_OPT_SACK));
+		} else {
+			const uint8_t *in_sack = cases[i].opts + (cases[i].optlen - 2 -
+								  8 * cases[i].blocks_in);
+
+			REQUIRE(out.opt.present & SW_OPT_SACK);
+			CHECK_EQ(out.opt.sack_len, 2 + 8 * cases[i].blocks_out);
+			/* the first blocks, unchanged (the server SACKs the client's own data) */
+			CHECK_MEM(th + out.opt.sack_off + 2, in_sack + 2, 8 * cases[i].blocks_out);
+		}
+		CHECK_EQ(out.seq, 0x9000 - f.seq_delta);
+		CHECK_EQ(out.l4_len - out.th_len, sizeof(payload));
+		CHECK_MEM(data + fr.len - sizeof(payload), payload, sizeof(payload));
+		SW_CTX_CLEAR();
+	}
+}
+
+/* No room: options of the server's own that leave less than 12 bytes. Planned as such. */
+static void
+test_to_client_no_room(void)
+{
+	/* two 16-byte options of an unknown kind and NOPs: 36 bytes, nothing to trim */
+	uint8_t opts[36] = { 253, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			     254, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1 };
+	uint8_t payload[4] = { 1, 2, 3, 4 };
+	struct frame fr;
+	struct sw_pkt pkt;
+	struct sw_flow f;
+	struct sw_ts_add a;
+
+	build(&fr, 0, 0, 0x9000, 0x5100, SW_TH_ACK, 100, opts, sizeof(opts), payload,
+	      sizeof(payload));
+	flow_init(&f, SW_FLF_C_TS, 0, 0, 0);
+	parse_ok(fr.b, fr.len, &pkt);
+	REQUIRE(sw_proxy_wants_ts(&pkt, &f));
+	CHECK(sw_proxy_ts_plan(fr.b, &pkt, &f, 1, &a) == SW_TS_NO_ROOM);
+	/* an RST needs no timestamps (RFC 7323 3.2) */
+	pkt.tcp_flags |= SW_TH_RST;
+	CHECK(!sw_proxy_wants_ts(&pkt, &f));
 }
 
 /* ---- the server's SYN-ACK ---- */
@@ -452,6 +587,9 @@ main(void)
 					test_to_client(v6, vlan, a, b);
 				}
 	test_to_client_eol();
+	test_to_client_sack_room(0);
+	test_to_client_sack_room(1);
+	test_to_client_no_room();
 	test_server_synack();
 	test_learning();
 	return sw_test_done();

@@ -459,6 +459,31 @@ test_established(int v6, uint8_t srv_opts)
 	fake_check_counters(d.lc, &want);
 	CHECK_EQ(f->srv_ack, c.irs + 101);
 
+	if ((sw_flow_flags(f) & (SW_FLF_C_TS | SW_FLF_S_TS | SW_FLF_C_SACK)) ==
+	    (SW_FLF_C_TS | SW_FLF_C_SACK)) {
+		/* four SACK blocks and no room for the option: the last block goes */
+		static const uint8_t sack4[36] = { 1, 1, 5, 34 };
+
+		s = seg(&c, true, SW_TH_ACK, SRV_ISN + 21, c.irs + 101, 1000, 0);
+		memcpy(s.opts, sack4, sizeof(sack4));
+		for (unsigned int k = 0; k < 8; k++)
+			sw_wr32(s.opts + 4 + 4 * k, c.irs + 200 + 100 * k);
+		s.optlen = sizeof(sack4);
+		m = fake_tcp_mbuf(&s);
+		CHECK_EQ(from_server(&d, m, f), SW_V_OUTSIDE);
+		CHECK_EQ(fake_parse(m, &p), 0);
+		CHECK_EQ(p.opt.present, SW_OPT_TS | SW_OPT_SACK);
+		CHECK_EQ(p.opt.sack_len, 2 + 3 * 8);
+		CHECK_EQ(sw_rd32(fake_data(m) + p.l2_len + p.l3_len + p.opt.sack_off + 2),
+			 c.irs + 200);
+		CHECK_EQ(p.th_len, 60);
+		CHECK_EQ(m->data_off, RTE_PKTMBUF_HEADROOM - 4);
+		fake_dp_put(&d, m, SW_V_OUTSIDE);
+		want.proxy_to_client++;
+		want.proxy_sack_trimmed = 1;
+		fake_check_counters(d.lc, &want);
+	}
+
 	/* the SYN-ACK again once the server has sent data: stale (a server that has our ACK
 	 * is established and needs no second one), not the flow's any more */
 	m = server_synack(&c, SRV_ISN, c.irs + 1, srv_opts);

@@ -54,6 +54,7 @@ struct sw_app {
 	/* index = queue id; written once by main before launch (release), read by telemetry
 	 * (which may run before they exist: sw_app_worker) */
 	struct sw_worker *workers[SW_MAX_WORKERS];
+	struct sw_learn_table *learn;   /* the workers' learned server profiles */
 	struct sw_cfg_domain cfg;
 	/* written by the signal handler and the control loop, read by every loop */
 	volatile bool quit;

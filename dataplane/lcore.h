@@ -46,7 +46,8 @@ struct sw_lcore {
 	 * hashes a tuple once for both (sw_ctab_hash of either) */
 	struct sw_syncache sc;
 	struct sw_flowtab ft;
-	struct sw_learn_cache learn;    /* server profiles seen in SYN-ACKs */
+	struct sw_learn_table *learn;   /* server profiles seen in SYN-ACKs: shared by all
+					 * workers (profile.h says how) */
 	uint64_t log_next_ms;
 	uint32_t log_suppressed;
 

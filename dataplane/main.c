@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "app.h"
@@ -101,6 +102,13 @@ create_workers(struct sw_app *app)
 {
 	unsigned int lcore, q = 0;
 
+	app->learn = rte_zmalloc("sw_learn", sizeof(*app->learn), RTE_CACHE_LINE_SIZE);
+	if (app->learn == NULL) {
+		fprintf(stderr, "synwall-dp: cannot allocate the learned profiles (%zu bytes): "
+			"add memory (-m)\n", sizeof(*app->learn));
+		return -1;
+	}
+	app->learn->seed = (uint32_t)rte_rand();
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct sw_worker *w = sw_worker_create(app, lcore, (uint16_t)q);
 
@@ -126,6 +134,8 @@ free_workers(struct sw_app *app)
 		sw_worker_free(app->workers[q]);
 		app->workers[q] = NULL;
 	}
+	rte_free(app->learn);
+	app->learn = NULL;
 }
 
 int

@@ -6,7 +6,7 @@
 #include "profile.h"
 
 static inline struct sw_learned *
-slot_of(const struct sw_learn_cache *lc, const struct sw_tuple *t)
+slot_of(const struct sw_learn_table *lt, const struct sw_tuple *t)
 {
 	uint32_t a[4], h;
 
@@ -14,7 +14,7 @@ slot_of(const struct sw_learn_cache *lc, const struct sw_tuple *t)
 	 * enough here. The keys are the protected servers' own addresses, not ones a client
 	 * picks, and a collision only makes two servers share a slot (re-learned). */
 	memcpy(a, t->dst, sizeof(a));
-	h = rte_hash_crc_4byte(a[0], lc->seed ^ t->dport);
+	h = rte_hash_crc_4byte(a[0], lt->seed ^ t->dport);
 	if (t->v6) {
 		h = rte_hash_crc_4byte(a[1], h);
 		h = rte_hash_crc_4byte(a[2], h);
@@ -22,29 +22,47 @@ slot_of(const struct sw_learn_cache *lc, const struct sw_tuple *t)
 	}
 	/* the CRC's high bits, folded onto the low ones the slot index takes */
 	h ^= h >> 16;
-	return (struct sw_learned *)&lc->slot[h & (SW_LEARN_SLOTS - 1)];
+	return (struct sw_learned *)&lt->slot[h & (SW_LEARN_SLOTS - 1)];
 }
 
-const struct sw_profile *
-sw_learn_lookup(const struct sw_learn_cache *lc, const struct sw_tuple *t)
+static inline bool
+is_of(const struct sw_learned *l, const struct sw_tuple *t)
 {
-	const struct sw_learned *l = slot_of(lc, t);
+	return l->used && l->port == t->dport && l->v6 == t->v6 &&
+	       memcmp(l->addr, t->dst, t->v6 ? 16 : 4) == 0;
+}
 
-	if (!l->used || l->port != t->dport || l->v6 != t->v6 ||
-	    memcmp(l->addr, t->dst, t->v6 ? 16 : 4) != 0)
-		return NULL;
-	return &l->p;
+bool
+sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
+		struct sw_profile *out)
+{
+	const struct sw_learned *l = slot_of(lt, t);
+	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_ACQUIRE);
+	struct sw_learned copy;
+
+	if (seq & 1)
+		return false;
+	memcpy(&copy, l, sizeof(copy));
+	/* the copy's loads before the second read of seq */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&l->seq, __ATOMIC_RELAXED) != seq || !is_of(&copy, t) ||
+	    now_ms - copy.seen_ms > SW_LEARN_MAX_AGE_MS)
+		return false;
+	*out = copy.p;
+	return true;
 }
 
 void
-sw_learn_synack(struct sw_learn_cache *lc, const struct sw_tuple *t,
+sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 		const struct sw_profile *base, uint8_t syn_offered,
 		const struct sw_tcpopts *sa, uint32_t now_ms)
 {
-	struct sw_learned *l = slot_of(lc, t);
+	struct sw_learned *l = slot_of(lt, t);
 	struct sw_profile p = *base;
+	struct sw_profile had;
+	uint32_t seq;
 
-	p.mss = (sa->present & SW_OPT_MSS) ? sa->mss : 536;
+	p.mss = (sa->present & SW_OPT_MSS) ? sa->mss : SW_TCP_DEFAULT_MSS;
 	if (syn_offered & SW_OPT_SACKOK)
 		p.flags = (uint8_t)((p.flags & ~SW_PROF_SACK) |
 				    ((sa->present & SW_OPT_SACKOK) ? SW_PROF_SACK : 0));
@@ -57,11 +75,22 @@ sw_learn_synack(struct sw_learn_cache *lc, const struct sw_tuple *t,
 		if (sa->present & SW_OPT_WS)
 			p.wscale = sa->wscale;
 	}
-	memset(l, 0, sizeof(*l));
+	/* nothing new, and said recently: no write to the shared line */
+	if (sw_learn_lookup(lt, t, now_ms, &had) && memcmp(&had, &p, sizeof(p)) == 0 &&
+	    now_ms - __atomic_load_n(&l->seen_ms, __ATOMIC_RELAXED) < SW_LEARN_REFRESH_MS)
+		return;
+	seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&l->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;         /* another lcore is writing it: its SYN-ACK is as good */
+	/* the odd seq before the fields (readers that see a field changed see seq changed) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	l->seen_ms = now_ms;
+	memset(l->addr, 0, sizeof(l->addr));
 	memcpy(l->addr, t->dst, t->v6 ? 16 : 4);
 	l->port = t->dport;
 	l->v6 = t->v6;
 	l->used = 1;
 	l->p = p;
-	l->seen_ms = now_ms;
+	__atomic_store_n(&l->seq, seq + 2, __ATOMIC_RELEASE);
 }

@@ -4,11 +4,12 @@
  * a client offers only what the server will do too, so that after the first handshake with a
  * server the splice has nothing to rewrite but sequence numbers. A port's configured profile
  * is the starting point; what each server's SYN-ACKs show is learned per server address and
- * port, per lcore.
+ * port.
  */
 #ifndef SW_PROFILE_H
 #define SW_PROFILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "parse.h"
@@ -23,32 +24,50 @@ struct sw_profile {
 	uint8_t flags;          /* SW_PROF_* */
 };
 
-#define SW_LEARN_SLOTS 1024     /* per lcore, direct-mapped: a collision just re-learns */
+/*
+ * Learned profiles, one table for all lcores: a SYN on any lcore is offered what the server's
+ * latest SYN-ACK on any lcore showed, so that every client of a server sees the same options
+ * whichever queue RSS gave it. Direct-mapped: a collision only makes two servers share a slot
+ * (the one seen last is learned). Each slot is guarded by its own sequence number (even:
+ * stable, odd: being written), without a lock: a writer that finds the slot odd, or loses the
+ * race to make it odd, leaves the learning to the next SYN-ACK; a reader that sees it change
+ * takes the port's profile for this SYN. Either way a SYN-ACK offers a profile some server
+ * really showed, or the port's; every flow then follows what its own server's SYN-ACK says.
+ */
+#define SW_LEARN_SLOTS 4096
+/* A profile not confirmed by a SYN-ACK for this long is forgotten (the port's again): a
+ * server that went away or was replaced stops shaping what its clients are offered. */
+#define SW_LEARN_MAX_AGE_MS (600u * 1000)
+/* A slot that says the same is rewritten at most this often (only its time changes): a busy
+ * server costs each lcore one shared write a second, not one a handshake. */
+#define SW_LEARN_REFRESH_MS 1000u
 
 struct sw_learned {
+	uint32_t seq;           /* even: stable; odd: being written */
+	uint32_t seen_ms;       /* last SYN-ACK that showed it (sw_ms clock, wraps) */
 	uint8_t addr[16];       /* server address (IPv4 in the first 4 bytes) */
 	uint16_t port;
 	uint8_t v6;
 	uint8_t used;
 	struct sw_profile p;
-	uint32_t seen_ms;
-	uint8_t pad[4];
 };
 
-struct sw_learn_cache {
-	struct sw_learned slot[SW_LEARN_SLOTS];
+_Static_assert(sizeof(struct sw_learned) == 32, "two learned profiles a cache line");
+
+struct sw_learn_table {
 	uint32_t seed;
+	struct sw_learned slot[SW_LEARN_SLOTS] __attribute__((aligned(64)));
 };
 
-/* The server of tuple t (client -> server): its learned profile, or NULL. */
-const struct sw_profile *sw_learn_lookup(const struct sw_learn_cache *lc,
-					 const struct sw_tuple *t);
+/* The server of tuple t (client -> server): its learned profile into *out, or false. */
+bool sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
+		     struct sw_profile *out);
 
 /*
  * Learn from the server's SYN-ACK to our SYN. Only what our SYN offered can be learned
  * (a server answers no option it was not offered): the rest keeps `base`.
  */
-void sw_learn_synack(struct sw_learn_cache *lc, const struct sw_tuple *t,
+void sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 		     const struct sw_profile *base, uint8_t syn_offered,
 		     const struct sw_tcpopts *synack, uint32_t now_ms);
 

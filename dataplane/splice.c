@@ -153,6 +153,7 @@ server_synack(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		((sw_flow_flags(f) & SW_FLF_C_SACK) ? SW_OPT_SACKOK : 0) |
 		((sw_flow_flags(f) & SW_FLF_C_TS) ? SW_OPT_TS : 0) |
 		((sw_flow_flags(f) & SW_FLF_C_WS) ? SW_OPT_WS : 0));
+	struct sw_profile known;
 	struct rte_mbuf *upd;
 	struct sw_seg s;
 
@@ -160,8 +161,8 @@ server_synack(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 		lc->cnt.proxy_synack_mismatch++;
 		return SW_V_DROP;
 	}
-	sw_learn_synack(&lc->learn, t, sw_server_profile(lc, t), offered, &pkt->opt,
-			(uint32_t)lc->now_ms);
+	known = sw_server_profile(lc, t);
+	sw_learn_synack(lc->learn, t, &known, offered, &pkt->opt, (uint32_t)lc->now_ms);
 	sw_flow_state(f) = SW_FLOW_ESTABLISHED;
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
 

@@ -16,12 +16,14 @@ struct sw_stage_io {
 };
 
 /* The profile of the server a SYN on t is for: learned, else the port's. */
-static inline const struct sw_profile *
+static inline struct sw_profile
 sw_server_profile(const struct sw_lcore *lc, const struct sw_tuple *t)
 {
-	const struct sw_profile *p = sw_learn_lookup(&lc->learn, t);
+	struct sw_profile p;
 
-	return p != NULL ? p : &lc->cfg->port_profile[t->dport];
+	if (!sw_learn_lookup(lc->learn, t, (uint32_t)lc->now_ms, &p))
+		p = lc->cfg->port_profile[t->dport];
+	return p;
 }
 
 #endif

@@ -26,10 +26,10 @@ negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p,
 void
 sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p)
 {
+	struct sw_profile server = sw_server_profile(lc, &pkt->t);
 	struct sw_tcpopts agreed;
 
-	negotiate(&pkt->opt, sw_server_profile(lc, &pkt->t),
-		  &lc->cfg->port_profile[pkt->t.dport], &p->offer);
+	negotiate(&pkt->opt, &server, &lc->cfg->port_profile[pkt->t.dport], &p->offer);
 	/* The cookie remembers what was agreed, not merely what the client offered. */
 	agreed = pkt->opt;
 	agreed.present &= (uint8_t)(p->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));

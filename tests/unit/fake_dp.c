@@ -309,7 +309,10 @@ fake_dp_init(struct fake_dp *d, const struct fake_dp_params *p)
 	lc->rx_csum = false;
 	lc->now_ms = FAKE_T0_MS;
 	lc->cfg = d->cfg;
-	lc->learn.seed = FAKE_SEED;
+	d->learn = xalloc(RTE_CACHE_LINE_SIZE, sizeof(*d->learn));
+	memset(d->learn, 0, sizeof(*d->learn));
+	d->learn->seed = FAKE_SEED;
+	lc->learn = d->learn;
 	lc->sc.sweep.last_ms = FAKE_T0_MS;
 	lc->ft.sweep.last_ms = FAKE_T0_MS;
 
@@ -328,6 +331,7 @@ fake_dp_fini(struct fake_dp *d)
 	free(d->out.sent[1].m);
 	free(d->out.dropped.m);
 	free(d->scmem);
+	free(d->learn);
 	free(d->ftmem);
 	free(d->cfg);
 	free(d->lc);

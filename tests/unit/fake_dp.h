@@ -96,6 +96,7 @@ struct fake_dp {
 	struct sw_stage_io io;          /* { lc, &out.sink }: the timers' argument */
 	void *scmem;
 	void *ftmem;
+	struct sw_learn_table *learn;   /* lc->learn */
 };
 
 /* Keys: key[0] is the one cookies are made with (epoch 0, as with --key). */

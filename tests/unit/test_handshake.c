@@ -247,8 +247,9 @@ test_entry_mss(void)
 
 			if (cases[i].learned == 1)
 				sa.present |= SW_OPT_TS;
-			sw_learn_synack(&d.lc->learn, &h.syn.t,
-					&d.cfg->port_profile[FAKE_PORT_PROXY], SW_OPT_TS, &sa, 1);
+			sw_learn_synack(d.lc->learn, &h.syn.t,
+					&d.cfg->port_profile[FAKE_PORT_PROXY], SW_OPT_TS, &sa,
+					(uint32_t)d.lc->now_ms);
 		}
 		a = client_ack(&h, h.syn.seq + 1, h.iss + 1, 0);
 		m = fake_tcp_mbuf(&a);
@@ -345,7 +346,8 @@ test_cookie_our_shift(void)
 		fake_dp_init(&d, NULL);
 		d.cfg->port_profile[FAKE_PORT_COOKIE] = port;
 		fake_tuple(&t, 0, 4, 1, FAKE_PORT_COOKIE);
-		sw_learn_synack(&d.lc->learn, &t, &port, LINUX, &sa, 1);
+		sw_learn_synack(d.lc->learn, &t, &port, LINUX, &sa,
+				(uint32_t)d.lc->now_ms);
 		syn_answered(&d, &h, 0, 0, 4, FAKE_PORT_COOKIE, SW_MODE_COOKIE, opts, 1460, 7);
 		if (ts)
 			CHECK_EQ(h.synack_tsval & SW_TS_WS_MASK, 9);

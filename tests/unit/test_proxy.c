@@ -509,67 +509,110 @@ test_server_synack(void)
 
 /* ---- learned server profiles ---- */
 
+static bool
+learned(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now,
+	struct sw_profile *p)
+{
+	return sw_learn_lookup(lt, t, now, p);
+}
+
 static void
 test_learning(void)
 {
-	static struct sw_learn_cache lc;
+	static struct sw_learn_table lt;
 	struct sw_profile base = { .mss = 1460, .wscale = 7,
 				   .flags = SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS };
 	struct sw_tuple t, other;
 	struct sw_tcpopts sa;
-	const struct sw_profile *p;
+	struct sw_profile p, q;
+	struct sw_learned *slot = NULL;
+	uint32_t now = 5000, seq, i;
 
-	memset(&lc, 0, sizeof(lc));
-	lc.seed = 7;
+	memset(&lt, 0, sizeof(lt));
+	lt.seed = 7;
 	memset(&t, 0, sizeof(t));
 	t.src[0] = 198; t.src[1] = 18; t.src[3] = 5;
 	t.dst[0] = 198; t.dst[1] = 18; t.dst[2] = 1; t.dst[3] = 1;
 	t.sport = 40000;
 	t.dport = 80;
-	CHECK(sw_learn_lookup(&lc, &t) == NULL);
+	CHECK(!learned(&lt, &t, now, &p));
 
 	/* Our SYN offered SACK and TS but no WS (the client had none): the server answered
 	 * without TS. Learned: no TS, SACK yes, WS unknown so kept from the base, MSS 1380. */
 	memset(&sa, 0, sizeof(sa));
 	sa.present = SW_OPT_MSS | SW_OPT_SACKOK;
 	sa.mss = 1380;
-	sw_learn_synack(&lc, &t, &base, SW_OPT_SACKOK | SW_OPT_TS, &sa, 1);
-	p = sw_learn_lookup(&lc, &t);
-	REQUIRE(p != NULL);
-	CHECK_EQ(p->mss, 1380);
-	CHECK_EQ(p->flags, SW_PROF_SACK | SW_PROF_WS);
-	CHECK_EQ(p->wscale, 7);
+	sw_learn_synack(&lt, &t, &base, SW_OPT_SACKOK | SW_OPT_TS, &sa, now);
+	REQUIRE(learned(&lt, &t, now, &p));
+	CHECK_EQ(p.mss, 1380);
+	CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_WS);
+	CHECK_EQ(p.wscale, 7);
+	for (i = 0; i < SW_LEARN_SLOTS; i++)
+		if (lt.slot[i].used)
+			slot = &lt.slot[i];
+	REQUIRE(slot != NULL);
+	CHECK_EQ(slot->seq, 2);                         /* one write, finished */
 
 	/* Another client, same server: same profile. Another port or address: none. */
 	other = t;
 	other.sport = 1;
 	other.src[3] = 99;
-	CHECK(sw_learn_lookup(&lc, &other) == p);
+	CHECK(learned(&lt, &other, now, &q) && memcmp(&p, &q, sizeof(p)) == 0);
 	other.dport = 81;
-	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+	CHECK(!learned(&lt, &other, now, &q));
 	other = t;
 	other.dst[3] = 2;
-	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+	CHECK(!learned(&lt, &other, now, &q));
 
-	/* A later SYN-ACK with WS 9 (our SYN offered WS): learned. */
+	/* The same again within the refresh time: no write to the shared slot; after it, the
+	 * time is renewed. */
+	sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK | SW_OPT_TS, &sa, now + 10);
+	CHECK_EQ(slot->seq, 2);
+	CHECK_EQ(slot->seen_ms, now);
+	sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK | SW_OPT_TS, &sa, now + SW_LEARN_REFRESH_MS);
+	CHECK_EQ(slot->seq, 4);
+	CHECK_EQ(slot->seen_ms, now + SW_LEARN_REFRESH_MS);
+	now += SW_LEARN_REFRESH_MS;
+
+	/* A later SYN-ACK with WS 9 (our SYN offered WS): learned at once. */
 	sa.present = SW_OPT_MSS | SW_OPT_WS;
 	sa.wscale = 9;
-	sw_learn_synack(&lc, &t, p, SW_OPT_WS, &sa, 2);
-	p = sw_learn_lookup(&lc, &t);
-	REQUIRE(p != NULL);
-	CHECK_EQ(p->flags, SW_PROF_SACK | SW_PROF_WS);
-	CHECK_EQ(p->wscale, 9);
+	sw_learn_synack(&lt, &t, &p, SW_OPT_WS, &sa, now + 1);
+	REQUIRE(learned(&lt, &t, now + 1, &p));
+	CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_WS);
+	CHECK_EQ(p.wscale, 9);
+	CHECK_EQ(slot->seq, 6);
+
+	/* A slot being written (odd) reads as unknown; a writer finding it so leaves it. */
+	slot->seq++;
+	CHECK(!learned(&lt, &t, now + 1, &q));
+	seq = slot->seq;
+	sa.wscale = 3;
+	sw_learn_synack(&lt, &t, &p, SW_OPT_WS, &sa, now + 2);
+	CHECK_EQ(slot->seq, seq);
+	CHECK_EQ(slot->p.wscale, 9);
+	slot->seq++;
+	CHECK(learned(&lt, &t, now + 1, &q));
+
+	/* Aged: unconfirmed for SW_LEARN_MAX_AGE_MS, forgotten; the clock may wrap meanwhile. */
+	CHECK(learned(&lt, &t, now + 1 + SW_LEARN_MAX_AGE_MS, &q));
+	CHECK(!learned(&lt, &t, now + 2 + SW_LEARN_MAX_AGE_MS, &q));
+	memset(&lt, 0, sizeof(lt));
+	lt.seed = 7;
+	sw_learn_synack(&lt, &t, &base, SW_OPT_WS, &sa, UINT32_MAX - 10);
+	CHECK(learned(&lt, &t, 100, &q));
+	CHECK_EQ(q.wscale, 3);
 
 	/* IPv6 servers are told apart by all 16 bytes. */
 	t.v6 = 1;
 	memset(t.dst, 0, 16);
 	t.dst[0] = 0x20; t.dst[1] = 0x01; t.dst[3] = 0x02; t.dst[15] = 2;
-	CHECK(sw_learn_lookup(&lc, &t) == NULL);
-	sw_learn_synack(&lc, &t, &base, 0, &sa, 3);
-	CHECK(sw_learn_lookup(&lc, &t) != NULL);
+	CHECK(!learned(&lt, &t, now, &q));
+	sw_learn_synack(&lt, &t, &base, 0, &sa, now);
+	CHECK(learned(&lt, &t, now, &q));
 	other = t;
 	other.dst[8] = 1;
-	CHECK(sw_learn_lookup(&lc, &other) == NULL);
+	CHECK(!learned(&lt, &other, now, &q));
 }
 
 int

@@ -231,7 +231,7 @@ static void
 test_server_synack(int v6, uint8_t srv_opts, int nombuf)
 {
 	struct sw_counters want = { 0 };
-	const struct sw_profile *learned;
+	struct sw_profile learned;
 	struct fake_want w;
 	struct fake_dp d;
 	struct sw_flow *f;
@@ -303,14 +303,13 @@ test_server_synack(int v6, uint8_t srv_opts, int nombuf)
 	CHECK_EQ(f->srv_ack, c.irs + 1);
 	CHECK_EQ(f->last_ms, now);
 	/* what the server does is learned, for the next client's SYN-ACK */
-	learned = sw_learn_lookup(&d.lc->learn, &c.t);
-	REQUIRE(learned != NULL);
-	CHECK_EQ(learned->mss, 1400);
-	CHECK_EQ(learned->flags, ((srv_opts & SW_OPT_SACKOK) ? SW_PROF_SACK : 0) |
-				 ((srv_opts & SW_OPT_TS) ? SW_PROF_TS : 0) |
-				 ((srv_opts & SW_OPT_WS) ? SW_PROF_WS : 0));
+	REQUIRE(sw_learn_lookup(d.lc->learn, &c.t, (uint32_t)now, &learned));
+	CHECK_EQ(learned.mss, 1400);
+	CHECK_EQ(learned.flags, ((srv_opts & SW_OPT_SACKOK) ? SW_PROF_SACK : 0) |
+				((srv_opts & SW_OPT_TS) ? SW_PROF_TS : 0) |
+				((srv_opts & SW_OPT_WS) ? SW_PROF_WS : 0));
 	if (srv_opts & SW_OPT_WS)
-		CHECK_EQ(learned->wscale, 9);
+		CHECK_EQ(learned.wscale, 9);
 	CHECK_FAKE_FINI(&d);
 	SW_CTX_CLEAR();
 }

@@ -221,9 +221,11 @@ test_offers(void)
 		d.cfg->port_profile[FAKE_PORT_PROXY] = c->port;
 		if (c->learned) {
 			struct sw_tcpopts sa = { .present = LINUX, .mss = 1400, .wscale = 9 };
+			struct sw_profile got;
 
-			sw_learn_synack(&d.lc->learn, &syn.t, &c->port, LINUX, &sa, 1);
-			REQUIRE(sw_learn_lookup(&d.lc->learn, &syn.t) != NULL);
+			sw_learn_synack(d.lc->learn, &syn.t, &c->port, LINUX, &sa,
+					(uint32_t)d.lc->now_ms);
+			REQUIRE(sw_learn_lookup(d.lc->learn, &syn.t, (uint32_t)d.lc->now_ms, &got));
 		}
 		m = fake_tcp_mbuf(&syn);
 		CHECK_EQ(answer(&d, m, SW_MODE_PROXY, &plan), SW_V_OUTSIDE);

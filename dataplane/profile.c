@@ -32,21 +32,29 @@ is_of(const struct sw_learned *l, const struct sw_tuple *t)
 	       memcmp(l->addr, t->dst, t->v6 ? 16 : 4) == 0;
 }
 
+/* A consistent copy of the slot of t's server, if it has one and is not aged. */
+static inline bool
+read_slot(const struct sw_learned *l, const struct sw_tuple *t, uint32_t now_ms,
+	  struct sw_learned *copy)
+{
+	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_ACQUIRE);
+
+	if (seq & 1)
+		return false;
+	memcpy(copy, l, sizeof(*copy));
+	/* the copy's loads before the second read of seq */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&l->seq, __ATOMIC_RELAXED) == seq && is_of(copy, t) &&
+	       now_ms - copy->seen_ms <= SW_LEARN_MAX_AGE_MS;
+}
+
 bool
 sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
 		struct sw_profile *out)
 {
-	const struct sw_learned *l = slot_of(lt, t);
-	uint32_t seq = __atomic_load_n(&l->seq, __ATOMIC_ACQUIRE);
 	struct sw_learned copy;
 
-	if (seq & 1)
-		return false;
-	memcpy(&copy, l, sizeof(copy));
-	/* the copy's loads before the second read of seq */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&l->seq, __ATOMIC_RELAXED) != seq || !is_of(&copy, t) ||
-	    now_ms - copy.seen_ms > SW_LEARN_MAX_AGE_MS)
+	if (!read_slot(slot_of(lt, t), t, now_ms, &copy))
 		return false;
 	*out = copy.p;
 	return true;
@@ -59,8 +67,9 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 {
 	struct sw_learned *l = slot_of(lt, t);
 	struct sw_profile p = *base;
-	struct sw_profile had;
-	uint32_t seq;
+	struct sw_learned had;
+	uint32_t seq, mss_ms = now_ms;
+	bool known;
 
 	p.mss = (sa->present & SW_OPT_MSS) ? sa->mss : SW_TCP_DEFAULT_MSS;
 	if (syn_offered & SW_OPT_SACKOK)
@@ -75,9 +84,15 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 		if (sa->present & SW_OPT_WS)
 			p.wscale = sa->wscale;
 	}
+	known = read_slot(l, t, now_ms, &had);
+	/* a smaller MSS seen lately stands */
+	if (known && p.mss > had.p.mss && now_ms - had.mss_ms < SW_LEARN_MAX_AGE_MS) {
+		p.mss = had.p.mss;
+		mss_ms = had.mss_ms;
+	}
 	/* nothing new, and said recently: no write to the shared line */
-	if (sw_learn_lookup(lt, t, now_ms, &had) && memcmp(&had, &p, sizeof(p)) == 0 &&
-	    now_ms - __atomic_load_n(&l->seen_ms, __ATOMIC_RELAXED) < SW_LEARN_REFRESH_MS)
+	if (known && memcmp(&had.p, &p, sizeof(p)) == 0 &&
+	    now_ms - had.seen_ms < SW_LEARN_REFRESH_MS)
 		return;
 	seq = __atomic_load_n(&l->seq, __ATOMIC_RELAXED);
 	if ((seq & 1) || !__atomic_compare_exchange_n(&l->seq, &seq, seq + 1, false,
@@ -86,6 +101,7 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 	/* the odd seq before the fields (readers that see a field changed see seq changed) */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	l->seen_ms = now_ms;
+	l->mss_ms = mss_ms;
 	memset(l->addr, 0, sizeof(l->addr));
 	memcpy(l->addr, t->dst, t->v6 ? 16 : 4);
 	l->port = t->dport;

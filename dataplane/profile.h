@@ -33,6 +33,12 @@ struct sw_profile {
  * race to make it odd, leaves the learning to the next SYN-ACK; a reader that sees it change
  * takes the port's profile for this SYN. Either way a SYN-ACK offers a profile some server
  * really showed, or the port's; every flow then follows what its own server's SYN-ACK says.
+ *
+ * The MSS is the exception: the one thing the splice cannot fix afterwards is a client that
+ * was promised more than the server takes. The MSS learned is the smallest any SYN-ACK showed
+ * in the last SW_LEARN_MAX_AGE_MS, so several servers behind one address are all offered the
+ * smallest of theirs, and a server whose MSS grew gets it offered once no smaller one has
+ * been seen for that long.
  */
 #define SW_LEARN_SLOTS 4096
 /* A profile not confirmed by a SYN-ACK for this long is forgotten (the port's again): a
@@ -42,17 +48,17 @@ struct sw_profile {
  * server costs each lcore one shared write a second, not one a handshake. */
 #define SW_LEARN_REFRESH_MS 1000u
 
+/* One slot a cache line: a write to one server's slot never stalls the readers of another. */
 struct sw_learned {
 	uint32_t seq;           /* even: stable; odd: being written */
 	uint32_t seen_ms;       /* last SYN-ACK that showed it (sw_ms clock, wraps) */
+	uint32_t mss_ms;        /* last SYN-ACK that showed an MSS this small */
 	uint8_t addr[16];       /* server address (IPv4 in the first 4 bytes) */
 	uint16_t port;
 	uint8_t v6;
 	uint8_t used;
 	struct sw_profile p;
-};
-
-_Static_assert(sizeof(struct sw_learned) == 32, "two learned profiles a cache line");
+} __attribute__((aligned(64)));
 
 struct sw_learn_table {
 	uint32_t seed;

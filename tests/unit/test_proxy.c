@@ -583,7 +583,32 @@ test_learning(void)
 	CHECK_EQ(p.wscale, 9);
 	CHECK_EQ(slot->seq, 6);
 
+	/* The MSS: a smaller one at once; a larger one (another server behind the address, or
+	 * this one grown) only once no smaller one was seen for SW_LEARN_MAX_AGE_MS. */
+	sa.present = SW_OPT_MSS;
+	sa.mss = 1200;
+	sw_learn_synack(&lt, &t, &p, 0, &sa, now + 1);
+	REQUIRE(learned(&lt, &t, now + 1, &q));
+	CHECK_EQ(q.mss, 1200);
+	CHECK_EQ(q.wscale, 9);                          /* not offered: kept */
+	sa.mss = 1460;
+	sw_learn_synack(&lt, &t, &q, 0, &sa, now + 1 + SW_LEARN_MAX_AGE_MS - 1);
+	REQUIRE(learned(&lt, &t, now + SW_LEARN_MAX_AGE_MS, &q));
+	CHECK_EQ(q.mss, 1200);
+	sw_learn_synack(&lt, &t, &q, 0, &sa, now + 1 + SW_LEARN_MAX_AGE_MS);
+	REQUIRE(learned(&lt, &t, now + 1 + SW_LEARN_MAX_AGE_MS, &q));
+	CHECK_EQ(q.mss, 1460);
+	now += 1 + SW_LEARN_MAX_AGE_MS;
+	sa.mss = 1380;
+	sw_learn_synack(&lt, &t, &q, 0, &sa, now + 1);
+	REQUIRE(learned(&lt, &t, now + 1, &p));
+	CHECK_EQ(p.mss, 1380);
+	sa.present = SW_OPT_MSS | SW_OPT_WS;
+	sa.wscale = 9;
+	seq = slot->seq;
+
 	/* A slot being written (odd) reads as unknown; a writer finding it so leaves it. */
+	CHECK(seq % 2 == 0);
 	slot->seq++;
 	CHECK(!learned(&lt, &t, now + 1, &q));
 	seq = slot->seq;

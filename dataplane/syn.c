@@ -19,7 +19,9 @@ negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p,
 		((syn->present & SW_OPT_SACKOK) && (p->flags & SW_PROF_SACK) ? SW_OPT_SACKOK : 0) |
 		((syn->present & SW_OPT_TS) && (p->flags & SW_PROF_TS) ? SW_OPT_TS : 0) |
 		((syn->present & SW_OPT_WS) && (p->flags & SW_PROF_WS) ? SW_OPT_WS : 0));
-	offer->mss = mss < p->mss ? mss : p->mss;
+	/* the port's MSS is the largest offered: a learned one is no larger (the operator may
+	 * know of a smaller link than the server does) */
+	offer->mss = RTE_MIN(mss, RTE_MIN(p->mss, port->mss));
 	offer->wscale = (offer->present & SW_OPT_TS) ? p->wscale : port->wscale;
 }
 

@@ -199,6 +199,8 @@ static const struct offer_case offer_cases[] = {
 	{ "learned server, no timestamps: the port's shift",
 	  SW_OPT_MSS | SW_OPT_SACKOK | SW_OPT_WS, 1460, 7, { 1460, 6, ALL_PROF }, 1,
 	  SW_OPT_MSS | SW_OPT_SACKOK | SW_OPT_WS, 1400, 6, 0x40 | 5 << 3 | 6 },
+	{ "learned server, the port's MSS smaller: the port's is the largest offered",
+	  LINUX, 1460, 7, { 1300, 7, ALL_PROF }, 1, LINUX, 1300, 9, 0x40 | 5 << 3 | 6 },
 };
 
 static void

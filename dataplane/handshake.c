@@ -187,7 +187,9 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 		cs.ws_ours = (uint8_t)(pkt->opt.tsecr & SW_TS_WS_MASK);
 	else
 		cs.ws_ours = lc->cfg->port_profile[pkt->t.dport].wscale;
-	return open_server(lc, out, m, pkt, hash, &cs, NULL);
+	/* an entry of another handshake on this 4-tuple is moot once this one opens: its
+	 * SYN-ACK retransmits would reach a connected client */
+	return open_server(lc, out, m, pkt, hash, &cs, e);
 }
 
 enum sw_verdict

@@ -490,7 +490,8 @@ test_badack(void)
 }
 
 /* Another ISN on a 4-tuple with an entry was answered by cookie: its ACK completes by
- * the cookie, whichever handshake the entry is. */
+ * the cookie, whichever handshake the entry is, and the entry goes (its SYN-ACK
+ * retransmits would reach a client that is connected). */
 static void
 test_cookie_beside_entry(void)
 {
@@ -522,6 +523,8 @@ test_cookie_beside_entry(void)
 	REQUIRE(f != NULL);
 	CHECK_EQ(f->irs, second.syn.seq);
 	CHECK_EQ(f->iss, second.iss);
+	CHECK(entry_of(&d, &first.syn.t) == NULL);
+	CHECK_EQ(d.lc->sc.tab.count, 0);
 	fake_dp_put(&d, m, SW_V_INSIDE);
 	CHECK_FAKE_FINI(&d);
 }

@@ -213,7 +213,7 @@ static void
 to_client_ts(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
 {
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
-	struct sw_ts_add a;
+	struct sw_ts_add a = { .len = 0 };
 
 	if (sw_proxy_ts_plan(data, pkt, f, sw_tsval_ours(lc), &a) != SW_TS_ADD) {
 		/* options of the server's own fill the header: sent as the server made it */

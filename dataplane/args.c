@@ -18,7 +18,7 @@ enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
-	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_PROFILE,
+	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
 };
 
@@ -45,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
 	{ "adopt-window", required_argument, NULL, OPT_ADOPT_WINDOW },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "unparsed", required_argument, NULL, OPT_UNPARSED },
 	{ "preload-flows", required_argument, NULL, OPT_PRELOAD_FLOWS },
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
@@ -62,6 +63,7 @@ static const char usage[] =
 	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
 	"    [--adopt-window SEC]  (a port that becomes protected adopts open connections)\n"
 	"    [--idle-timeout SEC]  (an established flow with no segment this long ends)\n"
+	"    [--unparsed drop|pass] (frames whose TCP the parser cannot see)\n"
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
@@ -420,6 +422,12 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 			rc = parse_u32("--idle-timeout", optarg, 1, SW_FLOW_IDLE_MAX_S, &v32);
 			if (rc == 0)
 				sw_cfg_set_idle_default(cfg, v32);
+			break;
+		case OPT_UNPARSED:
+			if (strcmp(optarg, "drop") == 0 || strcmp(optarg, "pass") == 0)
+				cfg->unparsed_pass = optarg[0] == 'p';
+			else
+				rc = bad("--unparsed", "'%s' is not drop or pass", optarg);
 			break;
 		case OPT_SERVER_RETRIES:
 			rc = parse_u32("--server-retries", optarg, 0, SW_SERVER_RETRIES_MAX,

@@ -59,6 +59,9 @@ struct sw_config {
 	struct sw_limits lim;
 	struct sw_keyset keys;
 	uint32_t adopt_window_s;        /* --adopt-window (0: none) */
+	/* --unparsed pass: frames that could carry TCP the parser cannot see (stacked VLAN
+	 * tags, IPv6 header chains it cannot follow) are bridged; else dropped */
+	bool unparsed_pass;
 	uint8_t port_mode[65536];       /* enum sw_mode by TCP destination port */
 	uint8_t port_flags[65536];      /* SW_PORTF_* */
 	/*

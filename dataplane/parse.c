@@ -12,7 +12,9 @@
 #define ETHERTYPE_IPV4  0x0800
 #define ETHERTYPE_IPV6  0x86dd
 #define ETHERTYPE_VLAN  0x8100
-#define ETHERTYPE_QINQ  0x88a8
+#define ETHERTYPE_QINQ  0x88a8  /* 802.1ad service tag */
+#define ETHERTYPE_QINQ1 0x9100  /* pre-standard service tags */
+#define ETHERTYPE_QINQ2 0x9200
 #define IPV6_HLEN       40
 #define TCP_HLEN        20
 #define ICMP_HLEN       8
@@ -23,7 +25,9 @@
 #define SW_NH_ROUTING    43
 #define SW_NH_FRAGMENT   44
 #define SW_NH_DSTOPTS    60
+#define SW_NH_AH         51     /* IPsec authentication header (IPv4 protocol too) */
 #define IPV6_MAX_EXT    8       /* extension headers walked at most */
+#define IPV4_MAX_AH     2       /* authentication headers walked at most */
 
 #define TCPOPT_EOL      0
 #define TCPOPT_NOP      1
@@ -32,6 +36,111 @@
 #define TCPOPT_SACKOK   4
 #define TCPOPT_SACK     5
 #define TCPOPT_TS       8
+
+static inline bool
+is_tag(uint16_t type)
+{
+	return type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ1 ||
+	       type == ETHERTYPE_QINQ2;
+}
+
+static inline bool
+is_v6_ext(uint8_t nh)
+{
+	return nh == SW_NH_HOPOPTS || nh == SW_NH_ROUTING || nh == SW_NH_DSTOPTS ||
+	       nh == SW_NH_FRAGMENT || nh == SW_NH_AH;
+}
+
+/* IPv4 whose protocol is AH (not a fragment): TCP behind it is TCP with SW_EXT_AH. */
+static int
+ipv4_ah(const uint8_t *ip, uint32_t tot, struct sw_pkt *pkt)
+{
+	uint32_t off = pkt->l3_len, n;
+	uint8_t nh = SW_NH_AH;
+
+	for (n = 0; n < IPV4_MAX_AH && nh == SW_NH_AH; n++) {
+		if (off + 2 > tot)
+			return -SW_BAD_TRUNCATED;
+		nh = ip[off];
+		off += ((uint32_t)ip[off + 1] + 2) * 4;
+		if (off > tot)
+			return -SW_BAD_TRUNCATED;
+	}
+	if (nh == SW_NH_AH)
+		return -SW_BAD_UNPARSED;
+	if (nh != PROTO_TCP)
+		return SW_L3_OTHER;
+	pkt->ext = SW_EXT_AH;
+	pkt->l3_len = (uint16_t)off;
+	pkt->l4_len = (uint16_t)(tot - off);
+	pkt->l4_proto = PROTO_TCP;
+	return SW_L3_TCP;
+}
+
+/*
+ * An IPv6 header chain (the first next header an extension header), walked to what it
+ * carries, each header within the payload, at most IPV6_MAX_EXT of them. TCP behind them is
+ * TCP with SW_EXT_V6 (and SW_EXT_AH if one was AH), for the caller to judge. A fragment of
+ * TCP is malformed, as IPv4's: in a first fragment the chain is followed to its upper layer
+ * (RFC 8200 4.5: the first fragment holds the whole chain), a later one says it in its
+ * Fragment header's next header. An atomic fragment (offset 0, no more fragments) is a whole
+ * packet to its receiver (RFC 6946): walked on. Whatever could carry TCP without the parser
+ * seeing it (a longer chain, a first fragment whose chain ends past it, a later fragment of a
+ * chain) is SW_BAD_UNPARSED: the caller's rule decides.
+ */
+static int
+ipv6_chain(const uint8_t *ip, uint32_t plen, struct sw_pkt *pkt)
+{
+	uint32_t ext = IPV6_HLEN, end = IPV6_HLEN + plen, n, hl;
+	uint8_t nh = pkt->l4_proto, ext_flags = SW_EXT_V6;
+	bool fragment = false;
+
+	for (n = 0; is_v6_ext(nh); n++) {
+		if (n == IPV6_MAX_EXT)
+			return -SW_BAD_UNPARSED;
+		if (nh == SW_NH_FRAGMENT) {
+			uint16_t off_m;
+
+			if (ext + 8 > end)
+				return -SW_BAD_TRUNCATED;
+			off_m = sw_rd16(ip + ext + 2);
+			nh = ip[ext];
+			ext += 8;
+			if ((off_m & 0xfff8) != 0) {
+				/* a later fragment: its payload continues what nh says */
+				if (nh == PROTO_TCP)
+					return -SW_BAD_FRAGMENT;
+				return is_v6_ext(nh) ? -SW_BAD_UNPARSED : SW_L3_OTHER;
+			}
+			if (off_m & 1)
+				fragment = true;
+			continue;
+		}
+		if (ext + 2 > end)
+			return fragment ? -SW_BAD_UNPARSED : -SW_BAD_TRUNCATED;
+		/* AH counts its length in 4-byte words less 2, the others in 8-byte words
+		 * less 1 */
+		if (nh == SW_NH_AH) {
+			ext_flags |= SW_EXT_AH;
+			hl = ((uint32_t)ip[ext + 1] + 2) * 4;
+		} else {
+			hl = ((uint32_t)ip[ext + 1] + 1) * 8;
+		}
+		nh = ip[ext];
+		ext += hl;
+		if (ext > end)
+			return fragment ? -SW_BAD_UNPARSED : -SW_BAD_TRUNCATED;
+	}
+	if (nh != PROTO_TCP)
+		return SW_L3_OTHER;
+	if (fragment)
+		return -SW_BAD_FRAGMENT;
+	pkt->ext = ext_flags;
+	pkt->l3_len = (uint16_t)ext;
+	pkt->l4_len = (uint16_t)(end - ext);
+	pkt->l4_proto = PROTO_TCP;
+	return SW_L3_TCP;
+}
 
 int
 sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
@@ -43,7 +152,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 
 	pkt->has_vlan = 0;
 	pkt->vlan_tci = 0;
-	pkt->v6_ext = 0;
+	pkt->ext = 0;
 	pkt->tcp_flags = 0;
 	pkt->th_len = 0;
 
@@ -58,10 +167,10 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		type = sw_rd16(data + 16);
 		off += VLAN_HLEN;
 		/* One tag is all we parse; a second one hides what follows. */
-		if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ)
+		if (is_tag(type))
 			return -SW_BAD_VLAN;
-	} else if (type == ETHERTYPE_QINQ) {
-		return -SW_BAD_VLAN;
+	} else if (is_tag(type)) {
+		return -SW_BAD_VLAN;    /* a service tag outside: its payload unread */
 	}
 	pkt->l2_len = (uint16_t)off;
 	ip = data + off;
@@ -95,6 +204,16 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 			return -SW_BAD_FRAGMENT;
 		if (pkt->l4_proto == PROTO_ICMP)
 			return frag == 0 ? SW_L3_ICMP : SW_L3_OTHER;
+		if (pkt->l4_proto == SW_NH_AH) {
+			int rc;
+
+			/* a fragment's AH may hide TCP: its payload is not read */
+			if (frag != 0)
+				return -SW_BAD_UNPARSED;
+			rc = ipv4_ah(ip, tot, pkt);
+			if (rc != SW_L3_TCP)
+				return rc;
+		}
 		if (pkt->l4_proto != PROTO_TCP)
 			return SW_L3_OTHER;
 	} else if (type == ETHERTYPE_IPV6) {
@@ -114,40 +233,13 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		pkt->l4_len = (uint16_t)plen;
 		pkt->l4_proto = ip[6];
 		pkt->ttl = ip[7];
-		pkt->v6_ext = 0;
 		if (pkt->l4_proto == PROTO_ICMPV6)
 			return SW_L3_ICMP;
-		/*
-		 * Extension headers are walked (a bounded number, each within the payload) to
-		 * find what they carry: TCP behind them is still TCP (the caller decides), a
-		 * fragment of TCP is dropped like IPv4's; anything else passes.
-		 */
-		if (pkt->l4_proto == SW_NH_HOPOPTS || pkt->l4_proto == SW_NH_ROUTING ||
-		    pkt->l4_proto == SW_NH_DSTOPTS || pkt->l4_proto == SW_NH_FRAGMENT) {
-			uint32_t ext = IPV6_HLEN, end = IPV6_HLEN + plen, n;
-			uint8_t nh = pkt->l4_proto;
+		if (is_v6_ext(pkt->l4_proto)) {
+			int rc = ipv6_chain(ip, plen, pkt);
 
-			for (n = 0; n < IPV6_MAX_EXT && nh != PROTO_TCP; n++) {
-				if (nh == SW_NH_FRAGMENT) {
-					if (ext + 8 > end)
-						return -SW_BAD_TRUNCATED;
-					return ip[ext] == PROTO_TCP ? -SW_BAD_FRAGMENT : SW_L3_OTHER;
-				}
-				if (nh != SW_NH_HOPOPTS && nh != SW_NH_ROUTING && nh != SW_NH_DSTOPTS)
-					return SW_L3_OTHER;
-				if (ext + 2 > end)
-					return -SW_BAD_TRUNCATED;
-				nh = ip[ext];
-				ext += ((uint32_t)ip[ext + 1] + 1) * 8;
-				if (ext > end)
-					return -SW_BAD_TRUNCATED;
-			}
-			if (nh != PROTO_TCP)
-				return SW_L3_OTHER;
-			pkt->v6_ext = 1;
-			pkt->l3_len = (uint16_t)ext;
-			pkt->l4_len = (uint16_t)(end - ext);
-			pkt->l4_proto = PROTO_TCP;
+			if (rc != SW_L3_TCP)
+				return rc;
 		}
 		if (pkt->l4_proto != PROTO_TCP)
 			return SW_L3_OTHER;

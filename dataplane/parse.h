@@ -71,8 +71,14 @@ enum sw_bad {
 	SW_BAD_FLAGS,
 	SW_BAD_CHECKSUM,
 	SW_BAD_IPV6_EXT,
+	SW_BAD_AH,
+	SW_BAD_UNPARSED,        /* could carry TCP the parser cannot see: the rule decides */
 	SW_BAD_MAX
 };
+
+/* sw_pkt.ext */
+#define SW_EXT_V6  0x01         /* IPv6 extension headers (l3_len > 40) */
+#define SW_EXT_AH  0x02         /* an authentication header among them (IPv4 or IPv6) */
 
 struct sw_pkt {
 	uint16_t l2_len;            /* 14, or 18 with an 802.1Q tag */
@@ -81,7 +87,7 @@ struct sw_pkt {
 	uint16_t th_len;            /* TCP header length with options (stage 2) */
 	uint16_t vlan_tci;
 	uint8_t has_vlan;
-	uint8_t v6_ext;             /* IPv6 extension headers before TCP (l3_len > 40) */
+	uint8_t ext;                /* SW_EXT_*: headers between the IP header and TCP */
 	uint8_t l4_proto;
 	uint8_t ttl;
 	uint8_t tcp_flags;

@@ -38,6 +38,20 @@ struct sw_rx {
 	uint8_t msg_probe[SW_COOKIE_MSG_MAX];
 };
 
+/*
+ * A frame the parser cannot see into although it could carry TCP (stacked VLAN tags, an IPv6
+ * header chain it cannot follow): the port it is for is unknown, so --unparsed decides for
+ * every port alike. Dropped by default, as a protected port's TCP must never pass unseen.
+ */
+static inline bool
+unparsed_passes(struct sw_lcore *lc, int kind)
+{
+	if ((kind != -SW_BAD_UNPARSED && kind != -SW_BAD_VLAN) || !lc->cfg->unparsed_pass)
+		return false;
+	lc->cnt.port_unparsed++;
+	return true;
+}
+
 static inline void
 count_malformed(struct sw_lcore *lc, int bad)
 {
@@ -51,6 +65,8 @@ count_malformed(struct sw_lcore *lc, int bad)
 	case SW_BAD_TCP_OPTION: lc->cnt.mal_tcp_option++; break;
 	case SW_BAD_FLAGS:      lc->cnt.mal_flags++; break;
 	case SW_BAD_IPV6_EXT:   lc->cnt.mal_ipv6_ext++; break;
+	case SW_BAD_AH:         lc->cnt.mal_ah++; break;
+	case SW_BAD_UNPARSED:   lc->cnt.mal_unparsed++; break;
 	default:                lc->cnt.mal_checksum++; break;
 	}
 }
@@ -94,11 +110,11 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	rx->mode = lc->cfg->port_mode[pkt->t.dport];
 	if (!sw_cfg_has_flows(lc->cfg, pkt->t.dport))
 		return;
-	if (pkt->v6_ext) {
-		/* TCP behind IPv6 extension headers, to a protected port: not answered, not
-		 * spliced (the headers would have to be carried along), not let through. (A port
-		 * gone to pass bridges it: its verdict never reads rc without a lookup.) */
-		rx->rc = -SW_BAD_IPV6_EXT;
+	if (pkt->ext) {
+		/* TCP behind IPv6 extension headers or AH, to a protected port: not answered,
+		 * not spliced (the headers would have to be carried along), not let through. (A
+		 * port gone to pass bridges it: its verdict never reads rc without a lookup.) */
+		rx->rc = (pkt->ext & SW_EXT_AH) ? -SW_BAD_AH : -SW_BAD_IPV6_EXT;
 		return;
 	}
 	rx->rc = sw_parse_tcp(data, len, pkt);
@@ -248,6 +264,8 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 	uint8_t fl;
 
 	if (unlikely(rx->kind < 0)) {
+		if (unparsed_passes(lc, rx->kind))
+			return SW_V_INSIDE;
 		count_malformed(lc, -rx->kind);
 		return SW_V_DROP;
 	}
@@ -338,14 +356,33 @@ inside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m)
 	struct sw_pkt pkt;
 	struct sw_flow *f;
 	uint32_t hash;
-	int rc;
+	int kind, rc;
 
-	/* Only TCP from a port whose flows are looked up (protected, or it was) can belong to a
-	 * flow: the rest is bridged (TCP behind IPv6 extension headers too: the splice does not
-	 * carry them). */
-	if (sw_parse_l3(data, len, &pkt) != SW_L3_TCP || pkt.v6_ext ||
-	    !sw_cfg_has_flows(lc->cfg, pkt.t.sport))
+	kind = sw_parse_l3(data, len, &pkt);
+	if (unlikely(kind < 0)) {
+		/* A fragment of TCP cannot be translated (nor is one from outside let in); what
+		 * could carry TCP unseen follows --unparsed. The rest the parser refuses is no
+		 * segment of a flow: bridged. */
+		if (unparsed_passes(lc, kind))
+			return SW_V_OUTSIDE;
+		if (kind == -SW_BAD_FRAGMENT || kind == -SW_BAD_UNPARSED || kind == -SW_BAD_VLAN) {
+			count_malformed(lc, -kind);
+			return SW_V_DROP;
+		}
 		goto bridge;
+	}
+	/* Only TCP from a port whose flows are looked up (protected, or it was) can belong to a
+	 * flow: the rest is bridged. */
+	if (kind != SW_L3_TCP || !sw_cfg_has_flows(lc->cfg, pkt.t.sport))
+		goto bridge;
+	if (unlikely(pkt.ext)) {
+		/* Headers the splice does not carry: from a protected port, not to leave
+		 * untranslated; a port gone to `pass` bridges it, as it bridges the client's. */
+		if (lc->cfg->port_mode[pkt.t.sport] == SW_MODE_PASS)
+			goto bridge;
+		count_malformed(lc, (pkt.ext & SW_EXT_AH) ? SW_BAD_AH : SW_BAD_IPV6_EXT);
+		return SW_V_DROP;
+	}
 	rc = sw_parse_tcp(data, len, &pkt);
 	if (unlikely(rc < 0)) {
 		/* From a protected port: not to be translated, so not to leave either. A port

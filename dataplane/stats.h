@@ -67,6 +67,7 @@
 	X(port_nombuf,       "port.nombuf")             \
 	X(port_bridged,      "port.bridged")            \
 	X(port_policy_drop,  "port.policy_drop")        \
+	X(port_unparsed,     "port.unparsed")           \
 	X(mal_truncated,     "malformed.truncated")     \
 	X(mal_ip_header,     "malformed.ip_header")     \
 	X(mal_ip_length,     "malformed.ip_length")     \
@@ -76,7 +77,9 @@
 	X(mal_tcp_option,    "malformed.tcp_option")    \
 	X(mal_flags,         "malformed.flags")         \
 	X(mal_checksum,      "malformed.checksum")      \
-	X(mal_ipv6_ext,      "malformed.ipv6_ext")
+	X(mal_ipv6_ext,      "malformed.ipv6_ext")      \
+	X(mal_ah,            "malformed.ah")            \
+	X(mal_unparsed,      "malformed.unparsed")
 
 struct sw_counters {
 #define SW_X(field, name) uint64_t field;

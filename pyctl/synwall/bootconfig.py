@@ -57,6 +57,8 @@ class DataplaneSection:
     # None: not on synwall-dp's command line (its defaults: a day; 60 s)
     idle_timeout: int | None = None
     adopt_window: int | None = None
+    # None: not on the command line (synwall-dp drops what it cannot parse)
+    unparsed: str | None = None
     args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
@@ -183,9 +185,12 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
 
 SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
-                  "flows", "mbufs", "idle_timeout", "adopt_window", "args", "file_prefix",
+                  "flows", "mbufs", "idle_timeout", "adopt_window", "unparsed", "args",
+                  "file_prefix",
                   "state_dir", "runtime_dir", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
+# what synwall-dp does with frames whose TCP it cannot see (--unparsed)
+UNPARSED_RULES = ("drop", "pass")
 POLICY_KEYS = ("ports", "mode", "profile", "idle_timeout")
 PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
 KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
@@ -271,6 +276,9 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
                                                  model.ADOPT_WINDOW_MIN, model.ADOPT_WINDOW_MAX)
     except model.InvalidConfig as e:
         raise _wrap(source, e) from None
+    d.unparsed = sec.get("unparsed", str, None)
+    if d.unparsed is not None and d.unparsed not in UNPARSED_RULES:
+        raise sec.err("unparsed", "%r is not one of %s" % (d.unparsed, ", ".join(UNPARSED_RULES)))
     d.args = sec.str_list("args", [])
     d.file_prefix = sec.get("file_prefix", str, d.file_prefix)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", d.file_prefix):

@@ -203,7 +203,8 @@ class Controller:
         if self.proc is None or self.proc.cmd is None:
             return
         for key, option, wanted in (("idle_timeout", "--idle-timeout", d.idle_timeout),
-                                    ("adopt_window", "--adopt-window", d.adopt_window)):
+                                    ("adopt_window", "--adopt-window", d.adopt_window),
+                                    ("unparsed", "--unparsed", d.unparsed)):
             given = self.proc.option(option)
             asked = None if wanted is None else str(wanted)
             if given != asked:

@@ -131,6 +131,8 @@ class Launcher:
             cmd += ["--idle-timeout", str(d.idle_timeout)]
         if d.adopt_window is not None:
             cmd += ["--adopt-window", str(d.adopt_window)]
+        if d.unparsed is not None:
+            cmd += ["--unparsed", d.unparsed]
         return cmd + list(runtime_args) + list(d.args)
 
     def start(self, runtime_args: list[str]) -> tuple[DataplaneProcess, DpLink]:

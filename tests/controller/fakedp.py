@@ -280,6 +280,10 @@ def main():
             print("synwall-dp: --%s: %r is not an integer in %d..%d" % (name, v, lo, hi),
                   file=sys.stderr)
             return 2
+    if opts.get("unparsed", "drop") not in ("drop", "pass"):
+        print("synwall-dp: --unparsed: %r is not drop or pass" % opts["unparsed"],
+              file=sys.stderr)
+        return 2
     serve(FakeDp(opts), opts["ctl"])
     return 0
 

@@ -112,6 +112,17 @@ def test_dataplane_command_line_carries_idle_timeout_and_adopt_window():
     # not set: not on the command line, the dataplane's own defaults hold
     app = Launcher(parse(GOOD)).command([])
     assert "--idle-timeout" not in app and "--adopt-window" not in app
+    assert "--unparsed" not in app
+
+
+@pytest.mark.parametrize("rule", ["drop", "pass"])
+def test_dataplane_command_line_carries_the_unparsed_rule(rule):
+    from synwall.supervisor import Launcher
+    b = parse("[dataplane]\nunparsed = \"%s\"\n" % rule)
+    assert b.dataplane.unparsed == rule
+    app = Launcher(b).command([])
+    app = app[app.index("--") + 1:]
+    assert app[app.index("--unparsed") + 1] == rule
 
 
 @pytest.mark.parametrize("text,key,reason", [
@@ -156,6 +167,9 @@ def test_dataplane_command_line_carries_idle_timeout_and_adopt_window():
      "-1 is out of range: 0..3600 seconds"),
     ("[dataplane]\nadopt_window = true\n", "dataplane.adopt_window",
      "expected an integer (seconds), got a boolean (true)"),
+    ("[dataplane]\nunparsed = \"bridge\"\n", "dataplane.unparsed",
+     "'bridge' is not one of drop, pass"),
+    ("[dataplane]\nunparsed = false\n", "dataplane.unparsed", "expected a string"),
     ("[[policy]]\nports = \"22\"\nmode = \"proxy\"\nidle_timeout = 0\n",
      "policy[0].idle_timeout", "0 is out of range: 1..2592000 seconds"),
     ("[[policy]]\nports = \"80\"\nmode = \"proxy\"\n[[policy]]\nports = \"22\"\n"

@@ -47,6 +47,8 @@ BAD = {
     "profile_port_0": (["--protect", "80", "--profile", "0@ts=1"] + OK, "--profile"),
     "profile_empty_item": (["--protect", "80", "--profile", "80,,81@ts=0"] + OK, "--profile"),
     "profile_no_ports": (["--protect", "80", "--profile", "@ts=0"] + OK, "--profile"),
+    "unparsed_bridge": (["--protect", "80", "--unparsed", "bridge"] + OK, "--unparsed"),
+    "unparsed_empty": (["--protect", "80", "--unparsed", ""] + OK, "--unparsed"),
 }
 
 

@@ -519,18 +519,24 @@ test_not_tcp(void)
 		len = build(f, &s);
 		f[14 + 6] = 0;          /* build() defaults proto 0 to TCP: hop-by-hop is 0 */
 		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_TCP);
-		CHECK_EQ(pkt.v6_ext, 1);
+		CHECK_EQ(pkt.ext, SW_EXT_V6);
 		CHECK_EQ(pkt.l3_len, 48);
 		CHECK_EQ(pkt.l4_len, 20);
 		CHECK_EQ(pkt.t.dport, 80);
-		/* a fragment header with TCP behind it: dropped like IPv4 TCP fragments */
+		/* a fragment header (first fragment, more to come) with TCP behind it: dropped
+		 * like IPv4 TCP fragments */
 		l4[0] = 44;
-		len = build(f, &s);
-		f[14 + 6] = 0;
-		memcpy(l4 + 8, (uint8_t[]){ 6, 0, 0, 0, 0, 0, 0, 1 }, 8);
+		memcpy(l4 + 8, (uint8_t[]){ 6, 0, 0, 1, 0, 0, 0, 1 }, 8);
 		len = build(f, &s);
 		f[14 + 6] = 0;
 		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), -SW_BAD_FRAGMENT);
+		/* an atomic fragment (offset 0, no more) is a whole packet (RFC 6946): TCP */
+		memcpy(l4 + 8, (uint8_t[]){ 6, 0, 0, 0, 0, 0, 0, 1 }, 8);
+		len = build(f, &s);
+		f[14 + 6] = 0;
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_TCP);
+		CHECK_EQ(pkt.ext, SW_EXT_V6);
+		CHECK_EQ(pkt.l3_len, 56);
 		/* a header whose length runs past the payload */
 		l4[0] = 60;
 		l4[1] = 200;
@@ -546,7 +552,7 @@ test_not_tcp(void)
 		f[14 + 6] = 0;
 		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_OTHER);
 	}
-	/* a chain longer than the walk allows (nine hop-by-hop headers): passes, bounded */
+	/* a chain longer than the walk allows (nine hop-by-hop headers): unparsed, bounded */
 	{
 		uint8_t l4[9 * 8 + 20];
 		unsigned int k;
@@ -560,7 +566,7 @@ test_not_tcp(void)
 		s.l4rawlen = sizeof(l4);
 		len = build(f, &s);
 		f[14 + 6] = 0;
-		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_OTHER);
+		CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), -SW_BAD_UNPARSED);
 	}
 
 	/* ICMP and ICMPv6 */
@@ -581,6 +587,104 @@ test_not_tcp(void)
 	CHECK_EQ(parse_guarded(f, len, &pkt, 0, NULL), SW_L3_ICMP);
 	CHECK_EQ(pkt.l4_proto, 58);
 	CHECK_EQ(pkt.t.v6, 1);
+}
+
+/*
+ * Header chains: every one is followed to its TCP header, or refused when it could carry TCP
+ * the parser cannot see. Each chain is written as (next header, header bytes) pairs in front
+ * of a TCP SYN to port 80.
+ */
+struct chain_case {
+	const char *name;
+	int v6;
+	uint8_t first;                  /* the IP header's protocol / next header */
+	uint8_t hdrs[96];               /* the headers between IP and TCP, as sent */
+	unsigned int hdrlen;
+	uint16_t frag;                  /* IPv4 flags+offset */
+	int want;                       /* stage 1's result */
+	uint8_t ext;                    /* and pkt.ext when TCP */
+};
+
+/* an 8-byte IPv6 options header (hop-by-hop, destination options) */
+#define OPT8(nh)        (nh), 0, 1, 4, 0, 0, 0, 0
+/* a fragment header: next header, offset (8-byte units) and M */
+#define FRAG(nh, off, m) (nh), 0, (uint8_t)((off) >> 5), (uint8_t)(((off) << 3) | (m)), 0, 0, 0, 7
+/* an authentication header of 12 bytes of ICV: length (12 + 12) / 4 - 2 = 4 */
+#define AH24(nh)        (nh), 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9
+
+static const struct chain_case chain_cases[] = {
+	{ "v6 AH", 1, 51, { AH24(6) }, 24, 0, SW_L3_TCP, SW_EXT_V6 | SW_EXT_AH },
+	{ "v6 HBH AH DST", 1, 0, { OPT8(51), AH24(60), OPT8(6) }, 40, 0, SW_L3_TCP,
+	  SW_EXT_V6 | SW_EXT_AH },
+	{ "v6 HBH atomic-frag DST", 1, 0, { OPT8(44), FRAG(60, 0, 0), OPT8(6) }, 24, 0,
+	  SW_L3_TCP, SW_EXT_V6 },
+	{ "v6 first fragment, DST then TCP", 1, 44, { FRAG(60, 0, 1), OPT8(6) }, 16, 0,
+	  -SW_BAD_FRAGMENT, 0 },
+	{ "v6 HBH first fragment DST TCP", 1, 0, { OPT8(44), FRAG(60, 0, 1), OPT8(6) }, 24, 0,
+	  -SW_BAD_FRAGMENT, 0 },
+	{ "v6 later fragment of a chain", 1, 44, { FRAG(60, 100, 0), OPT8(6) }, 16, 0,
+	  -SW_BAD_UNPARSED, 0 },
+	{ "v6 later fragment of TCP", 1, 44, { FRAG(6, 100, 1) }, 8, 0, -SW_BAD_FRAGMENT, 0 },
+	{ "v6 later fragment of UDP", 1, 44, { FRAG(17, 100, 0) }, 8, 0, SW_L3_OTHER, 0 },
+	{ "v6 first fragment of UDP behind DST", 1, 44, { FRAG(60, 0, 1), OPT8(17) }, 16, 0,
+	  SW_L3_OTHER, 0 },
+	{ "v6 ESP: not readable by anyone without its key", 1, 50, { 0 }, 8, 0, SW_L3_OTHER, 0 },
+	{ "v6 no next header", 1, 59, { 0 }, 0, 0, SW_L3_OTHER, 0 },
+	{ "v6 eight headers: the most walked", 1, 0,
+	  { OPT8(0), OPT8(0), OPT8(0), OPT8(0), OPT8(0), OPT8(0), OPT8(60), OPT8(6) }, 64, 0,
+	  SW_L3_TCP, SW_EXT_V6 },
+	{ "v4 AH", 0, 51, { AH24(6) }, 24, 0, SW_L3_TCP, SW_EXT_AH },
+	{ "v4 AH AH", 0, 51, { AH24(51), AH24(6) }, 48, 0, SW_L3_TCP, SW_EXT_AH },
+	{ "v4 three AH", 0, 51, { AH24(51), AH24(51), AH24(6) }, 72, 0, -SW_BAD_UNPARSED, 0 },
+	{ "v4 AH UDP", 0, 51, { AH24(17) }, 24, 0, SW_L3_OTHER, 0 },
+	{ "v4 AH in a fragment", 0, 51, { AH24(6) }, 24, 0x2000, -SW_BAD_UNPARSED, 0 },
+	{ "v4 AH past the datagram", 0, 51, { 6, 200, 0, 0 }, 4, 0, -SW_BAD_TRUNCATED, 0 },
+};
+
+static void
+test_header_chains(void)
+{
+	static const uint8_t tcp[20] = { 0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02,
+					 0xff, 0xff };
+	uint8_t l4[96 + 20], f[256];
+	struct sw_pkt pkt;
+	struct spec s;
+	unsigned int i, len;
+
+	for (i = 0; i < RTE_DIM(chain_cases); i++) {
+		const struct chain_case *c = &chain_cases[i];
+
+		SW_CTX("chain: %s", c->name);
+		memcpy(l4, c->hdrs, c->hdrlen);
+		memcpy(l4 + c->hdrlen, tcp, sizeof(tcp));
+		if (c->v6)
+			syn6(&s);
+		else
+			syn4(&s);
+		s.proto = c->first;
+		s.frag = c->frag;
+		s.l4raw = l4;
+		s.l4rawlen = c->hdrlen + sizeof(tcp);
+		len = build(f, &s);
+		if (c->first == 0)      /* build() reads proto 0 as TCP: put the real 0 back */
+			f[14 + (c->v6 ? 6 : 9)] = 0;
+		if (!c->v6) {           /* the header checksum again, over the protocol set */
+			f[24] = 0;
+			f[25] = 0;
+			sw_wr16(f + 24, (uint16_t)~sw_test_sum16(f + 14, 20, 0));
+		}
+		REQUIRE(parse_guarded(f, len, &pkt, 0, NULL) == c->want);
+		if (c->want == SW_L3_TCP) {
+			CHECK_EQ(pkt.ext, c->ext);
+			CHECK_EQ(pkt.l3_len, (c->v6 ? 40 : 20) + c->hdrlen);
+			CHECK_EQ(pkt.l4_len, 20);
+			CHECK_EQ(pkt.t.sport, 40000);
+			CHECK_EQ(pkt.t.dport, 80);
+			CHECK_EQ(sw_parse_tcp(f, len, &pkt), 0);
+			CHECK_EQ(pkt.tcp_flags, SW_TH_SYN);
+		}
+	}
+	SW_CTX_CLEAR();
 }
 
 /* Expected stage-1 result of a frame truncated to len (full: its untruncated length,
@@ -775,6 +879,33 @@ test_malformed_ip(void)
 	s.qinq_inner = ETH_VLAN;
 	len = build(f, &s);
 	CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_VLAN);
+	/* the pre-standard service tags, outside or inside, and a service tag alone: what
+	 * they carry is not read */
+	{
+		static const uint16_t tags[] = { 0x9100, 0x9200, ETH_QINQ };
+		unsigned int i;
+
+		for (i = 0; i < RTE_DIM(tags); i++) {
+			SW_CTX("tag 0x%04x", tags[i]);
+			syn4(&s);
+			s.vlan = 1;
+			s.outer_type = tags[i];
+			s.qinq_inner = ETH_VLAN;
+			len = build(f, &s);
+			CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_VLAN);
+			syn4(&s);
+			s.vlan = 1;
+			s.qinq_inner = tags[i];
+			len = build(f, &s);
+			CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_VLAN);
+			syn4(&s);
+			s.vlan = 1;
+			s.outer_type = tags[i];
+			len = build(f, &s);
+			CHECK_EQ(parse_guarded(f, len, &pkt, 1, NULL), -SW_BAD_VLAN);
+		}
+		SW_CTX_CLEAR();
+	}
 	/* a frame that ends inside the VLAN tag */
 	syn4(&s);
 	s.vlan = 1;
@@ -1410,6 +1541,7 @@ main(void)
 	test_plain_syn();
 	test_vlan_v6_ipopts();
 	test_not_tcp();
+	test_header_chains();
 	test_truncation();
 	test_malformed_ip();
 	test_malformed_tcp();

@@ -225,6 +225,40 @@ v6_ext_frame(struct frame *f, uint16_t dport, bool from_server)
 	f->len += 8;
 }
 
+/* IPv4 TCP behind an authentication header (12 bytes of ICV). */
+static void
+ah_frame(struct frame *f, uint16_t dport)
+{
+	struct fake_tcp s = tcp(0, 21, dport, SW_TH_SYN, ISN, 0);
+	uint8_t *ip = f->b + 14;
+
+	put_tcp(f, &s);
+	memmove(ip + 44, ip + 20, f->len - 34);
+	memset(ip + 20, 0, 24);
+	ip[20] = 6;             /* next: TCP */
+	ip[21] = 4;             /* (12 + 12) / 4 - 2 */
+	ip[9] = 51;
+	sw_wr16(ip + 2, (uint16_t)(sw_rd16(ip + 2) + 24));
+	sw_wr16(ip + 10, 0);
+	sw_wr16(ip + 10, (uint16_t)~sw_test_sum16(ip, 20, 0));
+	f->len += 24;
+}
+
+/* A SYN under an 802.1ad service tag and a customer tag. */
+static void
+qinq_frame(struct frame *f, uint16_t dport)
+{
+	struct fake_tcp s = tcp(0, 22, dport, SW_TH_SYN, ISN, 0);
+
+	put_tcp(f, &s);
+	memmove(f->b + 20, f->b + 12, f->len - 12);
+	sw_wr16(f->b + 12, 0x88a8);
+	sw_wr16(f->b + 14, 5);
+	sw_wr16(f->b + 16, 0x8100);
+	sw_wr16(f->b + 18, 6);
+	f->len += 8;
+}
+
 /* ---- driving bursts ---- */
 
 static void
@@ -429,6 +463,15 @@ mixed_burst(struct frame *f, struct expect *e)
 
 	v6_ext_frame(&f[n], FAKE_PORT_PASS, false);
 	ADD("IPv6 extension header, pass port", SW_V_INSIDE, TWIN_NONE, 0);
+
+	ah_frame(&f[n], FAKE_PORT_PROXY);
+	ADD("IPv4 AH, proxy port", SW_V_DROP, TWIN_NONE, 0);
+
+	ah_frame(&f[n], FAKE_PORT_PASS);
+	ADD("IPv4 AH, pass port", SW_V_INSIDE, TWIN_NONE, 0);
+
+	qinq_frame(&f[n], FAKE_PORT_PROXY);
+	ADD("stacked VLAN tags (--unparsed drop)", SW_V_DROP, TWIN_NONE, 0);
 #undef ADD
 	return n;
 }
@@ -458,8 +501,10 @@ run_mixed(enum sw_siphash_impl impl)
 	want.sc_completed = 3;
 	want.proxy_opened = 3;
 	want.cookie_failed = 1;
-	want.port_bridged = 5;
+	want.port_bridged = 6;
 	want.port_policy_drop = 1;
+	want.mal_ah = 1;
+	want.mal_vlan = 1;
 	want.mal_ip_length = 1;
 	want.mal_checksum = 1;
 	want.mal_flags = 1;
@@ -725,7 +770,7 @@ test_inside_burst(void)
 	put_tcp(&f[n++], &s);
 	memcpy(f[n].b, f[0].b, 10);                     /* a runt */
 	f[n++].len = 10;
-	v6_ext_frame(&f[n++], FAKE_PORT_PROXY, true);
+	v6_ext_frame(&f[n++], FAKE_PORT_PASS, true);
 	s = from_server(1, SW_TH_ACK | SW_TH_PSH, SRV_ISN + 1, ISN + 1 + 1);
 	s.paylen = 30;
 	fake_tcp_opts(&s, SW_OPT_TS, 0, 0, SRV_TS + 5, TSVAL + 1);
@@ -763,6 +808,44 @@ test_inside_burst(void)
 	want.proxy_established++;
 	want.proxy_to_client++;
 	fake_check_counters(d.lc, &want);
+
+	/* From a protected port, what cannot be translated does not leave: TCP behind an IPv6
+	 * extension header, a TCP fragment; stacked VLAN tags (--unparsed drop). */
+	v6_ext_frame(&f[0], FAKE_PORT_PROXY, true);
+	s = from_server(1, SW_TH_ACK, SRV_ISN + 31, ISN + 1 + 1);
+	put_tcp(&f[1], &s);
+	sw_wr16(f[1].b + 14 + 6, 0x2000);               /* MF */
+	sw_wr16(f[1].b + 14 + 10, 0);
+	sw_wr16(f[1].b + 14 + 10, (uint16_t)~sw_test_sum16(f[1].b + 14, 20, 0));
+	put_tcp(&f[2], &s);
+	memmove(f[2].b + 20, f[2].b + 12, f[2].len - 12);
+	sw_wr16(f[2].b + 12, 0x88a8);
+	sw_wr16(f[2].b + 14, 5);
+	sw_wr16(f[2].b + 16, 0x8100);
+	sw_wr16(f[2].b + 18, 6);
+	f[2].len += 8;
+	inside(&d, m, f, 3);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(fake_fate(&d, m[i]), SW_V_DROP);
+	want.mal_ipv6_ext++;
+	want.mal_fragment++;
+	want.mal_vlan++;
+	fake_check_counters(d.lc, &want);
+	/* --unparsed pass: the stacked tags are bridged as they are, and counted */
+	d.cfg->unparsed_pass = true;
+	inside(&d, m, &f[2], 1);
+	CHECK_EQ(fake_fate(&d, m[0]), SW_V_OUTSIDE);
+	CHECK_MEM(fake_data(m[0]), f[2].b, f[2].len);
+	want.port_unparsed++;
+	fake_check_counters(d.lc, &want);
+	/* and from outside (a SYN to a protected port under two tags) */
+	qinq_frame(&f[0], FAKE_PORT_PROXY);
+	outside(&d, m, f, 1);
+	CHECK_EQ(fake_fate(&d, m[0]), SW_V_INSIDE);
+	CHECK_MEM(fake_data(m[0]), f[0].b, f[0].len);
+	want.port_unparsed++;
+	fake_check_counters(d.lc, &want);
+	d.cfg->unparsed_pass = false;
 
 	/* a protected port's segment of no flow (none was adopted): it would leave with the
 	 * server's own numbers, so it does not leave */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_ip.h>
 
 #include "bytes.h"
@@ -51,8 +52,9 @@ is_v6_ext(uint8_t nh)
 	       nh == SW_NH_FRAGMENT || nh == SW_NH_AH;
 }
 
-/* IPv4 whose protocol is AH (not a fragment): TCP behind it is TCP with SW_EXT_AH. */
-static int
+/* IPv4 whose protocol is AH (not a fragment): TCP behind it is TCP with SW_EXT_AH. Out of
+ * line, as ipv6_chain: the common headers' parse stays small enough to be inlined. */
+static __rte_noinline __rte_cold int
 ipv4_ah(const uint8_t *ip, uint32_t tot, struct sw_pkt *pkt)
 {
 	uint32_t off = pkt->l3_len, n;
@@ -88,7 +90,7 @@ ipv4_ah(const uint8_t *ip, uint32_t tot, struct sw_pkt *pkt)
  * seeing it (a longer chain, a first fragment whose chain ends past it, a later fragment of a
  * chain) is SW_BAD_UNPARSED: the caller's rule decides.
  */
-static int
+static __rte_noinline __rte_cold int
 ipv6_chain(const uint8_t *ip, uint32_t plen, struct sw_pkt *pkt)
 {
 	uint32_t ext = IPV6_HLEN, end = IPV6_HLEN + plen, n, hl;

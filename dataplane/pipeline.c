@@ -281,35 +281,34 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 	mode = (enum sw_mode)rx->mode;
 	if (mode == SW_MODE_PASS) {
 		/* A port that left protection: its flows are translated until they end. */
-		if (unlikely(rx->lookup)) {
-			f = sw_flowtab_lookup(&lc->ft, &pkt->t, rx->hash);
-			if (f != NULL) {
-				v = sw_splice_client(lc, m, pkt, f);
-				if (v != SW_V_NO_FLOW)
-					return v;
-			}
+		if (likely(!rx->lookup)) {
+			lc->cnt.port_bridged++;
+			return SW_V_INSIDE;
 		}
-		lc->cnt.port_bridged++;
-		return SW_V_INSIDE;
-	}
-	if (mode == SW_MODE_DROP) {
+	} else if (mode == SW_MODE_DROP) {
 		lc->cnt.port_policy_drop++;
 		return SW_V_DROP;
+	} else {
+		if (unlikely(rx->rc < 0)) {
+			count_malformed(lc, -rx->rc);
+			return SW_V_DROP;
+		}
+		fl = pkt->tcp_flags;
+		if (unlikely((fl & SW_TH_SYN) && (fl & (SW_TH_FIN | SW_TH_RST)))) {
+			lc->cnt.mal_flags++;
+			return SW_V_DROP;
+		}
 	}
-	if (unlikely(rx->rc < 0)) {
-		count_malformed(lc, -rx->rc);
-		return SW_V_DROP;
-	}
-	fl = pkt->tcp_flags;
-	if (unlikely((fl & SW_TH_SYN) && (fl & (SW_TH_FIN | SW_TH_RST)))) {
-		lc->cnt.mal_flags++;
-		return SW_V_DROP;
-	}
+	/* one call of the splice for both (it is inlined where it is called once) */
 	f = sw_flowtab_lookup(&lc->ft, &pkt->t, rx->hash);
 	if (likely(f != NULL)) {
 		v = sw_splice_client(lc, m, pkt, f);
 		if (v != SW_V_NO_FLOW)
 			return v;
+	}
+	if (unlikely(mode == SW_MODE_PASS)) {
+		lc->cnt.port_bridged++;
+		return SW_V_INSIDE;
 	}
 	return outside_no_flow(lc, out, m, rx, mode);
 }

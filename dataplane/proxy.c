@@ -163,8 +163,9 @@ sw_proxy_ts_plan(const uint8_t *data, const struct sw_pkt *pkt, const struct sw_
 	return SW_TS_ADD;
 }
 
-/* The headers moved and the new options behind them: lengths and checksums follow. */
-static void
+/* The headers moved and the new options behind them: lengths and checksums follow. Out of
+ * line: the translation of every other segment stays small enough to be inlined. */
+static __rte_noinline __rte_cold void
 put_ts(uint8_t *data, struct sw_pkt *pkt, const struct sw_ts_add *a)
 {
 	unsigned int base = pkt->l2_len + pkt->l3_len + 20u;

@@ -122,6 +122,35 @@ def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     return text
 
 
+def download_upload(addr: str, size: int, port: int = 80, timeout: float = 10) -> dict:
+    """GET /blob/size, then POST size bytes, on one connection (HTTP/1.1 keep-alive): full-size
+    segments both ways on a single flow. The SHA-256 of what arrived, the one the server
+    computed, and the seconds both took. `timeout` bounds every socket wait: a stall raises."""
+    chunk = blob_chunk()
+
+    def body():
+        left = size
+        while left > 0:
+            n = min(left, CHUNK)
+            yield chunk[:n]
+            left -= n
+
+    t0 = time.monotonic()
+    c = _conn(addr, port, timeout)
+    c.request("GET", f"/blob/{size}")
+    r = c.getresponse()
+    got_digest, got = _hash_body(r, CHUNK)
+    if r.status != 200 or got != size:
+        raise RuntimeError(f"download: status {r.status}, {got} of {size} bytes")
+    c.request("POST", "/sink", body=body(), headers={"Content-Length": str(size)})
+    r = c.getresponse()
+    sent_digest = r.read().decode().strip()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"upload: status {r.status}")
+    return {"get": got_digest, "post": sent_digest, "seconds": round(time.monotonic() - t0, 3)}
+
+
 def hello(addr: str, port: int = 80, timeout: float = 10) -> bool:
     c = _conn(addr, port, timeout)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -47,6 +48,7 @@ class Wire:
     log_path: Path | None = None
     prefix: str = ""
     extra_cleanup: list = field(default_factory=list)
+    extra_ns: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client_ns = f"swc-{self.tag}"
@@ -152,9 +154,10 @@ class Wire:
                 f"print(json.dumps(c.{func}(*{args!r})))")
         return json.loads(self.python(self.client_ns, code, timeout=timeout))
 
-    def start_httpd(self, addr: str, port: int = 80) -> None:
-        """synlab.httpd in the server namespace until destroy()."""
-        p = subprocess.Popen(["ip", "netns", "exec", self.server_ns, sys.executable, "-m",
+    def start_httpd(self, addr: str, port: int = 80, ns: str | None = None) -> None:
+        """synlab.httpd in the server namespace (or `ns`) until destroy()."""
+        ns = ns or self.server_ns
+        p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m",
                               "synlab.httpd", addr, str(port)], cwd=REPO,
                              env={**os.environ, "PYTHONPATH": str(REPO)},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -162,7 +165,7 @@ class Wire:
         fam = "-6" if ":" in addr else "-4"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            out = sh("ss", "-ltnH", fam, f"sport = :{port}", ns=self.server_ns).stdout
+            out = sh("ss", "-ltnH", fam, f"sport = :{port}", ns=ns).stdout
             if out.strip():
                 return
             time.sleep(0.05)
@@ -170,6 +173,25 @@ class Wire:
 
     def sysctl(self, ns: str, name: str, value: str) -> None:
         sh("sysctl", "-qw", f"{name}={value}", ns=ns)
+
+    def add_ns(self, role: str) -> str:
+        """One more namespace (`sw<role>-<tag>`, lo up), removed by destroy()."""
+        ns = f"sw{role}-{self.tag}"
+        sh("ip", "netns", "del", ns, check=False)
+        sh("ip", "netns", "add", ns)
+        self.extra_ns.append(ns)
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        return ns
+
+    def spawn(self, ns: str, code: str, *args: str) -> NsProc:
+        """Python code (synlab importable) in a namespace, driven line by line through its
+        stdin and stdout (NsProc); killed by destroy() if still running."""
+        p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", code, *args],
+                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        return NsProc(p)
 
     def destroy(self) -> None:
         if self.dp is not None:
@@ -179,12 +201,50 @@ class Wire:
         for fn in self.extra_cleanup:
             fn()
         self.extra_cleanup.clear()
-        for ns in (self.client_ns, self.server_ns):
+        for ns in (self.client_ns, self.server_ns, *self.extra_ns):
             sh("ip", "netns", "del", ns, check=False)
+        self.extra_ns.clear()
         for ifc in (self.outside_if, self.inside_if):
             sh("ip", "link", "del", ifc, check=False)
         # EAL's runtime directory of this run (sockets, config): not ours to leave behind.
         shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
+
+
+class NsProc:
+    """A process started by Wire.spawn: lines to its stdin, lines awaited from its stdout,
+    every wait bounded."""
+
+    def __init__(self, p: subprocess.Popen):
+        self.p = p
+        self.buf = b""
+
+    def say(self, line: str = "") -> None:
+        self.p.stdin.write(line.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def expect(self, word: str, timeout: float) -> str:
+        """The next line of its output, which must start with `word`, within `timeout` s."""
+        deadline = time.monotonic() + timeout
+        fd = self.p.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
+                self.p.kill()
+                self.p.wait(timeout=5)
+                raise AssertionError(
+                    f"expected {word!r} within {timeout}s, got {self.buf!r} "
+                    f"(exit {self.p.returncode}); stderr: {self.p.stderr.read().decode()}")
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\n", 1)
+        line = raw.decode().strip()
+        if not line.startswith(word):
+            raise AssertionError(f"expected {word!r}, got {line!r}")
+        return line
+
+    def wait(self, timeout: float) -> int:
+        return self.p.wait(timeout=timeout)
 
 
 def nft_load(ns: str, rules: str) -> None:
@@ -199,6 +259,27 @@ def nft_counter(ns: str, family: str, table: str, name: str) -> int:
         if "counter" in obj:
             return obj["counter"]["packets"]
     raise AssertionError(f"no counter {family} {table} {name} in {out}")
+
+
+def nft_observe(ns: str, table: str, chains: dict[str, dict[str, str]]) -> None:
+    """Named counters in a namespace's table `inet <table>`: {hook: {name: match}}, one
+    accepting base chain per hook (input, output)."""
+    names = [n for rules in chains.values() for n in rules]
+    decl = "\n".join(f"    counter {n} {{ }}" for n in names)
+    body = "".join(
+        f"    chain {hook} {{\n        type filter hook {hook} priority 0; policy accept;\n"
+        + "".join(f"        {expr} counter name {n}\n" for n, expr in rules.items())
+        + "    }\n" for hook, rules in chains.items())
+    nft_load(ns, f"table inet {table} {{\n{decl}\n{body}}}\n")
+
+
+def nft_counts(ns: str, table: str, reset: bool = False) -> dict[str, int]:
+    """Packets counted so far by every named counter of `inet <table>` (and, with reset,
+    zero them)."""
+    verb = "reset" if reset else "list"
+    out = sh("nft", "-j", verb, "counters", "table", "inet", table, ns=ns, timeout=30).stdout
+    return {o["counter"]["name"]: o["counter"]["packets"]
+            for o in json.loads(out)["nftables"] if "counter" in o}
 
 
 def nft_syn_counter(ns: str, port: int) -> None:

@@ -19,6 +19,28 @@ sw_srcq_memsize(uint32_t slots)
 	return (size_t)SW_SRCQ_ROWS * width(slots) * sizeof(uint32_t);
 }
 
+/* The rows' multipliers and constants from the key. */
+static void
+derive(struct sw_srcquota *q)
+{
+	unsigned int r, i;
+	uint8_t msg[2];
+
+	for (r = 0; r < SW_SRCQ_ROWS; r++) {
+		for (i = 0; i < 6; i++) {
+			uint64_t v;
+
+			msg[0] = (uint8_t)r;
+			msg[1] = (uint8_t)i;
+			v = sw_siphash24(&q->key, msg, sizeof(msg));
+			if (i < 4)
+				q->mul[r][i] = v | 1;
+			else
+				q->add[r][i - 4] = v;
+		}
+	}
+}
+
 void
 sw_srcq_init(struct sw_srcquota *q, void *mem, uint32_t slots, uint32_t seed)
 {
@@ -33,6 +55,7 @@ sw_srcq_init(struct sw_srcquota *q, void *mem, uint32_t slots, uint32_t seed)
 	/* a key of the tables' seed until sw_srcq_setup gives a random one */
 	q->key.k0 = (uint64_t)seed * 0x9e3779b97f4a7c15ull;
 	q->key.k1 = ~q->key.k0 ^ 0x53524351554f5441ull;
+	derive(q);
 }
 
 int
@@ -42,6 +65,7 @@ sw_srcq_setup(struct sw_srcquota *q, const struct sw_srcq_params *p)
 	    p->v6_len < SW_SRCQ_V6_MIN || p->v6_len > 128)
 		return -1;
 	q->key = p->key;
+	derive(q);
 	q->v4_len = p->v4_len;
 	q->v6_len = p->v6_len;
 	q->limit = p->limit;
@@ -53,19 +77,26 @@ sw_srcq_locate(const struct sw_srcquota *q, int v6, const uint8_t *src,
 	       struct sw_srcq_pos *pos)
 {
 	unsigned int bits = v6 ? q->v6_len : q->v4_len;
-	unsigned int n = (bits + 7) / 8;
-	uint8_t msg[17];
-	uint64_t h;
+	unsigned int words = v6 ? 4 : 1, i, r;
+	uint32_t w[4];
 
-	/* the family, then the prefix's bytes, its last one cut to the length: a v4 and a v6
-	 * prefix never hash alike, nor two prefixes of one address with other lengths */
-	msg[0] = v6 ? 6 : 4;
-	memcpy(msg + 1, src, n);
-	if (bits % 8 != 0)
-		msg[n] &= (uint8_t)(0xff00u >> (bits % 8));
-	h = sw_siphash24(&q->key, msg, n + 1);
-	pos->at[0] = (uint32_t)h & q->mask;
-	pos->at[1] = q->mask + 1 + ((uint32_t)(h >> 32) & q->mask);
+	/* the prefix as host-order words, the bits past its length cleared */
+	for (i = 0; i < words; i++) {
+		unsigned int keep = bits > 32 * i ? bits - 32 * i : 0;
+
+		w[i] = (uint32_t)src[4 * i] << 24 | (uint32_t)src[4 * i + 1] << 16 |
+		       (uint32_t)src[4 * i + 2] << 8 | src[4 * i + 3];
+		if (keep < 32)
+			w[i] = keep == 0 ? 0 : w[i] & ~(UINT32_MAX >> keep);
+	}
+	for (r = 0; r < SW_SRCQ_ROWS; r++) {
+		uint64_t h = q->add[r][v6 ? 1 : 0];
+
+		for (i = 0; i < words; i++)
+			h += q->mul[r][i] * w[i];
+		/* the high bits are the well-mixed ones */
+		pos->at[r] = r * (q->mask + 1) + ((uint32_t)(h >> 32) & q->mask);
+	}
 }
 
 void

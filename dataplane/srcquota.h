@@ -9,11 +9,14 @@
  * row on an insert and takes it back on every removal (ctab.c does both, so no path is
  * missed), and its count is the least of its counters. Collisions only ever add: a count is
  * never below the truth, and it is exact unless every row's counter is shared with
- * another prefix. The counters are indexed by SipHash-2-4 of the prefix under a per-lcore
- * random key: a client cannot choose addresses that collide with someone else's (CRC or
- * jhash with a known structure would let it aim, and push a victim over its quota). The key
- * and prefix lengths are fixed while anything is counted (sw_srcq_setup refuses otherwise):
- * a removal must find the counters its insert took.
+ * another prefix. Each row's counter is a multiply-add-shift hash of the prefix's 32-bit
+ * words under random 64-bit multipliers of its own (Dietzfelbinger's multilinear family:
+ * two given prefixes share a row's counter with probability at most 2 / width over the
+ * keys), drawn per lcore from a SipHash key: a client cannot choose addresses that collide
+ * with someone else's (CRC or jhash with a known structure would let it aim, and push a
+ * victim over its quota), and an insert costs a few multiplies, not a SipHash, on the SYN
+ * path. The key and prefix lengths are fixed while anything is counted (sw_srcq_setup
+ * refuses otherwise): a removal must find the counters its insert took.
  */
 #ifndef SW_SRCQUOTA_H
 #define SW_SRCQUOTA_H
@@ -48,6 +51,10 @@ struct sw_srcquota {
 	uint8_t v4_len;
 	uint8_t v6_len;
 	struct sw_sipkey key;
+	/* per row: the multipliers of the prefix's words, and the added constant of each
+	 * family (so that an IPv4 and an IPv6 prefix never hash alike but by chance) */
+	uint64_t mul[SW_SRCQ_ROWS][4];
+	uint64_t add[SW_SRCQ_ROWS][2];
 };
 
 /* Where a prefix's counters are: one per row. */

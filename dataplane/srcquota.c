@@ -19,13 +19,25 @@ sw_srcq_memsize(uint32_t slots)
 	return (size_t)SW_SRCQ_ROWS * width(slots) * sizeof(uint32_t);
 }
 
-/* The rows' multipliers and constants from the key. */
+/* A mask of the first `bits` bits of a 32-bit word (bits may be past it, or 0). */
+static uint32_t
+lead_mask(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	return bits >= 32 ? UINT32_MAX : ~(UINT32_MAX >> bits);
+}
+
+/* The rows' multipliers and constants from the key, the masks from the lengths. */
 static void
 derive(struct sw_srcquota *q)
 {
 	unsigned int r, i;
 	uint8_t msg[2];
 
+	q->mask4 = lead_mask(q->v4_len);
+	for (i = 0; i < 4; i++)
+		q->mask6[i] = lead_mask((int)q->v6_len - 32 * (int)i);
 	for (r = 0; r < SW_SRCQ_ROWS; r++) {
 		for (i = 0; i < 6; i++) {
 			uint64_t v;
@@ -65,38 +77,11 @@ sw_srcq_setup(struct sw_srcquota *q, const struct sw_srcq_params *p)
 	    p->v6_len < SW_SRCQ_V6_MIN || p->v6_len > 128)
 		return -1;
 	q->key = p->key;
-	derive(q);
 	q->v4_len = p->v4_len;
 	q->v6_len = p->v6_len;
+	derive(q);
 	q->limit = p->limit;
 	return 0;
-}
-
-void
-sw_srcq_locate(const struct sw_srcquota *q, int v6, const uint8_t *src,
-	       struct sw_srcq_pos *pos)
-{
-	unsigned int bits = v6 ? q->v6_len : q->v4_len;
-	unsigned int words = v6 ? 4 : 1, i, r;
-	uint32_t w[4];
-
-	/* the prefix as host-order words, the bits past its length cleared */
-	for (i = 0; i < words; i++) {
-		unsigned int keep = bits > 32 * i ? bits - 32 * i : 0;
-
-		w[i] = (uint32_t)src[4 * i] << 24 | (uint32_t)src[4 * i + 1] << 16 |
-		       (uint32_t)src[4 * i + 2] << 8 | src[4 * i + 3];
-		if (keep < 32)
-			w[i] = keep == 0 ? 0 : w[i] & ~(UINT32_MAX >> keep);
-	}
-	for (r = 0; r < SW_SRCQ_ROWS; r++) {
-		uint64_t h = q->add[r][v6 ? 1 : 0];
-
-		for (i = 0; i < words; i++)
-			h += q->mul[r][i] * w[i];
-		/* the high bits are the well-mixed ones */
-		pos->at[r] = r * (q->mask + 1) + ((uint32_t)(h >> 32) & q->mask);
-	}
 }
 
 void

@@ -24,6 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
 
 #include "siphash.h"
 
@@ -55,6 +58,9 @@ struct sw_srcquota {
 	 * family (so that an IPv4 and an IPv6 prefix never hash alike but by chance) */
 	uint64_t mul[SW_SRCQ_ROWS][4];
 	uint64_t add[SW_SRCQ_ROWS][2];
+	/* the prefix lengths as masks of host-order words: IPv4's, IPv6's four */
+	uint32_t mask4;
+	uint32_t mask6[4];
 };
 
 /* Where a prefix's counters are: one per row. */
@@ -71,9 +77,28 @@ void sw_srcq_init(struct sw_srcquota *q, void *mem, uint32_t slots, uint32_t see
  * a length is out of range. */
 int sw_srcq_setup(struct sw_srcquota *q, const struct sw_srcq_params *p);
 
-/* The counters of the prefix of source address src (4 bytes, or 16 with v6). */
-void sw_srcq_locate(const struct sw_srcquota *q, int v6, const uint8_t *src,
-		    struct sw_srcq_pos *pos);
+/* The counters of the prefix of source address src (4 bytes, or 16 with v6): on every SYN
+ * that keeps an entry and every insert and removal, so inline and a multiply a word a row. */
+static inline void
+sw_srcq_locate(const struct sw_srcquota *q, int v6, const uint8_t *src,
+	       struct sw_srcq_pos *pos)
+{
+	uint64_t h[SW_SRCQ_ROWS];
+	unsigned int r, i;
+	uint32_t w;
+
+	for (r = 0; r < SW_SRCQ_ROWS; r++)
+		h[r] = q->add[r][v6 ? 1 : 0];
+	for (i = 0; i < (v6 ? 4u : 1u); i++) {
+		memcpy(&w, src + 4 * i, 4);
+		w = rte_be_to_cpu_32(w) & (v6 ? q->mask6[i] : q->mask4);
+		for (r = 0; r < SW_SRCQ_ROWS; r++)
+			h[r] += q->mul[r][i] * w;
+	}
+	/* the high bits are the well-mixed ones */
+	for (r = 0; r < SW_SRCQ_ROWS; r++)
+		pos->at[r] = r * (q->mask + 1) + ((uint32_t)(h[r] >> 32) & q->mask);
+}
 
 static inline uint32_t
 sw_srcq_count_at(const struct sw_srcquota *q, const struct sw_srcq_pos *pos)

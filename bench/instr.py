@@ -7,12 +7,13 @@
 Each commit is exported (`git archive`) into build-instr/<sha>/src, given this tree's driver
 (tests/unit/bench_pipeline.c, and its meson.build stanza where the commit has none) so that
 all run the same packets, and built with the dataplane's own flags (buildtype=release, LTO;
-plus -g, which changes no instruction) in build-instr/<sha>/build. Then each case runs once under `valgrind --tool=callgrind`,
-collecting only inside the driver's bench_outside() and bench_inside(); the table gives the
-collected instructions (Ir) over the packets measured, and per case the functions whose cost
-changed most (callgrind_annotate, exclusive cost). The method: bench/METHOD.md, "Instructions
-per packet". Needs git, meson, ninja, valgrind and the dataplane's build dependencies; no
-root, no DPDK at run time. Every step has a time limit (STEP_TIMEOUT_S).
+plus -g, which changes no instruction) in build-instr/<sha>/build. Then each case runs once
+under `valgrind --tool=callgrind`, collecting only inside the driver's bench_outside() and
+bench_inside(); the table gives the collected instructions (Ir) over the packets measured,
+and per case the functions whose cost changed most (callgrind_annotate, exclusive cost). The
+method: bench/METHOD.md, "Instructions per packet". Needs git, meson, ninja, valgrind and
+the dataplane's build dependencies; no root, no DPDK at run time. Every step has a time
+limit (STEP_TIMEOUT_S).
 """
 from __future__ import annotations
 

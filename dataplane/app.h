@@ -23,6 +23,13 @@ struct sw_args {
 	uint32_t bucketlimit;
 	uint32_t flows;
 	uint32_t preload_flows;         /* benchmarks: established flows made at start */
+	/* the source quotas (srcquota.h): a client's source prefix is its address cut to these
+	 * lengths; per lcore it may hold this many flows and syncache entries (0: any number;
+	 * SW_ARGS_UNSET until sw_args_source_finish) */
+	uint8_t source_v4_len;
+	uint8_t source_v6_len;
+	uint32_t source_flows;
+	uint32_t source_halfopen;
 	int siphash;                    /* enum sw_siphash_impl, or -1: the best there is */
 	uint32_t mbufs;
 	uint32_t rotate_s;
@@ -75,6 +82,13 @@ sw_app_worker(const struct sw_app *app, unsigned int q)
 
 /* args.c: parse the application's options. Returns 0, or prints one line and returns -1. */
 int sw_args_parse(struct sw_args *a, int argc, char **argv);
+/* argsrc.c: the source quotas' options; finish: their defaults and checks, once the table
+ * sizes and the cachelimit are known. Each returns 0, or prints one line and returns -1. */
+#define SW_ARGS_UNSET UINT32_MAX
+int sw_args_source_prefix(struct sw_args *a, const char *s);
+int sw_args_source_flows(struct sw_args *a, const char *s);
+int sw_args_source_halfopen(struct sw_args *a, const char *s);
+int sw_args_source_finish(struct sw_args *a, uint32_t cachelimit);
 /* port.c */
 int sw_ports_init(struct sw_app *app);
 void sw_ports_stop(struct sw_app *app);

@@ -2,9 +2,7 @@
 /* The application's own options (after EAL's "--"). Every value is checked; the first bad
  * one is reported on one line naming the option. */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include <rte_ethdev.h>
 
 #include "app.h"
+#include "argval.h"
 
 enum {
 	OPT_OUTSIDE = 256, OPT_INSIDE, OPT_PROTECT, OPT_HASHSIZE, OPT_BUCKETLIMIT,
@@ -20,6 +19,7 @@ enum {
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -47,6 +47,9 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "unparsed", required_argument, NULL, OPT_UNPARSED },
 	{ "preload-flows", required_argument, NULL, OPT_PRELOAD_FLOWS },
+	{ "source-prefix", required_argument, NULL, OPT_SOURCE_PREFIX },
+	{ "source-flows", required_argument, NULL, OPT_SOURCE_FLOWS },
+	{ "source-halfopen", required_argument, NULL, OPT_SOURCE_HALFOPEN },
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
@@ -64,54 +67,13 @@ static const char usage[] =
 	"    [--adopt-window SEC]  (a port that becomes protected adopts open connections)\n"
 	"    [--idle-timeout SEC]  (an established flow with no segment this long ends)\n"
 	"    [--unparsed drop|pass] (frames whose TCP the parser cannot see)\n"
+	"    [--source-prefix V4LEN,V6LEN] [--source-flows N] [--source-halfopen N]\n"
+	"                          (per lcore, a source prefix holds at most N of each table)\n"
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
-
-static int __rte_format_printf(2, 3)
-bad(const char *opt, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "synwall-dp: %s: ", opt);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-/* A decimal number in [lo, hi], the whole string. */
-static int
-parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s == '\0' || !isdigit((unsigned char)*s))
-		return bad(opt, "'%s' is not a number", s);
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0')
-		return bad(opt, "'%s' is not a number", s);
-	if (errno == ERANGE || v < lo || v > hi)
-		return bad(opt, "%s is out of range %" PRIu64 "..%" PRIu64, s, lo, hi);
-	*out = v;
-	return 0;
-}
-
-static int
-parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	uint64_t v;
-
-	if (parse_u64(opt, s, lo, hi, &v) < 0)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
 
 /* A port id, or a device name (PCI address, vdev name) looked up once EAL has probed. */
 static int
@@ -367,6 +329,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	a->mbufs = SW_DEFAULT_MBUFS;
 	a->rotate_s = 15;
 	a->siphash = -1;
+	a->source_v4_len = SW_SRCQ_V4_DEFAULT;
+	a->source_v6_len = SW_SRCQ_V6_DEFAULT;
+	a->source_flows = SW_ARGS_UNSET;
+	a->source_halfopen = SW_ARGS_UNSET;
 	a->cfg = cfg;
 
 	opterr = 0;     /* errors are ours to print, on one line */
@@ -461,6 +427,15 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_FLOWS:
 			rc = parse_u32("--flows", optarg, 64, 1u << 24, &a->flows);
 			break;
+		case OPT_SOURCE_PREFIX:
+			rc = sw_args_source_prefix(a, optarg);
+			break;
+		case OPT_SOURCE_FLOWS:
+			rc = sw_args_source_flows(a, optarg);
+			break;
+		case OPT_SOURCE_HALFOPEN:
+			rc = sw_args_source_halfopen(a, optarg);
+			break;
 		case OPT_KEY:
 			rc = parse_key("--key", optarg, &a->key);
 			a->have_key = true;
@@ -554,6 +529,8 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		bad(opt_name, "%s", why);
 		goto fail;
 	}
+	if (sw_args_source_finish(a, cfg->lim.cachelimit) < 0)
+		goto fail;
 	return 0;
 fail:
 	free(cfg);

@@ -63,7 +63,8 @@ sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
 	       align64((size_t)hashsize * meta_stride(bucketlimit)) +
 	       align64(nslots * sizeof(struct sw_v6pair)) +
 	       align64(ngroups(hashsize) * sizeof(uint64_t)) +
-	       align64(nspans(hashsize) * sizeof(uint64_t));
+	       align64(nspans(hashsize) * sizeof(uint64_t)) +
+	       align64(sw_srcq_memsize((uint32_t)nslots));
 }
 
 int
@@ -89,6 +90,8 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->group_due = (uint64_t *)p;
 	p += align64(ngroups(hashsize) * sizeof(uint64_t));
 	t->span_due = (uint64_t *)p;
+	p += align64(nspans(hashsize) * sizeof(uint64_t));
+	sw_srcq_init(&t->srcq, p, (uint32_t)nslots, seed);
 	t->due_off = (uint16_t)due_off(bucketlimit);
 	t->hashsize = hashsize;
 	t->mask = hashsize - 1;
@@ -97,6 +100,7 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->age_head = SW_CTAB_NIL;
 	t->age_tail = SW_CTAB_NIL;
 	t->seed = seed;
+	t->uncounted = 0;
 	memset(t->meta, 0, (size_t)hashsize * t->meta_stride);     /* no signatures, count 0 */
 	for (b = 0; b < ngroups(hashsize); b++)
 		t->group_due[b] = SW_TIMER_NONE;
@@ -233,6 +237,8 @@ sw_ctab_remove(struct sw_ctab *t, void *e)
 	sw_ctab_sigs(t, b)[slot] = 0;
 	age_unlink(t, idx);
 	t->count--;
+	if (t->uncounted == 0 || slot_hdr(t, idx)->user[0] != t->uncounted)
+		sw_srcq_sub(&t->srcq, slot_hdr(t, idx)->v6, sw_ctab_src(t, e));
 }
 
 void *
@@ -289,6 +295,7 @@ sw_ctab_insert(struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash, uint3
 		memcpy(t->v6[idx].dst, k->dst, 16);
 	}
 	age_append(t, idx);
+	sw_srcq_add(&t->srcq, k->v6, k->src);
 	return h;
 }
 

@@ -17,6 +17,11 @@
  * bucket" and "oldest in the table" cost O(1) to find. IPv6 addresses live in a side array
  * so that an entry stays one cache line.
  *
+ * Each table also counts its entries per source prefix (srcquota.h): every insert and every
+ * removal here, whichever path it comes by (an owner's removal, the timer sweep, an eviction
+ * inside sw_ctab_insert, a flush), so that the count cannot drift; the owner may take an
+ * entry out of the count before its removal (sw_ctab_uncount).
+ *
  * Timers (the owner's: a retransmit, an idle timeout) are found without visiting every
  * entry: each bucket header keeps an earliest due time of its entries and how many of its
  * newest entries were inserted since (their due time is not known to the table yet); each
@@ -36,6 +41,7 @@
 #endif
 
 #include "parse.h"
+#include "srcquota.h"
 
 #define SW_CTAB_ENTRY_SIZE 64
 #define SW_CTAB_NIL UINT32_MAX
@@ -95,6 +101,10 @@ struct sw_ctab {
 	uint16_t sig_slots;
 	uint16_t count_off;     /* order[] starts at 2 * sig_slots */
 	uint16_t due_off;       /* the header's due; fresh is at count_off + 1 */
+	struct sw_srcquota srcq;        /* the live entries per source prefix */
+	uint8_t uncounted;      /* set by the owner at init (0: none): its entries whose
+				 * hdr.user[0] is this are not counted in srcq (they were
+				 * taken out with sw_ctab_uncount) */
 };
 
 /* What an insert had to evict to make room. */
@@ -209,6 +219,40 @@ void sw_ctab_remove(struct sw_ctab *t, void *e);
 void sw_ctab_touch(struct sw_ctab *t, void *e);
 void *sw_ctab_oldest(const struct sw_ctab *t);
 void sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out);
+
+/* e's source address: 4 bytes (network order), or 16 for IPv6 (hdr.v6). */
+static inline const uint8_t *
+sw_ctab_src(const struct sw_ctab *t, const void *e)
+{
+	const struct sw_ctab_hdr *h = e;
+
+	if (!h->v6)
+		return (const uint8_t *)&h->saddr;
+	return t->v6[((const uint8_t *)e - t->slots) / SW_CTAB_ENTRY_SIZE].src;
+}
+
+/* e stops counting toward its source prefix, for good: its hdr.user[0] becomes t->uncounted
+ * (the flow table's closing flows, which eviction takes first whatever their age: they hold
+ * no room from anyone). Its removal then takes nothing from srcq. */
+static inline void
+sw_ctab_uncount(struct sw_ctab *t, void *e)
+{
+	struct sw_ctab_hdr *h = e;
+
+	if (h->user[0] == t->uncounted)
+		return;
+	sw_srcq_sub(&t->srcq, h->v6, sw_ctab_src(t, e));
+	h->user[0] = t->uncounted;
+}
+
+/* Entries of e's source prefix in the table (srcquota.h: never fewer than there are). */
+static inline uint32_t
+sw_ctab_src_count(const struct sw_ctab *t, const void *e)
+{
+	const struct sw_ctab_hdr *h = e;
+
+	return sw_srcq_count(&t->srcq, h->v6, sw_ctab_src(t, e));
+}
 
 static inline uint32_t
 sw_ctab_bucket_count(const struct sw_ctab *t, uint32_t b)

@@ -24,8 +24,11 @@ sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
 	memset(ft, 0, sizeof(*ft));
 	ft->limit = flows;
 	ft->idle_min_ms = SW_FLOW_IDLE_TIMEOUT_MS;
-	return sw_ctab_init(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
-			    seed);
+	if (sw_ctab_init(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
+			 seed) != 0)
+		return -1;
+	ft->tab.uncounted = SW_FLOW_CLOSING;    /* sw_flowtab_closing */
+	return 0;
 }
 
 static inline uint32_t
@@ -34,25 +37,79 @@ idle_ms(const struct sw_flow *f, uint32_t now_ms)
 	return now_ms - f->last_ms;
 }
 
-/* The flow of full bucket b idle the longest (the bucket's order is insertion order, not
- * use). */
-static struct sw_flow *
-idlest_in(struct sw_ctab *tab, uint32_t b, uint32_t now_ms, struct sw_flow *best)
+/* A flow's weight for eviction: how many open (not closing) flows its source prefix holds,
+ * or 0 below SW_FLOW_HEAVY_MIN (light sources are not told apart by the sketch's noise). */
+static inline uint32_t
+weight(const struct sw_ctab *tab, const struct sw_flow *f)
 {
+	uint32_t w = sw_ctab_src_count(tab, f);
+
+	return w >= SW_FLOW_HEAVY_MIN ? w : 0;
+}
+
+/*
+ * The flow that makes room, of the n candidates c[] (two full buckets, or the oldest of a
+ * full table): a closing one first (it only lingers for stragglers), the one idle the
+ * longest; else, of those idle at least min_idle_ms, the one of the heaviest source
+ * (weight), the idlest of those; NULL when none may go. *heavy: the idle rule alone (the
+ * idlest) would have taken another one.
+ */
+static struct sw_flow *
+pick_victim(const struct sw_ctab *tab, struct sw_flow *const *c, unsigned int n,
+	    uint32_t now_ms, uint32_t min_idle_ms, bool *heavy)
+{
+	struct sw_flow *closing = NULL, *idlest = NULL, *best = NULL;
+	uint32_t best_w = 0;
+	unsigned int i;
+
+	*heavy = false;
+	for (i = 0; i < n; i++) {
+		if (sw_flow_state(c[i]) == SW_FLOW_CLOSING) {
+			if (closing == NULL || idle_ms(c[i], now_ms) > idle_ms(closing, now_ms))
+				closing = c[i];
+		} else if (idlest == NULL || idle_ms(c[i], now_ms) > idle_ms(idlest, now_ms)) {
+			idlest = c[i];
+		}
+	}
+	if (closing != NULL)
+		return closing;
+	if (idlest == NULL || idle_ms(idlest, now_ms) < min_idle_ms)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		uint32_t w;
+
+		if (idle_ms(c[i], now_ms) < min_idle_ms)
+			continue;
+		w = weight(tab, c[i]);
+		if (best == NULL || w > best_w ||
+		    (w == best_w && idle_ms(c[i], now_ms) > idle_ms(best, now_ms))) {
+			best = c[i];
+			best_w = w;
+		}
+	}
+	*heavy = best != idlest;
+	return best;
+}
+
+/* The candidates of an eviction: the flows of both full buckets, or the SW_FLOW_EVICT_SCAN
+ * oldest of the table (the LRU end of its age list). */
+static unsigned int
+candidates(struct sw_ctab *tab, bool buckets, uint32_t b1, uint32_t b2, struct sw_flow **c)
+{
+	unsigned int n = 0;
 	uint32_t k;
 
-	for (k = 0; k < sw_ctab_bucket_count(tab, b); k++) {
-		struct sw_flow *c = sw_ctab_bucket_entry(tab, b, k);
-
-		bool c_closing = sw_flow_state(c) == SW_FLOW_CLOSING;
-		bool b_closing = best != NULL && sw_flow_state(best) == SW_FLOW_CLOSING;
-
-		/* a closing flow first: it only lingers for stragglers */
-		if (best == NULL || (c_closing && !b_closing) ||
-		    (c_closing == b_closing && idle_ms(c, now_ms) > idle_ms(best, now_ms)))
-			best = c;
+	if (buckets) {
+		for (k = 0; k < sw_ctab_bucket_count(tab, b1); k++)
+			c[n++] = sw_ctab_bucket_entry(tab, b1, k);
+		for (k = 0; b2 != b1 && k < sw_ctab_bucket_count(tab, b2); k++)
+			c[n++] = sw_ctab_bucket_entry(tab, b2, k);
+		return n;
 	}
-	return best;
+	for (k = tab->age_head; k != SW_CTAB_NIL && n < SW_FLOW_EVICT_SCAN;
+	     k = c[n - 1]->hdr.age_next)
+		c[n++] = (struct sw_flow *)(void *)(tab->slots + (size_t)k * SW_CTAB_ENTRY_SIZE);
+	return n;
 }
 
 struct sw_flow *
@@ -72,31 +129,29 @@ sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t h
 	uint32_t b1 = hash & tab->mask, b2 = hash2 & tab->mask;
 	uint32_t n1 = sw_ctab_bucket_count(tab, b1), n2 = sw_ctab_bucket_count(tab, b2);
 	uint32_t use = n2 < n1 ? hash2 : hash;
-	struct sw_flow *victim = NULL;
+	struct sw_flow *c[2 * SW_FLOW_BUCKET_SLOTS > SW_FLOW_EVICT_SCAN ?
+			  2 * SW_FLOW_BUCKET_SLOTS : SW_FLOW_EVICT_SCAN];
+	bool both_full = n1 >= tab->bucketlimit && n2 >= tab->bucketlimit;
+	struct sw_flow *victim, *f;
+	bool heavy;
 	unsigned int ev;
-	struct sw_flow *f;
 
 	*evicted = 0;
-	if (n1 >= tab->bucketlimit && n2 >= tab->bucketlimit) {
-		victim = idlest_in(tab, b1, now_ms, NULL);
-		if (b2 != b1)
-			victim = idlest_in(tab, b2, now_ms, victim);
-	} else if (tab->count >= ft->limit) {
-		victim = sw_ctab_oldest(tab);
-	}
-	if (victim != NULL) {
-		uint32_t vb = (uint32_t)(((const uint8_t *)victim - tab->slots) /
-					 SW_CTAB_ENTRY_SIZE) / tab->bucketlimit;
+	if (both_full || tab->count >= ft->limit) {
+		uint32_t vb;
 
-		if (idle_ms(victim, now_ms) < min_idle_ms &&
-		    sw_flow_state(victim) != SW_FLOW_CLOSING)
+		victim = pick_victim(tab, c, candidates(tab, both_full, b1, b2, c), now_ms,
+				     min_idle_ms, &heavy);
+		if (victim == NULL)
 			return NULL;
+		vb = (uint32_t)(((const uint8_t *)victim - tab->slots) / SW_CTAB_ENTRY_SIZE) /
+		     tab->bucketlimit;
 		if (gone != NULL && gone_t != NULL) {
 			*gone = *victim;
 			sw_ctab_tuple(tab, victim, gone_t);
 		}
 		sw_ctab_remove(tab, victim);
-		*evicted = 1;
+		*evicted = SW_FLOW_EVICTED | (heavy ? SW_FLOW_EVICTED_HEAVY : 0);
 		/* the freed slot is where the new flow goes, if it was one of its buckets */
 		if (vb == b1)
 			use = hash;

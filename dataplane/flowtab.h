@@ -7,6 +7,7 @@
 #ifndef SW_FLOWTAB_H
 #define SW_FLOWTAB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ctab.h"
@@ -151,11 +152,17 @@ sw_flowtab_prefetch_match(const struct sw_flowtab *ft, uint32_t hash, int v6)
 
 /*
  * Add a flow (not present) to the emptier of its two buckets. When both are full, a flow
- * of the two makes room: a closing one first, else the one idle the longest; when the table
- * is, the least recently used. A closing flow goes whatever its idle time, another only if it
- * has been idle for at least min_idle_ms; otherwise NULL (the caller counts the refusal).
- * *evicted tells whether one was evicted.
+ * of the two makes room; when the table is, one of its SW_FLOW_EVICT_SCAN least recently
+ * used. Of those candidates a closing one goes first, whatever its idle time (the one idle
+ * the longest); another only if it has been idle for at least min_idle_ms: of those, the
+ * one whose source prefix holds the most open flows (from SW_FLOW_HEAVY_MIN on), the
+ * idlest among equals. None may: NULL (the caller counts the refusal). *evicted gets
+ * SW_FLOW_EVICTED when one was evicted, with SW_FLOW_EVICTED_HEAVY when the idle rule
+ * alone would have taken another. The source quota is the caller's to check first
+ * (sw_flowtab_source_full).
  */
+#define SW_FLOW_EVICTED         0x1
+#define SW_FLOW_EVICTED_HEAVY   0x2
 struct sw_flow *sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
 			       uint32_t now_ms, uint32_t min_idle_ms, int *evicted);
 /* The same; when a flow had to make room, a copy of it and its key in *gone and *gone_t (for
@@ -163,6 +170,13 @@ struct sw_flow *sw_flowtab_add(struct sw_flowtab *ft, const struct sw_tuple *t, 
 struct sw_flow *sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t,
 				     uint32_t hash, uint32_t now_ms, uint32_t min_idle_ms,
 				     int *evicted, struct sw_flow *gone, struct sw_tuple *gone_t);
+
+/* Does t's source prefix hold its quota of flows (--source-flows) already? */
+static inline bool
+sw_flowtab_source_full(const struct sw_flowtab *ft, const struct sw_tuple *t)
+{
+	return sw_srcq_full(&ft->tab.srcq, t->v6, t->src);
+}
 
 static inline void
 sw_flowtab_remove(struct sw_flowtab *ft, struct sw_flow *f)
@@ -231,6 +245,19 @@ sw_flowtab_sooner(struct sw_flowtab *ft, const struct sw_flow *f, uint64_t now_m
 
 	sw_ctab_timer_sooner(&ft->tab, f,
 			     now_ms + (uint64_t)(int64_t)(int32_t)(due - (uint32_t)now_ms));
+}
+
+/*
+ * f starts closing (FINs both ways, or an RST): it lingers for stragglers only, the first to
+ * go when room is needed, so it no longer counts toward its source's quota nor weighs in
+ * eviction (sw_ctab_uncount); and the linger is shorter than the idle timeout, which the
+ * sweep is told. The one way into SW_FLOW_CLOSING.
+ */
+static inline void
+sw_flowtab_closing(struct sw_flowtab *ft, struct sw_flow *f, uint64_t now_ms)
+{
+	sw_ctab_uncount(&ft->tab, f);   /* state: SW_FLOW_CLOSING (ft->tab.uncounted) */
+	sw_flowtab_sooner(ft, f, now_ms);
 }
 
 /* Timer outcome for one flow, decided by the callback. */

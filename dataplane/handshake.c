@@ -43,6 +43,15 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_flow *f;
 	struct sw_seg s;
 
+	if (sw_flowtab_source_full(&lc->ft, &pkt->t)) {
+		/* The client's source prefix holds its share of the table already: refused as
+		 * when the table is full, and the entry stays likewise; a retransmission gets in
+		 * once one of the source's flows has ended. */
+		lc->cnt.proxy_source_quota++;
+		sw_log_segment(lc, pkt, "completes a handshake, but its source prefix holds its "
+			       "quota of flows (--source-flows): refused until one of them ends");
+		return SW_V_DROP;
+	}
 	f = sw_splice_add(lc, out, &pkt->t, hash);
 	if (f == NULL) {
 		/* No room: like a full accept queue. The syncache entry (if any) stays, so the

@@ -29,9 +29,7 @@ track_close(struct sw_lcore *lc, struct sw_flow *f, const struct sw_pkt *pkt, bo
 	if (sw_flow_state(f) != SW_FLOW_CLOSING &&
 	    ((f->fin & SW_FIN_RST) || (f->fin & (SW_FIN_CLIENT | SW_FIN_SERVER)) ==
 	     (SW_FIN_CLIENT | SW_FIN_SERVER))) {
-		/* the linger is shorter than the idle timeout: the sweep is to know */
-		sw_flow_state(f) = SW_FLOW_CLOSING;
-		sw_flowtab_sooner(&lc->ft, f, lc->now_ms);
+		sw_flowtab_closing(&lc->ft, f, lc->now_ms);
 	}
 }
 
@@ -94,6 +92,7 @@ sw_splice_add(struct sw_lcore *lc, struct sw_sink *out, const struct sw_tuple *t
 				 SW_FLOW_EVICT_MIN_IDLE_MS, &evicted, &gone, &gone_t);
 	if (f != NULL && evicted) {
 		lc->cnt.proxy_evicted++;
+		lc->cnt.proxy_evicted_heavy += (evicted & SW_FLOW_EVICTED_HEAVY) != 0;
 		sw_splice_end(lc, out, &gone, &gone_t);
 	}
 	return f;
@@ -298,6 +297,12 @@ sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	 * nothing (they pass as they would have before). */
 	if ((fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) != SW_TH_ACK) {
 		lc->cnt.port_bridged++;
+		return SW_V_OUTSIDE;
+	}
+	/* A source at its quota adopts no more than it could open: the segment passes, as
+	 * when the table is full. */
+	if (sw_flowtab_source_full(&lc->ft, t)) {
+		lc->cnt.proxy_adopt_source_quota++;
 		return SW_V_OUTSIDE;
 	}
 	f = sw_splice_add(lc, out, t, hash);

@@ -28,6 +28,8 @@
 	X(sc_count,          "syncache.count")          \
 	X(sc_paused,         "syncache.paused")         \
 	X(sc_timer_capped,   "syncache.timer_capped")   \
+	X(sc_source_quota,   "syncache.source_quota")   \
+	X(sc_source_quota_dropped, "syncache.source_quota_dropped") \
 	X(cookie_failed,     "cookie.failed")           \
 	X(proxy_flows,       "proxy.flows")             \
 	X(proxy_opened,      "proxy.opened")            \
@@ -56,6 +58,9 @@
 	X(proxy_reset_sent,  "proxy.reset_sent")        \
 	X(proxy_expired,     "proxy.expired")           \
 	X(proxy_evicted,     "proxy.evicted")           \
+	X(proxy_evicted_heavy, "proxy.evicted_heavy")   \
+	X(proxy_source_quota, "proxy.source_quota")     \
+	X(proxy_adopt_source_quota, "proxy.adopt_source_quota") \
 	X(proxy_timer_capped, "proxy.timer_capped")     \
 	X(proxy_sack_trimmed, "proxy.sack_trimmed")     \
 	X(proxy_ts_no_room,  "proxy.ts_no_room")        \

@@ -40,6 +40,12 @@
 #define SW_FLOW_LINGER_MS          120000
 #define SW_FLOW_RST_LINGER_MS      10000
 #define SW_FLOW_EVICT_MIN_IDLE_MS  10000    /* a full table evicts only flows idle this long */
+/* Eviction from a full table chooses among this many flows at the LRU end (the oldest); and
+ * ranks candidates by their source prefix's flows only from this many on: below, what the
+ * sketch's collisions can add to a light source's count (srcquota.h) would decide, not the
+ * source (docs/DATAPLANE.md, "The splice"). */
+#define SW_FLOW_EVICT_SCAN         8
+#define SW_FLOW_HEAVY_MIN          4
 #define SW_FLOW_BUCKET_SLOTS       8
 #define SW_FLOW_RELINK_MS          1000     /* LRU order kept to this granularity */
 

@@ -105,10 +105,22 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	 * so a spoofed SYN cannot take a pending handshake over; whichever ACK comes, the
 	 * entry's or the cookie's, completes. */
 	if (e == NULL && mode == SW_MODE_PROXY && !lim->syncookies_only &&
-	    !(lim->syncookies && sw_syncache_paused(&lc->sc, lc->now_ms)))
-		keep_entry(lc, data, pkt, hash, plan);
-	else
+	    !(lim->syncookies && sw_syncache_paused(&lc->sc, lc->now_ms))) {
+		if (!sw_syncache_source_full(&lc->sc, &pkt->t)) {
+			keep_entry(lc, data, pkt, hash, plan);
+		} else if (lim->syncookies) {
+			/* Its source prefix holds its quota of entries: it gets a cookie, which
+			 * costs nothing to keep, and the others keep their room. */
+			lc->cnt.sc_source_quota++;
+			lc->cnt.sc_sendcookie++;
+		} else {
+			/* Without cookies the SYN could only take another source's entry. */
+			lc->cnt.sc_source_quota_dropped++;
+			return SW_V_DROP;
+		}
+	} else {
 		lc->cnt.sc_sendcookie++;
+	}
 	/* The MACs are read out before the frame is rewritten in place. */
 	memcpy(eth_client, data + 6, 6);
 	memcpy(eth_server, data, 6);

@@ -28,7 +28,8 @@ void sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_
 
 /*
  * A SYN (no ACK, RST or FIN) to a port in mode (proxy or cookie), with no flow; plan->iss
- * is its cookie. m becomes the SYN-ACK: the verdict is SW_V_OUTSIDE.
+ * is its cookie. m becomes the SYN-ACK: the verdict is SW_V_OUTSIDE; SW_V_DROP only with
+ * syncookies off, when the SYN's source prefix holds its quota of entries.
  */
 enum sw_verdict sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 			      const struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash,

@@ -85,6 +85,13 @@ struct sw_sc_entry *sw_syncache_insert(struct sw_syncache *sc, const struct sw_t
 				       uint32_t hash, uint32_t cachelimit,
 				       unsigned int *evicted);
 
+/* Does t's source prefix hold its quota of entries (--source-halfopen) already? */
+static inline bool
+sw_syncache_source_full(const struct sw_syncache *sc, const struct sw_tuple *t)
+{
+	return sw_srcq_full(&sc->tab.srcq, t->v6, t->src);
+}
+
 static inline void
 sw_syncache_remove(struct sw_syncache *sc, struct sw_sc_entry *e)
 {

@@ -63,6 +63,24 @@ static const struct sw_sink_ops eth_sink_ops = {
 
 /* ---- life cycle ---- */
 
+/* The source quotas of both tables, each counted under a random key of its own (srcquota.h:
+ * a client cannot aim collisions). Before any entry is made. */
+static int
+setup_quotas(struct sw_lcore *lc, const struct sw_args *a)
+{
+	struct sw_srcq_params p = { .v4_len = a->source_v4_len, .v6_len = a->source_v6_len };
+
+	p.key.k0 = rte_rand();
+	p.key.k1 = rte_rand();
+	p.limit = a->source_flows;
+	if (sw_srcq_setup(&lc->ft.tab.srcq, &p) != 0)
+		return -1;
+	p.key.k0 = rte_rand();
+	p.key.k1 = rte_rand();
+	p.limit = a->source_halfopen;
+	return sw_srcq_setup(&lc->sc.tab.srcq, &p);
+}
+
 struct sw_worker *
 sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 {
@@ -87,6 +105,7 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	    sw_syncache_init(&w->lc.sc, scmem, app->args.hashsize, app->args.bucketlimit,
 			     seed) != 0 ||
 	    sw_flowtab_init(&w->lc.ft, ftmem, app->args.flows, seed) != 0 ||
+	    setup_quotas(&w->lc, &app->args) != 0 ||
 	    sw_mailbox_init(&w->mbox, mbmem) != 0) {
 		rte_free(scmem);
 		rte_free(ftmem);

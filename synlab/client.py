@@ -311,3 +311,62 @@ def same_port_again(addr: str, sport: int, n: int, port: int = 80) -> dict:
         finally:
             s.close()
     return {"ok": ok, "errors": errors[:5]}
+
+
+def hold_connections(addr: str, n: int, source: str, port: int = 80, settle: float = 3.0,
+                     hold_max: float = 120.0, every: float = 2.0) -> None:
+    """The abusive client of the source quota tests: n connections from `source`, each
+    sending GET /hello at once. Prints (one JSON line) how many were answered within
+    `settle` seconds of the last connect, then keeps every connection open until stdin
+    closes (at most hold_max seconds), the answered ones busy (a request every `every`
+    seconds: never idle long enough to be evicted), and closes them."""
+    import json
+    import select
+    import sys
+
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    req = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    socks, got, errors = [], {}, []
+    for _ in range(n):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(5)
+        try:
+            s.bind((source, 0))
+            # synwall's SYN-ACK completes the connect at once (its window is 0 until the
+            # server side is open): the request waits in the send buffer meanwhile
+            s.connect((addr, port))
+            s.sendall(req)
+        except OSError as e:
+            errors.append(repr(e))
+            s.close()
+            continue
+        s.setblocking(False)
+        socks.append(s)
+        got[s] = b""
+    end = time.monotonic() + settle
+    while time.monotonic() < end:
+        ready, _, _ = select.select([s for s in socks if not got[s].endswith(HELLO)], [], [],
+                                    max(0.0, end - time.monotonic()))
+        for s in ready:
+            try:
+                got[s] += s.recv(4096)
+            except OSError:
+                pass
+    answered = sum(1 for s in socks if got[s].endswith(HELLO))
+    print(json.dumps({"connected": len(socks), "answered": answered, "errors": errors[:5]}),
+          flush=True)
+    live = [s for s in socks if got[s].endswith(HELLO)]
+    end = time.monotonic() + hold_max
+    while time.monotonic() < end:
+        if select.select([sys.stdin], [], [], every)[0]:
+            break
+        for s in live:
+            try:
+                s.sendall(req)
+                while True:
+                    s.recv(4096)
+            except (BlockingIOError, OSError):
+                pass
+    for s in socks:
+        s.close()
+

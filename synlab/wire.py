@@ -8,6 +8,7 @@ addresses; the namespaces are created and removed by the test itself.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import select
@@ -153,6 +154,26 @@ class Wire:
         code = (f"import json, synlab.client as c; "
                 f"print(json.dumps(c.{func}(*{args!r})))")
         return json.loads(self.python(self.client_ns, code, timeout=timeout))
+
+    def client_background(self, func: str, *args) -> subprocess.Popen:
+        """synlab.client.<func>(*args) in the client namespace, left running (stdin and
+        stdout are pipes) until the test closes its stdin, or destroy() kills it."""
+        code = f"import synlab.client as c; c.{func}(*{args!r})"
+        p = subprocess.Popen(["ip", "netns", "exec", self.client_ns, sys.executable, "-c", code],
+                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        return p
+
+    def add_client_address(self, addr: str, plen: int) -> None:
+        """Another client address (another source) in the client namespace, and a route to
+        its network in the server namespace: over the wire, so through synwall (ARP and
+        neighbour discovery are bridged)."""
+        fam = "-6" if ":" in addr else "-4"
+        sh("ip", fam, "addr", "add", f"{addr}/{plen}", "dev", "cli0",
+           *(["nodad"] if ":" in addr else []), ns=self.client_ns)
+        net = ipaddress.ip_interface(f"{addr}/{plen}").network
+        sh("ip", fam, "route", "add", str(net), "dev", "srv0", ns=self.server_ns)
 
     def start_httpd(self, addr: str, port: int = 80, ns: str | None = None) -> None:
         """synlab.httpd in the server namespace (or `ns`) until destroy()."""

@@ -59,6 +59,11 @@ class DataplaneSection:
     adopt_window: int | None = None
     # None: not on the command line (synwall-dp drops what it cannot parse)
     unparsed: str | None = None
+    # None: not on the command line (synwall-dp's defaults: /32 and /64; a quarter of flows,
+    # a quarter of the cachelimit)
+    source_prefix: tuple[int, int] | None = None
+    source_flows: int | None = None
+    source_halfopen: int | None = None
     args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
@@ -68,6 +73,19 @@ class DataplaneSection:
     @property
     def start_limits(self) -> model.StartLimits:
         return model.StartLimits(self.hashsize, self.bucketlimit, self.flows)
+
+    @property
+    def start_options(self) -> list[tuple[str, str, str | None]]:
+        """The start-time synwall-dp options these keys give: (key, option, value), None
+        when the key is not set (the option is then left out: the dataplane's default)."""
+        prefix = None if self.source_prefix is None else "%d,%d" % self.source_prefix
+        return [(k, o, None if v is None else str(v)) for k, o, v in (
+            ("idle_timeout", "--idle-timeout", self.idle_timeout),
+            ("adopt_window", "--adopt-window", self.adopt_window),
+            ("source_prefix", "--source-prefix", prefix),
+            ("source_flows", "--source-flows", self.source_flows),
+            ("source_halfopen", "--source-halfopen", self.source_halfopen),
+            ("unparsed", "--unparsed", self.unparsed))]
 
     @property
     def idle_default(self) -> int:
@@ -185,8 +203,8 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
 
 SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
-                  "flows", "mbufs", "idle_timeout", "adopt_window", "unparsed", "args",
-                  "file_prefix",
+                  "flows", "mbufs", "idle_timeout", "adopt_window", "source_prefix",
+                  "source_flows", "source_halfopen", "unparsed", "args", "file_prefix",
                   "state_dir", "runtime_dir", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
 # what synwall-dp does with frames whose TCP it cannot see (--unparsed)
@@ -274,6 +292,17 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
             d.adopt_window = model.check_seconds(sec.table["adopt_window"],
                                                  sec.key("adopt_window"),
                                                  model.ADOPT_WINDOW_MIN, model.ADOPT_WINDOW_MAX)
+        if sec.has("source_prefix"):
+            d.source_prefix = model.check_source_prefix(sec.table["source_prefix"],
+                                                        sec.key("source_prefix"))
+        if sec.has("source_flows"):
+            d.source_flows = model.check_source_quota(sec.table["source_flows"],
+                                                      sec.key("source_flows"), d.flows, "flows")
+        if sec.has("source_halfopen"):
+            d.source_halfopen = model.check_source_quota(
+                sec.table["source_halfopen"], sec.key("source_halfopen"),
+                d.hashsize * d.bucketlimit,
+                "hashsize %d x bucketlimit %d" % (d.hashsize, d.bucketlimit))
     except model.InvalidConfig as e:
         raise _wrap(source, e) from None
     d.unparsed = sec.get("unparsed", str, None)

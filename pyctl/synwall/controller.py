@@ -202,11 +202,8 @@ class Controller:
         self.start_limits = model.StartLimits(st.hashsize, st.bucketlimit, st.flows)
         if self.proc is None or self.proc.cmd is None:
             return
-        for key, option, wanted in (("idle_timeout", "--idle-timeout", d.idle_timeout),
-                                    ("adopt_window", "--adopt-window", d.adopt_window),
-                                    ("unparsed", "--unparsed", d.unparsed)):
+        for key, option, asked in d.start_options:
             given = self.proc.option(option)
-            asked = None if wanted is None else str(wanted)
             if given != asked:
                 log.warning("the running dataplane has %s %s, the boot config's %s is %s: it "
                             "takes effect when the dataplane restarts", option,

@@ -23,6 +23,10 @@ PORT_MAX = 65535
 IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX, IDLE_TIMEOUT_DEFAULT = 1, 2592000, 86400
 # How long a port that becomes protected adopts the connections opened before (--adopt-window).
 ADOPT_WINDOW_MIN, ADOPT_WINDOW_MAX = 0, 3600
+# The source quotas (--source-prefix V4LEN,V6LEN, --source-flows, --source-halfopen): the
+# prefix lengths a client address is cut to, and their defaults.
+SOURCE_V4_MIN, SOURCE_V4_MAX, SOURCE_V4_DEFAULT = 8, 32, 32
+SOURCE_V6_MIN, SOURCE_V6_MAX, SOURCE_V6_DEFAULT = 16, 128, 64
 
 
 class Mode(enum.StrEnum):
@@ -212,6 +216,32 @@ def check_seconds(value: object, where: str, lo: int, hi: int) -> int:
         raise InvalidConfig(where, "expected an integer (seconds), got %s" % describe(value))
     if not lo <= value <= hi:
         raise InvalidConfig(where, "%d is out of range: %d..%d seconds" % (value, lo, hi))
+    return value
+
+
+def check_source_prefix(value: object, where: str) -> tuple[int, int]:
+    """[V4LEN, V6LEN]: the lengths a client address is cut to, to make its source prefix."""
+    if (not isinstance(value, list) or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
+        raise InvalidConfig(where, "expected two prefix lengths [V4LEN, V6LEN] (e.g. [32, 64]), "
+                            "got %s" % describe(value))
+    v4, v6 = value
+    if not SOURCE_V4_MIN <= v4 <= SOURCE_V4_MAX:
+        raise InvalidConfig(where, "IPv4 prefix length %d is out of range: %d..%d"
+                            % (v4, SOURCE_V4_MIN, SOURCE_V4_MAX))
+    if not SOURCE_V6_MIN <= v6 <= SOURCE_V6_MAX:
+        raise InvalidConfig(where, "IPv6 prefix length %d is out of range: %d..%d"
+                            % (v6, SOURCE_V6_MIN, SOURCE_V6_MAX))
+    return v4, v6
+
+
+def check_source_quota(value: object, where: str, most: int, of: str) -> int:
+    """Entries a source prefix may hold on each worker lcore, 0..most (0: no quota)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfig(where, "expected an integer, got %s" % describe(value))
+    if not 0 <= value <= most:
+        raise InvalidConfig(where, "%d is out of range: 0..%d (%s; 0: no quota)"
+                            % (value, most, of))
     return value
 
 

@@ -127,12 +127,9 @@ class Launcher:
                 "--stats-json", str(self.state_dir / "dataplane-stats.json")]
         if d.mbufs is not None:
             cmd += ["--mbufs", str(d.mbufs)]
-        if d.idle_timeout is not None:
-            cmd += ["--idle-timeout", str(d.idle_timeout)]
-        if d.adopt_window is not None:
-            cmd += ["--adopt-window", str(d.adopt_window)]
-        if d.unparsed is not None:
-            cmd += ["--unparsed", d.unparsed]
+        for _key, option, value in d.start_options:
+            if value is not None:
+                cmd += [option, value]
         return cmd + list(runtime_args) + list(d.args)
 
     def start(self, runtime_args: list[str]) -> tuple[DataplaneProcess, DpLink]:

@@ -147,6 +147,9 @@ BAD_REQUESTS = [
     ("config changing the default idle timeout", lambda c: c.apply_config(
         "[dataplane]\nidle_timeout = 60\n[[policy]]\nports = \"22\"\nmode = \"proxy\"\n",
         "new.toml"), "dataplane.idle_timeout", "start-time only"),
+    ("config changing a source quota", lambda c: c.apply_config(
+        "[dataplane]\nsource_flows = 50\n[[policy]]\nports = \"22\"\nmode = \"proxy\"\n",
+        "new.toml"), "dataplane.source_flows", "start-time only"),
 ]
 
 
@@ -455,6 +458,23 @@ def test_idle_timeouts_survive_reattach_and_restart(env_factory, dpkind, monkeyp
     assert st and env.dp_pid() != old, env.dp_log()[-2000:]
     assert dp_option(env, "--idle-timeout") == "600"
     assert dp_ports(env) == want
+
+
+def test_source_quotas_reach_the_dataplane_and_survive_a_restart(env_factory, dpkind):
+    env = env_factory(dpkind, extra="source_prefix = [24, 56]\nsource_flows = 100\n"
+                      "source_halfopen = 0\n")
+    env.start()
+    opts = ("--source-prefix", "--source-flows", "--source-halfopen")
+    assert [dp_option(env, o) for o in opts] == ["24,56", "100", "0"]
+    c = env.client()
+    old = env.dp_pid()
+    os.kill(old, signal.SIGKILL)
+    st = wait_for(lambda: (lambda s: s if s.dataplane_restarts == 1 and s.dataplane_running
+                           else None)(c.status()), 20)
+    assert st and env.dp_pid() != old, env.dp_log()[-2000:]
+    assert [dp_option(env, o) for o in opts] == ["24,56", "100", "0"]
+    # a config applied at run time may give them only as they run
+    c.apply_config("[dataplane]\nsource_prefix = [24, 56]\nsource_flows = 100\n", "same.toml")
 
 
 def test_the_dataplane_refuses_an_idle_timeout_above_30_days(env_factory, dpkind):

@@ -125,6 +125,37 @@ def test_dataplane_command_line_carries_the_unparsed_rule(rule):
     assert app[app.index("--unparsed") + 1] == rule
 
 
+SOURCE = """
+[dataplane]
+flows = 4096
+hashsize = 1024
+bucketlimit = 8
+source_prefix = [24, 48]
+source_flows = 100
+source_halfopen = 0
+"""
+
+
+def test_source_quotas_parse_and_reach_the_command_line():
+    from synwall.supervisor import Launcher
+    d = parse(SOURCE).dataplane
+    assert (d.source_prefix, d.source_flows, d.source_halfopen) == ((24, 48), 100, 0)
+    app = Launcher(parse(SOURCE)).command([])
+    app = app[app.index("--") + 1:]
+    assert app[app.index("--source-prefix") + 1] == "24,48"
+    assert app[app.index("--source-flows") + 1] == "100"
+    assert app[app.index("--source-halfopen") + 1] == "0"  # 0 (no quota) is a value
+    # the edges of the ranges
+    d = parse("[dataplane]\nflows = 4096\nsource_prefix = [8, 128]\nsource_flows = 4096\n"
+              "source_halfopen = 122880\n").dataplane
+    assert (d.source_prefix, d.source_flows, d.source_halfopen) == ((8, 128), 4096, 122880)
+    # not set: not on the command line, the dataplane's own defaults hold
+    d = parse(GOOD).dataplane
+    assert (d.source_prefix, d.source_flows, d.source_halfopen) == (None, None, None)
+    app = Launcher(parse(GOOD)).command([])
+    assert not {"--source-prefix", "--source-flows", "--source-halfopen"} & set(app)
+
+
 @pytest.mark.parametrize("text,key,reason", [
     ("[limits]\ncachelimt = 5\n", "limits.cachelimt", "unknown key"),
     ("[limit]\n", "limit", "unknown section"),
@@ -170,6 +201,31 @@ def test_dataplane_command_line_carries_the_unparsed_rule(rule):
     ("[dataplane]\nunparsed = \"bridge\"\n", "dataplane.unparsed",
      "'bridge' is not one of drop, pass"),
     ("[dataplane]\nunparsed = false\n", "dataplane.unparsed", "expected a string"),
+    ("[dataplane]\nsource_prefix = \"32,64\"\n", "dataplane.source_prefix",
+     "expected two prefix lengths [V4LEN, V6LEN] (e.g. [32, 64]), got a string ('32,64')"),
+    ("[dataplane]\nsource_prefix = [32]\n", "dataplane.source_prefix",
+     "expected two prefix lengths [V4LEN, V6LEN]"),
+    ("[dataplane]\nsource_prefix = [32, 64, 64]\n", "dataplane.source_prefix",
+     "expected two prefix lengths [V4LEN, V6LEN]"),
+    ("[dataplane]\nsource_prefix = [32, true]\n", "dataplane.source_prefix",
+     "expected two prefix lengths [V4LEN, V6LEN]"),
+    ("[dataplane]\nsource_prefix = [7, 64]\n", "dataplane.source_prefix",
+     "IPv4 prefix length 7 is out of range: 8..32"),
+    ("[dataplane]\nsource_prefix = [24, 129]\n", "dataplane.source_prefix",
+     "IPv6 prefix length 129 is out of range: 16..128"),
+    ("[dataplane]\nsource_flows = 65537\n", "dataplane.source_flows",
+     "65537 is out of range: 0..65536 (flows; 0: no quota)"),
+    ("[dataplane]\nflows = 1024\nsource_flows = 1025\n", "dataplane.source_flows",
+     "1025 is out of range: 0..1024 (flows; 0: no quota)"),
+    ("[dataplane]\nsource_flows = -1\n", "dataplane.source_flows",
+     "-1 is out of range: 0..65536"),
+    ("[dataplane]\nsource_flows = \"100\"\n", "dataplane.source_flows",
+     "expected an integer, got a string ('100')"),
+    ("[dataplane]\nhashsize = 64\nbucketlimit = 4\nsource_halfopen = 257\n",
+     "dataplane.source_halfopen",
+     "257 is out of range: 0..256 (hashsize 64 x bucketlimit 4; 0: no quota)"),
+    ("[dataplane]\nsource_halfopen = 1.5\n", "dataplane.source_halfopen",
+     "expected an integer, got a number (1.5)"),
     ("[[policy]]\nports = \"22\"\nmode = \"proxy\"\nidle_timeout = 0\n",
      "policy[0].idle_timeout", "0 is out of range: 1..2592000 seconds"),
     ("[[policy]]\nports = \"80\"\nmode = \"proxy\"\n[[policy]]\nports = \"22\"\n"

@@ -36,9 +36,10 @@ IDLE_MS = int(os.environ.get("SYNWALL_TEST_IDLE_MS", "300"))
 COUNTER_NAMES = (
     ["syncache." + n for n in "added retransmitted dupsyn dropped completed bucketoverflow "
      "cacheoverflow reset stale aborted badack unreach zonefail sendcookie recvcookie count "
-     "paused".split()]
+     "paused source_quota source_quota_dropped".split()]
     + ["cookie.failed"]
-    + ["proxy." + n for n in "flows opened ack_opening rst_ignored unexpected expired".split()]
+    + ["proxy." + n for n in "flows opened ack_opening rst_ignored unexpected expired evicted "
+       "evicted_heavy source_quota adopt_source_quota".split()]
     + ["port." + n for n in "outside_rx inside_rx outside_tx inside_tx tx_dropped bridged "
        "policy_drop".split()]
     + ["malformed." + n for n in "truncated ip_header ip_length fragment vlan tcp_header "

@@ -49,6 +49,28 @@ BAD = {
     "profile_no_ports": (["--protect", "80", "--profile", "@ts=0"] + OK, "--profile"),
     "unparsed_bridge": (["--protect", "80", "--unparsed", "bridge"] + OK, "--unparsed"),
     "unparsed_empty": (["--protect", "80", "--unparsed", ""] + OK, "--unparsed"),
+    "source_prefix_one_length": (["--protect", "80", "--source-prefix", "32"] + OK,
+                                 "--source-prefix"),
+    "source_prefix_no_v4": (["--protect", "80", "--source-prefix", ",64"] + OK,
+                            "--source-prefix"),
+    "source_prefix_v4_7": (["--protect", "80", "--source-prefix", "7,64"] + OK,
+                           "--source-prefix"),
+    "source_prefix_v4_33": (["--protect", "80", "--source-prefix", "33,64"] + OK,
+                            "--source-prefix"),
+    "source_prefix_v6_15": (["--protect", "80", "--source-prefix", "24,15"] + OK,
+                            "--source-prefix"),
+    "source_prefix_v6_129": (["--protect", "80", "--source-prefix", "24,129"] + OK,
+                             "--source-prefix"),
+    "source_prefix_three": (["--protect", "80", "--source-prefix", "24,48,64"] + OK,
+                            "--source-prefix"),
+    "source_flows_abc": (["--protect", "80", "--source-flows", "abc"] + OK, "--source-flows"),
+    "source_flows_above_flows": (["--protect", "80", "--flows", "1024", "--source-flows",
+                                  "1025"] + OK, "--source-flows"),
+    "source_halfopen_above_syncache": (
+        ["--protect", "80", "--hashsize", "64", "--bucketlimit", "4", "--source-halfopen",
+         "257"] + OK, "--source-halfopen"),
+    "source_halfopen_negative": (["--protect", "80", "--source-halfopen", "-1"] + OK,
+                                 "--source-halfopen"),
 }
 
 
@@ -76,7 +98,8 @@ def test_good_options_accepted(run_dp):
             "--hashsize", "1024", "--bucketlimit", "255", "--cachelimit", "261120",
             "--rexmtlimit", "10", "--syncookies", "1", "--syncookies-only", "0",
             "--mss", "9000", "--wscale", "14", "--flows", "64", "--key", TEST_KEY.upper(),
-            "--rotate", "86400", "--mbufs", "8191"]
+            "--rotate", "86400", "--mbufs", "8191", "--source-prefix", "8,128",
+            "--source-flows", "64", "--source-halfopen", "0"]
     s = syn(options=[("MSS", 9000)])
     r = run_dp(outside=[s], args=args)
     assert len(r.outside_raw) == 1, r.describe()

@@ -634,6 +634,54 @@ test_adopt_full(void)
 	CHECK_FAKE_FINI(&d);
 }
 
+/* A source prefix at its quota of flows (here one IPv6 /64 of 2) adopts no more: the
+ * segment passes as with a full table, and once one of its flows is gone the next is
+ * adopted. */
+static void
+test_adopt_source_quota(void)
+{
+	struct sw_srcq_params q = { { 1, 2 }, 32, 64, 2 };
+	struct sw_counters want;
+	struct fake_dp d;
+	struct fake_tcp s;
+	struct rte_mbuf *m;
+	struct frame f;
+	uint32_t c;
+
+	fake_dp_init(&d, NULL);
+	REQUIRE(sw_srcq_setup(&d.lc->ft.tab.srcq, &q) == 0);
+	went_protected(&d, FAKE_PORT_PROXY, SW_MODE_PASS);
+	want = d.lc->cnt;
+	for (c = 1; c <= 3; c++) {
+		s = sseg(1, c, FAKE_PORT_PROXY, SW_TH_ACK | SW_TH_PSH, SRV_ISN, ISN + c, 25);
+		m = burst(&d, SW_INSIDE, &s, &f);
+		CHECK_UNTOUCHED(&d, m, &f, SW_V_OUTSIDE);
+	}
+	want.proxy_adopted = 2;
+	want.proxy_to_client = 2;
+	want.proxy_adopt_source_quota = 1;
+	fake_check_counters(d.lc, &want);
+	CHECK(flow_of(&d, 1, 3, FAKE_PORT_PROXY) == NULL);
+	/* an IPv4 client is another source */
+	s = sseg(0, 3, FAKE_PORT_PROXY, SW_TH_ACK | SW_TH_PSH, SRV_ISN, ISN + 3, 25);
+	m = burst(&d, SW_INSIDE, &s, &f);
+	CHECK_UNTOUCHED(&d, m, &f, SW_V_OUTSIDE);
+	CHECK(flow_of(&d, 0, 3, FAKE_PORT_PROXY) != NULL);
+	/* client 1's flow closes (the server's RST) and goes (as at the end of its linger):
+	 * client 3 is adopted at its next segment */
+	s = sseg(1, 1, FAKE_PORT_PROXY, SW_TH_RST, SRV_ISN + 25, 0, 0);
+	m = burst(&d, SW_INSIDE, &s, &f);
+	CHECK_UNTOUCHED(&d, m, &f, SW_V_OUTSIDE);
+	sw_flowtab_remove(&d.lc->ft, flow_of(&d, 1, 1, FAKE_PORT_PROXY));
+	s = sseg(1, 3, FAKE_PORT_PROXY, SW_TH_ACK | SW_TH_PSH, SRV_ISN, ISN + 3, 25);
+	m = burst(&d, SW_INSIDE, &s, &f);
+	CHECK_UNTOUCHED(&d, m, &f, SW_V_OUTSIDE);
+	CHECK(flow_of(&d, 1, 3, FAKE_PORT_PROXY) != NULL);
+	CHECK_EQ(d.lc->cnt.proxy_adopt_source_quota, 1);
+	CHECK_EQ(d.lc->cnt.proxy_adopted, 4);
+	CHECK_FAKE_FINI(&d);
+}
+
 /* ---- 3. adoption from the outside ---- */
 
 static void
@@ -1367,6 +1415,7 @@ main(void)
 	}
 	test_adopt_inside_not();
 	test_adopt_full();
+	test_adopt_source_quota();
 	test_adopt_outside(FAKE_PORT_PROXY, 1);
 	test_adopt_outside(FAKE_PORT_COOKIE, 1);
 	test_adopt_outside(FAKE_PORT_PROXY, 0);

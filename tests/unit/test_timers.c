@@ -243,8 +243,7 @@ test_flow_edges(void)
 		if (now == t0 + 2000) {
 			/* flow 3 sees FINs both ways */
 			f[3]->last_ms = (uint32_t)now;
-			sw_flow_state(f[3]) = SW_FLOW_CLOSING;
-			sw_flowtab_sooner(&ft, f[3], now);
+			sw_flowtab_closing(&ft, f[3], now);
 		}
 		sw_flowtab_sweep(&ft, now, PERIOD, flow_policy, &fired);
 		for (i = 0; i < 4; i++) {

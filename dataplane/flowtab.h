@@ -75,9 +75,14 @@ struct sw_flow {
 	uint16_t vlan_tci;
 	union {
 		uint8_t rexmits;        /* OPENING: server SYNs resent */
-		uint8_t ws_srv;         /* after: the server's shift (SW_FLF_S_WS) */
+		struct {
+			uint8_t ws_srv : 4;     /* after: the server's shift (SW_FLF_S_WS) */
+			uint8_t fin : 4;        /* after: SW_FIN_* */
+		};
 	};
-	uint8_t fin;                    /* SW_FIN_* */
+	/* after: the server's MSS / 8 as its SYN-ACK said, 1..254; 0 or 255: no limit known
+	 * (adopted, or beyond 2032): what the client's segments are held to (sw_splice_client) */
+	uint8_t mss8;
 };
 
 _Static_assert(sizeof(struct sw_flow) == SW_CTAB_ENTRY_SIZE, "a flow is one cache line");

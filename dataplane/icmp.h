@@ -24,4 +24,17 @@
 enum sw_verdict sw_icmp_from_outside(struct sw_lcore *lc, struct rte_mbuf *m,
 				     const struct sw_pkt *pkt);
 
+/*
+ * A client segment of flow f (pkt, in m, as the client sent it) is larger than the server's
+ * MSS: the client was promised more than the server takes (its MSS shrank since synwall
+ * learned it, or another server behind the address took the connection), and the server's
+ * link may drop it. The client gets what a router before a smaller link would send: an
+ * ICMP "fragmentation needed" (IPv4, when the segment has DF) or ICMPv6 "packet too big"
+ * with the MTU the server's MSS gives, from the server's address, quoting the segment's
+ * headers; its stack lowers its segment size and resends (RFC 1191, RFC 8201). The
+ * segment itself goes on: the server's stack may take it all the same.
+ */
+void sw_icmp_too_big(struct sw_lcore *lc, struct sw_sink *out, const struct rte_mbuf *m,
+		     const struct sw_pkt *pkt, uint32_t mtu);
+
 #endif

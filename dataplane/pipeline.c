@@ -302,7 +302,7 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 	/* one call of the splice for both (it is inlined where it is called once) */
 	f = sw_flowtab_lookup(&lc->ft, &pkt->t, rx->hash);
 	if (likely(f != NULL)) {
-		v = sw_splice_client(lc, m, pkt, f);
+		v = sw_splice_client(lc, out, m, pkt, f);
 		if (v != SW_V_NO_FLOW)
 			return v;
 	}

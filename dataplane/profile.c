@@ -48,15 +48,24 @@ read_slot(const struct sw_learned *l, const struct sw_tuple *t, uint32_t now_ms,
 	       now_ms - copy->seen_ms <= SW_LEARN_MAX_AGE_MS;
 }
 
+#define PROF_OPTS (SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS)
+
 bool
 sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
-		struct sw_profile *out)
+		const struct sw_profile *port, struct sw_profile *out)
 {
 	struct sw_learned copy;
+	uint8_t back;
 
 	if (!read_slot(slot_of(lt, t), t, now_ms, &copy))
 		return false;
 	*out = copy.p;
+	if (now_ms - copy.off_ms > SW_LEARN_REPROBE_MS) {
+		back = (uint8_t)(port->flags & PROF_OPTS & ~out->flags);
+		out->flags |= back;
+		if (back & SW_PROF_WS)
+			out->wscale = port->wscale;
+	}
 	return true;
 }
 
@@ -68,8 +77,8 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 	struct sw_learned *l = slot_of(lt, t);
 	struct sw_profile p = *base;
 	struct sw_learned had;
-	uint32_t seq, mss_ms = now_ms;
-	bool known;
+	uint32_t seq, mss_ms = now_ms, off_ms = now_ms;
+	bool known, off_seen;
 
 	p.mss = (sa->present & SW_OPT_MSS) ? sa->mss : SW_TCP_DEFAULT_MSS;
 	if (syn_offered & SW_OPT_SACKOK)
@@ -84,7 +93,13 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 		if (sa->present & SW_OPT_WS)
 			p.wscale = sa->wscale;
 	}
+	/* an option our SYN offered that the SYN-ACK does not have: seen off */
+	off_seen = ((syn_offered & SW_OPT_SACKOK) && !(sa->present & SW_OPT_SACKOK)) ||
+		   ((syn_offered & SW_OPT_TS) && !(sa->present & SW_OPT_TS)) ||
+		   ((syn_offered & SW_OPT_WS) && !(sa->present & SW_OPT_WS));
 	known = read_slot(l, t, now_ms, &had);
+	if (known && !off_seen)
+		off_ms = had.off_ms;
 	/* a smaller MSS seen lately stands */
 	if (known && p.mss > had.p.mss && now_ms - had.mss_ms < SW_LEARN_MAX_AGE_MS) {
 		p.mss = had.p.mss;
@@ -102,6 +117,7 @@ sw_learn_synack(struct sw_learn_table *lt, const struct sw_tuple *t,
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	l->seen_ms = now_ms;
 	l->mss_ms = mss_ms;
+	l->off_ms = off_ms;
 	memset(l->addr, 0, sizeof(l->addr));
 	memcpy(l->addr, t->dst, t->v6 ? 16 : 4);
 	l->port = t->dport;

@@ -39,6 +39,11 @@ struct sw_profile {
  * in the last SW_LEARN_MAX_AGE_MS, so several servers behind one address are all offered the
  * smallest of theirs, and a server whose MSS grew gets it offered once no smaller one has
  * been seen for that long.
+ *
+ * An option learned off is offered again (the port's profile says whether) once no SYN-ACK
+ * has shown it off for SW_LEARN_REPROBE_MS: our SYN offers the server only what its client
+ * was offered, so without that a server that turned an option back on would never be seen
+ * doing it while its SYN-ACKs keep the slot fresh.
  */
 #define SW_LEARN_SLOTS 4096
 /* A profile not confirmed by a SYN-ACK for this long is forgotten (the port's again): a
@@ -47,12 +52,16 @@ struct sw_profile {
 /* A slot that says the same is rewritten at most this often (only its time changes): a busy
  * server costs each lcore one shared write a second, not one a handshake. */
 #define SW_LEARN_REFRESH_MS 1000u
+/* An option a server was last seen not doing is offered again after this long: one
+ * connection a minute may meet a server that still does not (a cost the splice covers). */
+#define SW_LEARN_REPROBE_MS (60u * 1000)
 
 /* One slot a cache line: a write to one server's slot never stalls the readers of another. */
 struct sw_learned {
 	uint32_t seq;           /* even: stable; odd: being written */
 	uint32_t seen_ms;       /* last SYN-ACK that showed it (sw_ms clock, wraps) */
 	uint32_t mss_ms;        /* last SYN-ACK that showed an MSS this small */
+	uint32_t off_ms;        /* last SYN-ACK that showed an option offered to it off */
 	uint8_t addr[16];       /* server address (IPv4 in the first 4 bytes) */
 	uint16_t port;
 	uint8_t v6;
@@ -65,9 +74,10 @@ struct sw_learn_table {
 	struct sw_learned slot[SW_LEARN_SLOTS] __attribute__((aligned(64)));
 };
 
-/* The server of tuple t (client -> server): its learned profile into *out, or false. */
+/* The server of tuple t (client -> server): its learned profile into *out, or false. port is
+ * the port's profile: the options it has come back once the learned offs are due a re-probe. */
 bool sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
-		     struct sw_profile *out);
+		     const struct sw_profile *port, struct sw_profile *out);
 
 /*
  * Learn from the server's SYN-ACK to our SYN. Only what our SYN offered can be learned

@@ -256,7 +256,11 @@ sw_proxy_server_synack(struct sw_flow *f, const struct sw_pkt *sa)
 	f->ts_delta = (flags & SW_FLF_S_TS) ? sa->opt.tsval - f->ts_ours : 0;
 	f->seq_delta = sa->seq - f->iss;
 	f->srv_nxt = f->iss + 1;        /* the SYN-ACK's SYN */
+	f->rexmits = 0;         /* the byte the shift and the FINs share */
 	f->ws_srv = (flags & SW_FLF_S_WS) ? sa->opt.wscale : 0;
+	f->fin = 0;
+	f->mss8 = (sa->opt.present & SW_OPT_MSS) ? (uint8_t)RTE_MIN(sa->opt.mss / 8, 255)
+						 : SW_TCP_DEFAULT_MSS / 8;
 	f->srv_ack = sa->ack;
 	return true;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include "icmp.h"
 #include "proxy.h"
 #include "segment.h"
 #include "splice.h"
@@ -98,8 +99,18 @@ sw_splice_add(struct sw_lcore *lc, struct sw_sink *out, const struct sw_tuple *t
 	return f;
 }
 
+/* The server's MSS, rounded down to 8 (UINT32_MAX: none known). A client segment is held to
+ * be over it only from 8 bytes more (the rounding never flags a segment within it), and the
+ * MTU it is told is the rounded one (what it then sends surely fits). */
+static inline uint32_t
+server_mss8(const struct sw_flow *f)
+{
+	return (f->mss8 != 0 && f->mss8 != 255) ? (uint32_t)f->mss8 * 8 : UINT32_MAX - 8;
+}
+
 enum sw_verdict
-sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, struct sw_flow *f)
+sw_splice_client(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+		 struct sw_pkt *pkt, struct sw_flow *f)
 {
 	uint8_t fl = pkt->tcp_flags;
 
@@ -132,6 +143,10 @@ sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt, st
 	/* Everything else, an established flow's SYN included (the server answers it with a
 	 * challenge ACK, RFC 5961 4), is translated and passed on. */
 	sw_flowtab_touch(&lc->ft, f, (uint32_t)lc->now_ms);
+	/* more than the server said it takes (options count against the MSS, RFC 6691),
+	 * before the segment is translated: the quote is the client's own */
+	if (unlikely((uint32_t)(pkt->l4_len - 20) >= server_mss8(f) + 8))
+		sw_icmp_too_big(lc, out, m, pkt, server_mss8(f) + (pkt->t.v6 ? 60 : 40));
 	if (likely(!(sw_flow_flags(f) & SW_FLF_ADOPTED)))
 		sw_proxy_to_server(rte_pktmbuf_mtod(m, uint8_t *), pkt, f);
 	track_close(lc, f, pkt, true);
@@ -320,6 +335,7 @@ sw_splice_adopt(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	f->ts_recent = 0;
 	f->ws_srv = 0;
 	f->fin = 0;
+	f->mss8 = 0;
 	/* the server's frame goes server -> client: its source is the server side */
 	memcpy(f->eth_server, data + 6, 6);
 	memcpy(f->eth_client, data, 6);

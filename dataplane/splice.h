@@ -18,8 +18,8 @@
  * and passed on, SW_V_DROP, or SW_V_NO_FLOW when it is a new SYN on a closing 4-tuple: the
  * flow is gone and the segment is to be handled as if there had been none.
  */
-enum sw_verdict sw_splice_client(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_pkt *pkt,
-				 struct sw_flow *f);
+enum sw_verdict sw_splice_client(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
+				 struct sw_pkt *pkt, struct sw_flow *f);
 
 /*
  * A segment from the server (pkt, parsed to TCP; t its flow's key, client -> server) of

@@ -21,7 +21,8 @@ sw_server_profile(const struct sw_lcore *lc, const struct sw_tuple *t)
 {
 	struct sw_profile p;
 
-	if (!sw_learn_lookup(lc->learn, t, (uint32_t)lc->now_ms, &p))
+	if (!sw_learn_lookup(lc->learn, t, (uint32_t)lc->now_ms, &lc->cfg->port_profile[t->dport],
+			     &p))
 		p = lc->cfg->port_profile[t->dport];
 	return p;
 }

@@ -64,6 +64,7 @@
 	X(proxy_timer_capped, "proxy.timer_capped")     \
 	X(proxy_sack_trimmed, "proxy.sack_trimmed")     \
 	X(proxy_ts_no_room,  "proxy.ts_no_room")        \
+	X(proxy_too_big,     "proxy.too_big")           \
 	X(port_outside_rx,   "port.outside_rx")         \
 	X(port_inside_rx,    "port.inside_rx")          \
 	X(port_outside_tx,   "port.outside_tx")         \

@@ -513,7 +513,10 @@ static bool
 learned(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now,
 	struct sw_profile *p)
 {
-	return sw_learn_lookup(lt, t, now, p);
+	/* a port that does nothing: only what was learned shows */
+	static const struct sw_profile none = { .mss = 1460 };
+
+	return sw_learn_lookup(lt, t, now, &none, p);
 }
 
 static void
@@ -627,6 +630,50 @@ test_learning(void)
 	sw_learn_synack(&lt, &t, &base, SW_OPT_WS, &sa, UINT32_MAX - 10);
 	CHECK(learned(&lt, &t, 100, &q));
 	CHECK_EQ(q.wscale, 3);
+
+	/* An option seen off is offered again (as the port has it) once no SYN-ACK showed it off
+	 * for SW_LEARN_REPROBE_MS, although SYN-ACKs that could not show it keep the slot
+	 * fresh; seen off again, it is off for another SW_LEARN_REPROBE_MS. */
+	{
+		struct sw_profile port = { .mss = 1460, .wscale = 7, .flags = SW_PROF_SACK |
+					   SW_PROF_TS | SW_PROF_WS };
+		uint32_t t0 = 1000000;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.present = SW_OPT_MSS | SW_OPT_SACKOK;
+		sa.mss = 1460;
+		/* offered SACK, TS, WS: only SACK done */
+		sw_learn_synack(&lt, &t, &port, SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS, &sa, t0);
+		REQUIRE(sw_learn_lookup(&lt, &t, t0, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK);
+		/* later SYN-ACKs of connections offered SACK only: nothing seen off */
+		sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK, &sa, t0 + 30000);
+		sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK, &sa, t0 + SW_LEARN_REPROBE_MS - 1000);
+		REQUIRE(sw_learn_lookup(&lt, &t, t0 + SW_LEARN_REPROBE_MS, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK);
+		REQUIRE(sw_learn_lookup(&lt, &t, t0 + SW_LEARN_REPROBE_MS + 1, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS);
+		CHECK_EQ(p.wscale, 7);
+		/* the re-probe's SYN-ACK: the server does timestamps again, and a shift of 9 */
+		sa.present = SW_OPT_MSS | SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS;
+		sa.wscale = 9;
+		sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS, &sa,
+				t0 + SW_LEARN_REPROBE_MS + 2);
+		REQUIRE(sw_learn_lookup(&lt, &t, t0 + SW_LEARN_REPROBE_MS + 3, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS);
+		CHECK_EQ(p.wscale, 9);
+		/* seen off again: off, and for the full time again */
+		sa.present = SW_OPT_MSS | SW_OPT_SACKOK | SW_OPT_WS;
+		sw_learn_synack(&lt, &t, &p, SW_OPT_SACKOK | SW_OPT_TS | SW_OPT_WS, &sa, t0 + 200000);
+		REQUIRE(sw_learn_lookup(&lt, &t, t0 + 200000 + SW_LEARN_REPROBE_MS, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_WS);
+		/* a port without the option never brings it back */
+		port.flags = SW_PROF_SACK;
+		REQUIRE(sw_learn_lookup(&lt, &t, t0 + 200001 + SW_LEARN_REPROBE_MS, &port, &p));
+		CHECK_EQ(p.flags, SW_PROF_SACK | SW_PROF_WS);
+		memset(&lt, 0, sizeof(lt));
+		lt.seed = 7;
+	}
 
 	/* IPv6 servers are told apart by all 16 bytes. */
 	t.v6 = 1;

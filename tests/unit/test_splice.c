@@ -108,7 +108,7 @@ from_client(struct fake_dp *d, struct rte_mbuf *m, struct sw_flow *f)
 
 	REQUIRE(fake_rx(d, m, &pkt, &hash) == 0);
 	REQUIRE(sw_flowtab_lookup(&d->lc->ft, &pkt.t, hash) == f);
-	return sw_splice_client(d->lc, m, &pkt, f);
+	return sw_splice_client(d->lc, fake_out(d), m, &pkt, f);
 }
 
 /* A server segment, looked up as the inside burst does (the key is client -> server). */
@@ -303,7 +303,8 @@ test_server_synack(int v6, uint8_t srv_opts, int nombuf)
 	CHECK_EQ(f->srv_ack, c.irs + 1);
 	CHECK_EQ(f->last_ms, now);
 	/* what the server does is learned, for the next client's SYN-ACK */
-	REQUIRE(sw_learn_lookup(d.lc->learn, &c.t, (uint32_t)now, &learned));
+	REQUIRE(sw_learn_lookup(d.lc->learn, &c.t, (uint32_t)now,
+				&d.cfg->port_profile[c.t.dport], &learned));
 	CHECK_EQ(learned.mss, 1400);
 	CHECK_EQ(learned.flags, ((srv_opts & SW_OPT_SACKOK) ? SW_PROF_SACK : 0) |
 				((srv_opts & SW_OPT_TS) ? SW_PROF_TS : 0) |
@@ -910,6 +911,112 @@ test_idle_timers(void)
 	CHECK_FAKE_FINI(&d);
 }
 
+/*
+ * A client segment larger than the server's MSS (1400 in its SYN-ACK): passed on all the
+ * same, and the client gets an ICMP "fragmentation needed" / ICMPv6 "packet too big" from
+ * the server's address with the MTU that MSS gives, quoting the segment as it sent it. Not
+ * for a segment within the MSS, nor for IPv4 without DF (a router would fragment it).
+ */
+static void
+test_too_big(int v6)
+{
+	struct sw_counters want;
+	uint8_t orig[2048];
+	struct rte_mbuf *m, *icmp_m;
+	unsigned int l2 = 14, l3 = v6 ? 40 : 20, k;
+	const uint8_t *p, *ip, *icmp;
+	struct fake_dp d;
+	struct fake_tcp s;
+	struct sw_flow *f;
+	struct conn c;
+	uint32_t len, n0;
+	uint64_t acc;
+
+	SW_CTX("too big v6=%d", v6);
+	fake_dp_init(&d, NULL);
+	f = established(&d, &c, v6, 40, LINUX);
+	CHECK_EQ(f->mss8, 1400 / 8);
+	want = d.lc->cnt;
+	n0 = fake_nsent(&d, SW_OUTSIDE);
+	/* within the MSS with its timestamps option: nothing */
+	s = seg(&c, false, SW_TH_ACK, c.irs + 1, c.iss + 1, 300, 1388);
+	fake_tcp_opts(&s, SW_OPT_TS, 0, 0, TSVAL + 5, c.synack_tsval);
+	m = fake_tcp_mbuf(&s);
+	CHECK_EQ(from_client(&d, m, f), SW_V_INSIDE);
+	fake_dp_put(&d, m, SW_V_INSIDE);
+	CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), n0);
+	want.proxy_to_server++;
+	fake_check_counters(d.lc, &want);
+	/* 12 bytes over */
+	s = seg(&c, false, SW_TH_ACK, c.irs + 1 + 1388, c.iss + 1, 300, 1400);
+	fake_tcp_opts(&s, SW_OPT_TS, 0, 0, TSVAL + 6, c.synack_tsval);
+	m = fake_tcp_mbuf(&s);
+	fake_copy(m, orig, &len);
+	CHECK_EQ(from_client(&d, m, f), SW_V_INSIDE);
+	fake_dp_put(&d, m, SW_V_INSIDE);
+	want.proxy_to_server++;
+	want.proxy_too_big++;
+	fake_check_counters(d.lc, &want);
+	REQUIRE(fake_nsent(&d, SW_OUTSIDE) == n0 + 1);
+	icmp_m = fake_last_sent(&d, SW_OUTSIDE);
+	p = fake_data(icmp_m);
+	CHECK_EQ(rte_pktmbuf_data_len(icmp_m), l2 + l3 + 8 + l3 + 8);
+	CHECK_MEM(p, orig + 6, 6);                      /* to the client's MAC */
+	CHECK_MEM(p + 6, orig, 6);
+	ip = p + l2;
+	icmp = ip + l3;
+	if (!v6) {
+		CHECK_EQ(ip[9], 1);
+		CHECK_MEM(ip + 12, orig + l2 + 16, 4);  /* from the server */
+		CHECK_MEM(ip + 16, orig + l2 + 12, 4);
+		CHECK_EQ(sw_test_sum16(ip, 20, 0), 0xffff);
+		CHECK_EQ(icmp[0], 3);
+		CHECK_EQ(icmp[1], 4);
+		CHECK_EQ(sw_rd16(icmp + 6), 1440);      /* 1400 + 20 + 20 */
+		CHECK_EQ(sw_test_sum16(icmp, 8 + l3 + 8, 0), 0xffff);
+	} else {
+		CHECK_EQ(ip[6], 58);
+		CHECK_MEM(ip + 8, orig + l2 + 24, 16);
+		CHECK_MEM(ip + 24, orig + l2 + 8, 16);
+		CHECK_EQ(icmp[0], 2);
+		CHECK_EQ(icmp[1], 0);
+		CHECK_EQ(sw_rd32(icmp + 4), 1460);      /* 1400 + 40 + 20 */
+		/* pseudo-header: addresses, length, next header */
+		acc = 0;
+		for (k = 0; k < 32; k += 2)
+			acc += (uint32_t)(ip[8 + k] << 8 | ip[8 + k + 1]);
+		acc += 8 + l3 + 8 + 58;
+		for (k = 0; k < 8 + l3 + 8; k += 2)
+			acc += (uint32_t)(icmp[k] << 8 | icmp[k + 1]);
+		while (acc >> 16)
+			acc = (acc & 0xffff) + (acc >> 16);
+		CHECK_EQ(acc, 0xffff);
+	}
+	/* the quote: the segment's IP header and first 8 bytes of TCP, as the client sent them */
+	CHECK_MEM(icmp + 8, orig + l2, l3 + 8);
+	if (!v6) {
+		/* without DF: no ICMP, passed on */
+		s = seg(&c, false, SW_TH_ACK, c.irs + 1 + 2788, c.iss + 1, 300, 1400);
+		fake_tcp_opts(&s, SW_OPT_TS, 0, 0, TSVAL + 7, c.synack_tsval);
+		m = fake_tcp_mbuf(&s);
+		{
+			uint8_t *ip4 = fake_data(m) + l2;
+
+			REQUIRE(ip4[6] & 0x40);
+			ip4[6] &= (uint8_t)~0x40;
+			sw_wr16(ip4 + 10, 0);
+			sw_wr16(ip4 + 10, (uint16_t)~sw_test_sum16(ip4, 20, 0));
+		}
+		CHECK_EQ(from_client(&d, m, f), SW_V_INSIDE);
+		fake_dp_put(&d, m, SW_V_INSIDE);
+		CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), n0 + 1);
+		want.proxy_to_server++;
+		fake_check_counters(d.lc, &want);
+	}
+	CHECK_FAKE_FINI(&d);
+	SW_CTX_CLEAR();
+}
+
 int
 main(void)
 {
@@ -923,6 +1030,7 @@ main(void)
 		test_established(v6, LINUX);
 		test_established(v6, SW_OPT_MSS | SW_OPT_SACKOK);
 		test_server_syn_timer(v6);
+		test_too_big(v6);
 	}
 	test_server_opening_others();
 	test_no_headroom();

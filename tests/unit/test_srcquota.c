@@ -233,7 +233,7 @@ drop_marked(struct sw_flow *f, uint32_t idle, void *arg)
 	struct sw_flowtab *ft = arg;
 
 	(void)idle;
-	if (f->fin != 0xff)
+	if (f->fin != 0xf)
 		return SW_FLOW_KEEP;
 	if (sw_flow_state(f) != SW_FLOW_CLOSING)
 		CHECK(sw_ctab_src_count(&ft->tab, f) >= 1);
@@ -293,7 +293,7 @@ test_flowtab_counts(void)
 				/* due now: an opening flow's retransmit, a closing one's end */
 				if (sw_flow_state(f) != SW_FLOW_CLOSING)
 					sw_flow_state(f) = SW_FLOW_OPENING;
-				f->fin = 0xff;
+				f->fin = 0xf;
 				f->last_ms = now - 200000;
 				sw_flowtab_sooner(&ft, f, now);
 			}

@@ -227,7 +227,8 @@ test_offers(void)
 
 			sw_learn_synack(d.lc->learn, &syn.t, &c->port, LINUX, &sa,
 					(uint32_t)d.lc->now_ms);
-			REQUIRE(sw_learn_lookup(d.lc->learn, &syn.t, (uint32_t)d.lc->now_ms, &got));
+			REQUIRE(sw_learn_lookup(d.lc->learn, &syn.t, (uint32_t)d.lc->now_ms, &c->port,
+						&got));
 		}
 		m = fake_tcp_mbuf(&syn);
 		CHECK_EQ(answer(&d, m, SW_MODE_PROXY, &plan), SW_V_OUTSIDE);

@@ -1,0 +1,303 @@
+"""Writes the seed corpora of the libFuzzer harnesses (docs/FUZZING.md) from realistic frames.
+
+    .venv/bin/python -m tests.fuzz.make_corpus [OUTDIR]     (default tests/fuzz/corpus)
+
+One directory per harness, one small file per seed, the same bytes at every run:
+- parse/: frames as they come: Linux, Windows and bare SYNs, ACKs and data with timestamps and
+  SACK, IPv4 options, IPv6 with every extension header, VLAN, QinQ, fragments, AH, ICMP
+  errors, ARP, UDP, padding, truncations;
+- proxy/: the 32-byte flow header of fuzz_proxy.c and a segment, for each rewrite (client to
+  server, server to client with and without the timestamps option to add, the server's
+  SYN-ACK, windows);
+- pipeline/: operation streams of fuzz_pipeline.c: whole connections (IPv4, IPv6, VLAN;
+  servers with and without timestamps or SACK), floods of ACKs, RSTs and data for no flow,
+  hostile server answers, ICMP errors, mode changes with adoption, timers, small tables.
+"""
+
+import struct
+import sys
+from pathlib import Path
+
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror
+from scapy.layers.inet6 import (
+    ICMPv6PacketTooBig,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting,
+)
+from scapy.layers.ipsec import AH
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
+from scapy.packet import Raw
+
+C4, S4 = "198.18.0.10", "198.18.1.1"
+C6, S6 = "2001:2::10", "2001:2:0:1::1"
+CMAC, SMAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
+ETH = Ether(src=CMAC, dst=SMAC)
+
+LINUX_SYN = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x1A2B3C4D, 0)), ("NOP", None),
+             ("WScale", 7)]
+WINDOWS_SYN = [("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None),
+               ("SAckOK", b"")]
+TS = [("NOP", None), ("NOP", None), ("Timestamp", (0x1A2B3C4E, 0x5A5A0003))]
+
+
+def ip(src, dst, **kw):
+    return IPv6(src=src, dst=dst, **kw) if ":" in src else IP(src=src, dst=dst, **kw)
+
+
+def seg(src=C4, dst=S4, sport=40000, dport=80, flags="S", seq=0, ack=0, options=(),
+        payload=b"", window=64240, vlan=None, from_server=False):
+    eth = Ether(src=SMAC, dst=CMAC) if from_server else Ether(src=CMAC, dst=SMAC)
+    if vlan is not None:
+        eth = eth / Dot1Q(vlan=vlan)
+    p = eth / ip(src, dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                                 window=window, options=list(options))
+    return bytes(p / payload) if payload else bytes(p)
+
+
+def srv(flags, seq=0, ack=0, options=(), payload=b"", v6=False, sport=40000, dport=80,
+        window=65160, vlan=None):
+    """A server's segment to client sport (the client's address is the destination)."""
+    return seg(S6 if v6 else S4, C6 if v6 else C4, dport, sport, flags, seq, ack, options,
+               payload, window, vlan, from_server=True)
+
+
+def cli(flags, seq=0, ack=0, options=(), payload=b"", v6=False, sport=40000, dport=80,
+        window=502, vlan=None):
+    return seg(C6 if v6 else C4, S6 if v6 else S4, sport, dport, flags, seq, ack, options,
+               payload, window, vlan)
+
+
+# --- parse ----------------------------------------------------------------------------
+
+def parse_seeds():
+    tcp80 = TCP(sport=40001, dport=80, flags="S", seq=5, options=LINUX_SYN)
+    quoted = IPerror(src=S4, dst=C4) / TCPerror(sport=80, dport=40000, seq=0x11223344,
+                                                flags="SA")
+    yield "syn_linux", cli("S", 0x12345678, options=LINUX_SYN)
+    yield "syn_linux_v6", cli("S", 0x12345678, options=LINUX_SYN, v6=True)
+    yield "syn_windows_vlan", cli("S", 7, options=WINDOWS_SYN, vlan=100)
+    yield "syn_bare", cli("S", 1)
+    yield "ack_ts", cli("A", 0x12345679, 0xABCDEF01, options=TS)
+    yield "data_sack", cli("PA", 1000, 2000, options=TS[:2] + [("SAck", (3000, 4000, 5000,
+                                                                       6000))],
+                           payload=b"GET / HTTP/1.1\r\n\r\n")
+    yield "fin_eol", cli("FA", 1, 1, options=[("MSS", 536), ("EOL", None)])
+    yield "rst", cli("R", 99)
+    yield "ipv4_options", bytes(ETH / IP(src=C4, dst=S4, options=b"\x94\x04\x00\x00") /
+                                tcp80)
+    yield "ipv4_fragment", bytes(ETH / IP(src=C4, dst=S4, flags="MF") / tcp80)
+    yield "ipv4_ah", bytes(ETH / IP(src=C4, dst=S4) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "v6_hbh", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() / tcp80)
+    yield "v6_chain", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() /
+                            IPv6ExtHdrRouting() / IPv6ExtHdrDestOpt() / tcp80)
+    yield "v6_atomic_frag", bytes(ETH / IPv6(src=C6, dst=S6) /
+                                  IPv6ExtHdrFragment(offset=0, m=0) / tcp80)
+    yield "v6_first_frag", bytes(ETH / IPv6(src=C6, dst=S6) /
+                                 IPv6ExtHdrFragment(offset=0, m=1) / tcp80)
+    yield "v6_later_frag", bytes(ETH / IPv6(src=C6, dst=S6) /
+                                 IPv6ExtHdrFragment(offset=8, m=0, nh=6) / Raw(b"x" * 24))
+    yield "v6_ah", bytes(ETH / IPv6(src=C6, dst=S6) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "qinq", bytes(ETH / Dot1AD(vlan=5) / Dot1Q(vlan=6) / IP(src=C4, dst=S4) / tcp80)
+    yield "icmp_unreach", bytes(ETH / IP(src="198.18.2.2", dst=S4) /
+                                ICMP(type=3, code=1) / quoted)
+    yield "icmp6_too_big", bytes(ETH / IPv6(src="2001:2::99", dst=S6) /
+                                 ICMPv6PacketTooBig(mtu=1280) /
+                                 IPv6(src=S6, dst=C6) / TCP(sport=80, dport=40000, seq=77))
+    yield "arp", bytes(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=C4, pdst=S4))
+    yield "udp", bytes(ETH / IP(src=C4, dst=S4) / UDP(sport=5353, dport=53) / b"q")
+    padded = cli("A", 1, 1)
+    yield "padded", padded + b"\0" * (60 - len(padded))
+    yield "truncated", cli("S", 1, options=LINUX_SYN)[:40]
+
+
+# --- proxy ----------------------------------------------------------------------------
+
+# sw_flow flags (flowtab.h)
+VLAN, C_SACK, C_TS, C_WS, S_SACK, S_TS, S_WS = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40
+TO_SERVER, TO_CLIENT, SERVER_SYNACK, WINDOWS = 0, 1, 2, 3
+
+
+def proxy_hdr(mode, flags, ws_client=7, ws_ours=7, ws_srv=7, seq_delta=0x10000,
+              ts_delta=0x2000, ts_recent=0x1A2B3C4E, srv_ack=1, srv_nxt=0, tsval=0x5A5A1003,
+              win=1000, fix=1):
+    """The 32-byte header of fuzz_proxy.c (iss/irs for SERVER_SYNACK at 20/24)."""
+    return struct.pack(">BBBBIIIIIIHBB", mode, flags, ws_client | ws_ours << 4, ws_srv,
+                       seq_delta, ts_delta, ts_recent, srv_ack, srv_nxt, tsval, win, fix, 0)
+
+
+def proxy_seeds():
+    all_c = C_SACK | C_TS | C_WS
+    data = b"x" * 100
+    sack4 = [("SAck", (1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000))]
+    yield "to_server_all", proxy_hdr(TO_SERVER, all_c | S_SACK | S_TS | S_WS) + \
+        cli("PA", 1, 1, options=TS, payload=data)
+    yield "to_server_sack", proxy_hdr(TO_SERVER, all_c | S_TS) + \
+        cli("A", 1, 1, options=TS[:2] + [("SAck", (100, 200, 300, 400))])
+    yield "to_server_no_ws", proxy_hdr(TO_SERVER, all_c | S_SACK | S_TS) + \
+        cli("A", 1, 1, options=TS, window=5000, v6=True)
+    yield "to_client_ts", proxy_hdr(TO_CLIENT, all_c | S_SACK | S_TS | S_WS) + \
+        srv("PA", 1, 1, options=TS, payload=data)
+    yield "to_client_add_ts", proxy_hdr(TO_CLIENT, all_c | S_SACK | S_WS) + \
+        srv("PA", 1, 1, payload=data)
+    yield "to_client_add_ts_sack4", proxy_hdr(TO_CLIENT, all_c | S_SACK | S_WS) + \
+        srv("A", 1, 1, options=[("NOP", None), ("NOP", None)] + sack4)
+    yield "to_client_add_ts_no_sack", proxy_hdr(TO_CLIENT, C_TS | C_WS | S_WS) + \
+        srv("A", 1, 1, options=[("NOP", None), ("NOP", None)] + sack4, v6=True)
+    yield "to_client_no_room", proxy_hdr(TO_CLIENT, C_TS) + \
+        srv("A", 1, 1, options=[("MSS", 1460)] * 8)
+    yield "to_client_rescale", proxy_hdr(TO_CLIENT, all_c | S_WS, ws_ours=7, ws_srv=2) + \
+        srv("A", 1, 1, options=TS, window=300, vlan=7)
+    yield "server_synack", proxy_hdr(SERVER_SYNACK, all_c, srv_nxt=0x11111111,
+                                     tsval=0x22222222) + \
+        srv("SA", 0x50000000, 0x22222223, options=LINUX_SYN)
+    yield "windows", proxy_hdr(WINDOWS, C_WS, ws_client=2, ws_ours=9, ws_srv=14, win=7)
+
+
+# --- pipeline -------------------------------------------------------------------------
+
+FIX_CSUM, FIX_NUMBERS, FIX_TS, REPEAT = 0x01, 0x02, 0x04, 0x08
+FIX = FIX_CSUM | FIX_NUMBERS | FIX_TS
+
+
+def header(flags=0, rexmt=3, retries=3, idle=0, sizes=2 | 7 << 2 | 2 << 5, climit=255,
+           prof=7 | 7 << 3 | 1 << 7, adopt=0):
+    return bytes([flags, rexmt, retries, idle, sizes, climit, prof, adopt])
+
+
+def fr(data, ctl=FIX):
+    return bytes([ctl]) + struct.pack(">H", len(data)) + data
+
+
+def repeat(ctl=REPEAT):
+    return bytes([ctl])
+
+
+def outside(*frames):
+    assert 1 <= len(frames) <= 32
+    return bytes([0 | (len(frames) - 1) << 3]) + b"".join(frames)
+
+
+def inside(*frames):
+    assert 1 <= len(frames) <= 32
+    return bytes([1 | (len(frames) - 1) << 3]) + b"".join(frames)
+
+
+def clock(ms=0, seconds=None, rounds=1):
+    v = 0x8000 | seconds if seconds is not None else ms
+    return bytes([3 | (rounds - 1) << 3]) + struct.pack(">H", v)
+
+
+def mode(port_index, new_mode):
+    """port_index into (80, 8080, 23, 22, 443, 8443); mode 0 pass 1 proxy 2 cookie 3 drop."""
+    return bytes([4 | port_index << 3, new_mode])
+
+
+def fail_allocs(n):
+    return bytes([5 | n << 3])
+
+
+def connection(v6=False, vlan=None, server_opts=LINUX_SYN, dport=80, close=True):
+    """A whole connection, numbered relative to the conversation (fuzz_pipeline.c)."""
+    kw = {"v6": v6, "vlan": vlan, "dport": dport}
+    skw = {"v6": v6, "vlan": vlan, "sport": 40000, "dport": dport}
+    s_ts = any(o[0] == "Timestamp" for o in server_opts)
+    sack_blocks = [("NOP", None), ("NOP", None), ("SAck", (1, 11, 21, 31, 41, 51, 61, 71))]
+    ops = [
+        outside(fr(cli("S", 0x12345678, options=LINUX_SYN, **kw))),
+        outside(fr(cli("A", 0, 0, options=TS, **kw))),
+        inside(fr(srv("SA", 0x50000000, 0, options=server_opts, **skw))),
+        outside(fr(cli("PA", 0, 0, options=TS, payload=b"GET / HTTP/1.1\r\n\r\n", **kw))),
+        inside(fr(srv("PA", 0, 18, options=TS if s_ts else (), payload=b"x" * 200, **skw)),
+               fr(srv("A", 200, 18, options=sack_blocks, **skw))),
+        outside(fr(cli("A", 18, 200, options=TS[:2] + [("SAck", (300, 400))], **kw))),
+    ]
+    if close:
+        ops += [
+            outside(fr(cli("FA", 18, 200, options=TS, **kw))),
+            inside(fr(srv("FA", 200, 19, options=TS if s_ts else (), **skw))),
+            outside(fr(cli("A", 19, 201, options=TS, **kw))),
+            clock(seconds=130, rounds=8),
+        ]
+    return b"".join(ops)
+
+
+def pipeline_seeds():
+    h = header()
+    yield "conn_v4", h + connection()
+    yield "conn_v6", h + connection(v6=True)
+    yield "conn_vlan_cookie_port", h + connection(vlan=42, dport=8080)
+    yield "conn_server_no_ts", h + connection(server_opts=[("MSS", 1400), ("SAckOK", b""),
+                                                           ("NOP", None), ("WScale", 2)])
+    yield "conn_server_bare", h + connection(server_opts=[("MSS", 1300)], v6=True)
+    yield "conn_syncookies_only", header(flags=0x02) + connection(close=False)
+    yield "conn_idle_expiry", header(idle=2) + connection(close=False) + \
+        clock(seconds=5, rounds=8)
+    yield "conn_pass_to_proxy_adopt", header(flags=0x08, adopt=5) + \
+        mode(4, 0) + mode(4, 1) + \
+        inside(fr(srv("A", 1000, 2000, options=TS, sport=41000, dport=443))) + \
+        outside(fr(cli("PA", 2000, 1000, payload=b"hi", sport=41000, dport=443),
+                   ctl=FIX_CSUM)) + mode(4, 0) + \
+        outside(fr(cli("A", 2002, 1000, sport=41000, dport=443), ctl=FIX_CSUM))
+    # floods for no flow: ACKs with bad cookies, RSTs, data, from many clients
+    ack = fr(cli("A", 0x1000, 0x2000, options=TS), ctl=FIX_CSUM)
+    rst = fr(cli("R", 0x1000), ctl=FIX_CSUM)
+    data = fr(cli("PA", 0x1000, 0x2000, payload=b"z" * 64), ctl=FIX_CSUM)
+    yield "flood_ack", h + outside(ack, *[repeat()] * 31) + outside(ack, *[repeat()] * 31)
+    yield "flood_rst_data", h + outside(rst, *[repeat()] * 15, data, *[repeat()] * 15)
+    yield "flood_syn_small_tables", header(sizes=0 | 0 << 2 | 0 << 5, climit=3) + \
+        outside(fr(cli("S", 1, options=LINUX_SYN)), *[repeat(REPEAT | FIX_CSUM)] * 31) + \
+        clock(ms=1100, rounds=4) + clock(seconds=20, rounds=8)
+    # hostile server answers while a flow opens and after
+    syn = outside(fr(cli("S", 0x12345678, options=LINUX_SYN)))
+    ack3 = outside(fr(cli("A", 0, 0, options=TS)))
+    yield "server_hostile", h + syn + ack3 + inside(
+        fr(srv("SA", 0x50000000, 77, options=LINUX_SYN)),          # wrong ack
+        fr(srv("PA", 1, 0, payload=b"early")),                      # data while opening
+        fr(srv("SA", 0x50000000, 0, options=LINUX_SYN)),            # right
+        fr(srv("SA", 0x50000000, 0, options=LINUX_SYN)),            # resent
+        fr(srv("SA", 0x60000000, 0, options=LINUX_SYN)),            # another ISN
+        fr(srv("A", 0, 0, options=TS, sport=40999)),                # no flow
+        fr(srv("R", 0, 0)))
+    yield "server_rst_while_opening", h + syn + ack3 + inside(fr(srv("RA", 0, 0)))
+    yield "server_silent", header(retries=2) + syn + ack3 + fail_allocs(1) + \
+        clock(ms=1000, rounds=4) + clock(seconds=2, rounds=4) + clock(seconds=8, rounds=8)
+    yield "synack_retransmits", header(rexmt=3) + syn + fail_allocs(1) + \
+        clock(ms=1000, rounds=8) + clock(seconds=2, rounds=8) + clock(seconds=4, rounds=8)
+    # ICMP errors quoting our SYN-ACK, and a spliced segment
+    q_synack = bytes(ETH / IP(src="198.18.2.2", dst=S4) /
+                     ICMP(type=3, code=1) / IPerror(src=S4, dst=C4) /
+                     TCPerror(sport=80, dport=40000, seq=0, flags="SA"))
+    yield "icmp_unreach", h + syn + outside(fr(q_synack)) + outside(fr(q_synack))
+    q_data = bytes(ETH / IP(src="198.18.2.2", dst=S4) / ICMP(type=3, code=4) /
+                   IPerror(src=S4, dst=C4) / TCPerror(sport=80, dport=40000, seq=1))
+    yield "icmp_frag_needed_spliced", h + connection(close=False) + outside(fr(q_data))
+    # everything malformed, both ways
+    frames = [fr(b, ctl=FIX_CSUM) for _, b in parse_seeds()]
+    yield "malformed_outside", h + outside(*frames[:24])
+    yield "malformed_inside", header(flags=0x04) + inside(*frames[:24])
+    yield "rx_csum_flags", header(flags=0x80) + outside(
+        fr(cli("S", 5, options=LINUX_SYN), ctl=FIX | 0x10),
+        fr(cli("A", 5, 5), ctl=0x20), fr(cli("A", 6, 6), ctl=0x30))
+
+
+def main(argv):
+    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent / "corpus"
+    for name, seeds in (("parse", parse_seeds()), ("proxy", proxy_seeds()),
+                        ("pipeline", pipeline_seeds())):
+        d = out / name
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.iterdir():
+            old.unlink()
+        n = 0
+        for seed_name, data in seeds:
+            (d / seed_name).write_bytes(data)
+            n += 1
+        print("%s: %d seeds" % (d, n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -18,6 +18,18 @@ ninja -C build-asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
     meson test -C build-asan --print-errorlogs
 
+echo "== the hostile corpus through synwall-dp built with ASan and UBSan"
+# The build above made it (build-asan/dataplane/synwall-dp); once, against frames with lying
+# headers of every kind, floods for no flow and hostile server answers (docs/FUZZING.md).
+ninja -C build-asan dataplane/synwall-dp
+SYNWALL_DP="$PWD/build-asan/dataplane/synwall-dp" \
+    .venv/bin/python -m pytest -ra tests/traffic/test_hostile.py
+
+echo "== fuzzing (libFuzzer: each harness 40 s from its committed corpus)"
+# clang, a build directory of its own (build-fuzz); fails on any crash, sanitizer report or
+# broken invariant, and keeps the input that did it in build-fuzz/failed/.
+bash scripts/fuzz.sh -t 40
+
 echo "== C static analysis (cppcheck)"
 # warning, style, performance and portability: format/argument mismatches, shadowing,
 # uninitialised reads, out-of-bounds indexes, needless copies. Not variableScope (the code

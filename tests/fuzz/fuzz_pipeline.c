@@ -5,8 +5,8 @@
  * sw_flow_timer through the table sweeps), on the unit tests' fake lcore (fake_dp.h) with
  * this file's own mbufs and sink, rounds run in the worker's order (worker.c).
  *
- * The input: an 8-byte header (limits, table sizes, policy details, the SipHash
- * implementation) and then operations, each one worker round or more: an outside burst, an
+ * The input: a 9-byte header (limits, table sizes, source quotas, policy details, the
+ * SipHash implementation) and then operations, each one worker round or more: an outside burst, an
  * inside burst, both, a step of the clock, a port's change of mode, failing allocations.
  * A frame is its bytes and a control byte: fix its checksums, number it relative to the
  * conversation it belongs to (so that an ACK can carry the cookie of the SYN-ACK sent for
@@ -74,6 +74,8 @@ struct hm {
 	enum hm_state state;
 	int sent_side;
 	bool written;                   /* sw_mbuf_write_seg made it a segment of synwall's */
+	bool icmp;                      /* sw_icmp_too_big made it an ICMP error of synwall's */
+	const struct hm *quoted;        /* (icmp) the client's segment it is about */
 	uint16_t lo, hi;                /* the frame has spanned [lo, hi) of buf */
 	uint32_t orig_len;
 	uint8_t orig[MAX_FRAME];        /* the frame as received */
@@ -198,6 +200,38 @@ __wrap_sw_proxy_to_client(uint8_t *data, struct sw_pkt *pkt, struct sw_flow *f,
 		ASAN_POISON_MEMORY_REGION(data + a->grow, (size_t)-a->grow);
 }
 
+/* The ICMP error synwall sends a client whose segment is larger than its server takes
+ * (icmp.c) is appended (rte_pktmbuf_append, inline) to an mbuf of its own: the room of the
+ * mbuf it allocates is open during the call, and what it made is checked when it is sent. */
+static struct {
+	bool open;
+	const struct hm *quoted;
+	struct hm *made;
+} icmp_alloc;
+
+void __real_sw_icmp_too_big(struct sw_lcore *lc, struct sw_sink *out, const struct rte_mbuf *m,
+			    const struct sw_pkt *pkt, uint32_t mtu);
+void __wrap_sw_icmp_too_big(struct sw_lcore *lc, struct sw_sink *out, const struct rte_mbuf *m,
+			    const struct sw_pkt *pkt, uint32_t mtu);
+void
+__wrap_sw_icmp_too_big(struct sw_lcore *lc, struct sw_sink *out, const struct rte_mbuf *m,
+		       const struct sw_pkt *pkt, uint32_t mtu)
+{
+	struct hm *h;
+
+	icmp_alloc.open = true;
+	icmp_alloc.quoted = hm_of(m);
+	icmp_alloc.made = NULL;
+	__real_sw_icmp_too_big(lc, out, m, pkt, mtu);
+	icmp_alloc.open = false;
+	h = icmp_alloc.made;
+	if (h != NULL && h->state == HM_LIVE) {
+		if (h->m.data_off + h->m.data_len > h->hi)
+			h->hi = (uint16_t)(h->m.data_off + h->m.data_len);
+		hm_poison(h);
+	}
+}
+
 /* ---- the state of a run ---- */
 
 struct conv {
@@ -264,7 +298,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What fake_dp_init does, in the fixture's memory: the tables at p's sizes (at most
  * max_params), the configuration as it made it, a clean lcore and learn table. */
 static void
-fixture_reset(const struct fake_dp_params *p)
+fixture_reset(const struct fake_dp_params *p, const struct sw_srcq_params *flows_q,
+	      const struct sw_srcq_params *sc_q)
 {
 	struct sw_lcore *lc = D.lc;
 	struct sw_learn_table *learn = D.learn;
@@ -273,7 +308,9 @@ fixture_reset(const struct fake_dp_params *p)
 	D.cfg->lim.cachelimit = p->cachelimit;
 	memset(lc, 0, sizeof(*lc));
 	if (sw_syncache_init(&lc->sc, D.scmem, p->hashsize, p->bucketlimit, FAKE_SEED) != 0 ||
-	    sw_flowtab_init(&lc->ft, D.ftmem, p->flows, FAKE_SEED) != 0)
+	    sw_flowtab_init(&lc->ft, D.ftmem, p->flows, FAKE_SEED) != 0 ||
+	    sw_srcq_setup(&lc->ft.tab.srcq, flows_q) != 0 ||
+	    sw_srcq_setup(&lc->sc.tab.srcq, sc_q) != 0)
 		abort();
 	lc->lcore_id = 1;
 	lc->ts_offset = FAKE_TS_OFFSET;
@@ -464,6 +501,41 @@ check_ours(struct hm *h, const uint8_t *f, uint32_t len, int side)
 	}
 }
 
+/* An ICMP error of synwall's: whole, right, from the server to the client, quoting the
+ * client's segment as it came. */
+static void
+check_ours_icmp(const struct hm *h, const uint8_t *f, uint32_t len, int side)
+{
+	const struct hm *q = h->quoted;
+	struct fz_frame fr, qf;
+	const uint8_t *icmp, *ip;
+	uint32_t quote;
+
+	FZ_CHECK(side == SW_OUTSIDE, "an ICMP error of synwall's to the servers");
+	FZ_CHECK(q != NULL && q->from == FROM_OUTSIDE, "an ICMP error about no client segment");
+	fz_frame_walk(f, len, &fr);
+	FZ_CHECK(fr.ip && fr.proto == (fr.v6 ? FZ_PROTO_ICMPV6 : FZ_PROTO_ICMP) &&
+		 fr.l4_off + fr.l4_len == len, "an ICMP error of synwall's does not parse whole");
+	FZ_CHECK(fz_ip_csum_ok(f, &fr) && fz_l4_csum_ok(f, &fr),
+		 "checksum wrong on an ICMP error of synwall's");
+	icmp = f + fr.l4_off;
+	ip = f + fr.l3_off;
+	FZ_CHECK(fr.v6 ? (icmp[0] == 2 && icmp[1] == 0) : (icmp[0] == 3 && icmp[1] == 4),
+		 "ICMP type %u code %u", icmp[0], icmp[1]);
+	fz_frame_walk(q->orig, q->orig_len, &qf);
+	FZ_CHECK(qf.ip && qf.v6 == fr.v6, "the quoted segment");
+	quote = qf.l3_len + 8;
+	FZ_CHECK(fr.l4_len == 8 + quote &&
+		 memcmp(icmp + 8, q->orig + qf.l3_off, quote) == 0,
+		 "the quote is not the client's IP header and 8 bytes of TCP as it came");
+	FZ_CHECK(memcmp(ip + (fr.v6 ? 8 : 12), q->orig + qf.l3_off + (fr.v6 ? 24 : 16),
+			fr.v6 ? 16 : 4) == 0 &&
+		 memcmp(ip + (fr.v6 ? 24 : 16), q->orig + qf.l3_off + (fr.v6 ? 8 : 12),
+			fr.v6 ? 16 : 4) == 0, "an ICMP error not from the server to the client");
+	FZ_CHECK(memcmp(f, q->orig + 6, 6) == 0 && memcmp(f + 6, q->orig, 6) == 0,
+		 "an ICMP error not to the client's MAC");
+}
+
 /* A frame forwarded, changed or not: only as the splice may change it. */
 static void
 check_forwarded(struct hm *h, const uint8_t *f, uint32_t len)
@@ -638,7 +710,9 @@ sink_flush(struct sw_sink *s, enum sw_side side)
 		f = rte_pktmbuf_mtod(m, const uint8_t *);
 		len = m->data_len;
 		ASAN_UNPOISON_MEMORY_REGION(h->buf, BUF_LEN);
-		if (h->from == FROM_ALLOC || h->written) {
+		if (h->icmp) {
+			check_ours_icmp(h, f, len, side);
+		} else if (h->from == FROM_ALLOC || h->written) {
 			FZ_CHECK(h->from != FROM_ALLOC || h->written, "an allocated mbuf sent empty");
 			check_ours(h, f, len, side);
 		} else {
@@ -672,6 +746,15 @@ sink_alloc(struct sw_sink *s)
 		S.failed_allocs++;
 		return NULL;
 	}
+	if (icmp_alloc.open) {
+		struct hm *h = hm_new(NULL, 0, FROM_ALLOC);
+
+		ASAN_UNPOISON_MEMORY_REGION(h->buf + h->m.data_off, BUF_LEN - h->m.data_off);
+		h->icmp = true;
+		h->quoted = icmp_alloc.quoted;
+		icmp_alloc.made = h;
+		return &h->m;
+	}
 	return &hm_new(NULL, 0, FROM_ALLOC)->m;
 }
 
@@ -682,6 +765,79 @@ static const struct sw_sink_ops sink_ops = {
 };
 
 /* ---- the tables ---- */
+
+/* A source prefix as srcquota.h cuts it, and the family, for sorting. */
+struct prefix {
+	uint8_t v6;
+	uint8_t a[16];
+};
+
+static int
+prefix_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct prefix));
+}
+
+static void
+prefix_of(const struct sw_srcquota *q, const struct sw_ctab_hdr *h, const uint8_t *src,
+	  struct prefix *out)
+{
+	unsigned int bits = h->v6 ? q->v6_len : q->v4_len, i;
+
+	memset(out, 0, sizeof(*out));
+	out->v6 = h->v6;
+	memcpy(out->a, src, h->v6 ? 16 : 4);
+	for (i = 0; i < 128; i++)
+		if (i >= bits)
+			out->a[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+}
+
+/* The per-source counts are the entries' (counted again from them here: every counter, the
+ * total) and no source holds more than its quota. */
+static void
+check_srcq(const struct sw_ctab *t)
+{
+	const struct sw_srcquota *q = &t->srcq;
+	uint32_t rows = SW_SRCQ_ROWS * (q->mask + 1), b, k, live = 0, n = 0, run;
+	uint32_t *want = calloc(rows, sizeof(*want));
+	struct prefix *pre = calloc(t->count + 1, sizeof(*pre));
+
+	if (want == NULL || pre == NULL)
+		abort();
+	FZ_CHECK(sw_srcq_check(q) == 0, "a source quota row does not sum to its total");
+	for (b = 0; b < t->hashsize; b++) {
+		for (k = 0; k < sw_ctab_bucket_count(t, b); k++) {
+			const struct sw_ctab_hdr *h = sw_ctab_bucket_entry(t, b, k);
+			struct sw_srcq_pos pos;
+			unsigned int r;
+
+			if (t->uncounted != 0 && h->user[0] == t->uncounted)
+				continue;
+			sw_srcq_locate(q, h->v6, sw_ctab_src(t, h), &pos);
+			for (r = 0; r < SW_SRCQ_ROWS; r++)
+				want[pos.at[r]]++;
+			live++;
+			prefix_of(q, h, sw_ctab_src(t, h), &pre[n++]);
+		}
+	}
+	FZ_CHECK(q->live == live, "source counts: %u counted, %u entries count", q->live, live);
+	FZ_CHECK(memcmp(want, q->cnt, rows * sizeof(*want)) == 0,
+		 "source counters are not those of the entries");
+	if (q->limit != 0 && n != 0) {
+		qsort(pre, n, sizeof(*pre), prefix_cmp);
+		for (k = 1, run = 1; k <= n; k++) {
+			if (k < n && prefix_cmp(&pre[k], &pre[k - 1]) == 0) {
+				run++;
+				continue;
+			}
+			FZ_CHECK(run <= q->limit, "a source prefix holds %u entries, its quota %u",
+				 run, q->limit);
+			run = 1;
+		}
+	}
+	free(want);
+	free(pre);
+}
 
 static void
 check_ctab(const struct sw_ctab *t, bool flows, uint32_t limit)
@@ -754,6 +910,7 @@ check_ctab(const struct sw_ctab *t, bool flows, uint32_t limit)
 		total += cnt;
 	}
 	FZ_CHECK(total == t->count, "table count %u, buckets hold %u", t->count, total);
+	check_srcq(t);
 	FZ_CHECK(t->count <= limit, "table holds %u, limit %u", t->count, limit);
 	/* the age list: every live entry once, links both ways */
 	prev = SW_CTAB_NIL;
@@ -788,7 +945,8 @@ check_ctab(const struct sw_ctab *t, bool flows, uint32_t limit)
 static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
-	C(cookie_failed), C(proxy_unexpected), END };
+	C(cookie_failed), C(proxy_unexpected), C(proxy_source_quota),
+	C(sc_source_quota_dropped), END };
 static const size_t out_inside[] = { C(port_unparsed), C(proxy_icmp), C(port_bridged),
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), END };
 static const size_t out_outside[] = { C(sc_dupsyn), C(sc_added), C(sc_sendcookie), END };
@@ -796,7 +954,7 @@ static const size_t out_outside[] = { C(sc_dupsyn), C(sc_added), C(sc_sendcookie
 static const size_t in_drop[] = { MALFORMED, C(proxy_synack_mismatch),
 	C(proxy_server_opening), C(proxy_server_no_flow), END };
 static const size_t in_outside[] = { C(port_unparsed), C(port_bridged), C(proxy_server_rst),
-	C(proxy_to_client), C(proxy_adopt_full), END };
+	C(proxy_to_client), C(proxy_adopt_full), C(proxy_adopt_source_quota), END };
 static const size_t in_inside[] = { C(proxy_established), C(proxy_ack_resent), END };
 /* All of them once: in a burst of either side, the other side's move by nothing. */
 static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
@@ -806,7 +964,8 @@ static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), C(sc_dupsyn),
 	C(sc_added), C(sc_sendcookie), C(proxy_synack_mismatch), C(proxy_server_opening),
 	C(proxy_server_no_flow), C(proxy_server_rst), C(proxy_to_client), C(proxy_adopt_full),
-	C(proxy_established), C(proxy_ack_resent), END };
+	C(proxy_established), C(proxy_ack_resent), C(proxy_source_quota),
+	C(sc_source_quota_dropped), C(proxy_adopt_source_quota), END };
 #undef C
 
 static uint64_t
@@ -1054,6 +1213,15 @@ setup(struct fz_in *in)
 	static const uint32_t flows[] = { 64, 128, 1024 };
 	uint8_t h0 = fz_u8(in), rexmt = fz_u8(in), retries = fz_u8(in), idle = fz_u8(in);
 	uint8_t sizes = fz_u8(in), climit = fz_u8(in), prof = fz_u8(in), adopt = fz_u8(in);
+	uint8_t quota = fz_u8(in);
+	/* source quotas (srcquota.h), as --source-flows, --source-halfopen, --source-prefix */
+	struct sw_srcq_params fq = {
+		.key = { 0x0123456789abcdefull, 0xfedcba9876543210ull },
+		.v4_len = (quota & 0x10) ? 24 : 32,
+		.v6_len = (quota & 0x20) ? 48 : 64,
+		.limit = quota & 3,
+	};
+	struct sw_srcq_params sq = fq;
 	struct fake_dp_params p = {
 		.hashsize = hashsizes[sizes % 3],
 		.bucketlimit = 1 + (sizes >> 2) % 8,
@@ -1064,7 +1232,9 @@ setup(struct fz_in *in)
 
 	p.cachelimit = 1 + climit % (p.hashsize * p.bucketlimit);
 	S.cachelimit = p.cachelimit;
-	fixture_reset(&p);
+	sq.key.k0 ^= 1;
+	sq.limit = (quota >> 2) & 3;
+	fixture_reset(&p, &fq, &sq);
 	c = D.cfg;
 	c->lim.syncookies = !(h0 & 0x01);
 	c->lim.syncookies_only = c->lim.syncookies && (h0 & 0x02);
@@ -1121,7 +1291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (trace < 0)
 		trace = getenv("FUZZ_TRACE") != NULL;
-	if (size < 8)
+	if (size < 9)
 		return 0;
 	memset(&S, 0, sizeof(S));
 	S.input = data;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer harness of the splice's rewriting (proxy.c), docs/FUZZING.md. The input is a
- * 32-byte header that makes a flow (what each side negotiated, the offsets, the shifts) and
- * says which function to drive, then one frame. The frame is rewritten in a heap buffer of
- * exactly the bytes the rewrite may use (the frame, plus the room an added timestamps option
- * takes in front of it), so that AddressSanitizer reports a byte read or written outside.
+ * 32-byte header that makes a flow (what each side negotiated, the offsets, the shifts, the
+ * server's MSS) and says which function to drive, then one frame. The frame is rewritten in
+ * a heap buffer of exactly the bytes the rewrite may use (the frame, plus the room an added
+ * timestamps option takes in front of it), so that AddressSanitizer reports a byte read or
+ * written outside.
  *
  * After each rewrite: the frame still parses, to the same lengths (or, with an option added,
  * lengths grown by exactly what was added, the IP length with them); every byte the rewrite
@@ -16,6 +17,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include "fuzz_util.h"
 #include "parse.h"
@@ -81,6 +84,8 @@ make_flow(struct sw_flow *f, const uint8_t *h, bool opening)
 		f->srv_nxt = fz_rd32(h + 20);
 		f->srv_ack = fz_rd32(h + 16);
 		f->ws_srv = (uint8_t)(h[3] % 15);
+		f->fin = (uint8_t)(h[3] >> 4);
+		f->mss8 = h[31];
 	}
 	f->ts_recent = fz_rd32(h + 12);
 }
@@ -425,6 +430,10 @@ server_synack(const struct sw_pkt *sa, struct sw_flow *f)
 	FZ_CHECK(f->srv_nxt == before.iss + 1 && f->srv_ack == sa->ack, "srv_nxt/srv_ack");
 	FZ_CHECK(f->ws_srv == ((s & SW_FLF_S_WS) ? sa->opt.wscale : 0) && f->ws_srv <= 14,
 		 "ws_srv");
+	FZ_CHECK(f->fin == 0, "the FINs of a flow just established");
+	FZ_CHECK(f->mss8 == ((sa->opt.present & SW_OPT_MSS) ? RTE_MIN(sa->opt.mss / 8, 255)
+							      : SW_TCP_DEFAULT_MSS / 8),
+		 "mss8 %u for the server's MSS %u", f->mss8, sa->opt.mss);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

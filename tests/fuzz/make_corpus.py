@@ -44,7 +44,8 @@ TS = [("NOP", None), ("NOP", None), ("Timestamp", (0x1A2B3C4E, 0x5A5A0003))]
 
 
 def ip(src, dst, **kw):
-    return IPv6(src=src, dst=dst, **kw) if ":" in src else IP(src=src, dst=dst, **kw)
+    """IPv6, or IPv4 with DF as Linux sends it."""
+    return IPv6(src=src, dst=dst, **kw) if ":" in src else IP(src=src, dst=dst, flags="DF", **kw)
 
 
 def seg(src=C4, dst=S4, sport=40000, dport=80, flags="S", seq=0, ack=0, options=(),
@@ -122,10 +123,10 @@ TO_SERVER, TO_CLIENT, SERVER_SYNACK, WINDOWS = 0, 1, 2, 3
 
 def proxy_hdr(mode, flags, ws_client=7, ws_ours=7, ws_srv=7, seq_delta=0x10000,
               ts_delta=0x2000, ts_recent=0x1A2B3C4E, srv_ack=1, srv_nxt=0, tsval=0x5A5A1003,
-              win=1000, fix=1):
+              win=1000, fix=1, mss8=1460 // 8):
     """The 32-byte header of fuzz_proxy.c (iss/irs for SERVER_SYNACK at 20/24)."""
     return struct.pack(">BBBBIIIIIIHBB", mode, flags, ws_client | ws_ours << 4, ws_srv,
-                       seq_delta, ts_delta, ts_recent, srv_ack, srv_nxt, tsval, win, fix, 0)
+                       seq_delta, ts_delta, ts_recent, srv_ack, srv_nxt, tsval, win, fix, mss8)
 
 
 def proxy_seeds():
@@ -163,8 +164,10 @@ FIX = FIX_CSUM | FIX_NUMBERS | FIX_TS
 
 
 def header(flags=0, rexmt=3, retries=3, idle=0, sizes=2 | 7 << 2 | 2 << 5, climit=255,
-           prof=7 | 7 << 3 | 1 << 7, adopt=0):
-    return bytes([flags, rexmt, retries, idle, sizes, climit, prof, adopt])
+           prof=7 | 7 << 3 | 1 << 7, adopt=0, quota=0):
+    """The 9-byte header of fuzz_pipeline.c (quota: flows per source in bits 0-1, syncache
+    entries per source in bits 2-3, /24 and /48 prefixes with 0x10 and 0x20)."""
+    return bytes([flags, rexmt, retries, idle, sizes, climit, prof, adopt, quota])
 
 
 def fr(data, ctl=FIX):
@@ -199,26 +202,28 @@ def fail_allocs(n):
     return bytes([5 | n << 3])
 
 
-def connection(v6=False, vlan=None, server_opts=LINUX_SYN, dport=80, close=True):
+def connection(v6=False, vlan=None, server_opts=LINUX_SYN, dport=80, close=True, sport=40000,
+               request=b"GET / HTTP/1.1\r\n\r\n"):
     """A whole connection, numbered relative to the conversation (fuzz_pipeline.c)."""
-    kw = {"v6": v6, "vlan": vlan, "dport": dport}
-    skw = {"v6": v6, "vlan": vlan, "sport": 40000, "dport": dport}
+    kw = {"v6": v6, "vlan": vlan, "dport": dport, "sport": sport}
+    skw = {"v6": v6, "vlan": vlan, "sport": sport, "dport": dport}
+    n = len(request)
     s_ts = any(o[0] == "Timestamp" for o in server_opts)
     sack_blocks = [("NOP", None), ("NOP", None), ("SAck", (1, 11, 21, 31, 41, 51, 61, 71))]
     ops = [
         outside(fr(cli("S", 0x12345678, options=LINUX_SYN, **kw))),
         outside(fr(cli("A", 0, 0, options=TS, **kw))),
         inside(fr(srv("SA", 0x50000000, 0, options=server_opts, **skw))),
-        outside(fr(cli("PA", 0, 0, options=TS, payload=b"GET / HTTP/1.1\r\n\r\n", **kw))),
-        inside(fr(srv("PA", 0, 18, options=TS if s_ts else (), payload=b"x" * 200, **skw)),
-               fr(srv("A", 200, 18, options=sack_blocks, **skw))),
-        outside(fr(cli("A", 18, 200, options=TS[:2] + [("SAck", (300, 400))], **kw))),
+        outside(fr(cli("PA", 0, 0, options=TS, payload=request, **kw))),
+        inside(fr(srv("PA", 0, n, options=TS if s_ts else (), payload=b"x" * 200, **skw)),
+               fr(srv("A", 200, n, options=sack_blocks, **skw))),
+        outside(fr(cli("A", n, 200, options=TS[:2] + [("SAck", (300, 400))], **kw))),
     ]
     if close:
         ops += [
-            outside(fr(cli("FA", 18, 200, options=TS, **kw))),
-            inside(fr(srv("FA", 200, 19, options=TS if s_ts else (), **skw))),
-            outside(fr(cli("A", 19, 201, options=TS, **kw))),
+            outside(fr(cli("FA", n, 200, options=TS, **kw))),
+            inside(fr(srv("FA", 200, n + 1, options=TS if s_ts else (), **skw))),
+            outside(fr(cli("A", n + 1, 201, options=TS, **kw))),
             clock(seconds=130, rounds=8),
         ]
     return b"".join(ops)
@@ -233,6 +238,16 @@ def pipeline_seeds():
                                                            ("NOP", None), ("WScale", 2)])
     yield "conn_server_bare", h + connection(server_opts=[("MSS", 1300)], v6=True)
     yield "conn_syncookies_only", header(flags=0x02) + connection(close=False)
+    # a client sending more than its server's MSS: an ICMP error of synwall's tells it
+    yield "conn_too_big", h + connection(server_opts=[("MSS", 536), ("SAckOK", b""),
+                                                      ("NOP", None), ("WScale", 2)],
+                                         request=b"P" * 1000, close=False) + \
+        connection(v6=True, server_opts=[("MSS", 1220)], request=b"Q" * 1300, close=False)
+    # source quotas: one source's handshakes and SYNs beyond its share
+    yield "quota_flows", header(quota=1 | 1 << 2) + b"".join(
+        connection(sport=41000 + k, close=k == 0) for k in range(3))
+    yield "quota_syncache", header(quota=2 << 2 | 0x10, flags=0) + outside(
+        *[fr(cli("S", 100 + k, options=LINUX_SYN, sport=42000 + k)) for k in range(8)])
     yield "conn_idle_expiry", header(idle=2) + connection(close=False) + \
         clock(seconds=5, rounds=8)
     yield "conn_pass_to_proxy_adopt", header(flags=0x08, adopt=5) + \

@@ -14,13 +14,14 @@ DROPPED = MALFORMED + [
     "syncache.badack", "cookie.failed", "proxy.rst_ignored", "proxy.ack_no_handshake",
     "proxy.unexpected", "proxy.syn_opening", "proxy.ack_opening", "proxy.outside_synack",
     "proxy.synack_mismatch", "proxy.server_opening", "proxy.server_no_flow",
+    "proxy.source_quota", "syncache.source_quota_dropped",
 ]
 # ... or sent on (bridged, translated, rewritten into synwall's answer).
 SENT_ON = [
     "port.bridged", "port.unparsed", "proxy.icmp", "proxy.reset", "proxy.to_server",
     "proxy.adopt_passed", "proxy.opened", "syncache.dupsyn", "syncache.added",
     "syncache.sendcookie", "proxy.server_rst", "proxy.to_client", "proxy.adopt_full",
-    "proxy.established", "proxy.ack_resent",
+    "proxy.established", "proxy.ack_resent", "proxy.adopt_source_quota",
 ]
 
 
@@ -28,9 +29,11 @@ def originated(c):
     """Segments synwall made in mbufs of its own, when none was refused (port.nombuf 0) and no
     flow was evicted (an evicted flow's RSTs depend on its state): SYN-ACK and server SYN
     retransmits, the client's window update at each establishment, the client's RST when a
-    server never answers, both RSTs of an expired flow."""
+    server never answers, both RSTs of an expired flow, the ICMP error to a client whose
+    segment its server cannot take."""
     return (c["syncache.retransmitted"] + c["proxy.syn_retransmitted"] +
-            c["proxy.established"] + c["proxy.server_timeout"] + 2 * c["proxy.expired"])
+            c["proxy.established"] + c["proxy.server_timeout"] + 2 * c["proxy.expired"] +
+            c["proxy.too_big"])
 
 
 def check_balance(c):

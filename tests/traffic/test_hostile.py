@@ -1,5 +1,6 @@
 """A hostile corpus through synwall-dp: frames of every kind with mutated and lying headers,
-floods of ACKs, RSTs and data for no flow on the outside, hostile server answers on the inside.
+floods of SYNs, and of ACKs, RSTs and data for no flow on the outside, hostile server answers on
+the inside.
 
 The run must end cleanly (exit 0), with no sanitizer report on stderr, and every frame counted
 once (tests/traffic/balance.py). scripts/test.sh runs this once against the AddressSanitizer +
@@ -44,14 +45,15 @@ from tests.traffic.pktutil import (
 
 SEED = 0x5EED
 N_MUTATED_OUT = 14000
-N_FLOOD = 3000          # of each: ACKs, RSTs, data segments for no flow
+N_FLOOD = 3000          # of each: SYNs, ACKs, RSTs, data segments for no flow
 N_INSIDE = 9000
 PRELOAD = 256
 FLOOD_NET = int(ipaddress.IPv4Address("198.18.128.0"))
 # The preloaded flows (DATAPLANE.md, --preload-flows) live on these addresses: the flood and
 # the mutated frames use the rest of the /17.
+# Small tables and a tight source quota, so that buckets overflow and quotas refuse.
 ARGS = DEFAULT_ARGS + ["--flows", "4096", "--preload-flows", str(PRELOAD), "--hashsize", "64",
-                       "--bucketlimit", "8"]
+                       "--bucketlimit", "8", "--source-halfopen", "4", "--source-prefix", "24,48"]
 LINUX = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x1A2B3C4D, 0)), ("NOP", None),
          ("WScale", 7)]
 WINDOWS = [("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None),
@@ -271,7 +273,8 @@ def corpus():
         if rng.random() < 0.3:
             f = mutate(f, rng)
         outside.append(fix_checksums(f) if rng.random() < 0.6 else f)
-    outside += flood(rng, "A") + flood(rng, "R") + flood(rng, "PA", b"z" * 200)
+    outside += flood(rng, "S") + flood(rng, "A") + flood(rng, "R") + \
+        flood(rng, "PA", b"z" * 200)
     rng.shuffle(outside)
     inside = list(stmpl)
     for _ in range(N_INSIDE):
@@ -301,5 +304,5 @@ def test_hostile_corpus(run_dp, monkeypatch):
     for name in ("cookie.failed", "proxy.rst_ignored", "proxy.to_server", "proxy.to_client",
                  "proxy.server_no_flow", "proxy.opened", "syncache.added",
                  "malformed.truncated", "malformed.tcp_option", "malformed.checksum",
-                 "malformed.vlan", "port.bridged"):
+                 "malformed.vlan", "port.bridged", "syncache.source_quota"):
         assert c[name] > 0, "%s is 0: %s" % (name, r.describe())

@@ -92,6 +92,54 @@ sw_cfg_default_profiles(struct sw_config *c)
 		c->port_profile[i] = p;
 }
 
+/* The first port at or after p that no later range has taken (65536: none); halves the
+ * path it walks, so that the walks of all the ranges together stay linear. */
+static uint32_t
+next_free(uint32_t *next, uint32_t p)
+{
+	while (next[p] != p) {
+		next[p] = next[next[p]];
+		p = next[p];
+	}
+	return p;
+}
+
+int
+sw_cfg_set_ranges(struct sw_config *c, const struct sw_port_range *r, size_t n)
+{
+	/* next[p] == p: port p is not taken yet; next[65536] is the end */
+	uint32_t *next = malloc(65537 * sizeof(*next));
+	struct sw_profile def = sw_cfg_default_profile(&c->lim);
+	uint32_t p;
+	size_t i;
+
+	if (next == NULL)
+		return -ENOMEM;
+	for (p = 0; p <= 65536; p++)
+		next[p] = p;
+	memset(c->port_mode, SW_MODE_PASS, sizeof(c->port_mode));
+	for (p = 0; p < 65536; p++) {
+		c->port_profile[p] = def;
+		c->port_idle_s[p] = c->idle_default_s;
+	}
+	/* Last range first: a port is written by the first range here that covers it (the
+	 * last one given) and then skipped by every other. */
+	for (i = n; i-- > 0;) {
+		const struct sw_port_range *pr = &r[i];
+		uint32_t idle = pr->idle_s != 0 ? pr->idle_s : c->idle_default_s;
+
+		for (p = next_free(next, pr->lo); p <= pr->hi; p = next_free(next, p)) {
+			c->port_mode[p] = pr->mode;
+			c->port_profile[p] = pr->profile;
+			c->port_idle_s[p] = idle;
+			next[p] = p + 1;
+		}
+	}
+	free(next);
+	sw_cfg_update_idle_min(c);
+	return 0;
+}
+
 struct sw_config *
 sw_cfg_clone(const struct sw_config *c)
 {

@@ -114,6 +114,24 @@ void sw_cfg_set_idle_default(struct sw_config *c, uint32_t idle_s);
 /* idle_min_s again, after port_idle_s changed. */
 void sw_cfg_update_idle_min(struct sw_config *c);
 
+/* One port range of a configuration being built: its ports' mode, profile and idle
+ * timeout. */
+struct sw_port_range {
+	uint16_t lo, hi;                /* 1 <= lo <= hi */
+	uint8_t mode;                   /* enum sw_mode */
+	struct sw_profile profile;
+	uint32_t idle_s;                /* 0: the default (idle_default_s) */
+};
+
+/*
+ * Control thread: every port of c to the ranges r[0..n) (where they overlap, the later
+ * range wins), every other port to pass, the default profile and c->idle_default_s. The
+ * ranges must be checked already. The cost is linear in n plus the 65536 ports, whatever the
+ * ranges' widths: each port is written once, by the last range that covers it. Returns 0, or
+ * -ENOMEM (c is then unchanged).
+ */
+int sw_cfg_set_ranges(struct sw_config *c, const struct sw_port_range *r, size_t n);
+
 /* The published configuration and the RCU state guarding it. */
 struct sw_cfg_domain {
 	/* written by the control thread (publish), read by the workers (sw_cfg_get) */

@@ -65,7 +65,7 @@ sw_control_loop(struct sw_app *app)
 			break;
 		}
 		sw_keys_tick(app, now);
-		sw_ctlsock_poll(&sock, SW_CONTROL_PERIOD_US / 1000);
+		sw_ctlsock_poll(&sock, SW_CONTROL_PERIOD_US / 1000, now);
 	}
 
 	drain_logs(app);

@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "ctlsock.h"
 #include "sw_const.h"
 #include "dataplane.pb-c.h"
 
@@ -58,10 +59,12 @@ static int
 config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, struct reply *rp)
 {
 	const struct sw_args *a = &app->args;
+	struct sw_port_range *ranges;
 	struct sw_profile def;
 	const char *what;
 	char field[48], why[160];
 	size_t i;
+	int rc = 0;
 
 	n->lim.cachelimit = dc->cachelimit;
 	n->lim.rexmtlimit = dc->rexmtlimit;
@@ -74,38 +77,53 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 	if (what != NULL)
 		return refuse(rp, what, "%s", why);
 
-	memset(n->port_mode, SW_MODE_PASS, sizeof(n->port_mode));
-	sw_cfg_default_profiles(n);
-	sw_cfg_set_idle_default(n, n->idle_default_s);
+	/* A port range per port is the most a configuration can mean: more is refused before
+	 * anything is built. */
+	if (dc->n_ports > SW_CTL_MAX_RANGES)
+		return refuse(rp, "ports", "%zu port ranges: at most %u (one per port)",
+			      dc->n_ports, SW_CTL_MAX_RANGES);
 	def = sw_cfg_default_profile(&n->lim);
+	ranges = malloc((dc->n_ports > 0 ? dc->n_ports : 1) * sizeof(*ranges));
+	if (ranges == NULL)
+		return refuse(rp, "", "out of memory");
 	for (i = 0; i < dc->n_ports; i++) {
 		const PortRange *pr = dc->ports[i];
 		struct sw_profile p = def;
-		uint32_t port;
 
 		if (pr->lo < 1 || pr->lo > 65535) {
 			snprintf(field, sizeof(field), "ports[%zu].lo", i);
-			return refuse(rp, field, "port %u must be 1..65535", pr->lo);
+			rc = refuse(rp, field, "port %u must be 1..65535", pr->lo);
+			goto out;
 		}
 		if (pr->hi < pr->lo || pr->hi > 65535) {
 			snprintf(field, sizeof(field), "ports[%zu].hi", i);
-			return refuse(rp, field, "port range %u-%u must be ascending and within "
-				      "1..65535", pr->lo, pr->hi);
+			rc = refuse(rp, field, "port range %u-%u must be ascending and within "
+				    "1..65535", pr->lo, pr->hi);
+			goto out;
 		}
 		if (pr->mode > SW_MODE_DROP) {
 			snprintf(field, sizeof(field), "ports[%zu].mode", i);
-			return refuse(rp, field, "mode %u must be 0 pass, 1 proxy, 2 cookie or "
-				      "3 drop", pr->mode);
+			rc = refuse(rp, field, "mode %u must be 0 pass, 1 proxy, 2 cookie or 3 drop",
+				    pr->mode);
+			goto out;
 		}
 		if (pr->mss != 0 && (pr->mss < SW_MSS_MIN || pr->mss > SW_MSS_MAX)) {
 			snprintf(field, sizeof(field), "ports[%zu].mss", i);
-			return refuse(rp, field, "profile mss %u must be %u..%u", pr->mss,
-				      SW_MSS_MIN, SW_MSS_MAX);
+			rc = refuse(rp, field, "profile mss %u must be %u..%u", pr->mss, SW_MSS_MIN,
+				    SW_MSS_MAX);
+			goto out;
 		}
 		if (pr->wscale > SW_WSCALE_MAX) {
 			snprintf(field, sizeof(field), "ports[%zu].wscale", i);
-			return refuse(rp, field, "profile wscale %u must be 0..%u", pr->wscale,
-				      SW_WSCALE_MAX);
+			rc = refuse(rp, field, "profile wscale %u must be 0..%u", pr->wscale,
+				    SW_WSCALE_MAX);
+			goto out;
+		}
+		if (pr->idle_timeout_s > SW_FLOW_IDLE_MAX_S) {
+			snprintf(field, sizeof(field), "ports[%zu].idle_timeout_s", i);
+			rc = refuse(rp, field, "idle timeout %u s must be 1..%u (0: the default)",
+				    pr->idle_timeout_s, SW_FLOW_IDLE_MAX_S);
+			goto out;
 		}
 		if (pr->mss != 0)
 			p.mss = (uint16_t)pr->mss;
@@ -113,21 +131,19 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 		p.flags = (uint8_t)((pr->window_scaling ? SW_PROF_WS : 0) |
 				    (pr->sack ? SW_PROF_SACK : 0) |
 				    (pr->timestamps ? SW_PROF_TS : 0));
-		if (pr->idle_timeout_s > SW_FLOW_IDLE_MAX_S) {
-			snprintf(field, sizeof(field), "ports[%zu].idle_timeout_s", i);
-			return refuse(rp, field, "idle timeout %u s must be 1..%u (0: the "
-				      "default)", pr->idle_timeout_s, SW_FLOW_IDLE_MAX_S);
-		}
-		for (port = pr->lo; port <= pr->hi; port++) {
-			n->port_mode[port] = (uint8_t)pr->mode;
-			n->port_profile[port] = p;
-			n->port_idle_s[port] = pr->idle_timeout_s != 0 ? pr->idle_timeout_s
-								  : n->idle_default_s;
-		}
+		ranges[i] = (struct sw_port_range){
+			.lo = (uint16_t)pr->lo, .hi = (uint16_t)pr->hi, .mode = (uint8_t)pr->mode,
+			.profile = p, .idle_s = pr->idle_timeout_s,
+		};
 	}
-	sw_cfg_update_idle_min(n);
+	if (sw_cfg_set_ranges(n, ranges, dc->n_ports) < 0) {
+		rc = refuse(rp, "", "out of memory");
+		goto out;
+	}
 	sw_cfg_mode_change(sw_cfg_get(&app->cfg), n, sw_now_ms());
-	return 0;
+out:
+	free(ranges);
+	return rc;
 }
 
 static int

@@ -28,7 +28,7 @@ ICE_DDP = ("updates/intel/ice/ddp/ice.pkg", "intel/ice/ddp/ice.pkg")
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 
-def device_report(dev, pmds, catalog, default_ifaces, host) -> dict:
+def device_report(dev, pmds, catalog, default_routes, host) -> dict:
     listed = nics.lookup(catalog, dev.vendor, dev.device)
     claims = [p.name for p in pmdinfo.claimed_by(pmds, dev.vendor, dev.device, dev.subvendor,
                                                   dev.subdevice)]
@@ -38,7 +38,8 @@ def device_report(dev, pmds, catalog, default_ifaces, host) -> dict:
          "kernel_driver": dev.driver, "dpdk_bound": dev.dpdk_bound,
          "numa_node": dev.numa_node, "iommu_group": dev.iommu_group,
          "interfaces": dev.ifnames,
-         "default_route": sorted(set(dev.ifnames) & default_ifaces)}
+         "default_route": sorted({c.ifname for c in host.default_route_carriers(
+             dev.ifnames, default_routes)})}
     want_pmd = listed.family["pmd"] if listed else None
     if listed is None:
         r["supported"] = False
@@ -148,9 +149,9 @@ def dpdk_report(pmds, pmd_dirs) -> dict:
 def run_checks(host: Host, *, pmd_dirs, firmware_root: Path, ports=None) -> dict:
     catalog = nics.load()
     pmds = pmdinfo.load(pmd_dirs)
-    default_ifaces = host.default_route_ifaces()
+    default_routes = host.default_routes()
     devs = host.network_devices()
-    reports = [device_report(d, pmds, catalog, default_ifaces, host) for d in devs]
+    reports = [device_report(d, pmds, catalog, default_routes, host) for d in devs]
     for r in reports:
         if "ddp_package" in r:
             found = [str(firmware_root / p) for p in ICE_DDP if (firmware_root / p).is_file()]
@@ -232,11 +233,14 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--sysfs-root", default="/sys")
     ap.add_argument("--proc-root", default="/proc")
+    ap.add_argument("--routes-json", metavar="FILE",
+                    help="the routes as {\"ipv4\": [...], \"ipv6\": [...]} from `ip -j -4|-6 "
+                    "route show table all`, instead of asking ip (fixture trees)")
     ap.add_argument("--pmd-dir", action="append",
                     help="where the DPDK PMDs are (default %s)" % pmdinfo.PMD_DIRS[0])
     ap.add_argument("--firmware-root", default="/lib/firmware")
     a = ap.parse_args(argv)
-    host = Host(a.sysfs_root, a.proc_root)
+    host = Host(a.sysfs_root, a.proc_root, a.routes_json)
     res = run_checks(host, pmd_dirs=a.pmd_dir or list(pmdinfo.PMD_DIRS),
                      firmware_root=Path(a.firmware_root),
                      ports=[p for p in (a.ports or "").split(",") if p])

@@ -3,7 +3,8 @@
     synwall-prepare-host [--hugepages N] [--hugepage-size KB] [--mount DIR]
                          [--driver auto|vfio-pci|uio_pci_generic] [--vfio-noiommu]
                          [--from-config /etc/synwall/synwall.toml] [--dry-run] [--json]
-                         [--state-dir DIR] [--sysfs-root DIR] [--proc-root DIR] [PORT...]
+                         [--state-dir DIR] [--sysfs-root DIR] [--proc-root DIR]
+                         [--routes-json FILE] [PORT...]
 
 PORT is a PCI address (0000:03:00.0 or 03:00.0) or a kernel interface name (eth1). The
 interface goes away once the port leaves its kernel driver, so the names bound are kept in
@@ -14,8 +15,9 @@ Idempotent: what is already as asked is left alone (a second run changes nothing
 nothing is ever taken away (hugepages are never lowered, mounts never removed). Everything is
 checked before anything is changed, and a port is refused, with nothing done at all, when:
 it is not a network device; one of its interfaces carries the host's default route (IPv4 or
-IPv6: taking it would cut the host off); the chosen driver cannot serve it (vfio-pci without
-an IOMMU, unless --vfio-noiommu).
+IPv6, in any routing table, on the interface itself or on a bond, bridge, team, VLAN, macvlan
+or VRF stacked on it: taking it would cut the host off); the chosen driver cannot serve it
+(vfio-pci without an IOMMU, unless --vfio-noiommu).
 
 Driver: `auto` picks vfio-pci when the IOMMU is on (the device has an IOMMU group), else
 uio_pci_generic; a port already bound to either is left as it is. Binding writes the driver to
@@ -116,7 +118,7 @@ class Preparer:
     def plan_ports(self, refs: list[str], driver: str, vfio_noiommu: bool) -> list[tuple]:
         """[(addr, target driver or None if already fine)] or Refused."""
         catalog = nics.load()
-        routes = self.host.default_route_ifaces()
+        routes = self.host.default_routes()
         seen, plan = set(), []
         for ref in refs:
             addr = self.resolve(ref)
@@ -129,10 +131,12 @@ class Preparer:
             if dev.pci_class >> 16 != 0x02:
                 raise Refused("%s: PCI class %06x is not a network controller"
                               % (addr, dev.pci_class))
-            carrying = sorted(set(dev.ifnames) & routes)
-            if carrying:
-                raise Refused("refusing to take %s (%s): it carries the host's default route; "
-                              "synwall needs two other ports" % (addr, ", ".join(carrying)))
+            carriers = self.host.default_route_carriers(dev.ifnames, routes)
+            if carriers:
+                raise Refused("refusing to take %s (%s): it carries the host's default route%s; "
+                              "synwall needs two other ports" % (
+                                  addr, ", ".join(sorted({c.ifname for c in carriers})),
+                                  route_detail(carriers)))
             if nics.lookup(catalog, dev.vendor, dev.device) is None:
                 self.say("%s: warning: %s is not on synwall's supported list (hw/SUPPORTED.md)"
                          % (addr, dev.id))
@@ -241,6 +245,21 @@ class Preparer:
                 "actions": list(self.sys.actions), "dry_run": self.dry}
 
 
+def route_detail(carriers) -> str:
+    """How the route reaches the NIC, when it is not simply on its interface in the main
+    table: " (through bond0, br0; IPv6, routing table mgmt)"."""
+    parts = []
+    for c in carriers:
+        words = []
+        if len(c.path) > 1:
+            words.append("through " + ", ".join(c.path[1:]))
+        if c.route.table != "main":
+            words.append("%s routing table %s" % (c.route.family, c.route.table))
+        if words and "; ".join(words) not in parts:
+            parts.append("; ".join(words))
+    return " (%s)" % "; ".join(parts) if parts else ""
+
+
 def ports_from_config(path: str) -> list[str]:
     """The PCI addresses among [dataplane] outside/inside of a synwalld boot config (port ids
     and vdevs need no binding)."""
@@ -282,6 +301,9 @@ def main(argv=None, system: System | None = None, out=print) -> int:
                     "is kept (default /var/lib/synwall)")
     ap.add_argument("--sysfs-root", default="/sys")
     ap.add_argument("--proc-root", default="/proc")
+    ap.add_argument("--routes-json", metavar="FILE",
+                    help="the routes as {\"ipv4\": [...], \"ipv6\": [...]} from `ip -j -4|-6 "
+                    "route show table all`, instead of asking ip (fixture trees)")
     a = ap.parse_args(argv)
     if a.state_dir is None:
         a.state_dir = "/var/lib/synwall" if a.sysfs_root == "/sys" else \
@@ -302,7 +324,7 @@ def main(argv=None, system: System | None = None, out=print) -> int:
     if not a.dry_run and a.sysfs_root == "/sys" and os.geteuid() != 0:
         out("synwall-prepare-host: needs root (or --dry-run)")
         return 1
-    host = Host(a.sysfs_root, a.proc_root)
+    host = Host(a.sysfs_root, a.proc_root, a.routes_json)
     p = Preparer(host, system, out, Path(a.state_dir))
     try:
         res = p.prepare(a.ports, hugepages=a.hugepages, size_kb=a.hugepage_size,

@@ -1,13 +1,17 @@
 """What the host's sysfs and procfs say about NICs, hugepages, the IOMMU, routes and the CPU.
 
 Everything is read under a sysfs root and a procfs root (/sys and /proc by default), so that
-tests can point them at fixture trees. Nothing here writes.
+tests can point them at fixture trees. The routes come from `ip -j route show table all`
+(every table, IPv4 and IPv6) on the real host, from a JSON file of the same in tests, and from
+/proc/net/route and /proc/net/ipv6_route when neither is there. Nothing here writes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +24,9 @@ REQUIRED_CPU_FLAGS = ("ssse3", "sse4_1", "sse4_2", "popcnt")
 # Used at run time when present: vector RX/TX paths (i40e, ice, ixgbe), CRC/hash helpers.
 OPTIONAL_CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "pclmulqdq", "aes")
 RTF_UP, RTF_REJECT = 0x0001, 0x0200
+# How far up or down a stack of interfaces is followed (VLAN on a bridge on a bond on a NIC
+# is 3): a bound on the walk, whatever sysfs says.
+MAX_STACK = 64
 
 
 def _read(p: Path, default: str | None = None) -> str | None:
@@ -60,10 +67,29 @@ class PciDevice:
         return self.driver in DPDK_KMODS
 
 
+@dataclass(frozen=True)
+class DefaultRoute:
+    dev: str        # the interface it leaves by
+    family: str     # "IPv4" or "IPv6"
+    table: str      # "main", or another table's name or number
+
+
+@dataclass(frozen=True)
+class RouteCarrier:
+    """An interface of a NIC under which a default route leaves: `path` goes from the NIC's
+    interface to the route's (one item when the route is on the NIC's interface itself)."""
+    ifname: str
+    path: tuple[str, ...]
+    route: DefaultRoute
+
+
 class Host:
-    def __init__(self, sysfs_root: str = "/sys", proc_root: str = "/proc"):
+    def __init__(self, sysfs_root: str = "/sys", proc_root: str = "/proc",
+                 routes_json: str | None = None):
         self.sys = Path(sysfs_root)
         self.proc = Path(proc_root)
+        # {"ipv4": [...], "ipv6": [...]}: `ip -j -4|-6 route show table all` (fixture trees)
+        self.routes_json = routes_json
 
     # --- PCI ----------------------------------------------------------------------------
     def pci_dir(self, addr: str) -> Path:
@@ -140,22 +166,115 @@ class Host:
         return (self.sys / "bus/pci/drivers" / name).is_dir()
 
     # --- routes -------------------------------------------------------------------------
+    def _ip_routes(self) -> dict | None:
+        """The routes of every table as `ip -j` gives them, {"ipv4": [...], "ipv6": [...]};
+        None when they cannot be had that way (a fixture tree without them, no ip)."""
+        if self.routes_json is not None:
+            return json.loads(Path(self.routes_json).read_text())
+        if (str(self.sys), str(self.proc)) != ("/sys", "/proc"):
+            return None  # a fixture tree: the host's own routes are not its
+        out = {}
+        for family in ("4", "6"):
+            try:
+                r = subprocess.run(["ip", "-j", "-" + family, "route", "show", "table", "all"],
+                                   capture_output=True, text=True, timeout=10)
+                out["ipv" + family] = json.loads(r.stdout) if r.returncode == 0 else None
+            except (OSError, subprocess.TimeoutExpired, ValueError):
+                out["ipv" + family] = None
+            if out["ipv" + family] is None:
+                return None
+        return out
+
+    def default_routes(self) -> list[DefaultRoute]:
+        """The default routes of the host, of every routing table, IPv4 and IPv6 (those
+        that carry traffic: not unreachable, blackhole or prohibit ones, nor over lo)."""
+        tables = self._ip_routes()
+        if tables is None:
+            return [DefaultRoute(d, f, "main") for d, f in self._proc_default_routes()]
+        out = []
+        for key, family in (("ipv4", "IPv4"), ("ipv6", "IPv6")):
+            for r in tables.get(key) or []:
+                if not isinstance(r, dict) or \
+                        r.get("dst") not in ("default", "0.0.0.0/0", "::/0") or \
+                        r.get("type", "unicast") != "unicast":
+                    continue
+                devs = [r.get("dev")] + [h.get("dev") for h in r.get("nexthops") or []
+                                         if isinstance(h, dict)]
+                for dev in devs:
+                    if isinstance(dev, str) and dev and dev != "lo":
+                        route = DefaultRoute(dev, family, str(r.get("table", "main")))
+                        if route not in out:
+                            out.append(route)
+        return out
+
     def default_route_ifaces(self) -> set[str]:
-        """Interfaces that carry an IPv4 or IPv6 default route (main table)."""
-        out = set()
+        """Interfaces a default route leaves by (any table, IPv4 or IPv6)."""
+        return {r.dev for r in self.default_routes()}
+
+    def _net_links(self, ifname: str, kind: str) -> list[str]:
+        """The interfaces above ("upper": its master, upper_*) or below ("lower": lower_*)
+        ifname, as sysfs links them."""
+        d = self.sys / "class/net" / ifname
+        out = []
+        if kind == "upper" and (d / "master").is_symlink():
+            out.append(os.path.basename(os.readlink(d / "master")))
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            return out
+        prefix = kind + "_"
+        out += [n[len(prefix):] for n in names if n.startswith(prefix)]
+        return list(dict.fromkeys(out))
+
+    def _stack(self, ifname: str, kind: str) -> dict[str, tuple[str, ...]]:
+        """Every interface reached from ifname going up (or down) the stack, with its path
+        from ifname (ifname itself included)."""
+        paths = {ifname: (ifname,)}
+        todo = [ifname]
+        while todo and len(paths) < MAX_STACK:
+            cur = todo.pop(0)
+            for nxt in self._net_links(cur, kind):
+                if nxt not in paths and len(paths[cur]) < MAX_STACK:
+                    paths[nxt] = paths[cur] + (nxt,)
+                    todo.append(nxt)
+        return paths
+
+    def default_route_carriers(self, ifnames: list[str],
+                               routes: list[DefaultRoute] | None = None
+                               ) -> list[RouteCarrier]:
+        """The interfaces among ifnames (a NIC's) under which a default route leaves: on the
+        interface itself, or on a bond, bridge, team, VLAN, macvlan or VRF stacked on it,
+        followed up from the NIC (master, upper_*) and down from the route (lower_*)."""
+        routes = self.default_routes() if routes is None else routes
+        out = []
+        for ifname in ifnames:
+            up = self._stack(ifname, "upper")
+            for r in routes:
+                path = up.get(r.dev)
+                if path is None:
+                    down = self._stack(r.dev, "lower").get(ifname)
+                    path = tuple(reversed(down)) if down is not None else None
+                if path is not None:
+                    out.append(RouteCarrier(ifname, path, r))
+        return out
+
+    def _proc_default_routes(self) -> list[tuple[str, str]]:
+        """(interface, family) of the default routes in /proc (the main IPv4 table only)."""
+        out = []
         text = _read(self.proc / "net/route", "") or ""
         for line in text.splitlines()[1:]:
             f = line.split()
             if len(f) >= 8 and f[1] == "00000000" and f[7] == "00000000" and \
-                    int(f[3], 16) & RTF_UP:
-                out.add(f[0])
+                    int(f[3], 16) & RTF_UP and (f[0], "IPv4") not in out:
+                out.append((f[0], "IPv4"))
         text = _read(self.proc / "net/ipv6_route", "") or ""
         for line in text.splitlines():
             f = line.split()
             if len(f) >= 10 and f[0] == "0" * 32 and f[1] == "00":
                 flags = int(f[8], 16)
-                if flags & RTF_UP and not flags & RTF_REJECT and f[9] != "lo":
-                    out.add(f[9])
+                if flags & RTF_UP and not flags & RTF_REJECT and f[9] != "lo" and \
+                        (f[9], "IPv6") not in out:
+                    out.append((f[9], "IPv6"))
         return out
 
     # --- hugepages ----------------------------------------------------------------------

@@ -107,6 +107,10 @@ class ApiSection:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None
+    # The roles of TCP clients, by their certificate's subject ("CN=name", "OU=unit"): the
+    # admins; the readers (None: every certificate tls_client_ca signed that is not an admin's).
+    admin_clients: list[str] = field(default_factory=list)
+    read_clients: list[str] | None = None
     metrics: str | None = None
     max_watch_streams: int = 4
 
@@ -212,8 +216,20 @@ UNPARSED_RULES = ("drop", "pass")
 POLICY_KEYS = ("ports", "mode", "profile", "idle_timeout")
 PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
 KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
-API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "metrics",
-            "max_watch_streams")
+API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "admin_clients",
+            "read_clients", "metrics", "max_watch_streams")
+# The certificate subject attributes a client role may name.
+CLIENT_ATTRS = ("CN", "OU")
+# The keys whose value names a file or a folder of the appliance. The boot config may name
+# files; a config sent through the API (parse_runtime) names none, and is refused before
+# anything is looked at: otherwise the API would tell which files exist, and would take any
+# file of 32 hex digits for a master secret. ([dataplane] eal, args, outside and inside may
+# hold paths too, but are only compared, as text, with the running ones.)
+PATH_KEYS: dict[str, tuple[str, ...]] = {
+    "dataplane": ("binary", "state_dir", "runtime_dir"),
+    "keys": ("master_secret_file",),
+    "api": ("unix_socket", "tls_cert", "tls_key", "tls_client_ca"),
+}
 
 _HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$")
 _PCI = re.compile(r"^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$")
@@ -344,6 +360,9 @@ def _parse_policies(doc: Table, source: str) -> model.PolicyTable:
     if not isinstance(items, list):
         raise BootConfigError(source, "policy", "expected an array of tables ([[policy]]), "
                               "got %s" % _type_of(items))
+    if len(items) > model.PORT_MAX:
+        raise BootConfigError(source, "policy", "%d policies: at most %d (one per port)"
+                              % (len(items), model.PORT_MAX))
     table = model.PolicyTable()
     for i, item in enumerate(items):
         name = "policy[%d]" % i
@@ -413,6 +432,19 @@ def _hex_secret(sec: _Section, k: str, text: str, path: str | None = None) -> by
     return bytes.fromhex(text)
 
 
+def _client_names(sec: _Section, k: str) -> list[str] | None:
+    """A list of certificate subject attributes, each "CN=name" or "OU=unit"."""
+    if not sec.has(k):
+        return None
+    names = sec.str_list(k, [])
+    for i, n in enumerate(names):
+        attr, eq, value = n.partition("=")
+        if not eq or attr not in CLIENT_ATTRS or not value:
+            raise sec.err(k, "item %d, %r, is not CN=NAME or OU=UNIT (a client certificate's "
+                          "subject common name or organizational unit)" % (i, n))
+    return names
+
+
 def _parse_api(doc: Table, source: str, base: Path, given: Given) -> ApiSection:
     sec = _Section(source, "api", doc.get("api", {}), API_KEYS)
     given["api"] = dict(sec.table)
@@ -424,13 +456,20 @@ def _parse_api(doc: Table, source: str, base: Path, given: Given) -> ApiSection:
     a.tls_cert = _readable(sec, "tls_cert", base)
     a.tls_key = _readable(sec, "tls_key", base)
     a.tls_client_ca = _readable(sec, "tls_client_ca", base)
+    a.admin_clients = _client_names(sec, "admin_clients") or []
+    a.read_clients = _client_names(sec, "read_clients")
     a.max_watch_streams = sec.int_in("max_watch_streams", 1, 64, a.max_watch_streams)
     if a.tcp is not None and (a.tls_cert is None or a.tls_key is None):
         raise sec.err("tcp", "a TCP listener needs TLS: set api.tls_cert and api.tls_key "
                       "(plain-text gRPC is served on the Unix socket only)")
-    if a.tcp is None and (a.tls_cert or a.tls_key or a.tls_client_ca):
-        raise sec.err("tls_cert" if a.tls_cert else "tls_key" if a.tls_key
-                      else "tls_client_ca", "TLS settings without api.tcp")
+    if a.tcp is not None and a.tls_client_ca is None:
+        raise sec.err("tls_client_ca", "a TCP listener needs client certificates: set "
+                      "api.tls_client_ca to the CA that signs them, and api.admin_clients to "
+                      "the subjects that may change things (the others only read)")
+    if a.tcp is None:
+        for k in ("tls_cert", "tls_key", "tls_client_ca", "admin_clients", "read_clients"):
+            if sec.has(k):
+                raise sec.err(k, "TLS settings without api.tcp")
     if (a.tls_cert is None) != (a.tls_key is None):
         raise sec.err("tls_key" if a.tls_key is None else "tls_cert",
                       "tls_cert and tls_key go together")
@@ -486,6 +525,7 @@ def parse_runtime(text: str, source: str, running: BootConfig,
     if present, must equal the running ones (they only take effect at start)."""
     doc = _load_toml(text, source)
     _top(doc, source)
+    _refuse_paths(doc, source)
     base = Path(source).resolve().parent if source and not source.startswith("<") \
         else Path.cwd()
     given: Given = {}
@@ -508,6 +548,22 @@ def parse_runtime(text: str, source: str, running: BootConfig,
     table = _parse_policies(doc, source)
     keys = _parse_keys(doc, source, base)
     return RuntimeFile(model.RuntimeConfig(lim, table), keys, given)
+
+
+def _refuse_paths(doc: Table, source: str) -> None:
+    for section, names in PATH_KEYS.items():
+        table = doc.get(section)
+        if not isinstance(table, dict):
+            continue
+        for k in names:
+            if k in table:
+                hint = ("; give the secret itself (keys.master_secret), or use `synwallctl key "
+                        "schedule --master-file FILE`, which reads FILE where synwallctl runs"
+                        if k == "master_secret_file" else
+                        "; it is a start-time setting of the boot config")
+                raise BootConfigError(source, "%s.%s" % (section, k), "names a file on the "
+                                      "appliance, and a config sent through the API names no "
+                                      "files%s" % hint)
 
 
 def embedded_default() -> str:

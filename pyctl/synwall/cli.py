@@ -1,7 +1,9 @@
 """synwallctl: the command line of synwall's admin API.
 
-    synwallctl [--socket PATH | --addr HOST:PORT --tls-ca CA [--tls-cert C --tls-key K]]
+    synwallctl [--socket PATH | --addr HOST:PORT --tls-ca CA --tls-cert C --tls-key K]
                [--json] COMMAND ...
+
+    (TCP is mutual TLS: the certificate's subject makes the client an admin or a reader.)
 
     status                       what runs
     stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
@@ -417,8 +419,10 @@ def build_parser() -> Parser:
                     % DEFAULT_SOCKET)
     ap.add_argument("--addr", metavar="HOST:PORT", help="synwalld's TCP listener (TLS)")
     ap.add_argument("--tls-ca", metavar="PEM", help="CA that signed the server's certificate")
-    ap.add_argument("--tls-cert", metavar="PEM", help="client certificate (mutual TLS)")
-    ap.add_argument("--tls-key", metavar="PEM", help="client key (mutual TLS)")
+    ap.add_argument("--tls-cert", metavar="PEM",
+                    help="client certificate, signed by synwalld's api.tls_client_ca (with "
+                    "--addr: its subject gives the role, api.admin_clients)")
+    ap.add_argument("--tls-key", metavar="PEM", help="the client certificate's key")
     ap.add_argument("--tls-server-name", metavar="NAME",
                     help="name to check in the server's certificate")
     ap.add_argument("--timeout", type=float, default=10.0, metavar="S")

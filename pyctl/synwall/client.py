@@ -215,6 +215,7 @@ class Client:
                  tls_key: str | None = None, server_name: str | None = None,
                  timeout: float = 10.0) -> None:
         self.timeout = timeout
+        self.tls = addr is not None
         if addr is not None:
             ca = Path(tls_ca).read_bytes() if tls_ca else None
             key = Path(tls_key).read_bytes() if tls_key else None
@@ -250,7 +251,15 @@ class Client:
                     field_name = cast(str, md.value)  # str for a text key (not -bin)
         except Exception:  # noqa: BLE001 - no metadata on local failures
             pass
-        if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
+        if code == grpc.StatusCode.UNAVAILABLE and self.tls and \
+                details.endswith(("Socket closed", "Connection reset by peer")):
+            # synwalld's TLS listener ends the handshake of a client it cannot verify; the
+            # server never gets to send a status
+            code = grpc.StatusCode.UNAUTHENTICATED
+            details = ("synwalld at %s refused the TLS handshake: it takes only a client "
+                       "certificate signed by its api.tls_client_ca (--tls-cert, --tls-key)"
+                       % self.target)
+        elif code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
             reason = details.rsplit(": ", 1)[-1]
             details = "cannot reach synwalld at %s: %s" % (self.target, reason)
         elif code == grpc.StatusCode.DEADLINE_EXCEEDED:

@@ -2,7 +2,9 @@
 
 Each message is a 4-byte big-endian length and a serialized synwall.dp.v1.DpRequest; the
 dataplane answers each request with one DpResponse, in order (docs/DATAPLANE.md, "Control
-socket"). One connection is kept and re-opened when it breaks.
+socket"). One connection is kept and re-opened when it breaks: the dataplane closes a
+connection that stays idle for a few seconds, and one that it has to make room for a newer
+client, so the next request finds it closed and is sent again on a fresh one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import threading
 from synwall.dp.v1 import dataplane_pb2 as dp
 
 MAX_MESSAGE = 4 << 20
+# Attempts of one request: the kept connection may have been closed by the dataplane (idle,
+# or replaced by a newer client), and a fresh one may be replaced too before its turn.
+ATTEMPTS = 3
 
 
 class DataplaneUnavailable(ConnectionError):
@@ -79,15 +84,19 @@ class DpLink:
         return self._recv_exact(s, n)
 
     def call(self, req: dp.DpRequest) -> dp.DpResponse:
-        """One request, one response (ok or not). DataplaneUnavailable on transport errors.
+        """One request, one response (ok or not). DataplaneUnavailable on transport errors;
+        DataplaneRefused for a request over the socket's message limit (never sent).
 
         Every request is idempotent or harmless to repeat (a whole config, the same keys), so
-        a broken kept connection is retried once on a fresh one.
+        a connection that breaks is replaced and the request sent again, up to ATTEMPTS
+        times; a dataplane that is not listening fails at once.
         """
         payload = req.SerializeToString()
+        if len(payload) > MAX_MESSAGE:
+            raise DataplaneRefused("a %d-byte request is over the control socket's limit of "
+                                   "%d bytes" % (len(payload), MAX_MESSAGE), "request")
         with self._lock:
-            for attempt in (0, 1):
-                fresh = self._sock is None
+            for attempt in range(ATTEMPTS):
                 try:
                     data = self._exchange(payload)
                     break
@@ -96,7 +105,8 @@ class DpLink:
                     raise
                 except (OSError, ConnectionError) as e:
                     self._close()
-                    if fresh or attempt == 1:
+                    # no answer in time: the dataplane is stuck, not the connection
+                    if attempt == ATTEMPTS - 1 or isinstance(e, TimeoutError):
                         raise DataplaneUnavailable("dataplane control socket %s: %s"
                                                    % (self.path, e)) from None
         resp = dp.DpResponse()

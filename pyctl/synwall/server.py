@@ -9,10 +9,20 @@ travels in the trailing metadata key `synwall-field`.
 WatchCounters streams hold a server thread each for as long as they last: at most
 `api.max_watch_streams` run at once (the next is refused with RESOURCE_EXHAUSTED), and the
 thread pool has that many threads on top of those that serve everything else.
+
+Who may do what. The Unix socket is plain text and every call on it is an admin's: its file
+mode (0600, synwalld's user) is its access control. The TCP listener is mutual TLS only (a
+client certificate signed by `api.tls_client_ca`, or no TLS handshake at all) and gives each
+client a role from its certificate's subject (`ClientRoles`): an admin (`api.admin_clients`)
+may call everything; a reader (`api.read_clients`, or else every other certificate) only
+what changes nothing and shows no secret (READ_METHODS); anything else is PERMISSION_DENIED.
+The two listeners are two gRPC servers with threads of their own, so that no number of TCP
+clients can keep the local admin waiting.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import ipaddress
@@ -24,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
 from pathlib import Path
-from typing import NoReturn, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -384,6 +394,9 @@ class AdminService(pb_grpc.AdminServicer):
         for name, value in changes.items():
             model.check_limit(name, value, start, "runtime.limits.")
         lim = model.Limits().replace(**changes)
+        if len(rc.policies) > model.PORT_MAX:
+            raise bad("runtime.policies", "%d policies: at most %d (one per port)"
+                      % (len(rc.policies), model.PORT_MAX))
         table = model.PolicyTable()
         for i, p in enumerate(rc.policies):
             table.put(policy_from_pb(p, "runtime.policies[%d]." % i))
@@ -404,6 +417,158 @@ class AdminService(pb_grpc.AdminServicer):
         return pb.ValidateConfigResponse()
 
 
+# --- client roles (the TCP listener) -----------------------------------------------------
+
+class Role(enum.IntEnum):
+    READ = 1
+    ADMIN = 2
+
+
+def _admin_method(name: str) -> str:
+    return "/%s/%s" % (SERVICE_NAME, name)
+
+
+# What a reader may call: the calls that change nothing and show no secret, and the standard
+# health and reflection services. Every other method, a future one included, is an admin's.
+# DumpSyncache is not a reader's: the ISS of a half-open handshake is its cookie, which
+# completes the handshake from any address. ValidateConfig is not either: a change's dry run
+# takes the change's rights (as kubectl's server-side dry run does).
+READ_METHODS = frozenset(_admin_method(m) for m in (
+    "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies",
+    "GetKeyStatus"))
+READ_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                 "/grpc.reflection.v1.ServerReflection/")
+
+
+def required_role(method: str) -> Role:
+    if method in READ_METHODS or method.startswith(READ_SERVICES):
+        return Role.READ
+    return Role.ADMIN
+
+
+def subject_attrs(subject: str) -> list[tuple[str, str]]:
+    """The (attribute, value) pairs of a certificate subject as OpenSSL prints it in RFC 2253
+    form (what gRPC's auth context calls x509_subject): `CN=alice,OU=netops,O=Example\\, Inc.`;
+    separators "," and "+", escapes `\\c` and `\\XX` (UTF-8 bytes)."""
+    pairs: list[tuple[str, str]] = []
+    cur = bytearray()
+    i, n = 0, len(subject)
+
+    def end() -> None:
+        attr, eq, value = cur.decode("utf-8", "replace").partition("=")
+        if eq:
+            pairs.append((attr.strip(), value))
+        cur.clear()
+
+    while i < n:
+        ch = subject[i]
+        if ch == "\\" and i + 1 < n:
+            hexpair = subject[i + 1:i + 3]
+            if len(hexpair) == 2 and all(c in "0123456789abcdefABCDEF" for c in hexpair):
+                cur.append(int(hexpair, 16))
+                i += 3
+                continue
+            cur += subject[i + 1].encode()
+            i += 2
+            continue
+        if ch in ",+":
+            end()
+        else:
+            cur += ch.encode()
+        i += 1
+    end()
+    return pairs
+
+
+class ClientRoles(grpc.ServerInterceptor):
+    """Every call on the TCP listener: the client's role from its certificate's subject, and
+    UNAUTHENTICATED (no verified certificate) or PERMISSION_DENIED (no role, or a reader
+    calling what needs an admin) before the method runs."""
+
+    def __init__(self, admin_clients: list[str], read_clients: list[str] | None) -> None:
+        self.admins = frozenset(admin_clients)
+        self.readers = None if read_clients is None else frozenset(read_clients)
+
+    def role(self, attrs: list[tuple[str, str]]) -> Role | None:
+        names = {"%s=%s" % (a, v) for a, v in attrs}
+        if names & self.admins:
+            return Role.ADMIN
+        if self.readers is None or names & self.readers:
+            return Role.READ
+        return None
+
+    def check(self, context: grpc.ServicerContext, method: str) -> None:
+        # (typeshed says bytes; gRPC gives each property as a list of values)
+        auth = cast(Mapping[str, list[bytes]], context.auth_context())
+        subject = auth.get("x509_subject")
+        if auth.get("transport_security_type") != [b"ssl"] or not subject:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                          "no client certificate: synwalld's TCP listener serves only clients "
+                          "with a certificate signed by its api.tls_client_ca")
+        attrs = subject_attrs(subject[0].decode("utf-8", "replace"))
+        who = ",".join("%s=%s" % (a, v) for a, v in attrs if a in bootconfig.CLIENT_ATTRS) \
+            or subject[0].decode("utf-8", "replace")
+        role = self.role(attrs)
+        name = method.rsplit("/", 1)[-1]
+        if role is None:
+            log.warning("api: client %s refused %s: no role", who, name)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                          "client %s has no role: it is in neither api.admin_clients nor "
+                          "api.read_clients" % who)
+        if role < required_role(method):
+            log.warning("api: client %s refused %s: read-only", who, name)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                          "%s needs the admin role: client %s may only read (the admins are "
+                          "api.admin_clients)" % (name, who))
+        if role == Role.ADMIN and required_role(method) == Role.ADMIN:
+            log.info("api: client %s: %s", who, name)
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails],
+                                     grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None  # UNIMPLEMENTED, as without the check
+        method = handler_call_details.method
+        return guarded(handler, lambda context: self.check(context, method))
+
+
+def guarded(h: grpc.RpcMethodHandler[Any, Any],
+            check: Callable[[grpc.ServicerContext], None]) -> grpc.RpcMethodHandler[Any, Any]:
+    """The same handler, check(context) called before its behaviour."""
+    des, ser = h.request_deserializer, h.response_serializer
+    if h.unary_unary is not None:
+        uu = h.unary_unary
+
+        def unary_unary(req: Any, context: grpc.ServicerContext) -> Any:
+            check(context)
+            return uu(req, context)
+        return grpc.unary_unary_rpc_method_handler(unary_unary, des, ser)
+    if h.unary_stream is not None:
+        us = h.unary_stream
+
+        def unary_stream(req: Any, context: grpc.ServicerContext) -> Any:
+            check(context)
+            return us(req, context)
+        return grpc.unary_stream_rpc_method_handler(unary_stream, des, ser)
+    if h.stream_unary is not None:
+        su = h.stream_unary
+
+        def stream_unary(reqs: Any, context: grpc.ServicerContext) -> Any:
+            check(context)
+            return su(reqs, context)
+        return grpc.stream_unary_rpc_method_handler(stream_unary, des, ser)
+    assert h.stream_stream is not None
+    ss = h.stream_stream
+
+    def stream_stream(reqs: Any, context: grpc.ServicerContext) -> Any:
+        check(context)
+        return ss(reqs, context)
+    return grpc.stream_stream_rpc_method_handler(stream_stream, des, ser)
+
+
 # --- the server -------------------------------------------------------------------------
 
 class ListenError(RuntimeError):
@@ -411,27 +576,38 @@ class ListenError(RuntimeError):
 
 
 class ApiServer:
-    """The gRPC server: the Unix socket (mode 0600), optional TCP with TLS, health and
-    reflection."""
+    """The gRPC servers: the Unix socket (mode 0600, admin) and, when configured, TCP with
+    mutual TLS and client roles; each with health and reflection and threads of its own."""
 
     def __init__(self, ctl: Controller, api: bootconfig.ApiSection,
                  unary_workers: int = UNARY_WORKERS) -> None:
         self.ctl = ctl
         self.api = api
-        # Every open watch has a thread of its own, so that the other calls always have
-        # unary_workers threads.
-        workers = unary_workers + api.max_watch_streams
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
-                                                             thread_name_prefix="grpc"))
-        self.admin = AdminService(ctl, api.max_watch_streams)
-        pb_grpc.add_AdminServicer_to_server(self.admin, self.server)
+        self.unary_workers = unary_workers
         self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), self.server)
+        self.server, self.admin = self._new_server([])
+        self.tcp_server: grpc.Server | None = None
+        if api.tcp:
+            self.roles = ClientRoles(api.admin_clients, api.read_clients)
+            self.tcp_server, self.tcp_admin = self._new_server([self.roles])
         self.tcp_port: int | None = None
         ctl.on_state(self._on_state)
+
+    def _new_server(self, interceptors: list[grpc.ServerInterceptor]
+                    ) -> tuple[grpc.Server, AdminService]:
+        # Every open watch has a thread of its own, so that the other calls always have
+        # unary_workers threads.
+        workers = self.unary_workers + self.api.max_watch_streams
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
+                                                        thread_name_prefix="grpc"),
+                             interceptors=interceptors)
+        admin = AdminService(self.ctl, self.api.max_watch_streams)
+        pb_grpc.add_AdminServicer_to_server(admin, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), server)
+        return server, admin
 
     def _on_state(self, state: DataplaneState) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if state == DataplaneState.RUNNING \
@@ -447,10 +623,12 @@ class ApiServer:
             self._listen_tcp(self.api.tcp)
 
     def serve(self) -> None:
-        self.server.start()
         if self.api.unix_socket:
+            self.server.start()
             # created under umask 0177 already; make sure nothing widened it since
             os.chmod(self.api.unix_socket, 0o600)
+        if self.tcp_server is not None:
+            self.tcp_server.start()
 
     def _listen_unix(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -478,14 +656,17 @@ class ApiServer:
 
     def _listen_tcp(self, addr: str) -> None:
         a = self.api
-        assert a.tls_key is not None and a.tls_cert is not None  # bootconfig: tcp needs both
+        # bootconfig: tcp needs all three
+        assert a.tls_key is not None and a.tls_cert is not None and a.tls_client_ca
+        assert self.tcp_server is not None
         key = Path(a.tls_key).read_bytes()
         cert = Path(a.tls_cert).read_bytes()
-        ca = Path(a.tls_client_ca).read_bytes() if a.tls_client_ca else None
+        ca = Path(a.tls_client_ca).read_bytes()
+        # A client without a certificate signed by ca has its TLS handshake refused.
         creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca,
-                                            require_client_auth=ca is not None)
+                                            require_client_auth=True)
         try:
-            port = self.server.add_secure_port(addr, creds)
+            port = self.tcp_server.add_secure_port(addr, creds)
         except RuntimeError as e:
             raise ListenError("api.tcp %s: cannot listen: %s" % (addr, e)) from None
         if not port:
@@ -493,7 +674,11 @@ class ApiServer:
         self.tcp_port = port
 
     def stop(self, grace: float = 1.0) -> None:
-        self.server.stop(grace).wait()
+        stopped = [self.server.stop(grace)]
+        if self.tcp_server is not None:
+            stopped.append(self.tcp_server.stop(grace))
+        for event in stopped:
+            event.wait()
         if self.api.unix_socket:
             try:
                 os.unlink(self.api.unix_socket)

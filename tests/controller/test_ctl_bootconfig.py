@@ -240,6 +240,11 @@ def test_source_quotas_parse_and_reach_the_command_line():
     ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n",
      "keys.max_clock_skew", "needs a rotation interval of at least 9 s"),
     ("[api]\ntcp = \"127.0.0.1:50051\"\n", "api.tcp", "a TCP listener needs TLS"),
+    ("[api]\nadmin_clients = [\"CN=alice\"]\n", "api.admin_clients",
+     "TLS settings without api.tcp"),
+    ("[api]\nread_clients = [\"alice\"]\n", "api.read_clients",
+     "item 0, 'alice', is not CN=NAME or OU=UNIT"),
+    ("[api]\nadmin_clients = \"CN=alice\"\n", "api.admin_clients", "expected a list"),
     ("[api]\nmetrics = \"localhost\"\n", "api.metrics", "not HOST:PORT"),
     ("[limits\n", "", "not valid TOML"),
 ])

@@ -1,6 +1,6 @@
 """synwallctl against a live synwalld: each subcommand's output and exit code (0 ok, 1 failed,
-2 usage or bad input, errors on one line); the Unix socket is the owner's only; TCP needs TLS
-(refused at start without it) and works with it, mutual TLS included."""
+2 usage or bad input, errors on one line); the Unix socket is the owner's only; TCP needs
+mutual TLS (refused at start without it) and works with it (roles: test_ctl_auth.py)."""
 
 import json
 import os
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from synwall import cli
+from tests.controller.pki import Pki
 
 CTL = Path(sys.executable).parent / "synwallctl"
 SYNWALLD = Path(sys.executable).parent / "synwalld"
@@ -310,38 +311,30 @@ def test_tcp_without_tls_is_refused_at_start(tmp_path):
                         % p), r.stderr
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+def test_tcp_without_client_certificates_is_refused_at_start(tmp_path):
+    pki = Pki(tmp_path)
+    p = tmp_path / "tcp.toml"
+    p.write_text('[api]\nunix_socket = ""\ntcp = "127.0.0.1:50051"\ntls_cert = "%s"\n'
+                 'tls_key = "%s"\n' % (pki.server.cert, pki.server.key))
+    r = subprocess.run([str(SYNWALLD), "-c", str(p)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2, r
+    assert r.stderr == ("synwalld: %s: api.tls_client_ca: a TCP listener needs client "
+                        "certificates: set api.tls_client_ca to the CA that signs them, and "
+                        "api.admin_clients to the subjects that may change things (the "
+                        "others only read)\n" % p), r.stderr
 
 
-def make_certs(d: Path):
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
-    openssl("req", "-x509", *ec, "-keyout", "server.key", "-out", "server.pem", "-subj",
-            "/CN=synwall-test", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            cwd=d)
-    openssl("req", "-x509", *ec, "-keyout", "clientca.key", "-out", "clientca.pem", "-subj",
-            "/CN=synwall-test-clients", cwd=d)
-    openssl("req", *ec, "-keyout", "client.key", "-out", "client.csr", "-subj",
-            "/CN=operator", cwd=d)
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "clientca.pem", "-CAkey",
-            "clientca.key", "-CAcreateserial", "-out", "client.pem", "-days", "1", cwd=d)
-
-
-@pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
-def test_tcp_with_tls(capsys, env_factory, tmp_path, mutual):
-    if not shutil.which("openssl"):
-        pytest.fail("openssl is needed to make the test certificates")
-    make_certs(tmp_path)
-    api = ('tcp = "127.0.0.1:0"\ntls_cert = "%s"\ntls_key = "%s"\n'
-           % (tmp_path / "server.pem", tmp_path / "server.key"))
-    if mutual:
-        api += 'tls_client_ca = "%s"\n' % (tmp_path / "clientca.pem")
+def test_tcp_with_mutual_tls(capsys, env_factory, tmp_path):
+    pki = Pki(tmp_path)
+    operator = pki.client("client", "/CN=operator")
+    api = ('tcp = "127.0.0.1:0"\ntls_cert = "%s"\ntls_key = "%s"\ntls_client_ca = "%s"\n'
+           % (pki.server.cert, pki.server.key, pki.client_ca))
     env = env_factory("fake", api_extra=api)
     env.start()
     addr = "127.0.0.1:%d" % env.daemon.api.tcp_port
-    tls = ["--addr", addr, "--tls-ca", str(tmp_path / "server.pem")]
-    client_cert = ["--tls-cert", str(tmp_path / "client.pem"),
-                   "--tls-key", str(tmp_path / "client.key")]
+    tls = ["--addr", addr, "--tls-ca", str(pki.server.cert)]
+    client_cert = ["--tls-cert", str(operator.cert), "--tls-key", str(operator.key)]
 
     def ctl(*args):
         capsys.readouterr()
@@ -350,10 +343,8 @@ def test_tcp_with_tls(capsys, env_factory, tmp_path, mutual):
 
     rc, out, err = ctl(*tls, *client_cert, "status")
     assert rc == 0 and "dataplane: running" in out, err
-    rc, out, err = ctl("--addr", addr, "status")  # not trusting the server's certificate
+    rc, out, err = ctl("--addr", addr, *client_cert, "status")  # not trusting the server
     assert rc == 1 and err.count("\n") == 1, (out, err)
+    assert "refused the TLS handshake" not in err, err
     rc, out, err = ctl(*tls, "status")  # no client certificate
-    if mutual:
-        assert rc == 1 and err.count("\n") == 1, (out, err)
-    else:
-        assert rc == 0, err
+    assert rc == 1 and err.count("\n") == 1 and "refused the TLS handshake" in err, (out, err)

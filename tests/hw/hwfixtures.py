@@ -5,6 +5,7 @@ A module of the package `tests.hw`, not a conftest: its helpers are imported by 
 package's full name keeps it from hiding the real hw/ package."""
 
 import ctypes
+import json
 import os
 import shutil
 import socket
@@ -23,7 +24,10 @@ DP_BIN = Path(os.environ.get("SYNWALL_DP", REPO / "build" / "dataplane" / "synwa
 class FakeHost:
     """A sysfs and a procfs tree in a temporary folder, laid out as Linux lays them out (the
     parts hw.check and hw.prepare read): PCI devices with their driver symlinks, network
-    interfaces, hugepages, IOMMU groups, /proc/mounts, /proc/net/route, /proc/cpuinfo."""
+    interfaces and the virtual ones stacked on them (bonds, bridges, VLANs: master, upper_*,
+    lower_* links), hugepages, IOMMU groups, /proc/mounts, /proc/net/route, /proc/cpuinfo;
+    and the routes of every table as `ip -j route show table all` prints them (routes.json,
+    given to the tools with --routes-json)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -34,8 +38,10 @@ class FakeHost:
             (self.sys / d).mkdir(parents=True, exist_ok=True)
         (self.sys / "bus/pci/drivers_probe").write_text("")
         (self.proc / "net").mkdir(parents=True, exist_ok=True)
-        self.routes = []  # (iface, dest hex, mask hex)
+        self.routes = []  # interfaces with a default route in the main table
         self.routes6 = []
+        self.ip_routes = {"ipv4": [], "ipv6": []}  # other `ip -j` routes (routes.json only)
+        self.routes_json = self.root / "routes.json"
         self.set_hugepages(0, 0)
         self.set_mounts([])
         self.set_cpu_flags("fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx avx2")
@@ -110,6 +116,26 @@ class FakeHost:
         link.symlink_to(os.path.relpath(dev / "net" / ifname, link.parent))
         (dev / "net" / ifname / "device").symlink_to("../..")
 
+    def add_virtual_netdev(self, ifname: str, lowers=(), *, master: bool) -> None:
+        """A virtual interface stacked on `lowers`, linked as Linux links it: a bond, bridge,
+        team or VRF is their master (`master` and `upper_` on each, `lower_` on it); a VLAN or
+        macvlan only their upper."""
+        d = self.sys / "devices/virtual/net" / ifname
+        d.mkdir(parents=True, exist_ok=True)
+        link = self.sys / "class/net" / ifname
+        link.symlink_to(os.path.relpath(d, link.parent))
+        for low in lowers:
+            ld = (self.sys / "class/net" / low).resolve()
+            (ld / ("upper_" + ifname)).symlink_to(os.path.relpath(d, ld))
+            if master:
+                (ld / "master").symlink_to(os.path.relpath(d, ld))
+            (d / ("lower_" + low)).symlink_to(os.path.relpath(ld, d))
+
+    def add_route(self, route: dict, v6: bool = False) -> None:
+        """Any route, as `ip -j route show table all` gives it (routes.json only)."""
+        self.ip_routes["ipv6" if v6 else "ipv4"].append(route)
+        self._write_routes()
+
     # hugepages, IOMMU, CPU, routes
     def set_hugepages(self, nr: int, free: int | None = None, size_kb: int = 2048) -> None:
         d = self.sys / "kernel/mm/hugepages" / ("hugepages-%dkB" % size_kb)
@@ -162,9 +188,26 @@ class FakeHost:
                          "00000000 00000003 %8s" % (z, z, ifn))
         rows6.append("%s 00 %s 00 %s ffffffff 00000001 00000000 00200200       lo" % (z, z, z))
         (self.proc / "net/ipv6_route").write_text("\n".join(rows6) + "\n")
+        # The same routes (and the others added) as ip -j prints them, with the local table's
+        # routes that a real host always has.
+        v4 = [{"dst": "default", "gateway": "198.18.0.1", "dev": ifn, "flags": []}
+              for ifn in self.routes]
+        v4 += [{"dst": "198.18.0.0/24", "dev": "eth9", "protocol": "kernel", "scope": "link",
+                "flags": []},
+               {"type": "local", "dst": "127.0.0.0/8", "dev": "lo", "table": "local",
+                "protocol": "kernel", "scope": "host", "flags": []}]
+        v6 = [{"dst": "default", "gateway": "fe80::1", "dev": ifn, "metric": 1024,
+               "flags": [], "pref": "medium"} for ifn in self.routes6]
+        v6 += [{"dst": "2001:2::/64", "dev": "eth9", "protocol": "kernel", "metric": 256,
+                "flags": []},
+               {"type": "unreachable", "dst": "default", "dev": "lo", "metric": 4278198272,
+                "flags": [], "pref": "medium", "table": "unreach"}]
+        self.routes_json.write_text(json.dumps({"ipv4": v4 + self.ip_routes["ipv4"],
+                                                "ipv6": v6 + self.ip_routes["ipv6"]}))
 
     def args(self) -> list:
-        return ["--sysfs-root", str(self.sys), "--proc-root", str(self.proc)]
+        return ["--sysfs-root", str(self.sys), "--proc-root", str(self.proc),
+                "--routes-json", str(self.routes_json)]
 
 
 # --- network namespaces ---------------------------------------------------------------------

@@ -164,6 +164,15 @@ def by_pci(res):
     return {d["pci"]: d for d in res["devices"]}
 
 
+def test_check_sees_the_default_route_through_a_bridge(host):
+    host.add_virtual_netdev("br0", ["enp3s0f0"], master=True)
+    host.add_route({"dst": "default", "gateway": "198.18.3.1", "dev": "br0", "table": "50",
+                    "flags": []})
+    ix = by_pci(json.loads(run_check(host, "--json").stdout))[IXGBE]
+    assert ix["default_route"] == ["enp3s0f0"]
+    assert "but it carries the default route (enp3s0f0): keep it for the host" in ix["why"]
+
+
 def test_check_reports_each_network_device(host):
     r = run_check(host, "--json")
     assert r.returncode == 1, r.stdout + r.stderr      # only one port ready

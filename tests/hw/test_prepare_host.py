@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hw import prepare
+from hw.sysinfo import DefaultRoute, Host
 from tests.hw.hwfixtures import REPO, FakeHost
 
 VIRTIO, PORT_A, PORT_B = "0000:00:03.0", "0000:03:00.0", "0000:03:00.1"
@@ -241,6 +242,115 @@ def test_refuses_an_ipv6_only_default_route(host):
     r = cli(host, PORT_A, PORT_B)
     assert r.returncode == 1
     assert "refusing to take %s (enp3s0f1)" % PORT_B in r.stdout
+
+
+# --- default routes behind stacked interfaces and in other tables ---------------------------
+
+def refusal(host, *ports):
+    r = cli(host, "--dry-run", *ports)
+    assert r.returncode == 1, r.stdout + r.stderr
+    return r.stdout.strip().splitlines()[-1]
+
+
+def test_refuses_a_nic_under_a_bond_that_carries_the_default_route(host):
+    host.add_virtual_netdev("bond0", ["enp3s0f0"], master=True)
+    host.add_route({"dst": "default", "gateway": "198.18.0.1", "dev": "bond0", "flags": []})
+    before = snapshot(host.root)
+    assert refusal(host, PORT_A, PORT_B) == (
+        "synwall-prepare-host: refusing to take %s (enp3s0f0): it carries the host's default "
+        "route (through bond0); synwall needs two other ports" % PORT_A)
+    assert snapshot(host.root) == before
+
+
+def test_refuses_a_nic_under_a_vlan_with_an_ipv6_default_route(host):
+    host.add_virtual_netdev("enp3s0f1.100", ["enp3s0f1"], master=False)
+    host.add_route({"dst": "default", "gateway": "fe80::1", "dev": "enp3s0f1.100",
+                    "flags": []}, v6=True)
+    assert refusal(host, PORT_A, PORT_B) == (
+        "synwall-prepare-host: refusing to take %s (enp3s0f1): it carries the host's default "
+        "route (through enp3s0f1.100); synwall needs two other ports" % PORT_B)
+
+
+def test_refuses_a_vlan_on_a_bridge_on_a_bond_in_another_table(host):
+    host.add_virtual_netdev("bond0", ["enp3s0f0"], master=True)
+    host.add_virtual_netdev("br0", ["bond0"], master=True)
+    host.add_virtual_netdev("br0.7", ["br0"], master=False)
+    host.add_route({"dst": "default", "gateway": "198.18.7.1", "dev": "br0.7", "table": "100",
+                    "flags": []})
+    assert refusal(host, PORT_A) == (
+        "synwall-prepare-host: refusing to take %s (enp3s0f0): it carries the host's default "
+        "route (through bond0, br0, br0.7; IPv4 routing table 100); synwall needs two other "
+        "ports" % PORT_A)
+
+
+def test_refuses_a_default_route_of_another_table_or_a_multipath_one(host):
+    host.add_route({"dst": "default", "gateway": "198.18.9.1", "dev": "enp3s0f0",
+                    "table": "mgmt", "flags": []})
+    assert "refusing to take %s (enp3s0f0)" % PORT_A in refusal(host, PORT_A)
+    assert "IPv4 routing table mgmt" in refusal(host, PORT_A)
+    host.ip_routes["ipv4"].clear()
+    host.add_route({"dst": "default", "table": "main", "flags": [], "nexthops": [
+        {"gateway": "198.18.0.1", "dev": "eth0", "weight": 1, "flags": []},
+        {"gateway": "198.18.1.1", "dev": "enp3s0f1", "weight": 1, "flags": []}]})
+    assert "refusing to take %s (enp3s0f1)" % PORT_B in refusal(host, PORT_A, PORT_B)
+
+
+def test_the_route_is_also_followed_down_from_its_interface(host):
+    """A stack whose lower interface lacks its upper link (sysfs written by an older
+    kernel, or a driver that links only one way) is found from the route's side."""
+    host.add_virtual_netdev("team0", ["enp3s0f0"], master=True)
+    nic = (host.sys / "class/net/enp3s0f0").resolve()
+    (nic / "master").unlink()
+    (nic / "upper_team0").unlink()
+    host.add_route({"dst": "default", "gateway": "198.18.0.1", "dev": "team0", "flags": []})
+    assert "refusing to take %s (enp3s0f0): it carries the host's default route (through " \
+        "team0)" % PORT_A in refusal(host, PORT_A)
+
+
+def test_routes_that_carry_nothing_and_stacks_of_other_nics_do_not_refuse(host):
+    # unreachable, blackhole and prohibit defaults carry no traffic; lo is not a NIC
+    for kind in ("unreachable", "blackhole", "prohibit"):
+        host.add_route({"type": kind, "dst": "default", "dev": "enp3s0f0", "table": "9",
+                        "flags": []})
+    # the host's own bond is made of eth0 alone: synwall's ports are not under it
+    host.add_virtual_netdev("bond0", ["eth0"], master=True)
+    host.add_route({"dst": "default", "gateway": "198.18.0.1", "dev": "bond0", "flags": []})
+    r = cli(host, "--dry-run", PORT_A, PORT_B)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "refusing to take %s (eth0): it carries the host's default route (through bond0)" \
+        % VIRTIO in refusal(host, VIRTIO)
+
+
+def test_on_the_real_host_ip_is_asked_for_every_table(tmp_path, monkeypatch):
+    """Host() of /sys and /proc runs `ip -j -4|-6 route show table all` (here a stand-in on
+    PATH that prints what ip would)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ip").write_text(
+        "#!/bin/sh\n"
+        "echo \"$*\" >> %s\n"
+        "case \"$2\" in\n"
+        "-4) echo '[{\"dst\":\"default\",\"gateway\":\"198.18.0.1\",\"dev\":\"br0\","
+        "\"flags\":[]},{\"type\":\"blackhole\",\"dst\":\"default\",\"table\":\"7\","
+        "\"flags\":[]}]' ;;\n"
+        "-6) echo '[{\"dst\":\"default\",\"gateway\":\"fe80::1\",\"dev\":\"eth1\","
+        "\"table\":\"mgmt\",\"flags\":[]}]' ;;\n"
+        "esac\n" % (tmp_path / "calls"))
+    (fake / "ip").chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (fake, os.environ["PATH"]))
+    routes = Host().default_routes()
+    assert routes == [DefaultRoute("br0", "IPv4", "main"), DefaultRoute("eth1", "IPv6", "mgmt")]
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        "-j -4 route show table all", "-j -6 route show table all"]
+
+
+def test_without_the_ip_json_the_proc_files_are_read(host, tmp_path):
+    """A fixture tree given without --routes-json (or a host without ip): /proc/net/route and
+    ipv6_route, the main table."""
+    r = subprocess.run([sys.executable, "-m", "hw.prepare", "--dry-run", VIRTIO,
+                        "--sysfs-root", str(host.sys), "--proc-root", str(host.proc)],
+                       capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 1 and "refusing to take %s (eth0)" % VIRTIO in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("ref,msg", [

@@ -383,6 +383,94 @@ test_limits(void)
 	free(d);
 }
 
+/* ---- port ranges ------------------------------------------------------------------------ */
+
+/* What sw_cfg_set_ranges must give: every range written over the ports in turn. */
+static void
+paint_naive(uint8_t *mode, struct sw_profile *prof, uint32_t *idle,
+	    const struct sw_port_range *r, size_t n, struct sw_profile def, uint32_t idle_def)
+{
+	uint32_t p;
+	size_t i;
+
+	for (p = 0; p < 65536; p++) {
+		mode[p] = SW_MODE_PASS;
+		prof[p] = def;
+		idle[p] = idle_def;
+	}
+	for (i = 0; i < n; i++)
+		for (p = r[i].lo; p <= r[i].hi; p++) {
+			mode[p] = r[i].mode;
+			prof[p] = r[i].profile;
+			idle[p] = r[i].idle_s != 0 ? r[i].idle_s : idle_def;
+		}
+}
+
+static void
+test_ranges(void)
+{
+	static uint8_t mode[65536];
+	static struct sw_profile prof[65536];
+	static uint32_t idle[65536];
+	static struct sw_port_range r[65535];
+	struct sw_config *c = sw_cfg_new_default();
+	struct sw_profile def;
+	unsigned int seed = 1, round;
+	size_t n, i;
+	uint32_t p, min;
+
+	REQUIRE(c != NULL);
+	sw_cfg_set_idle_default(c, 3600);
+	def = sw_cfg_default_profile(&c->lim);
+	/* random ranges, narrow and wide, overlapping: the later wins, as if painted in turn */
+	for (round = 0; round < 40; round++) {
+		n = round == 0 ? 0 : (size_t)(rand_r(&seed) % (round < 30 ? 20 : 3000)) + 1;
+		for (i = 0; i < n; i++) {
+			uint32_t lo = (uint32_t)(rand_r(&seed) % 65535) + 1;
+			uint32_t w = rand_r(&seed) % 4 == 0 ? (uint32_t)rand_r(&seed) % 65536
+							      : (uint32_t)rand_r(&seed) % 40;
+			uint32_t hi = lo + w > 65535 ? 65535 : lo + w;
+
+			r[i] = (struct sw_port_range){
+				.lo = (uint16_t)lo, .hi = (uint16_t)hi,
+				.mode = (uint8_t)(rand_r(&seed) % 4),
+				.profile = { .mss = (uint16_t)(536 + i % 1000), .wscale = (uint8_t)(i % 15),
+					     .flags = (uint8_t)(i % 8) },
+				.idle_s = rand_r(&seed) % 3 == 0 ? 0 : (uint32_t)(i + 1) * 7,
+			};
+		}
+		SW_CTX("round %u: %zu ranges", round, n);
+		/* whatever the ports held before goes */
+		memset(c->port_mode, SW_MODE_DROP, sizeof(c->port_mode));
+		REQUIRE(sw_cfg_set_ranges(c, r, n) == 0);
+		paint_naive(mode, prof, idle, r, n, def, 3600);
+		min = 3600;
+		for (p = 0; p < 65536; p++)
+			if (idle[p] < min)
+				min = idle[p];
+		CHECK_MEM(c->port_mode, mode, sizeof(mode));
+		CHECK_MEM(c->port_profile, prof, sizeof(prof));
+		CHECK_MEM(c->port_idle_s, idle, sizeof(idle));
+		CHECK_EQ(c->idle_min_s, min);
+	}
+	/* The most a request may carry: a range per port, each from its port to 65535 (painted
+	 * in turn: 65535 x 32768 port writes). Port p is the last range's that covers it, the
+	 * one that starts at p. */
+	SW_CTX("65535 ranges");
+	for (i = 0; i < 65535; i++)
+		r[i] = (struct sw_port_range){ .lo = (uint16_t)(i + 1), .hi = 65535,
+					       .mode = (uint8_t)(1 + i % 3), .profile = def };
+	REQUIRE(sw_cfg_set_ranges(c, r, 65535) == 0);
+	CHECK_EQ(c->port_mode[0], SW_MODE_PASS);
+	for (p = 1; p < 65536; p++)
+		if (c->port_mode[p] != 1 + (p - 1) % 3) {
+			CHECK_MSG(0, "port %u: mode %u", p, c->port_mode[p]);
+			break;
+		}
+	SW_CTX_CLEAR();
+	free(c);
+}
+
 int
 main(void)
 {
@@ -390,6 +478,7 @@ main(void)
 	unsigned int nversions = env != NULL ? (unsigned int)strtoul(env, NULL, 10) : 2000;
 
 	test_limits();
+	test_ranges();
 	test_publish_waits();
 	test_rcu_swap(nversions);
 	return sw_test_done();

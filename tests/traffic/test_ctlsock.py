@@ -1,0 +1,193 @@
+"""The dataplane's control socket (--ctl) cannot be taken or locked: the real synwall-dp on
+pcap vdevs, clients that connect and send nothing, clients that never read their answers,
+requests left half-sent, a configuration as large as a request may be, while a get_status
+through the socket (what synwalld's GetStatus asks) is timed and stays fast.
+
+docs/DATAPLANE.md, "Control socket", says what the socket promises.
+"""
+
+import shutil
+import socket
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from synwall.dp.v1 import dataplane_pb2 as dp
+from synwall.dplink import DataplaneRefused, DpLink
+from tests.traffic.dpharness import DEFAULT_ARGS, wait_for
+
+# ctlsock.h
+MAX_CLIENTS = 8
+IDLE_MS = 5000
+IO_MS = 2000
+MAX_RANGES = 65535
+# What "fast" is here: a get_status costs well under a millisecond, where a loop that waited
+# on a client that does not read would take seconds (SW_CTL_IO_MS is 2 s).
+FAST_S = 0.5
+# ... and validating then applying the largest configuration (65535 wide ranges, built and
+# serialized in Python too) takes about a tenth of a second, where writing each range's
+# ports in turn (2 x 10^9 port writes) takes several seconds.
+APPLY_S = 2.0
+
+
+def frame(req: dp.DpRequest) -> bytes:
+    payload = req.SerializeToString()
+    return struct.pack("!I", len(payload)) + payload
+
+
+def raw_client(path: Path) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(str(path))
+    return s
+
+
+def closed_by_dataplane(s: socket.socket) -> bool:
+    """EOF (or a reset) once whatever was sent to us is read; False while it stays open."""
+    s.setblocking(False)
+    try:
+        while True:
+            try:
+                chunk = s.recv(1 << 20)
+            except BlockingIOError:
+                return False
+            except ConnectionResetError:
+                return True
+            if not chunk:
+                return True
+    finally:
+        s.settimeout(5)
+
+
+@pytest.fixture
+def ctl_dp(start_dp):
+    """A running synwall-dp with --ctl; yields (process, socket path, a DpLink)."""
+    d = Path(tempfile.mkdtemp(prefix="swctl", dir="/tmp"))  # Unix paths: 107 bytes at most
+    path = d / "dp.ctl"
+    p = start_dp(args=DEFAULT_ARGS + ["--ctl", str(path)])
+    link = DpLink(str(path), timeout=10)
+
+    def up():
+        try:
+            link.ping()
+            return True
+        except OSError:
+            return False
+    try:
+        assert wait_for(up, 30), "no control socket:\n" + p.stderr()
+        yield p, path, link
+    finally:
+        link.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def timed_status(link: DpLink) -> float:
+    t = time.monotonic()
+    st = link.status()
+    took = time.monotonic() - t
+    assert st.workers == 1
+    return took
+
+
+def wide_ranges(n: int) -> dp.DpConfig:
+    """n ranges, the i-th from port i+1 to 65535: the widest overlapping set (ranges x width
+    port writes, if each range were written in turn), and each port ends up with the mode of
+    the range that starts there."""
+    return dp.DpConfig(cachelimit=1000, rexmtlimit=3, syncookies=True, mss=1460, wscale=7,
+                       server_retries=3,
+                       ports=[dp.PortRange(lo=i + 1, hi=65535, mode=1 + i % 3, mss=1460,
+                                           wscale=7, window_scaling=True, sack=True,
+                                           timestamps=True) for i in range(n)])
+
+
+def test_idle_and_unread_clients_never_slow_the_controller(ctl_dp):
+    p, path, link = ctl_dp
+    # A configuration whose get_config answer (65535 ranges, about 1.5 MB) is more than a
+    # socket holds, for the clients that will not read it.
+    link.apply_config(wide_ranges(MAX_RANGES))
+    ask_config = frame(dp.DpRequest(get_config=True))
+
+    # Every place taken by connections that send nothing...
+    idle = [raw_client(path) for _ in range(MAX_CLIENTS)]
+    time.sleep(0.1)
+    # ... and then clients that ask for the big answer and never read it, and one that
+    # sends half a request.
+    unread = []
+    for _ in range(3):
+        s = raw_client(path)
+        s.sendall(ask_config)
+        unread.append(s)
+    half = raw_client(path)
+    half.sendall(struct.pack("!I", 1000) + b"\x08")
+    link.close()  # the controller's next call connects anew, as after a restart
+
+    started = time.monotonic()
+    worst = max(timed_status(link) for _ in range(5))
+    while time.monotonic() - started < IO_MS / 1000 + 1:
+        worst = max(worst, timed_status(link))
+        time.sleep(0.05)
+    assert worst < FAST_S, "a get_status took %.3f s among stuck clients:\n%s" % (
+        worst, p.stderr())
+
+    # What was stuck has been closed: the unread answers dropped, the half request too.
+    assert wait_for(lambda: all(closed_by_dataplane(s) for s in unread + [half]), 5), \
+        p.stderr()
+    assert "an answer not taken for" in p.stderr()
+    assert "a request incomplete for" in p.stderr()
+    # The idle ones made room for the newcomers or timed out.
+    assert wait_for(lambda: all(closed_by_dataplane(s) for s in idle), IDLE_MS / 1000 + 3)
+    for s in idle + unread + [half]:
+        s.close()
+    assert timed_status(link) < FAST_S
+    assert p.alive(), p.stderr()
+
+
+def test_the_controller_reconnects_after_an_idle_close(ctl_dp):
+    p, path, link = ctl_dp
+    assert timed_status(link) < FAST_S
+    time.sleep(IDLE_MS / 1000 + 0.5)  # the dataplane closes the kept connection meanwhile
+    assert timed_status(link) < FAST_S  # sent again on a fresh one, unnoticed
+    assert p.alive(), p.stderr()
+
+
+def test_the_largest_config_applies_at_once_and_a_larger_one_is_refused(ctl_dp):
+    p, path, link = ctl_dp
+    cfg = wide_ranges(MAX_RANGES)
+    t = time.monotonic()
+    link.validate_config(cfg)
+    link.apply_config(cfg)
+    took = time.monotonic() - t
+    assert took < APPLY_S, "validate + apply of %d ranges took %.2f s" % (
+        MAX_RANGES, took)
+    have = link.get_config()
+    got = {(r.lo, r.hi, r.mode) for r in have.ports[:3]}
+    assert got == {(1, 1, 1), (2, 2, 2), (3, 3, 3)}, got
+    assert len(have.ports) == MAX_RANGES
+
+    more = wide_ranges(MAX_RANGES + 1)
+    t = time.monotonic()
+    with pytest.raises(DataplaneRefused) as ei:
+        link.apply_config(more)
+    assert time.monotonic() - t < APPLY_S
+    assert ei.value.field == "ports"
+    assert "65536 port ranges: at most 65535 (one per port)" in ei.value.message
+    assert len(link.get_config().ports) == MAX_RANGES, "a refused config changed something"
+
+    # Over the message limit: the controller does not send it; a raw client that does is
+    # cut off, and nobody else notices.
+    huge = dp.DpRequest(apply_config=dp.DpConfig(ports=[
+        dp.PortRange(lo=1, hi=65535, mode=1, mss=1460, idle_timeout_s=2592000)] * 300000))
+    with pytest.raises(DataplaneRefused) as ei:
+        link.call(huge)
+    assert ei.value.field == "request" and "over the control socket's limit" in \
+        ei.value.message
+    s = raw_client(path)
+    s.sendall(struct.pack("!I", (4 << 20) + 1))
+    assert wait_for(lambda: closed_by_dataplane(s), 5)
+    s.close()
+    assert "over the 4194304 limit" in p.stderr()
+    assert timed_status(link) < FAST_S
+    assert p.alive(), p.stderr()

@@ -10,6 +10,7 @@ import json
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from synwall import cli
 from synwall.client import Client
@@ -101,6 +102,10 @@ def test_a_reader_reads_and_changes_nothing(env_factory, pki):
     health = health_pb2_grpc.HealthStub(reader._channel)
     assert health.Check(health_pb2.HealthCheckRequest(), timeout=10).status == \
         health_pb2.HealthCheckResponse.SERVING
+    refl = reflection_pb2_grpc.ServerReflectionStub(reader._channel)
+    resp = next(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
+        list_services="")]), timeout=10))
+    assert "synwall.v1.Admin" in {x.name for x in resp.list_services_response.service}
 
 
 @pytest.mark.parametrize("admin", ["alice", "bob"], ids=["by OU", "by CN"])

@@ -101,19 +101,20 @@ def idle_then_send(addr: str, idle: float, port: int = 80, timeout: float = 20) 
             "seconds": round(time.monotonic() - t0, 3)}
 
 
+def _blob_body(size: int):
+    """The first size bytes of the blob stream, CHUNK at a time (an upload's body)."""
+    chunk = blob_chunk()
+    left = size
+    while left > 0:
+        n = min(left, CHUNK)
+        yield chunk[:n]
+        left -= n
+
+
 def upload(addr: str, size: int, port: int = 80, timeout: float = 60) -> str:
     """POST size bytes of the blob stream; the SHA-256 the server computed."""
-    chunk = blob_chunk()
-
-    def body():
-        left = size
-        while left > 0:
-            n = min(left, CHUNK)
-            yield chunk[:n]
-            left -= n
-
     c = _conn(addr, port, timeout)
-    c.request("POST", "/sink", body=body(), headers={"Content-Length": str(size)})
+    c.request("POST", "/sink", body=_blob_body(size), headers={"Content-Length": str(size)})
     r = c.getresponse()
     text = r.read().decode().strip()
     c.close()
@@ -126,15 +127,6 @@ def download_upload(addr: str, size: int, port: int = 80, timeout: float = 10) -
     """GET /blob/size, then POST size bytes, on one connection (HTTP/1.1 keep-alive): full-size
     segments both ways on a single flow. The SHA-256 of what arrived, the one the server
     computed, and the seconds both took. `timeout` bounds every socket wait: a stall raises."""
-    chunk = blob_chunk()
-
-    def body():
-        left = size
-        while left > 0:
-            n = min(left, CHUNK)
-            yield chunk[:n]
-            left -= n
-
     t0 = time.monotonic()
     c = _conn(addr, port, timeout)
     c.request("GET", f"/blob/{size}")
@@ -142,7 +134,7 @@ def download_upload(addr: str, size: int, port: int = 80, timeout: float = 10) -
     got_digest, got = _hash_body(r, CHUNK)
     if r.status != 200 or got != size:
         raise RuntimeError(f"download: status {r.status}, {got} of {size} bytes")
-    c.request("POST", "/sink", body=body(), headers={"Content-Length": str(size)})
+    c.request("POST", "/sink", body=_blob_body(size), headers={"Content-Length": str(size)})
     r = c.getresponse()
     sent_digest = r.read().decode().strip()
     c.close()

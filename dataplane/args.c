@@ -19,7 +19,7 @@ enum {
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
-	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN,
+	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -43,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "rotate", required_argument, NULL, OPT_ROTATE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "server-retries", required_argument, NULL, OPT_SERVER_RETRIES },
+	{ "cookie-check-rate", required_argument, NULL, OPT_COOKIE_CHECK_RATE },
 	{ "adopt-window", required_argument, NULL, OPT_ADOPT_WINDOW },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "unparsed", required_argument, NULL, OPT_UNPARSED },
@@ -64,6 +65,7 @@ static const char usage[] =
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
 	"    [--syncookies 0|1] [--syncookies-only 0|1] [--mss N] [--wscale N] [--flows N]\n"
 	"    [--server-retries N] [--profile PORTS@mss=N,ws=N|none,sack=0|1,ts=0|1]...\n"
+	"    [--cookie-check-rate N] (cookie checks a second of ACKs without timestamps)\n"
 	"    [--adopt-window SEC]  (a port that becomes protected adopts open connections)\n"
 	"    [--idle-timeout SEC]  (an established flow with no segment this long ends)\n"
 	"    [--unparsed drop|pass] (frames whose TCP the parser cannot see)\n"
@@ -398,6 +400,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_SERVER_RETRIES:
 			rc = parse_u32("--server-retries", optarg, 0, SW_SERVER_RETRIES_MAX,
 				       &cfg->lim.server_retries);
+			break;
+		case OPT_COOKIE_CHECK_RATE:
+			rc = parse_u32("--cookie-check-rate", optarg, 0, SW_COOKIE_CHECK_RATE_MAX,
+				       &cfg->lim.cookie_check_rate);
 			break;
 		case OPT_PROFILE:
 			if (nprofiles == SW_MAX_PROFILE_OPTS)

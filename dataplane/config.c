@@ -22,6 +22,7 @@ sw_cfg_new_default(void)
 	c->lim.wscale = 7;
 	c->lim.mss = 1460;
 	c->lim.server_retries = 3;
+	c->lim.cookie_check_rate = SW_COOKIE_CHECK_RATE_DEFAULT;
 	c->adopt_window_s = SW_ADOPT_WINDOW_DEFAULT_S;
 	sw_cfg_set_idle_default(c, SW_FLOW_IDLE_DEFAULT_S);
 	return c;
@@ -225,6 +226,11 @@ sw_limits_validate(const struct sw_limits *l, uint32_t hashsize, uint32_t bucket
 		snprintf(why, len, "server_retries %u must be 0..%u", l->server_retries,
 			 SW_SERVER_RETRIES_MAX);
 		return "server_retries";
+	}
+	if (l->cookie_check_rate > SW_COOKIE_CHECK_RATE_MAX) {
+		snprintf(why, len, "cookie_check_rate %u must be 0..%u", l->cookie_check_rate,
+			 SW_COOKIE_CHECK_RATE_MAX);
+		return "cookie_check_rate";
 	}
 	if (l->syncookies_only && !l->syncookies) {
 		snprintf(why, len, "syncookies_only needs syncookies");

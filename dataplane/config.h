@@ -27,6 +27,8 @@ enum sw_mode {
 /* The ranges of the limits and profiles: the one place they are written. */
 #define SW_REXMTLIMIT_MAX      10u
 #define SW_SERVER_RETRIES_MAX  10u
+#define SW_COOKIE_CHECK_RATE_DEFAULT 262144u
+#define SW_COOKIE_CHECK_RATE_MAX     100000000u
 #define SW_MSS_MIN             536u
 #define SW_MSS_MAX             9000u
 #define SW_WSCALE_MAX          14u      /* RFC 7323 2.3 */
@@ -47,6 +49,8 @@ struct sw_limits {
 	uint32_t wscale;        /* shift offered in SYN-ACKs */
 	uint32_t server_retries;/* server SYN retransmits before the client gets an RST */
 	uint32_t mss;           /* largest MSS offered in SYN-ACKs */
+	uint32_t cookie_check_rate;/* cookie checks a second of ACKs without timestamps, all
+				 * workers together (handshake.h); 0: no limit */
 };
 
 /* port_flags: */

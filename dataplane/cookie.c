@@ -83,13 +83,13 @@ sw_cookie_msg(uint8_t buf[SW_COOKIE_MSG_MAX], const struct sw_tuple *t, uint32_t
 	return n + 9;
 }
 
-static uint32_t
-cookie_mac(const struct sw_sipkey *key, const struct sw_tuple *t, uint32_t irs, uint32_t low)
+uint32_t
+sw_cookie_mac(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs, uint32_t low)
 {
 	uint8_t buf[SW_COOKIE_MSG_MAX];
 	unsigned int n = sw_cookie_msg(buf, t, irs, low);
 
-	return sw_cookie_mac24(sw_siphash24(key, buf, n));
+	return sw_cookie_mac32(sw_siphash24(&ks->key[sw_cookie_key_slot(low)], buf, n));
 }
 
 uint32_t
@@ -98,7 +98,7 @@ sw_cookie_make(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t ir
 {
 	uint32_t low = sw_cookie_low(ks, o);
 
-	return cookie_mac(&ks->key[sw_cookie_key_slot(low)], t, irs, low) << 8 | low;
+	return (sw_cookie_mac(ks, t, irs, low) >> 8) << 8 | low;
 }
 
 void
@@ -119,7 +119,19 @@ sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t i
 {
 	uint32_t low = cookie & 0xff;
 
-	if (cookie_mac(&ks->key[sw_cookie_key_slot(low)], t, irs, low) != cookie >> 8)
+	if (sw_cookie_mac(ks, t, irs, low) >> 8 != cookie >> 8)
+		return false;
+	sw_cookie_decode(cookie, out);
+	return true;
+}
+
+bool
+sw_cookie_check_ts(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+		   uint32_t cookie, uint32_t tsecr, struct sw_cookie_opts *out)
+{
+	uint32_t low = cookie & 0xff;
+
+	if (sw_cookie_mac(ks, t, irs, low) != ((cookie >> 8) << 8 | sw_cookie_ts_mac8(tsecr)))
 		return false;
 	sw_cookie_decode(cookie, out);
 	return true;

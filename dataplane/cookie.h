@@ -7,7 +7,9 @@
  * mss indexes sw_cookie_mss_table, ws indexes sw_cookie_ws_table (0: no window scale),
  * key is the parity of the epoch whose secret made the MAC. The MAC covers both addresses,
  * both ports (so a cookie opens only the port it was made for), the client's ISN and the
- * low byte above.
+ * low byte above. It is the top 32 bits of the SipHash: MAC24 its first 24, and when the
+ * SYN-ACK offers timestamps its TSval carries the other 8 (MAC8, sw_cookie_ts_mac8), so
+ * that an ACK with timestamps is checked on all 32.
  */
 #ifndef SW_COOKIE_H
 #define SW_COOKIE_H
@@ -66,16 +68,38 @@ uint32_t sw_cookie_low(const struct sw_keyset *ks, const struct sw_cookie_opts *
 unsigned int sw_cookie_msg(uint8_t buf[SW_COOKIE_MSG_MAX], const struct sw_tuple *t,
 			   uint32_t irs, uint32_t low);
 static inline uint32_t
+sw_cookie_mac32(uint64_t siphash)
+{
+	return (uint32_t)(siphash >> 32);
+}
+static inline uint32_t
 sw_cookie_mac24(uint64_t siphash)
 {
-	return (uint32_t)(siphash >> 40);
+	return sw_cookie_mac32(siphash) >> 8;
 }
+
+/* MAC8 in a TSval of a SYN-ACK: above its low 4 bits, which say the window shift offered
+ * (segment.h). */
+#define SW_COOKIE_TS_SHIFT 4
+static inline uint8_t
+sw_cookie_ts_mac8(uint32_t tsval)
+{
+	return (uint8_t)(tsval >> SW_COOKIE_TS_SHIFT);
+}
+
+/* The MAC's 32 bits for (t, irs) and the cookie's low byte. */
+uint32_t sw_cookie_mac(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+		       uint32_t low);
 /* The options a (valid) cookie carries. */
 void sw_cookie_decode(uint32_t cookie, struct sw_cookie_opts *out);
 
-/* true when cookie is valid for (t, irs) under one of the two live secrets. */
+/* true when cookie is valid for (t, irs) under one of the two live secrets (its 24 bits of
+ * MAC: an ACK without timestamps). */
 bool sw_cookie_check(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
 		     uint32_t cookie, struct sw_cookie_opts *out);
+/* The same for an ACK with timestamps, whose TSecr echoes the SYN-ACK's TSval: all 32. */
+bool sw_cookie_check_ts(const struct sw_keyset *ks, const struct sw_tuple *t, uint32_t irs,
+			uint32_t cookie, uint32_t tsecr, struct sw_cookie_opts *out);
 
 /*
  * Fleet keys: the secret of an epoch derives from a master secret, so that appliances

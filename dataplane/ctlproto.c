@@ -73,6 +73,7 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 	n->lim.mss = dc->mss;
 	n->lim.wscale = dc->wscale;
 	n->lim.server_retries = dc->server_retries;
+	n->lim.cookie_check_rate = dc->cookie_check_rate;
 	what = sw_limits_validate(&n->lim, a->hashsize, a->bucketlimit, why, sizeof(why));
 	if (what != NULL)
 		return refuse(rp, what, "%s", why);
@@ -174,6 +175,7 @@ config_to_proto(const struct sw_config *c, PortRange **storage)
 	dc->mss = c->lim.mss;
 	dc->wscale = c->lim.wscale;
 	dc->server_retries = c->lim.server_retries;
+	dc->cookie_check_rate = c->lim.cookie_check_rate;
 	*storage = NULL;
 	while (p <= 65535) {
 		uint32_t q = p;

@@ -95,17 +95,64 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	return SW_V_INSIDE;
 }
 
-/* Does the ACK's cookie check out, with the client's ISN irs? The first pass's MAC when
- * there is one. */
+/* One check's worth of the budget, in thousandths of a check. */
+#define BUDGET_ONE 1000u
+
+/* Refill the bucket for the time gone since the last refill; the worker's share of the rate
+ * (checks a second: thousandths a millisecond), 0 with no limit. */
+static uint64_t
+budget_refill(struct sw_lcore *lc)
+{
+	uint64_t rate = lc->cfg->lim.cookie_check_rate, workers = RTE_MAX(lc->nworkers, 1u);
+	uint64_t cap, gone;
+
+	if (rate == 0)
+		return 0;
+	rate = (rate + workers - 1) / workers;
+	cap = RTE_MAX(rate * SW_COOKIE_BUDGET_MS, (uint64_t)BUDGET_ONE);
+	gone = RTE_MIN(lc->now_ms - lc->cookie_budget_ms, (uint64_t)SW_COOKIE_BUDGET_MS);
+	lc->cookie_budget_ms = lc->now_ms;
+	lc->cookie_budget = RTE_MIN(lc->cookie_budget + gone * rate, cap);
+	return rate;
+}
+
+bool
+sw_cookie_budget_left(struct sw_lcore *lc)
+{
+	return budget_refill(lc) == 0 || lc->cookie_budget >= BUDGET_ONE;
+}
+
+bool
+sw_cookie_budget_take(struct sw_lcore *lc)
+{
+	if (budget_refill(lc) == 0)
+		return true;
+	if (lc->cookie_budget < BUDGET_ONE)
+		return false;
+	lc->cookie_budget -= BUDGET_ONE;
+	return true;
+}
+
+/* The MAC bits compared: all of them. The forgery test builds this file with fewer
+ * (tests/unit/test_forgery.c), to count forgeries of a weakened MAC in reasonable time. */
+#ifndef SW_COOKIE_MAC_KEEP
+#define SW_COOKIE_MAC_KEEP UINT32_MAX
+#endif
+
+/* Does the ACK's cookie check out, with the client's ISN irs? Its MAC (the first pass's
+ * when there is one) against the cookie's 24 bits and, when the ACK has timestamps, the 8
+ * its TSecr echoes. */
 static bool
 cookie_valid(const struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t irs, bool have,
-	     uint32_t mac24, struct sw_cookie_opts *co)
+	     uint32_t mac, struct sw_cookie_opts *co)
 {
-	uint32_t cookie = pkt->ack - 1;
+	uint32_t cookie = pkt->ack - 1, want;
 
 	if (!have)
-		return sw_cookie_check(&lc->cfg->keys, &pkt->t, irs, cookie, co);
-	if (mac24 != cookie >> 8)
+		mac = sw_cookie_mac(&lc->cfg->keys, &pkt->t, irs, cookie & 0xff);
+	want = (cookie & ~0xffu) | ((pkt->opt.present & SW_OPT_TS) ?
+				     sw_cookie_ts_mac8(pkt->opt.tsecr) : (mac & 0xffu));
+	if (((mac ^ want) & SW_COOKIE_MAC_KEEP) != 0)
 		return false;
 	sw_cookie_decode(cookie, co);
 	return true;
@@ -127,7 +174,7 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 	struct sw_cookie_opts co;
 	struct sw_sc_entry *e;
 	uint32_t irs = pkt->seq - 1;
-	bool valid;
+	bool valid, ts, limited;
 
 	if (macs == NULL)
 		macs = &none;
@@ -159,17 +206,25 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 			       "expired)");
 		return SW_V_DROP;
 	}
-	valid = cookie_valid(lc, pkt, irs, macs->have, macs->mac24, &co);
-	if (!valid && probe) {
+	/* Each reading of an ACK without timestamps is one check of the budget. */
+	ts = (pkt->opt.present & SW_OPT_TS) != 0;
+	limited = !ts && !sw_cookie_budget_take(lc);
+	valid = !limited && cookie_valid(lc, pkt, irs, macs->have, macs->mac, &co);
+	if (!valid && !limited && probe && (ts || sw_cookie_budget_take(lc))) {
 		valid = cookie_valid(lc, pkt, pkt->seq, macs->have && macs->have_probe,
-				     macs->mac24_probe, &co);
+				     macs->mac_probe, &co);
 		if (valid)
 			irs = pkt->seq;
 	}
 	if (!valid) {
 		if (e == NULL && adopting(lc, pkt))
 			return SW_V_INSIDE;
-		if (e != NULL) {
+		if (limited) {
+			lc->cnt.cookie_limited++;
+			sw_log_segment(lc, pkt, "carries no timestamps, and this second's cookie "
+				       "checks of such ACKs (cookie_check_rate) are spent: dropped "
+				       "unchecked (an ACK flood is on)");
+		} else if (e != NULL) {
 			lc->cnt.sc_badack++;
 			sw_log_segment(lc, pkt, "does not acknowledge the SYN-ACK of its pending "
 				       "handshake (wrong sequence numbers) and carries no valid "
@@ -187,7 +242,7 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 	cs.mss = co.mss;
 	cs.sack = co.sack;
 	/* Timestamps were negotiated if and only if the ACK carries them. */
-	cs.ts = (pkt->opt.present & SW_OPT_TS) != 0;
+	cs.ts = ts;
 	cs.has_ws = co.wscale != SW_COOKIE_WS_NONE;
 	cs.wscale = cs.has_ws ? co.wscale : 0;
 	/* Our shift: in the echoed TSval's low bits; without timestamps the SYN-ACK offered

@@ -14,14 +14,27 @@
 
 #include "stage.h"
 
-/* The cookie MACs of an ACK, computed by the burst's first pass when it saw no entry and no
- * flow for it; without them (NULL, or `have` false) the stage computes what it needs. */
+/* The cookie MACs of an ACK (all 32 bits, sw_cookie_mac), computed by the burst's first pass
+ * when it saw no entry and no flow for it; without them (NULL, or `have` false) the stage
+ * computes what it needs. */
 struct sw_ack_macs {
-	bool have;              /* mac24: the MAC over the ACK's seq - 1 */
-	bool have_probe;        /* mac24_probe: the MAC over seq (a zero-window probe) */
-	uint32_t mac24;
-	uint32_t mac24_probe;
+	bool have;              /* mac: the MAC over the ACK's seq - 1 */
+	bool have_probe;        /* mac_probe: the MAC over seq (a zero-window probe) */
+	uint32_t mac;
+	uint32_t mac_probe;
 };
+
+/*
+ * The budget of cookie checks on ACKs without timestamps, whose cookies carry 24 bits of MAC
+ * only: the limit cookie_check_rate (checks a second in the whole dataplane; 0: no limit),
+ * each worker its share, as a bucket that holds a second of it. An ACK with timestamps is
+ * checked on 32 bits, outside of it.
+ */
+#define SW_COOKIE_BUDGET_MS 1000
+/* Is a check left in the budget? (The first pass: no MACs computed for nothing.) */
+bool sw_cookie_budget_left(struct sw_lcore *lc);
+/* Take one check from the budget; false when it is spent. */
+bool sw_cookie_budget_take(struct sw_lcore *lc);
 
 /*
  * An ACK (no SYN or RST) with no flow, to a port in mode (proxy or cookie), checksums

@@ -37,6 +37,7 @@ struct sw_lcore {
 	unsigned int lcore_id;
 	uint32_t ts_offset;             /* added to the ms clock for TSvals we send */
 	bool rx_csum;                   /* the outside port's RX checksum flags are meaningful */
+	unsigned int nworkers;          /* workers in all: their shares of the limits */
 
 	/* this round's, set by the worker loop at the start of each round */
 	uint64_t now_ms;
@@ -50,6 +51,10 @@ struct sw_lcore {
 					 * workers (profile.h says how) */
 	uint64_t log_next_ms;
 	uint32_t log_suppressed;
+	/* the budget of cookie checks of ACKs without timestamps (handshake.h): thousandths
+	 * of a check, refilled at cookie_budget_ms */
+	uint64_t cookie_budget;
+	uint64_t cookie_budget_ms;
 
 	/* written by this worker, read by the control thread and telemetry */
 	struct sw_counters cnt __rte_cache_aligned;

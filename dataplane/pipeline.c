@@ -162,6 +162,10 @@ outside_classify(struct sw_lcore *lc, struct sw_rx *rx)
 		   (lc->cfg->lim.syncookies || rx->mode == SW_MODE_COOKIE) &&
 		   sw_flowtab_lookup(&lc->ft, &pkt->t, rx->hash) == NULL &&
 		   sw_syncache_lookup(&lc->sc, &pkt->t, rx->hash) == NULL) {
+		/* An ACK without timestamps is checked only within the budget: none left, no
+		 * MAC computed (the stage counts it as limited). */
+		if (!(pkt->opt.present & SW_OPT_TS) && !sw_cookie_budget_left(lc))
+			return;
 		rx->low = (pkt->ack - 1) & 0xff;
 		rx->msglen = (uint8_t)sw_cookie_msg(rx->msg, &pkt->t, pkt->seq - 1, rx->low);
 		rx->need = SW_NEED_CHECK;
@@ -204,14 +208,16 @@ cookie_batch(const struct sw_lcore *lc, struct sw_rx *rx, uint16_t n)
 		sw_siphash24_batch(keys, msgs, len, macs, k);
 		for (i = 0; i < k; i++) {
 			struct sw_rx *r = &rx[idx[i] & ~IS_PROBE];
-			uint32_t mac24 = sw_cookie_mac24(macs[i]);
+			uint32_t mac = sw_cookie_mac32(macs[i]);
 
-			if (idx[i] & IS_PROBE)
-				r->macs.mac24_probe = mac24;
-			else if (r->need == SW_NEED_MAKE)
-				r->syn.iss = mac24 << 8 | r->syn.low;
-			else
-				r->macs.mac24 = mac24;
+			if (idx[i] & IS_PROBE) {
+				r->macs.mac_probe = mac;
+			} else if (r->need == SW_NEED_MAKE) {
+				r->syn.iss = (mac >> 8) << 8 | r->syn.low;
+				r->syn.mac8 = (uint8_t)mac;
+			} else {
+				r->macs.mac = mac;
+			}
 		}
 	}
 }

@@ -31,7 +31,7 @@ sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csum)
 void
 sw_seg_synack(struct sw_seg *s, const struct sw_lcore *lc, const uint8_t *eth_client,
 	      const uint8_t *eth_server, uint16_t vlan_tci, bool has_vlan,
-	      const struct sw_tuple *t, uint32_t irs, uint32_t iss,
+	      const struct sw_tuple *t, uint32_t irs, uint32_t iss, uint8_t mac8,
 	      const struct sw_tcpopts *offer, uint32_t client_tsval)
 {
 	memcpy(s->eth_src, eth_server, 6);
@@ -45,8 +45,8 @@ sw_seg_synack(struct sw_seg *s, const struct sw_lcore *lc, const uint8_t *eth_cl
 	/* Zero window, like netfilter's SYNPROXY: no data before the server side is open. */
 	s->win = 0;
 	s->opt = *offer;
-	s->opt.tsval = sw_tsval_synack(lc, (offer->present & SW_OPT_WS) ? offer->wscale
-									: SW_TS_WS_NONE);
+	s->opt.tsval = sw_tsval_synack(lc, mac8, (offer->present & SW_OPT_WS) ? offer->wscale
+									      : SW_TS_WS_NONE);
 	s->opt.tsecr = client_tsval;
 }
 
@@ -64,7 +64,8 @@ sw_seg_synack_again(struct sw_seg *s, const struct sw_lcore *lc, const struct sw
 	offer.mss = e->mss_offer;
 	offer.wscale = e->ws_ours;
 	sw_seg_synack(s, lc, e->eth_client, e->eth_server, e->vlan_tci,
-		      (e->flags & SW_SCF_VLAN) != 0, t, e->irs, e->iss, &offer, e->ts_recent);
+		      (e->flags & SW_SCF_VLAN) != 0, t, e->irs, e->iss, e->mac8, &offer,
+		      e->ts_recent);
 }
 
 void

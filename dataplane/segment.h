@@ -12,19 +12,23 @@
 
 #include <rte_mbuf.h>
 
+#include "cookie.h"
 #include "flowtab.h"
 #include "lcore.h"
 #include "syncache.h"
 #include "tcpout.h"
 
 /*
- * TSvals we send: the ms clock plus a per-worker offset. The SYN-ACK's also carries the
- * window shift it offered in its low 4 bits (SW_TS_WS_NONE: none), for the cookie path to
- * find again (as Linux's cookies do with their option bits); every later TSval is
- * SW_TS_AFTER_SYNACK above the clock so that it never goes back behind the SYN-ACK's.
+ * TSvals we send: the ms clock plus a per-worker offset. The SYN-ACK's carries in its low 12
+ * bits what the cookie path needs to find again (as Linux's cookies do with their option
+ * bits): the window shift it offered in the low 4 (SW_TS_WS_NONE: none) and 8 bits of the
+ * cookie's MAC above them (cookie.h). Its higher bits are those of the clock 4096 ms ago, so
+ * that it is always behind the clock; every later TSval is SW_TS_AFTER_SYNACK above the
+ * clock, and never goes back behind the SYN-ACK's.
  */
 #define SW_TS_WS_MASK      0xfu
 #define SW_TS_WS_NONE      0xfu
+#define SW_TS_SYNACK_LOW   0xfffu
 #define SW_TS_AFTER_SYNACK 16u
 
 static inline uint32_t
@@ -34,19 +38,22 @@ sw_tsval_ours(const struct sw_lcore *lc)
 }
 
 static inline uint32_t
-sw_tsval_synack(const struct sw_lcore *lc, uint8_t ws_code)
+sw_tsval_synack(const struct sw_lcore *lc, uint8_t mac8, uint8_t ws_code)
 {
-	return (((uint32_t)lc->now_ms + lc->ts_offset) & ~SW_TS_WS_MASK) | ws_code;
+	uint32_t past = (uint32_t)lc->now_ms + lc->ts_offset - (SW_TS_SYNACK_LOW + 1);
+
+	return (past & ~SW_TS_SYNACK_LOW) | (uint32_t)mac8 << SW_COOKIE_TS_SHIFT | ws_code;
 }
 
 /* Replace the contents of m by the segment s (offload flags set when tx_csum). */
 void sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csum);
 
 /* The SYN-ACK answering the client's SYN on t: from the server's addresses back to the
- * client. offer: the options (and values) we accept; client_tsval is echoed. */
+ * client. iss: the cookie, mac8 the rest of its MAC (for the TSval); offer: the options (and
+ * values) we accept; client_tsval is echoed. */
 void sw_seg_synack(struct sw_seg *s, const struct sw_lcore *lc, const uint8_t *eth_client,
 		   const uint8_t *eth_server, uint16_t vlan_tci, bool has_vlan,
-		   const struct sw_tuple *t, uint32_t irs, uint32_t iss,
+		   const struct sw_tuple *t, uint32_t irs, uint32_t iss, uint8_t mac8,
 		   const struct sw_tcpopts *offer, uint32_t client_tsval);
 
 /* The same SYN-ACK again, from what the syncache entry kept of it. */

@@ -31,6 +31,7 @@
 	X(sc_source_quota,   "syncache.source_quota")   \
 	X(sc_source_quota_dropped, "syncache.source_quota_dropped") \
 	X(cookie_failed,     "cookie.failed")           \
+	X(cookie_limited,    "cookie.limited")          \
 	X(proxy_flows,       "proxy.flows")             \
 	X(proxy_opened,      "proxy.opened")            \
 	X(proxy_established, "proxy.established")       \

@@ -60,6 +60,7 @@ keep_entry(struct sw_lcore *lc, const uint8_t *data, const struct sw_pkt *pkt, u
 		lc->cnt.sc_cacheoverflow++;
 	e->irs = pkt->seq;
 	e->iss = plan->iss;
+	e->mac8 = plan->mac8;
 	e->ts_recent = pkt->opt.tsval;
 	e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(0);
 	memcpy(e->eth_client, data + 6, 6);
@@ -125,7 +126,7 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	memcpy(eth_client, data + 6, 6);
 	memcpy(eth_server, data, 6);
 	sw_seg_synack(&s, lc, eth_client, eth_server, pkt->vlan_tci, pkt->has_vlan, &pkt->t,
-		      pkt->seq, plan->iss, &plan->offer, pkt->opt.tsval);
+		      pkt->seq, plan->iss, plan->mac8, &plan->offer, pkt->opt.tsval);
 	sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
 	return SW_V_OUTSIDE;
 }

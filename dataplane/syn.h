@@ -21,6 +21,7 @@ struct sw_syn_plan {
 	struct sw_cookie_opts co;       /* what the cookie carries */
 	uint32_t low;                   /* the cookie's low byte (sw_cookie_low) */
 	uint32_t iss;                   /* the cookie, once its MAC is known: mac24 << 8 | low */
+	uint8_t mac8;                   /* and the MAC's other 8 bits, for the TSval */
 };
 
 /* Negotiate the SYN's options with the server's profile and encode the cookie's bits. */

@@ -37,7 +37,7 @@ struct sw_sc_entry {
 	uint8_t flags;          /* SW_SCF_* */
 	uint8_t rxmits;         /* SYN-ACK retransmits so far */
 	uint8_t ws_ours;        /* shift offered in the SYN-ACK (SW_SCF_WS) */
-	uint8_t pad;
+	uint8_t mac8;           /* the cookie MAC's other 8 bits, in the SYN-ACK's TSval */
 	uint16_t mss_offer;     /* MSS offered in the SYN-ACK */
 };
 

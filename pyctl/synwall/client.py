@@ -79,6 +79,7 @@ class Limits(_Data):
     mss: int
     wscale: int
     server_retries: int
+    cookie_check_rate: int
 
 
 @dataclass
@@ -166,7 +167,8 @@ def _counters(m: pb.Counters) -> Counters:
 
 def _limits(m: pb.Limits) -> Limits:
     return Limits(m.hashsize, m.bucketlimit, m.flows, m.cachelimit, m.rexmtlimit,
-                  m.syncookies, m.syncookies_only, m.mss, m.wscale, m.server_retries)
+                  m.syncookies, m.syncookies_only, m.mss, m.wscale, m.server_retries,
+                  m.cookie_check_rate)
 
 
 def _profile(m: pb.ServerProfile) -> ServerProfile:

@@ -230,6 +230,7 @@ class Controller:
                 "--syncookies-only", str(int(lim.syncookies_only)),
                 "--mss", str(lim.mss), "--wscale", str(lim.wscale),
                 "--server-retries", str(lim.server_retries),
+                "--cookie-check-rate", str(lim.cookie_check_rate),
                 "--rotate", str(min(self.keys.interval, keysched.MAX_INTERVAL))]
         spec = model.protect_spec(self.runtime)
         if spec and len(spec) < 64 * 1024:

@@ -113,6 +113,7 @@ RUNTIME_LIMITS: dict[str, tuple[LimitKind, int | None, int | None]] = {
     "mss": ("int", 536, 9000),
     "wscale": ("int", 0, 14),
     "server_retries": ("int", 0, 10),
+    "cookie_check_rate": ("int", 0, 100000000),
 }
 START_LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "hashsize": (1, 1048576),
@@ -131,6 +132,7 @@ class Limits:
     mss: int = 1460
     wscale: int = 7
     server_retries: int = 3
+    cookie_check_rate: int = 262144
 
     def replace(self, **changes: Any) -> Limits:
         return dataclasses.replace(self, **changes)
@@ -406,6 +408,7 @@ def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
         cachelimit=lim.resolved_cachelimit(start), rexmtlimit=lim.rexmtlimit,
         syncookies=lim.syncookies, syncookies_only=lim.syncookies_only, mss=lim.mss,
         wscale=lim.wscale, server_retries=lim.server_retries,
+        cookie_check_rate=lim.cookie_check_rate,
         ports=[_dp_range(p, lim) for p in cfg.policies.ranges()])
 
 
@@ -434,7 +437,7 @@ def canonical_dp_config(c: dp.DpConfig, idle_default: int = 0) -> tuple[object, 
             prev = [port, port, v]
             runs.append(prev)
     return (c.cachelimit, c.rexmtlimit, c.syncookies, c.syncookies_only, c.mss, c.wscale,
-            c.server_retries, tuple((a, b, v) for a, b, v in runs))
+            c.server_retries, c.cookie_check_rate, tuple((a, b, v) for a, b, v in runs))
 
 
 def protect_spec(cfg: RuntimeConfig) -> str:

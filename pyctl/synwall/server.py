@@ -178,7 +178,8 @@ def limits_to_pb(lim: model.Limits, start: model.StartLimits) -> pb.Limits:
     return pb.Limits(hashsize=start.hashsize, bucketlimit=start.bucketlimit, flows=start.flows,
                      cachelimit=lim.resolved_cachelimit(start), rexmtlimit=lim.rexmtlimit,
                      syncookies=lim.syncookies, syncookies_only=lim.syncookies_only,
-                     mss=lim.mss, wscale=lim.wscale, server_retries=lim.server_retries)
+                     mss=lim.mss, wscale=lim.wscale, server_retries=lim.server_retries,
+                     cookie_check_rate=lim.cookie_check_rate)
 
 
 def key_change_from_pb(k: pb.SetKeyScheduleRequest) -> KeyChange:

@@ -59,7 +59,8 @@ class FakeDp:
                         syncookies=opts.get("syncookies", "1") == "1",
                         syncookies_only=opts.get("syncookies-only", "0") == "1",
                         mss=int(opts.get("mss", 1460)), wscale=int(opts.get("wscale", 7)),
-                        server_retries=int(opts.get("server-retries", 3)))
+                        server_retries=int(opts.get("server-retries", 3)),
+                        cookie_check_rate=int(opts.get("cookie-check-rate", 262144)))
         self.idle_default = int(opts.get("idle-timeout", IDLE_DEFAULT_S))
         self.mode = [0] * 65536
         self.profile = [self.default_profile()] * 65536
@@ -147,7 +148,8 @@ class FakeDp:
         if not 1 <= c.cachelimit <= cap:
             raise Refused("cachelimit", "cachelimit %d must be 1..%d" % (c.cachelimit, cap))
         for name, lo, hi in (("rexmtlimit", 0, 10), ("mss", 536, 9000), ("wscale", 0, 14),
-                             ("server_retries", 0, 10)):
+                             ("server_retries", 0, 10),
+                             ("cookie_check_rate", 0, 100000000)):
             v = getattr(c, name)
             if not lo <= v <= hi:
                 raise Refused(name, "%s %d must be %d..%d" % (name, v, lo, hi))
@@ -155,7 +157,7 @@ class FakeDp:
             raise Refused("syncookies_only", "syncookies_only needs syncookies")
         lim = dict(cachelimit=c.cachelimit, rexmtlimit=c.rexmtlimit, syncookies=c.syncookies,
                    syncookies_only=c.syncookies_only, mss=c.mss, wscale=c.wscale,
-                   server_retries=c.server_retries)
+                   server_retries=c.server_retries, cookie_check_rate=c.cookie_check_rate)
         default = (c.mss, c.wscale, WS | SACK | TS)
         mode, profile = [0] * 65536, [default] * 65536
         idle = [self.idle_default] * 65536

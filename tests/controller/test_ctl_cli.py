@@ -196,6 +196,10 @@ def test_limits(capsys, live):
     assert "start-time only" in err
     fails(capsys, live, 2, "limits", "set", "bogus=1")
     fails(capsys, live, 2, "limits", "set", "rexmtlimit=two")
+    out = ok(capsys, live, "limits", "set", "cookie_check_rate=5000")
+    assert "cookie_check_rate 5000\n" in out
+    err = fails(capsys, live, 2, "limits", "set", "cookie_check_rate=100000001")
+    assert "cookie_check_rate: 100000001 is out of range: 0..100000000" in err
     assert json.loads(ok(capsys, live, "--json", "limits", "get"))["cachelimit"] == 1000
 
 

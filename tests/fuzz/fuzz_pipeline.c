@@ -945,7 +945,7 @@ check_ctab(const struct sw_ctab *t, bool flows, uint32_t limit)
 static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
-	C(cookie_failed), C(proxy_unexpected), C(proxy_source_quota),
+	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(proxy_source_quota),
 	C(sc_source_quota_dropped), END };
 static const size_t out_inside[] = { C(port_unparsed), C(proxy_icmp), C(port_bridged),
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), END };
@@ -960,7 +960,8 @@ static const size_t in_inside[] = { C(proxy_established), C(proxy_ack_resent), E
 static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
-	C(cookie_failed), C(proxy_unexpected), C(port_unparsed), C(proxy_icmp), C(port_bridged),
+	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(port_unparsed), C(proxy_icmp),
+	C(port_bridged),
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), C(sc_dupsyn),
 	C(sc_added), C(sc_sendcookie), C(proxy_synack_mismatch), C(proxy_server_opening),
 	C(proxy_server_no_flow), C(proxy_server_rst), C(proxy_to_client), C(proxy_adopt_full),
@@ -1242,6 +1243,8 @@ setup(struct fz_in *in)
 	c->adopt_window_s = (h0 & 0x08) ? adopt % 8 : SW_ADOPT_WINDOW_DEFAULT_S;
 	c->lim.rexmtlimit = rexmt % (SW_REXMTLIMIT_MAX + 1);
 	c->lim.server_retries = retries % (SW_SERVER_RETRIES_MAX + 1);
+	/* a budget of a few cookie checks a second of ACKs without timestamps, or none */
+	c->lim.cookie_check_rate = (h0 & 0x10) ? 1 + (rexmt >> 4) % 8 : 0;
 	if (idle != 0) {
 		c->port_idle_s[FAKE_PORT_PROXY] = idle;
 		sw_cfg_update_idle_min(c);

@@ -11,7 +11,8 @@ MALFORMED = ["malformed." + n for n in "truncated ip_header ip_length fragment v
 # The fate of a frame received that is dropped...
 DROPPED = MALFORMED + [
     "port.policy_drop", "syncache.unreach", "syncache.reset", "syncache.aborted",
-    "syncache.badack", "cookie.failed", "proxy.rst_ignored", "proxy.ack_no_handshake",
+    "syncache.badack", "cookie.failed", "cookie.limited", "proxy.rst_ignored",
+    "proxy.ack_no_handshake",
     "proxy.unexpected", "proxy.syn_opening", "proxy.ack_opening", "proxy.outside_synack",
     "proxy.synack_mismatch", "proxy.server_opening", "proxy.server_no_flow",
     "proxy.source_quota", "syncache.source_quota_dropped",

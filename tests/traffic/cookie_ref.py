@@ -110,6 +110,20 @@ def mac24(key: bytes, src, dst, sport, dport, isn, low) -> int:
     return siphash24(key, mac_input(src, dst, sport, dport, isn, low)) >> 40
 
 
+def mac8(key: bytes, src, dst, sport, dport, isn, low) -> int:
+    """The MAC's other 8 bits (SipHash bits 32..39), which a SYN-ACK with timestamps carries
+    in its TSval's bits 4..11."""
+    if isinstance(key, str):
+        key = bytes.fromhex(key)
+    return (siphash24(key, mac_input(src, dst, sport, dport, isn, low)) >> 32) & 0xFF
+
+
+def synack_tsval_low(key, src, dst, sport, dport, isn, iss, ws_code) -> int:
+    """The low 12 bits of the TSval of the SYN-ACK with cookie iss offering shift ws_code
+    (15: none): what a client's TSecr must echo for its ACK's cookie to check out."""
+    return mac8(key, src, dst, sport, dport, isn, iss & 0xFF) << 4 | ws_code
+
+
 def cookie(key, src, dst, sport, dport, isn, *, mss=None, wscale=None, sack=False,
            key_bit=FIXED_KEY_BIT) -> int:
     """The ISS the dataplane must send to the client's SYN (src/dst/ports are the SYN's)."""

@@ -25,6 +25,7 @@ from tests.traffic.pktutil import (
     parse_tcp,
     syn_options,
     synack_option_layout,
+    ts_option,
 )
 
 
@@ -110,6 +111,12 @@ def check_synack(raw, syn_pkt, *, key=TEST_KEY, mss_cap=1460, wscale=7,
     if check_cookie:
         c = expected_cookie(syn_pkt, key, key_bit)
         assert p.seq == c, cookie_mismatch(p.seq, c)
+    if check_cookie and tsval is not None:
+        # the TSval carries the MAC's other 8 bits above the shift offered
+        our_tsval = ts_option(p)[0]
+        low = cookie_ref.synack_tsval_low(key, ip.src, ip.dst, t.sport, t.dport, t.seq, p.seq,
+                                          wscale if ws is not None else 15)
+        assert our_tsval & 0xFFF == low, "TSval %#x, low 12 bits want %#05x" % (our_tsval, low)
     return p
 
 

@@ -8,7 +8,7 @@ import struct
 from tests.traffic import cookie_ref
 from tests.traffic.dpharness import TEST_KEY
 from tests.traffic.expect import check_server_syn, check_synack, expected_cookie
-from tests.traffic.pktutil import SERVER4, ack_for, ones_sum, parse_tcp, syn
+from tests.traffic.pktutil import SERVER4, ack_for, ones_sum, parse_tcp, syn, tcp_pkt
 
 FLOOD = 100_000
 FLOOD_NET = int(ipaddress.IPv4Address("198.18.128.0"))  # 198.18.128.0/17: 32768 addresses
@@ -133,3 +133,38 @@ def test_cache_limit_drops_oldest_without_bucket_overflow(run_dp):
     want = {"syncache.added": n, "syncache.sendcookie": 0, "syncache.cacheoverflow": n - 128,
             "syncache.bucketoverflow": 0, "syncache.count": 128}
     assert r.counters(*want) == want, r.describe()
+
+
+def test_ack_flood_without_timestamps_is_checked_within_its_budget(run_dp):
+    """--cookie-check-rate 1: one check a second. A flood of random zero-length ACKs
+    without timestamps (sources in 198.18.128.0/17) gets that one check (the first ACK's
+    first reading); every other such ACK is dropped unchecked, a real client's cookie ACK
+    among them. A client with timestamps is checked all the same, on 32 bits, and gets in."""
+    n = 3000
+    rng = random.Random(11)
+    flood = [bytes(tcp_pkt(str(ipaddress.IPv4Address(FLOOD_NET + rng.randrange(32768))),
+                           SERVER4, rng.randrange(1024, 65536), DPORT,
+                           seq=rng.getrandbits(32), ack=rng.getrandbits(32), flags="A"))
+             for _ in range(n)]
+    ts_client = syn(src="198.18.0.78", sport=55556, isn=0x27182818,
+                    options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x01010101, 0)),
+                             ("NOP", None), ("WScale", 7)])
+    plain_client = syn(src="198.18.0.79", sport=55557, isn=0x16180339,
+                       options=[("MSS", 1460)])
+    ts_iss, plain_iss = expected_cookie(ts_client), expected_cookie(plain_client)
+    tsecr = 0x10000000 | cookie_ref.synack_tsval_low(TEST_KEY, "198.18.0.78", SERVER4, 55556,
+                                                     DPORT, 0x27182818, ts_iss, 7)
+    ts_ack = ack_for(ts_client, ts_iss, options=[("NOP", None), ("NOP", None),
+                                                  ("Timestamp", (0x01010102, tsecr))])
+    plain_ack = ack_for(plain_client, plain_iss)
+    outside = [bytes(ts_client), bytes(plain_client)] + flood + [bytes(plain_ack),
+                                                                 bytes(ts_ack)]
+    args = ["--protect", "80:cookie", "--key", TEST_KEY, "--cookie-check-rate", "1"]
+    r = run_dp(outside=outside, args=args, timeout=120)
+
+    want = {"cookie.failed": 1, "cookie.limited": n, "syncache.recvcookie": 1,
+            "syncache.sendcookie": 2, "proxy.opened": 1}
+    assert r.counters(*want) == want, r.describe()
+    assert len(r.inside_raw) == 1, r.describe()
+    check_server_syn(r.inside_raw[0], ts_ack, isn=0x27182818, mss=1460 - 12, sack=True,
+                     ts_val=0x01010102, wscale=7, window=502 << 7)

@@ -3,6 +3,7 @@ another port or presented after key rotation, duplicate SYNs and RSTs of half-op
 
 import pytest
 
+from tests.traffic import cookie_ref
 from tests.traffic.dpharness import TEST_KEY
 from tests.traffic.expect import check_server_syn, check_synack, expected_cookie
 from tests.traffic.pktutil import (
@@ -97,6 +98,29 @@ def test_forged_cookie_from_reference_opens_server_syn(run_dp):
     check_server_syn(r.inside_raw[0], a, isn=0xFEDCBA98, mss=1460, sack=False, ts_val=None,
                      wscale=7, window=65535)
     assert r.c("syncache.recvcookie") == 1, r.describe()
+
+
+def test_timestamped_cookie_from_reference_checks_all_32_bits(run_dp):
+    # With timestamps the ACK's TSecr must echo the MAC's other 8 bits (cookie_ref's
+    # SipHash, bits 32..39) above the shift offered: each of those bits wrong fails, the
+    # clock bits above them are free, and the right ones open the server side.
+    s = syn(sport=40250, isn=0x0BADF00D, options=[("MSS", 1460), ("SAckOK", b""),
+                                                  ("Timestamp", (0x0A0B0C0D, 0)),
+                                                  ("NOP", None), ("WScale", 7)])
+    iss = expected_cookie(s)
+    low = cookie_ref.synack_tsval_low(TEST_KEY, s["IP"].src, s["IP"].dst, 40250, 80,
+                                      0x0BADF00D, iss, 7)
+
+    def ack(tsecr):
+        return ack_for(s, iss, window=1000,
+                       options=[("NOP", None), ("NOP", None), ("Timestamp", (ACK_TSVAL, tsecr))])
+    wrong = [ack(0x77777000 | low ^ 1 << bit) for bit in range(4, 12)]
+    r = run_dp(outside=wrong + [ack(0x77777000 | low)])
+    assert len(r.inside_raw) == 1, r.describe()
+    check_server_syn(r.inside_raw[0], wrong[0], isn=0x0BADF00D, mss=1460 - 12, sack=True,
+                     ts_val=ACK_TSVAL, wscale=7, window=65535)
+    assert r.counters("syncache.recvcookie", "cookie.failed") == {
+        "syncache.recvcookie": 1, "cookie.failed": 8}, r.describe()
 
 
 def test_syncache_ack_opens_server_syn_with_exact_options(run_dp):

@@ -542,21 +542,36 @@ fake_rx(const struct fake_dp *d, const struct rte_mbuf *m, struct sw_pkt *pkt, u
 	return 0;
 }
 
+/* The MAC's 32 bits, as the pipeline's batch computes them (not sw_cookie_mac: the tests
+ * compare the two). */
 static uint32_t
-mac24(const struct fake_dp *d, const struct sw_tuple *t, uint32_t irs, uint32_t low)
+mac32(const struct fake_dp *d, const struct sw_tuple *t, uint32_t irs, uint32_t low)
 {
 	uint8_t msg[SW_COOKIE_MSG_MAX];
 	unsigned int n = sw_cookie_msg(msg, t, irs, low);
 
-	return sw_cookie_mac24(sw_siphash24(&d->cfg->keys.key[sw_cookie_key_slot(low)], msg,
+	return sw_cookie_mac32(sw_siphash24(&d->cfg->keys.key[sw_cookie_key_slot(low)], msg,
 					    n));
 }
 
 void
 fake_syn_plan(const struct fake_dp *d, const struct sw_pkt *pkt, struct sw_syn_plan *p)
 {
+	uint32_t mac;
+
 	sw_syn_plan(d->lc, pkt, p);
-	p->iss = mac24(d, &pkt->t, pkt->seq, p->low) << 8 | p->low;
+	mac = mac32(d, &pkt->t, pkt->seq, p->low);
+	p->iss = (mac >> 8) << 8 | p->low;
+	p->mac8 = (uint8_t)mac;
+}
+
+uint32_t
+fake_cookie_tsecr(const struct sw_tuple *t, uint32_t isn, uint32_t cookie, uint8_t ws_code)
+{
+	struct sw_keyset ks = { .key = { fake_key0, fake_key1 }, .epoch = 0 };
+	uint8_t mac8 = (uint8_t)sw_cookie_mac(&ks, t, isn, cookie & 0xff);
+
+	return 0x12345000u | (uint32_t)mac8 << SW_COOKIE_TS_SHIFT | ws_code;
 }
 
 void
@@ -565,7 +580,7 @@ fake_ack_macs(const struct fake_dp *d, const struct sw_pkt *pkt, struct sw_ack_m
 	uint32_t low = (pkt->ack - 1) & 0xff;
 
 	m->have = true;
-	m->mac24 = mac24(d, &pkt->t, pkt->seq - 1, low);
+	m->mac = mac32(d, &pkt->t, pkt->seq - 1, low);
 	m->have_probe = pkt->l4_len == pkt->th_len;
-	m->mac24_probe = m->have_probe ? mac24(d, &pkt->t, pkt->seq, low) : 0;
+	m->mac_probe = m->have_probe ? mac32(d, &pkt->t, pkt->seq, low) : 0;
 }

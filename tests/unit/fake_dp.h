@@ -220,6 +220,11 @@ int fake_rx(const struct fake_dp *d, const struct rte_mbuf *m, struct sw_pkt *pk
 void fake_syn_plan(const struct fake_dp *d, const struct sw_pkt *pkt, struct sw_syn_plan *p);
 /* An ACK's first-pass MACs (the probe's too for a zero-length one). */
 void fake_ack_macs(const struct fake_dp *d, const struct sw_pkt *pkt, struct sw_ack_macs *m);
+/* The TSecr of a client that echoes the TSval of our SYN-ACK with the cookie (made over
+ * t and isn under fake_dp's keys, epoch 0) offering shift ws_code: its MAC's other 8 bits
+ * and ws_code in the low 12 bits. */
+uint32_t fake_cookie_tsecr(const struct sw_tuple *t, uint32_t isn, uint32_t cookie,
+			   uint8_t ws_code);
 
 /* The lcore's last log line ("" when none was queued). */
 static inline const char *

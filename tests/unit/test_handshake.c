@@ -102,8 +102,8 @@ complete(struct fake_dp *d, struct rte_mbuf *m, enum sw_mode mode, enum macs_fro
 		return sw_handshake_complete(d->lc, fake_out(d), m, &pkt, mode, hash, NULL);
 	fake_ack_macs(d, &pkt, &macs);
 	if (from == MACS_WRONG) {
-		macs.mac24 ^= 0x10;
-		macs.mac24_probe ^= 0x10;
+		macs.mac ^= 0x1000;
+		macs.mac_probe ^= 0x1000;
 	}
 	return sw_handshake_complete(d->lc, fake_out(d), m, &pkt, mode, hash, &macs);
 }
@@ -395,6 +395,127 @@ test_cookie_no_shift(void)
 }
 
 /* ---- ACKs that open nothing ---- */
+
+/* With timestamps the cookie is checked on 32 bits: its 24 and the 8 of the SYN-ACK's TSval
+ * that the TSecr echoes. Any of those 8 wrong fails it (the window shift's 4 below them are
+ * no MAC); the right ones, read from the SYN-ACK, open the flow. */
+static void
+test_cookie_ts_bits(enum macs_from from)
+{
+	struct sw_counters want = { 0 };
+	struct fake_dp d;
+	struct hs h;
+	unsigned int bit;
+
+	SW_CTX("cookie TSecr bits macs=%d", from);
+	fake_dp_init(&d, NULL);
+	syn_answered(&d, &h, 0, 0, 6, FAKE_PORT_COOKIE, SW_MODE_COOKIE, LINUX, 1460, 7);
+	REQUIRE(h.ts);
+	/* the SYN-ACK's TSval: the MAC's other 8 bits above the shift it offered */
+	CHECK_EQ(sw_cookie_ts_mac8(h.synack_tsval),
+		 (uint8_t)sw_cookie_mac(&d.cfg->keys, &h.syn.t, h.syn.seq, h.iss & 0xff));
+	CHECK_EQ(h.synack_tsval & SW_TS_WS_MASK, 7);
+	want.sc_sendcookie = 1;
+	for (bit = 4; bit < 12; bit++) {
+		struct fake_tcp a = client_ack(&h, h.syn.seq + 1, h.iss + 1, 0);
+		struct rte_mbuf *m;
+		uint8_t before[256];
+		uint32_t len;
+
+		fake_tcp_opts(&a, SW_OPT_TS, 0, 0, TSVAL + 40, h.synack_tsval ^ (1u << bit));
+		m = fake_tcp_mbuf(&a);
+		fake_copy(m, before, &len);
+		check_dropped(&d, m, complete(&d, m, SW_MODE_COOKIE, from), before, len);
+		want.cookie_failed++;
+		fake_check_counters(d.lc, &want);
+	}
+	{
+		struct fake_tcp a = client_ack(&h, h.syn.seq + 1, h.iss + 1, 0);
+		struct rte_mbuf *m = fake_tcp_mbuf(&a);
+
+		CHECK_EQ(complete(&d, m, SW_MODE_COOKIE, from), SW_V_INSIDE);
+		fake_dp_put(&d, m, SW_V_INSIDE);
+		want.sc_recvcookie = 1;
+		want.sc_completed = 1;
+		want.proxy_opened = 1;
+		fake_check_counters(d.lc, &want);
+	}
+	CHECK_FAKE_FINI(&d);
+	SW_CTX_CLEAR();
+}
+
+/* ACKs without timestamps beyond the budget of checks are dropped unchecked, counted and
+ * logged as such, a valid cookie among them; one with timestamps is checked all the same. */
+static void
+test_budget_spent(enum macs_from from)
+{
+	struct sw_counters want = { 0 };
+	char line[SW_LOG_LEN];
+	struct fake_dp d;
+	struct hs h, hts;
+	unsigned int i;
+
+	SW_CTX("budget spent macs=%d", from);
+	fake_dp_init(&d, NULL);
+	d.cfg->lim.cookie_check_rate = 3;       /* one worker: 3 checks a second */
+	syn_answered(&d, &h, 0, 0, 6, FAKE_PORT_COOKIE, SW_MODE_COOKIE, SW_OPT_MSS, 1460, 7);
+	syn_answered(&d, &hts, 0, 0, 7, FAKE_PORT_COOKIE, SW_MODE_COOKIE, LINUX, 1460, 7);
+	REQUIRE(!h.ts && hts.ts);
+	want.sc_sendcookie = 2;
+	/* three wrong ones with data (one reading each) take the budget */
+	for (i = 0; i < 3; i++) {
+		struct fake_tcp a = client_ack(&h, h.syn.seq + 1, (h.iss ^ 0x100) + 1, 10);
+		struct rte_mbuf *m = fake_tcp_mbuf(&a);
+
+		fake_dp_put(&d, m, complete(&d, m, SW_MODE_COOKIE, from));
+	}
+	want.cookie_failed = 3;
+	fake_check_counters(d.lc, &want);
+	for (i = 0; i < 2; i++) {
+		struct fake_tcp a = i ? client_ack(&hts, hts.syn.seq + 1, hts.iss + 1, 0)
+				      : client_ack(&h, h.syn.seq + 1, h.iss + 1, 0);
+		struct rte_mbuf *m = fake_tcp_mbuf(&a);
+		uint8_t before[256];
+		uint32_t len;
+
+		fake_log_reset(&d);
+		fake_copy(m, before, &len);
+		if (i == 0) {
+			/* the valid cookie without timestamps: not checked */
+			check_dropped(&d, m, complete(&d, m, SW_MODE_COOKIE, from), before, len);
+			want.cookie_limited = 1;
+			snprintf(line, sizeof(line), "ACK from 198.18.0.6:40006 to 198.18.1.1:%u "
+				 "carries no timestamps, and this second's cookie checks of such "
+				 "ACKs (cookie_check_rate) are spent: dropped unchecked (an ACK "
+				 "flood is on)", FAKE_PORT_COOKIE);
+			CHECK_MSG(strcmp(fake_last_log(&d), line) == 0, "log line \"%s\"",
+				  fake_last_log(&d));
+		} else {
+			/* with timestamps: checked, and it opens */
+			CHECK_EQ(complete(&d, m, SW_MODE_COOKIE, from), SW_V_INSIDE);
+			fake_dp_put(&d, m, SW_V_INSIDE);
+			want.sc_recvcookie = 1;
+			want.sc_completed = 1;
+			want.proxy_opened = 1;
+		}
+		fake_check_counters(d.lc, &want);
+	}
+	/* a second later the budget is back: the same ACK opens */
+	fake_dp_time(&d, FAKE_T0_MS + 1000);
+	{
+		struct fake_tcp a = client_ack(&h, h.syn.seq + 1, h.iss + 1, 0);
+		struct rte_mbuf *m = fake_tcp_mbuf(&a);
+
+		CHECK_EQ(complete(&d, m, SW_MODE_COOKIE, from), SW_V_INSIDE);
+		fake_dp_put(&d, m, SW_V_INSIDE);
+		want.sc_recvcookie = 2;
+		want.sc_completed = 2;
+		want.proxy_opened = 2;
+		fake_check_counters(d.lc, &want);
+	}
+	CHECK_FAKE_FINI(&d);
+	SW_CTX_CLEAR();
+}
 
 static void
 test_wrong_cookie(enum macs_from from)
@@ -774,6 +895,10 @@ main(void)
 	test_cookie_no_shift();
 	test_wrong_cookie(MACS_NONE);
 	test_wrong_cookie(MACS_FIRST);
+	test_cookie_ts_bits(MACS_NONE);
+	test_cookie_ts_bits(MACS_FIRST);
+	test_budget_spent(MACS_NONE);
+	test_budget_spent(MACS_FIRST);
 	test_badack();
 	test_cookie_beside_entry();
 	test_cookies_off();

@@ -815,7 +815,8 @@ test_adopt_outside_handshakes(void)
 		want = d.lc->cnt;
 		s = cseg(0, 1, port, SW_TH_ACK, ISN + 1, 0, 0);
 		s.ack = cookie_for(&s.t, ISN, LINUX, 1460, 7) + 1;
-		with_ts(&s, TSVAL + 1, 0x12345677);     /* our shift 7 in the low bits */
+		/* our shift 7 in the low bits */
+		with_ts(&s, TSVAL + 1, fake_cookie_tsecr(&s.t, ISN, s.ack - 1, 7));
 		m = burst(&d, SW_OUTSIDE, &s, &f);
 		CHECK_EQ(fake_fate(&d, m), SW_V_INSIDE);
 		REQUIRE(fake_parse(m, &p) == 0);

@@ -146,7 +146,8 @@ cookie_ack(int v6, uint32_t client, uint16_t dport, uint8_t syn_opts, bool probe
 	s.ack = cookie_for(&s.t, isn, syn_opts, 1460, 7) + 1;
 	s.paylen = paylen;
 	if (syn_opts & SW_OPT_TS)
-		fake_tcp_opts(&s, SW_OPT_TS, 0, 0, TSVAL + 1, 0x12345677);     /* shift 7 */
+		fake_tcp_opts(&s, SW_OPT_TS, 0, 0, TSVAL + 1,
+			      fake_cookie_tsecr(&s.t, isn, s.ack - 1, 7));     /* shift 7 */
 	return s;
 }
 
@@ -311,6 +312,7 @@ twin_handle(struct fake_dp *twin, const struct frame *f, const struct expect *e)
 	if (e->twin == TWIN_SYN) {
 		sw_syn_plan(twin->lc, &pkt, &plan);
 		plan.iss = sw_cookie_make(&twin->cfg->keys, &pkt.t, pkt.seq, &plan.co);
+		plan.mac8 = (uint8_t)sw_cookie_mac(&twin->cfg->keys, &pkt.t, pkt.seq, plan.low);
 		v = sw_syn_answer(twin->lc, fake_out(twin), m, &pkt, e->mode, hash, &plan);
 	} else {
 		v = sw_handshake_complete(twin->lc, fake_out(twin), m, &pkt, e->mode, hash,

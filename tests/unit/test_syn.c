@@ -58,11 +58,14 @@ low_byte(unsigned int key, unsigned int sack, unsigned int ws_idx, unsigned int 
 	return (uint8_t)(key << 7 | sack << 6 | ws_idx << 3 | mss_idx);
 }
 
-/* The TSval of a SYN-ACK sent at now offering shift ws_code (SW_TS_WS_NONE: none). */
+/* The TSval of a SYN-ACK to syn with the cookie iss, sent at now offering shift ws_code
+ * (SW_TS_WS_NONE: none): the clock 4096 ms before in the high bits, in the low 12 the 8
+ * other bits of the cookie's MAC and ws_code. */
 static uint32_t
-synack_tsval(uint64_t now, uint8_t ws_code)
+synack_tsval(const struct fake_tcp *syn, uint32_t iss, uint64_t now, uint8_t ws_code)
 {
-	return (((uint32_t)now + FAKE_TS_OFFSET) & ~0xfu) | ws_code;
+	return (((uint32_t)now + FAKE_TS_OFFSET - 4096) & ~0xfffu) |
+	       (fake_cookie_tsecr(&syn->t, syn->seq, iss, ws_code) & 0xfffu);
 }
 
 /* The SYN-ACK answering syn, sent at now. */
@@ -83,7 +86,7 @@ want_synack(struct fake_want *w, const struct fake_tcp *syn, uint32_t iss, uint8
 	w->opts = opts;
 	w->mss = mss;
 	w->wscale = ws;
-	w->tsval = synack_tsval(now, (opts & SW_OPT_WS) ? ws : SW_TS_WS_NONE);
+	w->tsval = synack_tsval(syn, iss, now, (opts & SW_OPT_WS) ? ws : SW_TS_WS_NONE);
 	w->tsecr = tsecr;
 }
 

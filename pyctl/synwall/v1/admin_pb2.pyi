@@ -95,7 +95,7 @@ class Counters(_message.Message):
     def __init__(self, time_unix_ns: _Optional[int] = ..., total: _Optional[_Mapping[str, int]] = ..., lcores: _Optional[_Iterable[_Union[LcoreCounters, _Mapping]]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries")
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate")
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
     BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
     FLOWS_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class Limits(_message.Message):
     MSS_FIELD_NUMBER: _ClassVar[int]
     WSCALE_FIELD_NUMBER: _ClassVar[int]
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
     hashsize: int
     bucketlimit: int
     flows: int
@@ -116,14 +117,15 @@ class Limits(_message.Message):
     mss: int
     wscale: int
     server_retries: int
-    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ...) -> None: ...
+    cookie_check_rate: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
 
 class GetLimitsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class SetLimitsRequest(_message.Message):
-    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries")
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate")
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
     BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
     FLOWS_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +136,7 @@ class SetLimitsRequest(_message.Message):
     MSS_FIELD_NUMBER: _ClassVar[int]
     WSCALE_FIELD_NUMBER: _ClassVar[int]
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
     hashsize: int
     bucketlimit: int
     flows: int
@@ -144,7 +147,8 @@ class SetLimitsRequest(_message.Message):
     mss: int
     wscale: int
     server_retries: int
-    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ...) -> None: ...
+    cookie_check_rate: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
 
 class ServerProfile(_message.Message):
     __slots__ = ("mss", "wscale", "window_scaling", "sack", "timestamps")

@@ -29,7 +29,7 @@ class PortRange(_message.Message):
     def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ..., mode: _Optional[int] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., idle_timeout_s: _Optional[int] = ...) -> None: ...
 
 class DpConfig(_message.Message):
-    __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports")
+    __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports", "cookie_check_rate")
     CACHELIMIT_FIELD_NUMBER: _ClassVar[int]
     REXMTLIMIT_FIELD_NUMBER: _ClassVar[int]
     SYNCOOKIES_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class DpConfig(_message.Message):
     WSCALE_FIELD_NUMBER: _ClassVar[int]
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
     cachelimit: int
     rexmtlimit: int
     syncookies: bool
@@ -46,7 +47,8 @@ class DpConfig(_message.Message):
     wscale: int
     server_retries: int
     ports: _containers.RepeatedCompositeFieldContainer[PortRange]
-    def __init__(self, cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortRange, _Mapping]]] = ...) -> None: ...
+    cookie_check_rate: int
+    def __init__(self, cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortRange, _Mapping]]] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
 
 class DpKeys(_message.Message):
     __slots__ = ("epoch", "current", "previous")

@@ -99,16 +99,23 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 #define BUDGET_ONE 1000u
 
 /* Refill the bucket for the time gone since the last refill; the worker's share of the rate
- * (checks a second: thousandths a millisecond), 0 with no limit. */
+ * (checks a second: thousandths a millisecond), 0 with no limit. The share is worked out
+ * again only when the configuration changed. */
 static uint64_t
 budget_refill(struct sw_lcore *lc)
 {
-	uint64_t rate = lc->cfg->lim.cookie_check_rate, workers = RTE_MAX(lc->nworkers, 1u);
-	uint64_t cap, gone;
+	uint64_t rate, cap, gone;
 
+	if (unlikely(lc->cookie_budget_version != lc->cfg->version + 1)) {
+		uint64_t workers = RTE_MAX(lc->nworkers, 1u);
+
+		lc->cookie_budget_version = lc->cfg->version + 1;
+		lc->cookie_budget_share = (uint32_t)((lc->cfg->lim.cookie_check_rate + workers - 1) /
+						     workers);
+	}
+	rate = lc->cookie_budget_share;
 	if (rate == 0)
 		return 0;
-	rate = (rate + workers - 1) / workers;
 	cap = RTE_MAX(rate * SW_COOKIE_BUDGET_MS, (uint64_t)BUDGET_ONE);
 	gone = RTE_MIN(lc->now_ms - lc->cookie_budget_ms, (uint64_t)SW_COOKIE_BUDGET_MS);
 	lc->cookie_budget_ms = lc->now_ms;

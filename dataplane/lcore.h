@@ -52,9 +52,13 @@ struct sw_lcore {
 	uint64_t log_next_ms;
 	uint32_t log_suppressed;
 	/* the budget of cookie checks of ACKs without timestamps (handshake.h): thousandths
-	 * of a check, refilled at cookie_budget_ms */
+	 * of a check, refilled at cookie_budget_ms; this worker's share of the rate (checks a
+	 * second) as of the configuration whose version is cookie_budget_version - 1 (0: none
+	 * yet) */
 	uint64_t cookie_budget;
 	uint64_t cookie_budget_ms;
+	uint64_t cookie_budget_version;
+	uint32_t cookie_budget_share;
 
 	/* written by this worker, read by the control thread and telemetry */
 	struct sw_counters cnt __rte_cache_aligned;

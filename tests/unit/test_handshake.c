@@ -513,6 +513,21 @@ test_budget_spent(enum macs_from from)
 		want.proxy_opened = 2;
 		fake_check_counters(d.lc, &want);
 	}
+	/* what is left of it (2 checks) goes; then a new configuration without a limit (the
+	 * worker sees its version) checks everything again */
+	for (i = 0; i < 4; i++) {
+		struct fake_tcp a = client_ack(&h, h.syn.seq + 1, (h.iss ^ 0x100) + 1, 10);
+		struct rte_mbuf *m = fake_tcp_mbuf(&a);
+
+		if (i == 3) {
+			d.cfg->lim.cookie_check_rate = 0;
+			d.cfg->version++;
+		}
+		fake_dp_put(&d, m, complete(&d, m, SW_MODE_COOKIE, from));
+	}
+	want.cookie_failed += 3;
+	want.cookie_limited += 1;
+	fake_check_counters(d.lc, &want);
 	CHECK_FAKE_FINI(&d);
 	SW_CTX_CLEAR();
 }

@@ -31,7 +31,9 @@ FLOOD_BASE = int(ipaddress.IPv4Address("198.18.128.0"))
 FLOOD_SPAN = 1 << 15            # 198.18.128.0/17
 
 # What the SYN offers (synlab.flood.syn_frame) and so what the cookie encodes; the ACK's
-# TSecr low nibble is the window shift the SYN-ACK offered (synwall's default --wscale 7).
+# TSecr echoes the SYN-ACK's: the window shift it offered (synwall's default --wscale 7) in
+# the low nibble, and above it the cookie MAC's other 8 bits (docs/DATAPLANE.md, "The
+# cookie").
 SYN_MSS, SYN_WSCALE, SYN_SACK = 1460, 7, True
 OUR_WSCALE = 7
 
@@ -139,6 +141,14 @@ def cookie_for(key: str, c: Client, dst: bytes, dport: int) -> int:
                              sack=SYN_SACK, key_bit=cookie_ref.FIXED_KEY_BIT)
 
 
+def synack_tsval_for(key: str, c: Client, dst: bytes, dport: int, iss: int) -> int:
+    """A TSval of synwall's SYN-ACK with cookie iss to c: the MAC's other 8 bits and our
+    shift in its low 12 bits (what the cookie path checks), any clock above them."""
+    return 0x5A5A5000 | cookie_ref.synack_tsval_low(
+        key, ipaddress.IPv4Address(c.src), ipaddress.IPv4Address(dst), c.sport, dport,
+        c.isn, iss, OUR_WSCALE)
+
+
 def handshake_ack(c: Client, dst: bytes, dport: int, iss: int, smac: bytes, dmac: bytes,
                   synack_tsval: int | None = None) -> bytes:
     """The client's third segment: seq = ISN + 1, ack = ISS + 1, NOP NOP TS."""
@@ -176,7 +186,9 @@ def write_valid_acks(path: Path, count: int, key: str, seed: int = 3) -> int:
     s, d, ip = mac_bytes(CLIENT_MAC), mac_bytes(SERVER_MAC), _ip(SERVER_IP)
     with PcapWriter(path) as w:
         for c in random_clients(count, seed):
-            w.write(handshake_ack(c, ip, SERVER_PORT, cookie_for(key, c, ip, SERVER_PORT), s, d))
+            iss = cookie_for(key, c, ip, SERVER_PORT)
+            w.write(handshake_ack(c, ip, SERVER_PORT, iss, s, d,
+                                  synack_tsval_for(key, c, ip, SERVER_PORT, iss)))
     return count
 
 
@@ -209,8 +221,9 @@ def write_handshakes(outside: Path, inside: Path, count: int, key: str, seed: in
             for c in blk:
                 wo.write(syn(c, ip, SERVER_PORT, cm, sm))
             for c in blk:
-                wo.write(handshake_ack(c, ip, SERVER_PORT, cookie_for(key, c, ip, SERVER_PORT),
-                                       cm, sm))
+                iss = cookie_for(key, c, ip, SERVER_PORT)
+                wo.write(handshake_ack(c, ip, SERVER_PORT, iss, cm, sm,
+                                       synack_tsval_for(key, c, ip, SERVER_PORT, iss)))
             for c in blk:
                 srv_isn = rnd.getrandbits(32)
                 # The server's TSecr echoes the server SYN's TSval (the client's).

@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 
 #include "config.h"
+#include "state.h"
 #include "sw_const.h"
 #include "worker.h"
 
@@ -42,6 +43,7 @@ struct sw_args {
 	struct sw_sipkey master;
 	const char *ctl_path;
 	const char *stats_json;
+	const char *state_path;         /* --state: the tables' region (state.h), or NULL */
 	struct sw_config *cfg;          /* initial configuration, built from the options */
 };
 
@@ -62,6 +64,7 @@ struct sw_app {
 	 * (which may run before they exist: sw_app_worker) */
 	struct sw_worker *workers[SW_MAX_WORKERS];
 	struct sw_learn_table *learn;   /* the workers' learned server profiles */
+	struct sw_state *state;         /* --state: where the tables live (NULL: rte_malloc) */
 	struct sw_cfg_domain cfg;
 	/* written by the signal handler and the control loop, read by every loop */
 	volatile bool quit;

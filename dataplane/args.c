@@ -2,10 +2,13 @@
 /* The application's own options (after EAL's "--"). Every value is checked; the first bad
  * one is reported on one line naming the option. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_ethdev.h>
@@ -19,7 +22,7 @@ enum {
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
-	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE,
+	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE, OPT_STATE,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -54,11 +57,39 @@ static const struct option long_opts[] = {
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
+	{ "state", required_argument, NULL, OPT_STATE },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --state: a file in a directory that exists and that we may write (the file is opened
+ * once EAL says how many workers there are: a bad path is said here, before EAL starts). */
+static int
+state_path_ok(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (path[0] == '\0')
+		return bad("--state", "an empty path");
+	if (slash == NULL) {
+		strcpy(dir, ".");
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return bad("--state", "a path of %zu characters", strlen(path));
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if (slash != NULL && slash[1] == '\0')
+		return bad("--state", "'%s' is a directory, not a file", path);
+	if (access(dir, W_OK | X_OK) != 0)
+		return bad("--state", "%s: %s", dir, strerror(errno));
+	return 0;
+}
 
 static const char usage[] =
 	"usage: synwall-dp [EAL options] -- [--outside ID] [--inside ID] [--protect SPEC]\n"
@@ -74,6 +105,7 @@ static const char usage[] =
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
+	"    [--state FILE]        (the tables live there, for the next synwall-dp to take over)\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
 
@@ -459,6 +491,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 			break;
 		case OPT_MBUFS:
 			rc = parse_u32("--mbufs", optarg, 1024, 1u << 24, &a->mbufs);
+			break;
+		case OPT_STATE:
+			rc = state_path_ok(optarg);
+			a->state_path = optarg;
 			break;
 		case OPT_CTL:
 			if (*optarg == '\0' || strlen(optarg) >= 108)

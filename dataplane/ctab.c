@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -67,13 +68,12 @@ sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit)
 	       align64(sw_srcq_memsize((uint32_t)nslots));
 }
 
-int
-sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
-	     uint32_t seed)
+/* t laid out over mem: its pointers and constants; no entry, no bucket header touched. */
+static int
+layout(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit, uint32_t seed)
 {
 	size_t nslots = (size_t)hashsize * bucketlimit;
 	uint8_t *p = mem;
-	uint32_t b, s;
 
 	if (hashsize == 0 || !rte_is_power_of_2(hashsize) || bucketlimit == 0 ||
 	    bucketlimit > 255 || nslots >= SW_CTAB_NIL)
@@ -101,6 +101,18 @@ sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlim
 	t->age_tail = SW_CTAB_NIL;
 	t->seed = seed;
 	t->uncounted = 0;
+	return 0;
+}
+
+int
+sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+	     uint32_t seed)
+{
+	uint32_t b, s;
+	int rc = layout(t, mem, hashsize, bucketlimit, seed);
+
+	if (rc != 0)
+		return rc;
 	memset(t->meta, 0, (size_t)hashsize * t->meta_stride);     /* no signatures, count 0 */
 	for (b = 0; b < ngroups(hashsize); b++)
 		t->group_due[b] = SW_TIMER_NONE;
@@ -333,4 +345,180 @@ sw_ctab_tuple(const struct sw_ctab *t, const void *e, struct sw_tuple *out)
 		memcpy(out->src, t->v6[idx].src, 16);
 		memcpy(out->dst, t->v6[idx].dst, 16);
 	}
+}
+
+/* ---- taking over a table another process left ---- */
+
+int
+sw_ctab_attach(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+	       uint32_t seed)
+{
+	return layout(t, mem, hashsize, bucketlimit, seed);
+}
+
+void
+sw_ctab_save(const struct sw_ctab *t, struct sw_ctab_saved *out)
+{
+	out->count = t->count;
+	out->age_head = t->age_head;
+	out->age_tail = t->age_tail;
+	out->pad = 0;
+}
+
+static inline uint32_t
+nslots_of(const struct sw_ctab *t)
+{
+	return t->hashsize * t->bucketlimit;
+}
+
+/* Do the saved scalars describe the table as its bucket headers do: as many live entries,
+ * an age list through exactly those (each on a slot with a signature), head to tail? */
+static int
+saved_fits(const struct sw_ctab *t, const struct sw_ctab_saved *s)
+{
+	uint32_t n = nslots_of(t), live = 0, steps = 0, prev = SW_CTAB_NIL, idx, b;
+
+	if (s->count > n || (s->count == 0) != (s->age_head == SW_CTAB_NIL) ||
+	    (s->count == 0) != (s->age_tail == SW_CTAB_NIL))
+		return 0;
+	for (b = 0; b < t->hashsize; b++)
+		live += sw_ctab_bucket_count(t, b);
+	if (live != s->count)
+		return 0;
+	for (idx = s->age_head; idx != SW_CTAB_NIL; idx = slot_hdr(t, idx)->age_next) {
+		if (idx >= n || ++steps > s->count || slot_hdr(t, idx)->age_prev != prev ||
+		    sw_ctab_sigs(t, idx / t->bucketlimit)[idx % t->bucketlimit] == 0)
+			return 0;
+		prev = idx;
+	}
+	return steps == s->count && prev == s->age_tail;
+}
+
+/* Does the live-looking slot (b, s) hold the entry its signature says: a key whose hash (or
+ * the owner's second choice of it) falls in b with that signature? One being written when
+ * its owner died may not. */
+static int
+slot_holds_key(const struct sw_ctab *t, uint32_t b, uint32_t s,
+	       const struct sw_ctab_rebuild_ops *ops)
+{
+	const struct sw_ctab_hdr *h = slot_hdr(t, b * t->bucketlimit + s);
+	uint16_t sig = sw_ctab_sigs(t, b)[s];
+	struct sw_tuple k;
+	uint32_t hash;
+
+	if (h->v6 > 1)
+		return 0;
+	sw_ctab_tuple(t, h, &k);
+	hash = sw_ctab_hash(t, &k);
+	if ((hash & t->mask) == b && sw_ctab_sig(hash) == sig)
+		return 1;
+	if (ops->hash2 == NULL)
+		return 0;
+	hash = ops->hash2(hash);
+	return (hash & t->mask) == b && sw_ctab_sig(hash) == sig;
+}
+
+struct aged {
+	uint64_t age;
+	uint32_t idx;
+};
+
+static int
+aged_cmp(const void *a, const void *b)
+{
+	const struct aged *x = a, *y = b;
+
+	if (x->age != y->age)
+		return x->age < y->age ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Everything but the slots made again: each bucket's live entries (valid ones only) in age
+ * order, all of them fresh (the sweep reads them), then the age list. Returns the slots
+ * freed, or -1 without memory for the sort. */
+static int64_t
+rebuild(struct sw_ctab *t, const struct sw_ctab_rebuild_ops *ops)
+{
+	struct aged *all = malloc(sizeof(*all) * (nslots_of(t) ? nslots_of(t) : 1));
+	uint32_t b, s, i, live = 0;
+	int64_t dropped = 0;
+
+	if (all == NULL)
+		return -1;
+	for (b = 0; b < t->hashsize; b++) {
+		uint16_t *sigs = sw_ctab_sigs(t, b);
+		uint8_t *ord = sw_ctab_order(t, b), *cnt = sw_ctab_meta(t, b) + t->count_off;
+		struct aged here[255];
+		uint32_t n = 0, f = 0;
+
+		for (s = 0; s < t->bucketlimit; s++) {
+			const void *e = slot_hdr(t, b * t->bucketlimit + s);
+
+			if (sigs[s] == 0)
+				continue;
+			if (!slot_holds_key(t, b, s, ops) || !ops->valid(e, ops->arg)) {
+				sigs[s] = 0;
+				dropped++;
+				continue;
+			}
+			here[n].age = ops->age(e, ops->arg);
+			here[n++].idx = s;
+		}
+		for (s = 0; s < t->sig_slots; s++)
+			if (s >= t->bucketlimit)
+				sigs[s] = 0;
+		if (n > 1)
+			qsort(here, n, sizeof(here[0]), aged_cmp);
+		for (i = 0; i < n; i++) {
+			ord[i] = (uint8_t)here[i].idx;
+			all[live].age = here[i].age;
+			all[live++].idx = b * t->bucketlimit + here[i].idx;
+		}
+		for (s = 0; s < t->bucketlimit; s++)
+			if (sigs[s] == 0)
+				ord[n + f++] = (uint8_t)s;
+		cnt[0] = (uint8_t)n;
+		cnt[1] = (uint8_t)n;
+	}
+	qsort(all, live, sizeof(all[0]), aged_cmp);
+	t->count = 0;
+	t->age_head = SW_CTAB_NIL;
+	t->age_tail = SW_CTAB_NIL;
+	for (i = 0; i < live; i++) {
+		age_append(t, all[i].idx);
+		t->count++;
+	}
+	free(all);
+	return dropped;
+}
+
+int64_t
+sw_ctab_adopt(struct sw_ctab *t, const struct sw_ctab_saved *saved,
+	      const struct sw_ctab_rebuild_ops *ops, int *rebuilt)
+{
+	int64_t dropped = 0;
+	uint32_t idx;
+	size_t i;
+
+	*rebuilt = saved == NULL || !saved_fits(t, saved);
+	if (*rebuilt) {
+		dropped = rebuild(t, ops);
+		if (dropped < 0)
+			return -1;
+	} else {
+		t->count = saved->count;
+		t->age_head = saved->age_head;
+		t->age_tail = saved->age_tail;
+	}
+	for (idx = t->age_head; idx != SW_CTAB_NIL; idx = slot_hdr(t, idx)->age_next) {
+		const struct sw_ctab_hdr *h = slot_hdr(t, idx);
+
+		if (t->uncounted == 0 || h->user[0] != t->uncounted)
+			sw_srcq_add(&t->srcq, h->v6, sw_ctab_src(t, h));
+	}
+	for (i = 0; i < ngroups(t->hashsize); i++)
+		t->group_due[i] = 0;
+	for (i = 0; i < nspans(t->hashsize); i++)
+		t->span_due[i] = 0;
+	return dropped;
 }

@@ -116,6 +116,42 @@ size_t sw_ctab_memsize(uint32_t hashsize, uint32_t bucketlimit);
 int sw_ctab_init(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
 		 uint32_t seed);
 
+/*
+ * Taking over a table another process left in mem (state.h): sw_ctab_attach lays out t over
+ * mem as sw_ctab_init would, without touching the entries or the bucket headers, the source
+ * counts zeroed; then, once the quotas are set up, sw_ctab_adopt makes t what it was: from
+ * the scalars the last owner saved when it stopped cleanly (sw_ctab_save), or, after a
+ * crash (saved NULL), rebuilt from the slots. Either way every live entry is counted by its
+ * source again and every timer bound is lowered to 0, so that the sweep reads every bucket
+ * header once (a bound the last owner was recomputing when it stopped may be too late).
+ */
+struct sw_ctab_saved {
+	uint32_t count;
+	uint32_t age_head;
+	uint32_t age_tail;
+	uint32_t pad;
+};
+
+/* What a rebuild needs of the owner: whether a slot that looks live holds an entry of its
+ * (one being written when the last owner died may not), an entry's age, for the bucket's
+ * order and the age list (older first), and the owner's second choice of hash for a key,
+ * if it has one (the flow table's two buckets; NULL: none). */
+struct sw_ctab_rebuild_ops {
+	int (*valid)(const void *e, void *arg);
+	uint64_t (*age)(const void *e, void *arg);
+	uint32_t (*hash2)(uint32_t hash);
+	void *arg;
+};
+
+int sw_ctab_attach(struct sw_ctab *t, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+		   uint32_t seed);
+void sw_ctab_save(const struct sw_ctab *t, struct sw_ctab_saved *out);
+/* *rebuilt: whether it was (no saved scalars, or ones that do not fit the bucket headers:
+ * then the table is rebuilt all the same). Returns the slots found not to hold a valid
+ * entry (freed), or -1 without memory for the rebuild. */
+int64_t sw_ctab_adopt(struct sw_ctab *t, const struct sw_ctab_saved *saved,
+		      const struct sw_ctab_rebuild_ops *ops, int *rebuilt);
+
 uint32_t sw_ctab_hash(const struct sw_ctab *t, const struct sw_tuple *k);
 
 /* The signature an entry stored under `hash` gets: never 0 (a free slot). Within one bucket

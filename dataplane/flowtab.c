@@ -31,6 +31,49 @@ sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
 	return 0;
 }
 
+int
+sw_flowtab_attach(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
+{
+	memset(ft, 0, sizeof(*ft));
+	ft->limit = flows;
+	ft->idle_min_ms = SW_FLOW_IDLE_TIMEOUT_MS;
+	if (sw_ctab_attach(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
+			   seed) != 0)
+		return -1;
+	ft->tab.uncounted = SW_FLOW_CLOSING;
+	return 0;
+}
+
+static int
+flow_valid(const void *e, void *arg)
+{
+	const struct sw_flow *f = e;
+
+	(void)arg;
+	return sw_flow_state(f) >= SW_FLOW_OPENING && sw_flow_state(f) <= SW_FLOW_CLOSING;
+}
+
+/* Older first: the time since the last segment, on the wrapping clock around now. */
+static uint64_t
+flow_age(const void *e, void *arg)
+{
+	const struct sw_flow *f = e;
+	uint32_t now = *(const uint32_t *)arg;
+
+	return (uint64_t)(UINT32_MAX - (now - f->last_ms));
+}
+
+int64_t
+sw_flowtab_adopt(struct sw_flowtab *ft, const struct sw_ctab_saved *saved, uint32_t now_ms,
+		 int *rebuilt)
+{
+	const struct sw_ctab_rebuild_ops ops = {
+		.valid = flow_valid, .age = flow_age, .hash2 = sw_flowtab_hash2, .arg = &now_ms,
+	};
+
+	return sw_ctab_adopt(&ft->tab, saved, &ops, rebuilt);
+}
+
 static inline uint32_t
 idle_ms(const struct sw_flow *f, uint32_t now_ms)
 {

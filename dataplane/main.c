@@ -97,18 +97,48 @@ resolve_port_names(struct sw_args *a)
 }
 
 /* Workers for every worker lcore, queue ids in lcore order. */
+/* --state: the tables' region, taken over or started empty (said on one line); its clock
+ * becomes ours, so that the tables' times go on. */
+static int
+open_state(struct sw_app *app)
+{
+	static struct sw_state st;
+	char note[320];
+
+	if (sw_state_open(&st, app->args.state_path, app->nb_workers, app->args.hashsize,
+			  app->args.bucketlimit, app->args.flows, sw_tsc_per_ms,
+			  SW_STATE_LOCK_WAIT_MS, note, sizeof(note)) != 0) {
+		fprintf(stderr, "synwall-dp: --state %s: %s\n", app->args.state_path, note);
+		return -1;
+	}
+	if (note[0] != '\0')
+		printf("synwall-dp: --state %s: %s\n", app->args.state_path, note);
+	if (st.adopted)
+		sw_tsc_per_ms = st.hdr->tsc_per_ms;
+	app->state = &st;
+	return 0;
+}
+
 static int
 create_workers(struct sw_app *app)
 {
 	unsigned int lcore, q = 0;
 
-	app->learn = rte_zmalloc("sw_learn", sizeof(*app->learn), RTE_CACHE_LINE_SIZE);
-	if (app->learn == NULL) {
-		fprintf(stderr, "synwall-dp: cannot allocate the learned profiles (%zu bytes): "
-			"add memory (-m)\n", sizeof(*app->learn));
-		return -1;
+	if (app->state != NULL) {
+		app->learn = sw_state_at(app->state, app->state->hdr->learn_off);
+		if (app->state->adopted)
+			sw_learn_adopt(app->learn);
+		else
+			app->learn->seed = (uint32_t)rte_rand();
+	} else {
+		app->learn = rte_zmalloc("sw_learn", sizeof(*app->learn), RTE_CACHE_LINE_SIZE);
+		if (app->learn == NULL) {
+			fprintf(stderr, "synwall-dp: cannot allocate the learned profiles (%zu "
+				"bytes): add memory (-m)\n", sizeof(*app->learn));
+			return -1;
+		}
+		app->learn->seed = (uint32_t)rte_rand();
 	}
-	app->learn->seed = (uint32_t)rte_rand();
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct sw_worker *w = sw_worker_create(app, lcore, (uint16_t)q);
 
@@ -128,13 +158,28 @@ create_workers(struct sw_app *app)
 static void
 free_workers(struct sw_app *app)
 {
+	bool clean = app->state != NULL;
 	unsigned int q;
 
 	for (q = 0; q < app->nb_workers; q++) {
-		sw_worker_free(app->workers[q]);
+		struct sw_worker *w = app->workers[q];
+
+		/* no worker runs: each one's tables are whole, their scalars saved for the
+		 * next owner */
+		if (app->state != NULL && w != NULL) {
+			sw_ctab_save(&w->lc.sc.tab, &app->state->hdr->w[q].sc);
+			sw_ctab_save(&w->lc.ft.tab, &app->state->hdr->w[q].ft);
+		} else {
+			clean = false;
+		}
+		sw_worker_free(w);
 		app->workers[q] = NULL;
 	}
-	rte_free(app->learn);
+	if (app->state != NULL)
+		sw_state_close(app->state, clean);
+	else
+		rte_free(app->learn);
+	app->state = NULL;
 	app->learn = NULL;
 }
 
@@ -177,6 +222,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "synwall-dp: -l: need 1..%u worker lcores besides the main lcore "
 			"(for example -l 0-1), have %u\n", SW_MAX_WORKERS, app->nb_workers);
 		app->nb_workers = 0;
+		rc = 2;
+		goto out;
+	}
+
+	if (app->args.state_path != NULL && open_state(app) < 0) {
 		rc = 2;
 		goto out;
 	}

@@ -50,6 +50,21 @@ read_slot(const struct sw_learned *l, const struct sw_tuple *t, uint32_t now_ms,
 
 #define PROF_OPTS (SW_PROF_SACK | SW_PROF_TS | SW_PROF_WS)
 
+void
+sw_learn_adopt(struct sw_learn_table *lt)
+{
+	unsigned int i;
+
+	for (i = 0; i < SW_LEARN_SLOTS; i++) {
+		struct sw_learned *s = &lt->slot[i];
+
+		if (s->seq & 1) {
+			s->used = 0;
+			s->seq++;
+		}
+	}
+}
+
 bool
 sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,
 		const struct sw_profile *port, struct sw_profile *out)

@@ -74,6 +74,10 @@ struct sw_learn_table {
 	struct sw_learned slot[SW_LEARN_SLOTS] __attribute__((aligned(64)));
 };
 
+/* A table another process left (state.h): a slot it was writing when it died (its sequence
+ * number odd) is forgotten. */
+void sw_learn_adopt(struct sw_learn_table *lt);
+
 /* The server of tuple t (client -> server): its learned profile into *out, or false. port is
  * the port's profile: the options it has come back once the learned offs are due a re-probe. */
 bool sw_learn_lookup(const struct sw_learn_table *lt, const struct sw_tuple *t, uint32_t now_ms,

@@ -4,6 +4,8 @@
 #define SW_CONST_H
 
 #define SW_MAX_WORKERS      32u     /* worker lcores (and queues per port) */
+/* --state: how long a new synwall-dp waits for the last owner of the region to let go */
+#define SW_STATE_LOCK_WAIT_MS 5000u
 #define SW_RX_BURST         32      /* packets per rte_eth_rx_burst */
 #define SW_TX_BUF           64      /* packets buffered per port before a flush */
 #define SW_PREFETCH_AHEAD   4       /* packets prefetched ahead in a burst */

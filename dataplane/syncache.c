@@ -18,6 +18,44 @@ sw_syncache_init(struct sw_syncache *sc, void *mem, uint32_t hashsize, uint32_t 
 	return sw_ctab_init(&sc->tab, mem, hashsize, bucketlimit, seed);
 }
 
+int
+sw_syncache_attach(struct sw_syncache *sc, void *mem, uint32_t hashsize, uint32_t bucketlimit,
+		   uint32_t seed)
+{
+	memset(sc, 0, sizeof(*sc));
+	return sw_ctab_attach(&sc->tab, mem, hashsize, bucketlimit, seed);
+}
+
+static int
+entry_valid(const void *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	return 1;
+}
+
+/* Older first: by when the SYN came, its first retransmit being a second after. */
+static uint64_t
+entry_age(const void *e, void *arg)
+{
+	const struct sw_sc_entry *se = e;
+	uint32_t now = *(const uint32_t *)arg;
+	uint32_t since = se->expire_ms - sw_syncache_rto_ms(se->rxmits);
+
+	return (uint64_t)(UINT32_MAX - (now - since));
+}
+
+int64_t
+sw_syncache_adopt(struct sw_syncache *sc, const struct sw_ctab_saved *saved, uint32_t now_ms,
+		  int *rebuilt)
+{
+	const struct sw_ctab_rebuild_ops ops = {
+		.valid = entry_valid, .age = entry_age, .hash2 = NULL, .arg = &now_ms,
+	};
+
+	return sw_ctab_adopt(&sc->tab, saved, &ops, rebuilt);
+}
+
 struct sw_sc_entry *
 sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t, uint32_t hash,
 		   uint32_t cachelimit, unsigned int *evicted)

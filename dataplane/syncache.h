@@ -53,6 +53,11 @@ struct sw_syncache {
 };
 
 size_t sw_syncache_memsize(uint32_t hashsize, uint32_t bucketlimit);
+/* Taking over the syncache another process left in mem (ctab.h, state.h). */
+int sw_syncache_attach(struct sw_syncache *sc, void *mem, uint32_t hashsize,
+		       uint32_t bucketlimit, uint32_t seed);
+int64_t sw_syncache_adopt(struct sw_syncache *sc, const struct sw_ctab_saved *saved,
+			  uint32_t now_ms, int *rebuilt);
 int sw_syncache_init(struct sw_syncache *sc, void *mem, uint32_t hashsize,
 		     uint32_t bucketlimit, uint32_t seed);
 

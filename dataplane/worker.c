@@ -5,6 +5,7 @@
  * quiescent state. The sink's operations here are the only ethdev and mempool calls of the
  * packet path.
  */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include <rte_ethdev.h>
@@ -81,32 +82,80 @@ setup_quotas(struct sw_lcore *lc, const struct sw_args *a)
 	return sw_srcq_setup(&lc->sc.tab.srcq, &p);
 }
 
+/* The tables of worker q from the state region: the last owner's (taken over: its seed
+ * and TSval offset with them) or new ones. Returns 0, -1 when they cannot be laid out. */
+static int
+tables_from_state(struct sw_worker *w, struct sw_app *app, uint16_t q)
+{
+	struct sw_state *st = app->state;
+	struct sw_state_worker *sw = &st->hdr->w[q];
+	void *scmem = sw_state_at(st, sw->sc_off), *ftmem = sw_state_at(st, sw->ft_off);
+	const struct sw_args *a = &app->args;
+	uint32_t now = (uint32_t)sw_now_ms();
+	int sc_rebuilt, ft_rebuilt;
+	int64_t sc_lost, ft_lost;
+
+	if (!st->adopted) {
+		sw->seed = (uint32_t)rte_rand();
+		sw->ts_offset = (uint32_t)rte_rand();
+		w->lc.ts_offset = sw->ts_offset;
+		return sw_syncache_init(&w->lc.sc, scmem, a->hashsize, a->bucketlimit,
+					sw->seed) != 0 ||
+		       sw_flowtab_init(&w->lc.ft, ftmem, a->flows, sw->seed) != 0 ||
+		       setup_quotas(&w->lc, a) != 0 ? -1 : 0;
+	}
+	w->lc.ts_offset = sw->ts_offset;
+	if (sw_syncache_attach(&w->lc.sc, scmem, a->hashsize, a->bucketlimit, sw->seed) != 0 ||
+	    sw_flowtab_attach(&w->lc.ft, ftmem, a->flows, sw->seed) != 0 ||
+	    setup_quotas(&w->lc, a) != 0)
+		return -1;
+	sc_lost = sw_syncache_adopt(&w->lc.sc, st->clean ? &sw->sc : NULL, now, &sc_rebuilt);
+	ft_lost = sw_flowtab_adopt(&w->lc.ft, st->clean ? &sw->ft : NULL, now, &ft_rebuilt);
+	if (sc_lost < 0 || ft_lost < 0)
+		return -1;
+	printf("synwall-dp: queue %u: %u flows and %u syncache entries taken over%s", q,
+	       w->lc.ft.tab.count, w->lc.sc.tab.count,
+	       sc_rebuilt || ft_rebuilt ? ", tables rebuilt" : "");
+	if (sc_lost + ft_lost > 0)
+		printf(" (%" PRId64 " half-written entries dropped)", sc_lost + ft_lost);
+	printf("\n");
+	return 0;
+}
+
 struct sw_worker *
 sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 {
 	int socket = (int)rte_lcore_to_socket_id(lcore);
 	struct sw_worker *w;
-	void *scmem, *ftmem, *mbmem;
+	void *scmem = NULL, *ftmem = NULL, *mbmem;
 	uint32_t seed;
+	int rc;
 
 	w = rte_zmalloc_socket("sw_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
 	if (w == NULL)
 		return NULL;
-	scmem = rte_zmalloc_socket("sw_syncache",
-				   sw_syncache_memsize(app->args.hashsize, app->args.bucketlimit),
-				   RTE_CACHE_LINE_SIZE, socket);
-	ftmem = rte_zmalloc_socket("sw_flowtab", sw_flowtab_memsize(app->args.flows),
-				   RTE_CACHE_LINE_SIZE, socket);
 	mbmem = rte_zmalloc_socket("sw_mailbox", sw_mailbox_memsize(), RTE_CACHE_LINE_SIZE,
 				   socket);
-	/* one seed for both tables: the pipeline hashes a tuple once for both (lcore.h) */
-	seed = (uint32_t)rte_rand();
-	if (scmem == NULL || ftmem == NULL || mbmem == NULL ||
-	    sw_syncache_init(&w->lc.sc, scmem, app->args.hashsize, app->args.bucketlimit,
-			     seed) != 0 ||
-	    sw_flowtab_init(&w->lc.ft, ftmem, app->args.flows, seed) != 0 ||
-	    setup_quotas(&w->lc, &app->args) != 0 ||
-	    sw_mailbox_init(&w->mbox, mbmem) != 0) {
+	if (app->state != NULL) {
+		rc = mbmem == NULL ? -1 : tables_from_state(w, app, q);
+	} else {
+		scmem = rte_zmalloc_socket("sw_syncache",
+					   sw_syncache_memsize(app->args.hashsize,
+							       app->args.bucketlimit),
+					   RTE_CACHE_LINE_SIZE, socket);
+		ftmem = rte_zmalloc_socket("sw_flowtab", sw_flowtab_memsize(app->args.flows),
+					   RTE_CACHE_LINE_SIZE, socket);
+		/* one seed for both tables: the pipeline hashes a tuple once for both
+		 * (lcore.h) */
+		seed = (uint32_t)rte_rand();
+		w->lc.ts_offset = (uint32_t)rte_rand();
+		rc = scmem == NULL || ftmem == NULL || mbmem == NULL ||
+		     sw_syncache_init(&w->lc.sc, scmem, app->args.hashsize,
+				      app->args.bucketlimit, seed) != 0 ||
+		     sw_flowtab_init(&w->lc.ft, ftmem, app->args.flows, seed) != 0 ||
+		     setup_quotas(&w->lc, &app->args) != 0 ? -1 : 0;
+	}
+	if (rc != 0 || sw_mailbox_init(&w->mbox, mbmem) != 0) {
 		rte_free(scmem);
 		rte_free(ftmem);
 		rte_free(mbmem);
@@ -116,11 +165,10 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	w->app = app;
 	w->queue = q;
 	w->lc.lcore_id = lcore;
-	w->lc.ts_offset = (uint32_t)rte_rand();
 	w->lc.nworkers = app->nb_workers;
 	w->lc.learn = app->learn;
 	w->out.ops = &eth_sink_ops;
-	if (app->args.preload_flows != 0) {
+	if (app->args.preload_flows != 0 && w->lc.ft.tab.count == 0) {
 		if (sw_preload_flows(w, app->args.preload_flows, (uint32_t)sw_now_ms()) == 0) {
 			printf("synwall-dp: lcore %u: %u of %u flows preloaded\n", lcore,
 			       w->lc.ft.tab.count, app->args.preload_flows);
@@ -140,8 +188,11 @@ sw_worker_free(struct sw_worker *w)
 	if (w == NULL)
 		return;
 	sw_mailbox_drain(&w->mbox);
-	rte_free(w->lc.sc.tab.slots);
-	rte_free(w->lc.ft.tab.slots);
+	if (w->app == NULL || w->app->state == NULL) {
+		/* (in the state region they are the region's) */
+		rte_free(w->lc.sc.tab.slots);
+		rte_free(w->lc.ft.tab.slots);
+	}
 	rte_free(w->mbox.todo);
 	rte_free(w);
 }

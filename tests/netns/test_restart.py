@@ -1,0 +1,140 @@
+"""Spliced connections survive the dataplane's end: kill -9, a clean stop and start, a
+region of another layout. synwall-dp keeps its tables in a state file (--state) that the
+next synwall-dp on it takes over; real Linux stacks on both sides, transfers checked byte
+for byte (SHA-256)."""
+
+import signal
+import threading
+import time
+
+import pytest
+
+from synlab.httpd import blob_sha256
+from synlab.wire import SERVER_IP, SERVER_IP6
+
+KEY = "000102030405060708090a0b0c0d0e0f"
+MB = 1 << 20
+
+
+class Download(threading.Thread):
+    """A paced download in the client namespace, in the background."""
+
+    def __init__(self, wire, addr, size, seconds):
+        super().__init__(daemon=True)
+        self.wire, self.addr, self.size, self.seconds = wire, addr, size, seconds
+        self.result = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.result = self.wire.client("paced_download", self.addr, self.size, self.seconds,
+                                           timeout=120)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+
+    def sha256(self):
+        self.join(90)
+        assert not self.is_alive(), "the download did not finish"
+        assert self.error is None, self.error
+        return self.result
+
+
+def args(state):
+    return ["--protect", "80", "--key", KEY, "--state", str(state)]
+
+
+def kill9(wire):
+    wire.dp.send_signal(signal.SIGKILL)
+    wire.dp.wait()
+    wire.dp = None
+
+
+@pytest.mark.parametrize("addr", [SERVER_IP, SERVER_IP6], ids=["ipv4", "ipv6"])
+def test_download_goes_on_across_kill_9(wire, tmp_path, addr):
+    state = tmp_path / "tables"
+    wire.start_httpd(addr)
+    wire.start(tmp_path, args(state))
+    size = 6 * MB
+    d = Download(wire, addr, size, 6)
+    d.start()
+    time.sleep(2)
+    kill9(wire)
+    t0 = time.monotonic()
+    wire.start(tmp_path, args(state))
+    gap = time.monotonic() - t0
+    log = wire.log()
+    assert "ended without stopping: rebuilt" in log, log
+    assert "queue 0: 1 flows and 0 syncache entries taken over, tables rebuilt" in log, log
+    assert d.sha256() == blob_sha256(size)
+    total = wire.stop()["total"]
+    # the flow went on where it was: no new handshake, nothing unknown on either side
+    assert total["proxy.established"] == 0, total
+    assert total["proxy.to_server"] > 0 and total["proxy.to_client"] > 0, total
+    for name in ("cookie.failed", "proxy.server_no_flow", "proxy.reset_sent",
+                 "proxy.ack_no_handshake", "proxy.unexpected"):
+        assert total.get(name, 0) == 0, (name, total)
+    assert gap < 10, gap
+
+
+def test_idle_connection_and_new_ones_across_a_clean_restart(wire, tmp_path):
+    """A connection idle across a clean stop and start is answered after it, on the flow
+    the new process took over from the saved tables, without a rebuild; new connections
+    are spliced as usual."""
+    state = tmp_path / "tables"
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    wire.start_httpd(SERVER_IP)
+    wire.start(tmp_path, args(state))
+    code = f"""
+import json, os, socket, time
+from synlab.client import HELLO, read_hello
+s = socket.create_connection(({SERVER_IP!r}, 80), timeout=20)
+req = b"GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+s.sendall(req)
+first = read_hello(s)
+open({str(ready)!r}, "w").close()
+deadline = time.monotonic() + 30
+while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
+    time.sleep(0.05)
+s.sendall(req)
+second = read_hello(s)
+print(json.dumps({{"first": first.endswith(HELLO), "second": second.endswith(HELLO)}}))
+"""
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        {"r": wire.python(wire.client_ns, code, timeout=60)}), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists()
+    first = wire.stop()["total"]
+    assert first["proxy.established"] == 1, first
+    wire.start(tmp_path, args(state))
+    log = wire.log()
+    assert "stopped cleanly" in log and "1 flows and 0 syncache entries taken over\n" in log, log
+    go.touch()
+    t.join(60)
+    assert '"second": true' in out.get("r", ""), out
+    assert wire.client("sequential", SERVER_IP, 10)["ok"] == 10
+    total = wire.stop()["total"]
+    assert total["proxy.established"] == 10, total
+    assert total.get("cookie.failed", 0) == 0 and total.get("proxy.server_no_flow", 0) == 0
+
+
+def test_a_region_of_another_layout_is_not_taken_over(wire, tmp_path):
+    """A state file whose layout this binary does not know (its header changed) is said
+    so, in one line, and started empty; connections are served."""
+    state = tmp_path / "tables"
+    wire.start_httpd(SERVER_IP)
+    wire.start(tmp_path, args(state))
+    assert wire.client("sequential", SERVER_IP, 3)["ok"] == 3
+    wire.stop()
+    with open(state, "r+b") as f:
+        f.seek(8)                   # the shape's layout number, after the magic
+        f.write((999).to_bytes(4, "little"))
+    wire.start(tmp_path, args(state))
+    log = wire.log()
+    assert "not taken over, its layout is 999" in log and "the tables start empty" in log, log
+    assert wire.client("sequential", SERVER_IP, 3)["ok"] == 3
+    total = wire.stop()["total"]
+    assert total["proxy.established"] == 3, total

@@ -371,27 +371,32 @@ nslots_of(const struct sw_ctab *t)
 	return t->hashsize * t->bucketlimit;
 }
 
+static inline int
+live_slot(const struct sw_ctab *t, uint32_t idx)
+{
+	return idx < nslots_of(t) && sw_ctab_sigs(t, idx / t->bucketlimit)[idx % t->bucketlimit] != 0;
+}
+
 /* Do the saved scalars describe the table as its bucket headers do: as many live entries,
- * an age list through exactly those (each on a slot with a signature), head to tail? */
+ * an age list whose ends are live and ends there? (A clean stop saved them after the last
+ * write, and marked the region clean after that: this is a check of the saving, not of
+ * every link, which would cost a walk of the table in the order of its ages.) */
 static int
 saved_fits(const struct sw_ctab *t, const struct sw_ctab_saved *s)
 {
-	uint32_t n = nslots_of(t), live = 0, steps = 0, prev = SW_CTAB_NIL, idx, b;
+	uint32_t live = 0, b;
 
-	if (s->count > n || (s->count == 0) != (s->age_head == SW_CTAB_NIL) ||
-	    (s->count == 0) != (s->age_tail == SW_CTAB_NIL))
+	if (s->count > nslots_of(t))
 		return 0;
 	for (b = 0; b < t->hashsize; b++)
 		live += sw_ctab_bucket_count(t, b);
 	if (live != s->count)
 		return 0;
-	for (idx = s->age_head; idx != SW_CTAB_NIL; idx = slot_hdr(t, idx)->age_next) {
-		if (idx >= n || ++steps > s->count || slot_hdr(t, idx)->age_prev != prev ||
-		    sw_ctab_sigs(t, idx / t->bucketlimit)[idx % t->bucketlimit] == 0)
-			return 0;
-		prev = idx;
-	}
-	return steps == s->count && prev == s->age_tail;
+	if (s->count == 0)
+		return s->age_head == SW_CTAB_NIL && s->age_tail == SW_CTAB_NIL;
+	return live_slot(t, s->age_head) && live_slot(t, s->age_tail) &&
+	       slot_hdr(t, s->age_head)->age_prev == SW_CTAB_NIL &&
+	       slot_hdr(t, s->age_tail)->age_next == SW_CTAB_NIL;
 }
 
 /* Does the live-looking slot (b, s) hold the entry its signature says: a key whose hash (or
@@ -497,7 +502,7 @@ sw_ctab_adopt(struct sw_ctab *t, const struct sw_ctab_saved *saved,
 	      const struct sw_ctab_rebuild_ops *ops, int *rebuilt)
 {
 	int64_t dropped = 0;
-	uint32_t idx;
+	uint32_t b;
 	size_t i;
 
 	*rebuilt = saved == NULL || !saved_fits(t, saved);
@@ -510,11 +515,17 @@ sw_ctab_adopt(struct sw_ctab *t, const struct sw_ctab_saved *saved,
 		t->age_head = saved->age_head;
 		t->age_tail = saved->age_tail;
 	}
-	for (idx = t->age_head; idx != SW_CTAB_NIL; idx = slot_hdr(t, idx)->age_next) {
-		const struct sw_ctab_hdr *h = slot_hdr(t, idx);
+	/* by bucket, in memory order */
+	for (b = 0; b < t->hashsize; b++) {
+		const uint8_t *ord = sw_ctab_order(t, b);
+		uint32_t k, n = sw_ctab_bucket_count(t, b);
 
-		if (t->uncounted == 0 || h->user[0] != t->uncounted)
-			sw_srcq_add(&t->srcq, h->v6, sw_ctab_src(t, h));
+		for (k = 0; k < n; k++) {
+			const struct sw_ctab_hdr *h = slot_hdr(t, b * t->bucketlimit + ord[k]);
+
+			if (t->uncounted == 0 || h->user[0] != t->uncounted)
+				sw_srcq_add(&t->srcq, h->v6, sw_ctab_src(t, h));
+		}
 	}
 	for (i = 0; i < ngroups(t->hashsize); i++)
 		t->group_due[i] = 0;

@@ -406,7 +406,8 @@ def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
     k = KeysSection()
     k.rotation_interval = sec.int_in("rotation_interval", 1, keysched.MAX_INTERVAL,
                                      k.rotation_interval)
-    k.max_clock_skew = sec.int_in("max_clock_skew", 0, 3600, k.max_clock_skew)
+    k.max_clock_skew = sec.int_in("max_clock_skew", 0, keysched.MAX_SKEW,
+                                  keysched.default_skew(k.rotation_interval))
     if sec.has("master_secret") and sec.has("master_secret_file"):
         raise sec.err("master_secret_file", "give master_secret or master_secret_file, not "
                       "both")
@@ -417,11 +418,10 @@ def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
         assert path is not None  # the key is there
         k.master_secret = _hex_secret(sec, "master_secret_file",
                                       Path(path).read_text().strip(), path)
-    if k.master_secret is not None:
-        try:
-            keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
-        except keysched.ScheduleError as e:
-            raise sec.err(e.field, str(e)) from None
+    try:
+        keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
+    except keysched.ScheduleError as e:
+        raise sec.err(e.field, str(e)) from None
     return k
 
 

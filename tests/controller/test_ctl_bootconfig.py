@@ -237,8 +237,15 @@ def test_source_quotas_parse_and_reach_the_command_line():
      "policy[0].profile.idle_timeout", "unknown key"),
     ("[keys]\nmaster_secret = \"00112233\"\n", "keys.master_secret", "not 32 hex digits"),
     ("[keys]\nrotation_interval = 0\n", "keys.rotation_interval", "out of range"),
-    ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n",
-     "keys.max_clock_skew", "needs a rotation interval of at least 9 s"),
+    ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n"
+     "max_clock_skew = 2\n", "keys.max_clock_skew", "needs a rotation interval of at least 9 s"),
+    # the same checks with random secrets
+    ("[keys]\nrotation_interval = 5\nmax_clock_skew = 2\n", "keys.max_clock_skew",
+     "max clock skew 2 s needs a rotation interval of at least 9 s (4 x skew + 1), got 5 s"),
+    ("[keys]\nrotation_interval = 15\nmax_clock_skew = 4\n", "keys.max_clock_skew",
+     "needs a rotation interval of at least 17 s"),
+    ("[keys]\nmax_clock_skew = 3601\n", "keys.max_clock_skew", "3601 is out of range: 0..3600"),
+    ("[keys]\nmax_clock_skew = -1\n", "keys.max_clock_skew", "-1 is out of range: 0..3600"),
     ("[api]\ntcp = \"127.0.0.1:50051\"\n", "api.tcp", "a TCP listener needs TLS"),
     ("[api]\nadmin_clients = [\"CN=alice\"]\n", "api.admin_clients",
      "TLS settings without api.tcp"),
@@ -255,6 +262,14 @@ def test_bad_config_names_file_key_and_reason(text, key, reason):
     assert e.key == key, str(e)
     assert reason in e.reason, str(e)
     assert str(e).startswith("/etc/synwall/x.toml: " + (key + ": " if key else "")), str(e)
+
+
+def test_the_default_skew_fits_a_short_rotation_interval():
+    """Without max_clock_skew, a short interval gets the largest skew it can take."""
+    for interval, skew in ((1, 0), (5, 1), (8, 1), (9, 2), (15, 2), (3600, 2)):
+        k = parse("[keys]\nrotation_interval = %d\n" % interval).keys
+        assert (k.rotation_interval, k.max_clock_skew) == (interval, skew)
+    assert parse("").keys.max_clock_skew == 2
 
 
 def test_synwalld_exits_2_on_a_bad_config_with_one_line(tmp_path):

@@ -98,6 +98,8 @@ class KeysSection:
     rotation_interval: int = keysched.DEFAULT_INTERVAL
     master_secret: bytes | None = None
     max_clock_skew: int = keysched.DEFAULT_SKEW
+    # the file master_secret was read from (master_secret_file, resolved); None: inline or none
+    master_secret_file: str | None = None
 
 
 @dataclass
@@ -418,6 +420,7 @@ def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
         assert path is not None  # the key is there
         k.master_secret = _hex_secret(sec, "master_secret_file",
                                       Path(path).read_text().strip(), path)
+        k.master_secret_file = path
     try:
         keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
     except keysched.ScheduleError as e:
@@ -476,6 +479,46 @@ def _parse_api(doc: Table, source: str, base: Path, given: Given) -> ApiSection:
     if not a.unix_socket and a.tcp is None:
         raise sec.err("unix_socket", "no listener: set api.unix_socket or api.tcp")
     return a
+
+
+# --- the sections as TOML tables (config show, the dataplane's record) --------------------
+
+# [dataplane] keys that are synwalld's own, not the dataplane's: a change takes effect at once
+# (the next start), never waits for a dataplane restart.
+CONTROLLER_DATAPLANE_KEYS = ("start_timeout",)
+
+
+def dataplane_table(d: DataplaneSection) -> Table:
+    """Every [dataplane] key with a value, as parse() reads it back to d (paths as resolved,
+    the binary as found): the keys left out are those whose absence is their value."""
+    t: Table = {}
+    for k in DATAPLANE_KEYS:
+        v = getattr(d, k)
+        if v is None:
+            continue
+        t[k] = list(v) if isinstance(v, tuple) else v
+    return t
+
+
+def parse_dataplane_table(table: object, source: str) -> DataplaneSection:
+    """A [dataplane] table (dataplane_table's) read and checked as the boot config's is."""
+    return _parse_dataplane({"dataplane": table}, source, Path("/"), {})
+
+
+def api_table(a: ApiSection) -> Table:
+    """Every [api] key with a value, as parse() reads it back to a."""
+    t: Table = {"unix_socket": a.unix_socket}
+    for k in ("tcp", "tls_cert", "tls_key", "tls_client_ca"):
+        if getattr(a, k) is not None:
+            t[k] = getattr(a, k)
+    if a.tcp is not None:
+        t["admin_clients"] = list(a.admin_clients)
+        if a.read_clients is not None:
+            t["read_clients"] = list(a.read_clients)
+    if a.metrics is not None:
+        t["metrics"] = a.metrics
+    t["max_watch_streams"] = a.max_watch_streams
+    return t
 
 
 # --- entry points ------------------------------------------------------------------------

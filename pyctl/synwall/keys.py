@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synwall import durable
 from synwall.siphash import derive_key
 
 DEFAULT_INTERVAL = 15
@@ -223,16 +223,9 @@ class KeySchedule:
         return ks
 
     def save(self, path: Path) -> None:
-        """Write the state atomically, readable by the owner only (it holds secrets)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            json.dump(self.to_json(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        """Write the state durably (synwall.durable), readable by the owner only (it holds
+        secrets)."""
+        durable.write_atomic(Path(path), json.dumps(self.to_json()).encode(), 0o600)
 
     @classmethod
     def load(cls, path: Path, clock: Callable[[], float] = time.time) -> KeySchedule:

@@ -374,7 +374,7 @@ class AdminService(pb_grpc.AdminServicer):
             raise bad("config", "required: toml or runtime")
         if which == "toml":
             source = request.source_name or "<request>"
-            rf = bootconfig.parse_runtime(request.toml, source, self.ctl.boot,
+            rf = bootconfig.parse_runtime(request.toml, source, self.ctl.running_boot(),
                                           self.ctl.limits()[1])
             kc = None
             if rf.keys is not None:

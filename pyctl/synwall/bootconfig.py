@@ -613,6 +613,34 @@ def embedded_default() -> str:
     return resources.files("synwall").joinpath("default.toml").read_text()
 
 
+# --- what the host must have (synwalld --check) -------------------------------------------
+
+PCI_DEVICES = Path("/sys/bus/pci/devices")
+
+
+def check_host(boot: BootConfig, pci_devices: Path = PCI_DEVICES) -> list[BootConfigError]:
+    """What the boot config names that this host does not have: a port's PCI device (a vdev
+    spec names nothing to look for; a port id is only known to EAL), the dataplane binary."""
+    problems = []
+    d = boot.dataplane
+    for k in ("outside", "inside"):
+        ref = getattr(d, k)
+        if _PCI.match(ref.split(",", 1)[0]):
+            dev = device_name(ref).lower()
+            if not (pci_devices / dev).exists():
+                problems.append(BootConfigError(
+                    boot.source, "dataplane." + k, "PCI device %s is not present (no %s)"
+                    % (dev, pci_devices / dev)))
+    where = d.binary if os.sep in d.binary else shutil.which(d.binary)
+    if where is None:
+        problems.append(BootConfigError(boot.source, "dataplane.binary", "%s is not on PATH "
+                                        "(set dataplane.binary, or $SYNWALL_DP)" % d.binary))
+    elif not os.path.isfile(where) or not os.access(where, os.X_OK):
+        problems.append(BootConfigError(boot.source, "dataplane.binary", "%s is not an "
+                                        "executable file" % where))
+    return problems
+
+
 # --- the dataplane's command line --------------------------------------------------------
 
 def repo_binary() -> Path:

@@ -1,5 +1,6 @@
 """The boot config: every error names the file, the key and the reason; synwalld exits 2."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -285,9 +286,59 @@ def test_synwalld_exits_2_on_a_bad_config_with_one_line(tmp_path):
     assert r.returncode == 2 and "cannot read" in r.stderr and r.stderr.count("\n") == 1, r
 
 
+def check(path):
+    return subprocess.run([sys.executable, "-m", "synwall.daemon", "--check", "-c", str(path)],
+                          capture_output=True, text=True, timeout=30)
+
+
 def test_synwalld_check_accepts_a_good_config(tmp_path):
     p = tmp_path / "good.toml"
-    p.write_text(GOOD)
-    r = subprocess.run([sys.executable, "-m", "synwall.daemon", "--check", "-c", str(p)],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0 and r.stdout.strip() == "%s: ok" % p, r
+    p.write_text(GOOD.replace('"0000:03:00.0"', '"net_null0"').replace(
+        "[dataplane]\n", "[dataplane]\nbinary = %s\n" % json.dumps(sys.executable)))
+    r = check(p)
+    assert r.returncode == 0 and r.stdout.strip() == "%s: ok" % p and r.stderr == "", r
+
+
+def test_synwalld_check_finds_a_missing_port_and_binary(tmp_path):
+    absent = "0000:fe:1f.7"
+    assert not (bootconfig.PCI_DEVICES / absent).exists()
+    p = tmp_path / "here.toml"
+    p.write_text('[dataplane]\nbinary = "%s"\noutside = "%s"\ninside = "net_null1"\n'
+                 % (tmp_path / "nope" / "synwall-dp", absent))
+    r = check(p)
+    assert (r.returncode, r.stdout) == (1, ""), r
+    assert r.stderr.splitlines() == [
+        "synwalld: %s: dataplane.outside: PCI device %s is not present (no "
+        "/sys/bus/pci/devices/%s)" % (p, absent, absent),
+        "synwalld: %s: dataplane.binary: %s is not an executable file"
+        % (p, tmp_path / "nope" / "synwall-dp")], r.stderr
+    not_exec = tmp_path / "synwall-dp"
+    not_exec.write_text("#!/bin/sh\n")
+    p.write_text('[dataplane]\nbinary = "%s"\nbinary_ = 1\n' % not_exec)
+    assert check(p).returncode == 2  # a bad config is still a bad config
+    p.write_text('[dataplane]\nbinary = "%s"\noutside = "net_null0"\ninside = "net_null1"\n'
+                 % not_exec)
+    r = check(p)
+    assert r.returncode == 1 and "%s is not an executable file" % not_exec in r.stderr, r
+    p.write_text('[dataplane]\nbinary = "no-such-synwall-dp"\noutside = "net_null0"\n'
+                 'inside = "net_null1"\n')
+    r = check(p)
+    assert r.returncode == 1 and "dataplane.binary: no-such-synwall-dp is not on PATH" in \
+        r.stderr, r
+
+
+def test_the_ports_pci_devices_are_looked_up_in_sysfs(tmp_path):
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "0000:03:00.0").mkdir()
+    text = '[dataplane]\nbinary = %s\noutside = "%%s"\ninside = "%%s"\n' % json.dumps(
+        sys.executable)
+
+    def problems(outside, inside):
+        return [str(e) for e in bootconfig.check_host(parse(text % (outside, inside)), devices)]
+    assert problems("0000:03:00.0", "net_af_packet1,iface=eth1") == []
+    assert problems("03:00.0", "1") == []  # the domain added, as DPDK names it; an id: EAL's
+    assert problems("0000:03:00.0,rxq_pkt_fill=1", "net_null0") == []
+    assert problems("0000:03:00.0", "0000:03:00.1") == [
+        "t.toml: dataplane.inside: PCI device 0000:03:00.1 is not present (no %s)"
+        % (devices / "0000:03:00.1")]

@@ -267,6 +267,10 @@ class Controller:
                     for n in notes:
                         log.warning("%s", n)
                     self.runtime = merged
+                    if (merged.limits, merged.policies) != (boot.runtime.limits,
+                                                            boot.runtime.policies):
+                        log.info("%s: the runtime changes saved there apply on top of the boot "
+                                 "file (`synwallctl config diff` shows them)", self.runtime_path)
 
         k = boot.keys
         boot_keys = KeyParams.of_section(k)

@@ -267,7 +267,7 @@ def test_saved_changes_that_do_not_fit_the_edited_boot_file_give_way_whole(env_f
     c.set_limits(cachelimit=5000)
     c.set_policy("443", "proxy")
     env.stop_all()
-    # hashsize 256 x bucketlimit 10: a cachelimit of 5000 no longer fits
+    # hashsize 256 x bucketlimit 10: a cachelimit of 5000 does not fit
     env.config_text = env.config_text.replace("hashsize = 1024", "hashsize = 256")
     edit_boot(env, BOOT)
     caplog.set_level(logging.INFO, logger="synwalld")

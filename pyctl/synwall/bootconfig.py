@@ -98,6 +98,8 @@ class KeysSection:
     rotation_interval: int = keysched.DEFAULT_INTERVAL
     master_secret: bytes | None = None
     max_clock_skew: int = keysched.DEFAULT_SKEW
+    # the file master_secret was read from (master_secret_file, resolved); None: inline or none
+    master_secret_file: str | None = None
 
 
 @dataclass
@@ -406,7 +408,8 @@ def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
     k = KeysSection()
     k.rotation_interval = sec.int_in("rotation_interval", 1, keysched.MAX_INTERVAL,
                                      k.rotation_interval)
-    k.max_clock_skew = sec.int_in("max_clock_skew", 0, 3600, k.max_clock_skew)
+    k.max_clock_skew = sec.int_in("max_clock_skew", 0, keysched.MAX_SKEW,
+                                  keysched.default_skew(k.rotation_interval))
     if sec.has("master_secret") and sec.has("master_secret_file"):
         raise sec.err("master_secret_file", "give master_secret or master_secret_file, not "
                       "both")
@@ -417,11 +420,11 @@ def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
         assert path is not None  # the key is there
         k.master_secret = _hex_secret(sec, "master_secret_file",
                                       Path(path).read_text().strip(), path)
-    if k.master_secret is not None:
-        try:
-            keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
-        except keysched.ScheduleError as e:
-            raise sec.err(e.field, str(e)) from None
+        k.master_secret_file = path
+    try:
+        keysched.check_schedule(k.rotation_interval, k.master_secret, k.max_clock_skew)
+    except keysched.ScheduleError as e:
+        raise sec.err(e.field, str(e)) from None
     return k
 
 
@@ -476,6 +479,46 @@ def _parse_api(doc: Table, source: str, base: Path, given: Given) -> ApiSection:
     if not a.unix_socket and a.tcp is None:
         raise sec.err("unix_socket", "no listener: set api.unix_socket or api.tcp")
     return a
+
+
+# --- the sections as TOML tables (config show, the dataplane's record) --------------------
+
+# [dataplane] keys that are synwalld's own, not the dataplane's: a change takes effect at once
+# (the next start), never waits for a dataplane restart.
+CONTROLLER_DATAPLANE_KEYS = ("start_timeout",)
+
+
+def dataplane_table(d: DataplaneSection) -> Table:
+    """Every [dataplane] key with a value, as parse() reads it back to d (paths as resolved,
+    the binary as found): the keys left out are those whose absence is their value."""
+    t: Table = {}
+    for k in DATAPLANE_KEYS:
+        v = getattr(d, k)
+        if v is None:
+            continue
+        t[k] = list(v) if isinstance(v, tuple) else v
+    return t
+
+
+def parse_dataplane_table(table: object, source: str) -> DataplaneSection:
+    """A [dataplane] table (dataplane_table's) read and checked as the boot config's is."""
+    return _parse_dataplane({"dataplane": table}, source, Path("/"), {})
+
+
+def api_table(a: ApiSection) -> Table:
+    """Every [api] key with a value, as parse() reads it back to a."""
+    t: Table = {"unix_socket": a.unix_socket}
+    for k in ("tcp", "tls_cert", "tls_key", "tls_client_ca"):
+        if getattr(a, k) is not None:
+            t[k] = getattr(a, k)
+    if a.tcp is not None:
+        t["admin_clients"] = list(a.admin_clients)
+        if a.read_clients is not None:
+            t["read_clients"] = list(a.read_clients)
+    if a.metrics is not None:
+        t["metrics"] = a.metrics
+    t["max_watch_streams"] = a.max_watch_streams
+    return t
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -568,6 +611,34 @@ def _refuse_paths(doc: Table, source: str) -> None:
 
 def embedded_default() -> str:
     return resources.files("synwall").joinpath("default.toml").read_text()
+
+
+# --- what the host must have (synwalld --check) -------------------------------------------
+
+PCI_DEVICES = Path("/sys/bus/pci/devices")
+
+
+def check_host(boot: BootConfig, pci_devices: Path = PCI_DEVICES) -> list[BootConfigError]:
+    """What the boot config names that this host does not have: a port's PCI device (a vdev
+    spec names nothing to look for; a port id is only known to EAL), the dataplane binary."""
+    problems = []
+    d = boot.dataplane
+    for k in ("outside", "inside"):
+        ref = getattr(d, k)
+        if _PCI.match(ref.split(",", 1)[0]):
+            dev = device_name(ref).lower()
+            if not (pci_devices / dev).exists():
+                problems.append(BootConfigError(
+                    boot.source, "dataplane." + k, "PCI device %s is not present (no %s)"
+                    % (dev, pci_devices / dev)))
+    where = d.binary if os.sep in d.binary else shutil.which(d.binary)
+    if where is None:
+        problems.append(BootConfigError(boot.source, "dataplane.binary", "%s is not on PATH "
+                                        "(set dataplane.binary, or $SYNWALL_DP)" % d.binary))
+    elif not os.path.isfile(where) or not os.access(where, os.X_OK):
+        problems.append(BootConfigError(boot.source, "dataplane.binary", "%s is not an "
+                                        "executable file" % where))
+    return problems
 
 
 # --- the dataplane's command line --------------------------------------------------------

@@ -13,6 +13,8 @@
     key status | rotate | schedule [--interval S] [--master-file F | --clear-master]
     syncache dump [--limit N] | flush
     config validate FILE | apply FILE
+    config show | diff | save    the running config as a boot file; against the boot file;
+                                 into the boot file (the file before kept as FILE.bak)
 
 Exit status: 0 done; 1 the operation failed (synwalld unreachable, dataplane down, nothing to
 delete, ...); 2 usage error or input refused as invalid. Errors are one line on stderr.
@@ -21,6 +23,7 @@ delete, ...); 2 usage error or input refused as invalid. Errors are one line on 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -200,6 +203,10 @@ def cmd_status(c: Client, a: argparse.Namespace) -> int:
         print("dataplane: %s" % s.dataplane_state)
     print("ports: outside %s, inside %s" % (s.outside_port or "?", s.inside_port or "?"))
     print("config version %d, key epoch %d" % (s.config_version, s.key_epoch))
+    if s.restart_pending:
+        print("waiting for a dataplane restart (boot-file edits of start-time settings):")
+        for p in s.restart_pending:
+            print("  %s: running %s, boot file %s" % (p.key, p.running, p.boot))
     return EXIT_OK
 
 
@@ -390,6 +397,31 @@ def fmt_addr(addr: str, port: int) -> str:
 
 
 def cmd_config(c: Client, a: argparse.Namespace) -> int:
+    if a.action == "show":
+        doc = c.running_config()
+        if a.json:
+            emit_json(doc.to_dict())
+        else:
+            sys.stdout.write(doc.toml)
+        return EXIT_OK
+    if a.action == "diff":
+        boot, running = c.boot_config(), c.running_config()
+        diff = "".join(difflib.unified_diff(boot.toml.splitlines(keepends=True),
+                                            running.toml.splitlines(keepends=True),
+                                            fromfile=boot.boot_file, tofile="running"))
+        if a.json:
+            emit_json({"boot_file": boot.boot_file, "differs": bool(diff), "diff": diff})
+        else:
+            sys.stdout.write(diff)
+        return EXIT_OK
+    if a.action == "save":
+        saved = c.save_config()
+        if a.json:
+            emit_json(saved.to_dict())
+        else:
+            print("%s: the running config saved (config version %d); the file before is %s"
+                  % (saved.boot_file, saved.config_version, saved.backup_file))
+        return EXIT_OK
     try:
         text = sys.stdin.read() if a.file == "-" else open(a.file).read()
     except OSError as e:
@@ -488,6 +520,10 @@ def build_parser() -> Parser:
     for name in ("validate", "apply"):
         s = cs.add_parser(name)
         s.add_argument("file", metavar="FILE", help="boot config format ('-': stdin)")
+    cs.add_parser("show", help="the running config, as a boot file (TOML)")
+    cs.add_parser("diff", help="the boot file against the running config (unified diff)")
+    cs.add_parser("save", help="the running config into synwalld's boot file (the file "
+                  "before: FILE.bak; its comments are not kept)")
     return ap
 
 

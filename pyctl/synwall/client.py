@@ -51,6 +51,29 @@ class Status(_Data):
     outside_port: str
     inside_port: str
     key_epoch: int
+    # start-time settings that wait for a dataplane restart
+    restart_pending: list[PendingRestart] = field(default_factory=list)
+
+
+@dataclass
+class PendingRestart(_Data):
+    key: str  # "dataplane.hashsize"
+    running: str  # values as TOML text; "(not set)" for an absent key
+    boot: str
+
+
+@dataclass
+class ConfigDocument(_Data):
+    toml: str
+    boot_file: str
+    config_version: int
+
+
+@dataclass
+class SavedConfig(_Data):
+    boot_file: str
+    backup_file: str
+    config_version: int
 
 
 @dataclass
@@ -156,7 +179,8 @@ def parse_ports(ports: int | str) -> tuple[int, int]:
 def _status(m: pb.Status) -> Status:
     return Status(m.version, m.dataplane_state, m.dataplane_running, m.dataplane_pid,
                   m.dataplane_restarts, m.workers, m.config_version, m.uptime_seconds,
-                  m.outside_port, m.inside_port, m.key_epoch)
+                  m.outside_port, m.inside_port, m.key_epoch,
+                  [PendingRestart(p.key, p.running, p.boot) for p in m.restart_pending])
 
 
 def _counters(m: pb.Counters) -> Counters:
@@ -397,6 +421,21 @@ class Client:
     def validate_config(self, toml: str, source_name: str = "") -> None:
         self._call("ValidateConfig", pb.ValidateConfigRequest(toml=toml,
                                                               source_name=source_name))
+
+    def running_config(self) -> ConfigDocument:
+        """The running config as a boot file (TOML)."""
+        m = self._call("GetRunningConfig", pb.GetRunningConfigRequest())
+        return ConfigDocument(m.toml, m.boot_file, m.config_version)
+
+    def boot_config(self) -> ConfigDocument:
+        """The boot file on the appliance, written out as running_config writes."""
+        m = self._call("GetBootConfig", pb.GetBootConfigRequest())
+        return ConfigDocument(m.toml, m.boot_file, m.config_version)
+
+    def save_config(self) -> SavedConfig:
+        """The running config into synwalld's boot file (the file before: FILE.bak)."""
+        m = self._call("SaveConfig", pb.SaveConfigRequest())
+        return SavedConfig(m.boot_file, m.backup_file, m.config_version)
 
     def call(self, method: str, request: Message) -> Any:
         """A raw call (a synwall.v1 request message) for what the typed methods do not

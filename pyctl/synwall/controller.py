@@ -3,10 +3,18 @@
 Every change is built whole (limits + every port range), checked here with errors naming the
 field, and sent as one apply_config; the dataplane publishes it to its workers under RCU or
 refuses it whole. Only after the dataplane accepted it does the controller's own state
-change, and it is then saved (state_dir/runtime.json) so that a restarted synwalld re-attaches
-to the running dataplane with the same config. Keys live in state_dir/keys.json (mode 0600)
-and are pushed again, unchanged, to a dataplane restarted after a crash, so that the cookies
-it handed out stay valid.
+change, and it is saved durably (state_dir/runtime.json, synwall.durable) before the request
+returns: a change that cannot be saved is undone and refused. Keys live in
+state_dir/keys.json (mode 0600) and are pushed again, unchanged, to a dataplane restarted
+after a crash, so that the cookies it handed out stay valid.
+
+At start, re-attaching to a running dataplane or starting one, the running config is the
+boot file merged with the saved runtime changes (synwall.runconfig has the rule: a boot-file
+value edited since the save wins, and is logged). Start-time settings of a running dataplane
+that the boot file changed since are reported (log, GetStatus' restart_pending) until the
+dataplane restarts. The config version the API reports is the dataplane's plus an offset
+kept in state_dir/version.json, so that it never goes backwards when a new dataplane starts
+counting from 1 again.
 
 Requests fail with the kinds of synwall.errors.ControllerError; the gRPC server maps them to
 status codes.
@@ -14,28 +22,33 @@ status codes.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from synwall import bootconfig, model
+from synwall import bootconfig, durable, model, runconfig
 from synwall import keys as keysched
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
 from synwall.errors import FailedPrecondition, InvalidRequest, NotFound, Unavailable
+from synwall.runconfig import KeyParams, PendingRestart
 from synwall.supervisor import DataplaneProcess, Launcher, StartError
 
 log = logging.getLogger("synwalld")
 
 SUPERVISE_PERIOD = 0.2
 RESTART_BACKOFF_MAX = 30.0
+# A failing keys.json write defers the scheduled rotation; said in the log at most this often.
+ROTATION_FAILURE_LOG_PERIOD = 60.0
 
 T = TypeVar("T")
 
@@ -60,6 +73,8 @@ class ControllerStatus:
     outside_port: str
     inside_port: str
     key_epoch: int
+    # start-time settings the boot file changed since the running dataplane started
+    restart_pending: tuple[PendingRestart, ...] = ()
 
 
 @dataclass
@@ -74,7 +89,8 @@ class Controller:
     """The dataplane's owner.
 
     `lock` (re-entrant) guards the dataplane's identity and the controller's state: proc,
-    link, state, attached, restarts, runtime, start_limits, keys, config_version, dp_status.
+    link, state, attached, restarts, runtime, start_limits, keys, config_version, dp_status,
+    running_dp, restart_pending, the bases and the version offset.
     The supervisor thread writes them (restart: the swap of proc and link) and the request
     threads (gRPC, metrics) read them or apply changes, always under the lock. A change holds
     it across its dataplane calls so that changes are applied one whole config at a time; a
@@ -96,6 +112,20 @@ class Controller:
         self.state_dir = Path(boot.dataplane.state_dir)
         self.runtime_path = self.state_dir / "runtime.json"
         self.keys_path = self.state_dir / "keys.json"
+        self.version_path = self.state_dir / "version.json"
+        # The boot file's runtime values that the saved state is measured against at the next
+        # start (runconfig): the boot file's, or the running ones once `config save` wrote
+        # them into it.
+        self.base_runtime = boot.runtime.copy()
+        self.base_keys = KeyParams.of_section(boot.keys).record()
+        # the running dataplane's start-time settings, and those the boot file changed since
+        self.running_dp = boot.dataplane
+        self.restart_pending: list[PendingRestart] = []
+        # reported config version = version_offset + the dataplane's; version_high: the
+        # highest reported, saved in version.json
+        self.version_offset = 0
+        self.version_high = 0
+        self._rotation_failure_logged = 0.0
         self.lock = threading.RLock()
         self.proc: DataplaneProcess | None = None
         self.link: DpLink | None = None
@@ -131,18 +161,25 @@ class Controller:
         """Re-attach to a running dataplane or start one, push config and keys, supervise.
         StartError if the dataplane cannot be started or refuses the boot config."""
         self.launcher.prepare_dirs()
+        self._load_version()
         found = self.launcher.find_running()
         if found is not None:
             with self.lock:
                 self.proc, self.link = found
                 self.attached = True
-                self._load_state(attached=True)
                 log.info("re-attached to the running dataplane (pid %d)", found[0].pid)
-                self._check_start_params(found[1])
+                st = found[1].status()
+                self._check_start_params(st)
+                self._load_state()
+                # the same dataplane counts on: the same offset, unless the saved one would
+                # make the version go backwards
+                self.version_offset = max(self.version_offset,
+                                          self.version_high - st.config_version)
         else:
-            self._load_state(attached=False)
+            self._load_state()
+            self._new_dataplane_version()
             self._set_state(DataplaneState.STARTING)
-            started = self.launcher.start(self._runtime_args())
+            started = self.launcher.start(self._runtime_args(), self._stop)
             with self.lock:
                 self.proc, self.link = started
             log.info("dataplane started (pid %d)", started[0].pid)
@@ -157,58 +194,189 @@ class Controller:
         """Stop supervising; the dataplane keeps running unless stop_dataplane."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(10)
+            # A restart in progress sees _stop and kills the process it was starting: once the
+            # thread is done, self.proc is the only dataplane there is.
+            self._thread.join(self.boot.dataplane.start_timeout + 30)
+            if self._thread.is_alive():
+                log.error("the supervisor thread did not end")
         with self.lock:
             if stop_dataplane and self.proc is not None:
-                self.launcher.stop(self.proc)
+                # returns once the dataplane has exited
+                if not self.launcher.stop(self.proc):
+                    log.error("dataplane (pid %d) did not exit", self.proc.pid)
                 self._set_state(DataplaneState.DOWN)
             if self.link is not None:
                 self.link.close()
 
-    def _load_state(self, attached: bool) -> None:
-        """Keys: the saved schedule and secrets when they match the boot config's schedule (or
-        always when re-attaching: the running dataplane has them). Runtime config: the saved
-        one when re-attaching, the boot config's otherwise."""
-        saved_keys = None
-        try:
-            saved_keys = keysched.KeySchedule.load(self.keys_path, self.clock)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            log.warning("%s: unusable (%s): new keys", self.keys_path, e)
-        k = self.boot.keys
-        if saved_keys is not None and (attached or saved_keys.same_schedule(
-                k.rotation_interval, k.master_secret, k.max_clock_skew)):
-            self.keys = saved_keys
-        if attached:
-            try:
-                self.runtime = model.from_json(json.loads(self.runtime_path.read_text()))
-            except FileNotFoundError:
-                pass
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                log.warning("%s: unusable (%s): the boot config's runtime config is applied",
-                            self.runtime_path, e)
-        self._save_keys()
+    # --- the saved state ------------------------------------------------------------------
 
-    def _check_start_params(self, link: DpLink) -> None:
-        st = link.status()
-        d = self.boot.dataplane
-        for name, running, want in (("hashsize", st.hashsize, d.hashsize),
-                                    ("bucketlimit", st.bucketlimit, d.bucketlimit),
-                                    ("flows", st.flows, d.flows)):
-            if running != want:
-                log.warning("the running dataplane has %s %d, the boot config says %d: it "
-                            "takes effect when the dataplane restarts", name, running, want)
+    def _set_aside(self, path: Path, reason: str, what: str) -> None:
+        """One log line for a state file that is refused; the file is renamed to
+        FILE.corrupt (not overwritten by the next save) where it can be."""
+        aside = path.with_name(path.name + ".corrupt")
+        try:
+            os.replace(path, aside)
+            kept = "it is kept as %s" % aside.name
+        except OSError:
+            kept = "it is left in place"
+        log.error("%s: refused (%s): %s; %s", path, reason, what, kept)
+
+    @staticmethod
+    def _reason(e: BaseException) -> str:
+        if isinstance(e, json.JSONDecodeError):
+            return "not JSON: %s" % e
+        if isinstance(e, KeyError):
+            return "no %s" % e
+        if isinstance(e, OSError):
+            return "cannot read: %s" % (e.strerror or e)
+        return str(e)
+
+    def _read_state(self, path: Path, what: str) -> Any:
+        """The JSON content of a state file; None when there is none or it is refused."""
+        try:
+            return json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            self._set_aside(path, self._reason(e), what)
+            return None
+
+    def _load_state(self) -> None:
+        """The running runtime config and key schedule: the boot file's merged with the saved
+        ones (runconfig). Called at start, with start_limits those of the dataplane."""
+        boot = self.boot
+        self.runtime = boot.runtime.copy()
+        alone = "the boot file's runtime config applies"
+        d = self._read_state(self.runtime_path, alone)
+        if d is not None:
+            try:
+                saved, base = runconfig.read_runtime_state(d)
+            except (ValueError, KeyError, TypeError) as e:
+                self._set_aside(self.runtime_path, self._reason(e), alone)
+            else:
+                merged, notes = runconfig.merge_runtime(boot.runtime, base, saved)
+                try:
+                    model.check_limits(merged.limits, self.start_limits, "limits.")
+                except model.InvalidConfig as e:
+                    log.warning("%s: the saved runtime changes and the boot file do not make a "
+                                "valid config together (%s): %s", self.runtime_path, e, alone)
+                else:
+                    if base is None:
+                        log.info("%s: no record of the boot file it was saved against: the "
+                                 "saved runtime config applies as it is", self.runtime_path)
+                    for n in notes:
+                        log.warning("%s", n)
+                    self.runtime = merged
+                    if (merged.limits, merged.policies) != (boot.runtime.limits,
+                                                            boot.runtime.policies):
+                        log.info("%s: the runtime changes saved there apply on top of the boot "
+                                 "file (`synwallctl config diff` shows them)", self.runtime_path)
+
+        k = boot.keys
+        boot_keys = KeyParams.of_section(k)
+        alone = "new secrets, on the boot file's key schedule"
+        d = self._read_state(self.keys_path, alone)
+        saved_keys = None
+        if d is not None:
+            try:
+                saved_keys = keysched.KeySchedule.from_json(d, self.clock)
+                key_base = runconfig.KeyRecord.from_json(d["boot"]) if "boot" in d else None
+            except (ValueError, KeyError, TypeError) as e:
+                self._set_aside(self.keys_path, self._reason(e), alone)
+                saved_keys = None
+        if saved_keys is not None:
+            saved_params = KeyParams.of_schedule(saved_keys)
+            merged_keys, notes = runconfig.merge_keys(boot_keys, key_base, saved_params)
+            try:
+                keysched.check_schedule(merged_keys.rotation_interval, merged_keys.master,
+                                        merged_keys.max_clock_skew)
+            except keysched.ScheduleError as e:
+                log.warning("%s: the saved key schedule and the boot file do not make a valid "
+                            "one together (%s): the boot file's schedule applies",
+                            self.keys_path, e)
+                merged_keys, notes = boot_keys, []
+            for n in notes:
+                log.warning("%s", n)
+            if merged_keys != saved_params:
+                # the saved secrets carry on (a cookie handed out stays valid as the schedule
+                # allows), on the merged schedule
+                saved_keys.set_schedule(merged_keys.rotation_interval, merged_keys.master,
+                                        merged_keys.master is None,
+                                        merged_keys.max_clock_skew)
+            self.keys = saved_keys
+        try:
+            self._save_keys()
+        except OSError as e:
+            log.error("%s: cannot save the keys (%s)", self.keys_path, e.strerror or e)
+
+    def _check_start_params(self, st: dp.DpStatus) -> None:
+        """The running dataplane's start-time settings (recorded in its pid file) against
+        the boot file's: those that differ take effect when the dataplane restarts."""
         self.start_limits = model.StartLimits(st.hashsize, st.bucketlimit, st.flows)
-        if self.proc is None or self.proc.cmd is None:
+        self.running_dp = self._running_dataplane(st)
+        self.restart_pending = runconfig.pending_restarts(self.running_dp, self.boot.dataplane)
+        for p in self.restart_pending:
+            log.warning("%s: the running dataplane has %s, the boot file %s: it takes effect "
+                        "when the dataplane restarts", p.key, p.running, p.boot)
+
+    def _running_dataplane(self, st: dp.DpStatus) -> bootconfig.DataplaneSection:
+        d = self.boot.dataplane
+        recorded = self.proc.settings if self.proc is not None else None
+        running = None
+        if recorded is not None:
+            try:
+                running = bootconfig.parse_dataplane_table(recorded, str(self.launcher.pid_path))
+                running.start_timeout = d.start_timeout
+            except bootconfig.BootConfigError as e:
+                log.warning("the running dataplane's recorded settings are unusable (%s): "
+                            "only its sizes are compared with the boot file's", e)
+        if running is None:
+            running = dataclasses.replace(d)
+            if self.proc is not None and self.proc.cmd is not None:
+                # a pid file without settings: what the command line tells
+                for key, option, _ in d.start_options:
+                    setattr(running, key, _option_value(key, self.proc.option(option)))
+        running.hashsize, running.bucketlimit, running.flows = (st.hashsize, st.bucketlimit,
+                                                                st.flows)
+        return running
+
+    # --- the config version -----------------------------------------------------------------
+
+    def _load_version(self) -> None:
+        d = self._read_state(self.version_path, "config versions count from 0 again")
+        if d is None:
             return
-        for key, option, asked in d.start_options:
-            given = self.proc.option(option)
-            if given != asked:
-                log.warning("the running dataplane has %s %s, the boot config's %s is %s: it "
-                            "takes effect when the dataplane restarts", option,
-                            given or "(not given: the default)", key,
-                            asked or "not set (the default)")
+        try:
+            offset, high = d["offset"], d["high"]
+            if not (isinstance(offset, int) and isinstance(high, int) and 0 <= offset <= high):
+                raise ValueError("offset and high: 0 <= offset <= high expected")
+        except (ValueError, KeyError, TypeError) as e:
+            self._set_aside(self.version_path, self._reason(e),
+                            "config versions count from 0 again")
+            return
+        self.version_offset, self.version_high = offset, high
+
+    def _save_version(self) -> None:
+        data = json.dumps({"offset": self.version_offset, "high": self.version_high}) + "\n"
+        try:
+            durable.write_atomic(self.version_path, data.encode())
+        except OSError as e:
+            log.warning("%s: cannot save the config version (%s)", self.version_path,
+                        e.strerror or e)
+
+    def _new_dataplane_version(self) -> None:
+        """A new dataplane counts from 1: its versions start above every one reported."""
+        self.version_offset = self.version_high
+        self._save_version()
+
+    def _version(self, dp_version: int) -> int:
+        """The config version reported for the dataplane's dp_version (saved when it is the
+        highest yet). Called under the lock."""
+        v = self.version_offset + dp_version
+        if v > self.version_high:
+            self.version_high = v
+            self._save_version()
+        return v
 
     def _idle_default(self) -> int:
         """The running dataplane's --idle-timeout: the idle timeout of the ports whose policy
@@ -251,34 +419,59 @@ class Controller:
             have = link.get_config()
             idle = self._idle_default()
             if model.canonical_dp_config(have, idle) == model.canonical_dp_config(want, idle):
-                self.config_version = link.status().config_version
+                self.config_version = self._version(link.status().config_version)
                 want = None
+            else:
+                log.info("the running dataplane's config is not the running config (the boot "
+                         "file's edits, or a change it never got): applying it")
         if want is not None:
             try:
-                self.config_version = link.apply_config(want)
+                self.config_version = self._version(link.apply_config(want))
             except DataplaneRefused as e:
                 raise StartError("the dataplane refused the config: %s (%s)"
                                  % (e.message, e.field)) from None
         self._push_keys(force=True)
         self.dp_status = link.status()
-        self.config_version = self.dp_status.config_version
-        self._save_runtime()
+        self.config_version = self._version(self.dp_status.config_version)
+        try:
+            self._save_runtime()
+        except OSError as e:
+            log.error("%s: cannot save the runtime config (%s): changes through the API are "
+                      "refused until it can be written", self.runtime_path, e.strerror or e)
 
     def _push_keys(self, force: bool = False) -> None:
         """Called under the lock."""
         ks = self.keys.keys()
         if not force and ks == self._pushed_keys:
             return
-        self.config_version = self._link().set_keys(ks.epoch, ks.current, ks.other)
+        self.config_version = self._version(self._link().set_keys(ks.epoch, ks.current,
+                                                                  ks.other))
         self._pushed_keys = ks
 
     def _save_runtime(self) -> None:
-        tmp = self.runtime_path.with_name(self.runtime_path.name + ".tmp")
-        tmp.write_text(json.dumps(model.to_json(self.runtime)) + "\n")
-        os.replace(tmp, self.runtime_path)
+        """runtime.json, durably; OSError if it cannot be written."""
+        data = json.dumps(runconfig.runtime_state(self.runtime, self.base_runtime)) + "\n"
+        durable.write_atomic(self.runtime_path, data.encode())
 
     def _save_keys(self) -> None:
-        self.keys.save(self.keys_path)
+        """keys.json (mode 0600: secrets), durably; OSError if it cannot be written."""
+        d = self.keys.to_json()
+        d["boot"] = self.base_keys.to_json()
+        durable.write_atomic(self.keys_path, (json.dumps(d) + "\n").encode())
+
+    def _copy_keys(self) -> keysched.KeySchedule:
+        return keysched.KeySchedule.from_json(self.keys.to_json(), self.clock)
+
+    def _commit_keys(self, trial: keysched.KeySchedule) -> None:
+        """trial becomes the key schedule once keys.json holds it; FailedPrecondition (and
+        nothing changed) if it cannot be saved. Called under the lock."""
+        old, self.keys = self.keys, trial
+        try:
+            self._save_keys()
+        except OSError as e:
+            self.keys = old
+            raise FailedPrecondition("%s: cannot save the keys (%s): nothing was changed"
+                                     % (self.keys_path, e.strerror or e)) from None
 
     # --- supervision -----------------------------------------------------------------------
 
@@ -306,9 +499,18 @@ class Controller:
             if self.state != DataplaneState.RUNNING:
                 return
             if self.keys.due():
-                self.keys.rotate()
-                self._save_keys()
-                log.info("keys rotated: epoch %d", self.keys.keys().epoch)
+                trial = self._copy_keys()
+                trial.rotate()
+                try:
+                    self._commit_keys(trial)
+                    log.info("keys rotated: epoch %d", self.keys.keys().epoch)
+                except FailedPrecondition as e:
+                    # deferred: rotating to secrets that a restart would not find again would
+                    # void the cookies they sign
+                    now = time.monotonic()
+                    if now - self._rotation_failure_logged >= ROTATION_FAILURE_LOG_PERIOD:
+                        self._rotation_failure_logged = now
+                        log.warning("scheduled key rotation deferred: %s", e)
             try:
                 self._push_keys()
             except (DataplaneUnavailable, DataplaneRefused) as e:
@@ -322,6 +524,9 @@ class Controller:
             # A new dataplane gets the boot config's sizes, which may differ from those of a
             # dataplane this controller re-attached to.
             self.start_limits = self.boot.dataplane.start_limits
+            self.running_dp = self.boot.dataplane
+            self.restart_pending = []
+            self._new_dataplane_version()
             cl = self.runtime.limits.cachelimit
             if cl is not None and cl > self.start_limits.max_cachelimit:
                 log.warning("cachelimit %d is above the new dataplane's hashsize x bucketlimit "
@@ -329,7 +534,7 @@ class Controller:
                 self.runtime = model.RuntimeConfig(self.runtime.limits.replace(cachelimit=None),
                                                    self.runtime.policies)
         try:
-            proc, link = self.launcher.start(self._runtime_args())
+            proc, link = self.launcher.start(self._runtime_args(), self._stop)
         except StartError as e:
             log.error("%s; next try in %.0fs", e, self._backoff)
             self._next_start = time.monotonic() + self._backoff
@@ -376,10 +581,27 @@ class Controller:
         if validate_only:
             self._dp_call(link.validate_config, dpcfg)
             return self.config_version
-        self.config_version = self._dp_call(link.apply_config, dpcfg)
+        old = self.runtime
+        self.config_version = self._version(self._dp_call(link.apply_config, dpcfg))
         self.runtime = cfg
-        self._save_runtime()
+        try:
+            self._save_runtime()
+        except OSError as e:
+            self._undo(old)
+            raise FailedPrecondition("%s: cannot save the runtime config (%s): the change is "
+                                     "undone" % (self.runtime_path, e.strerror or e)) from None
         return self.config_version
+
+    def _undo(self, old: model.RuntimeConfig) -> None:
+        """Back to old, in the dataplane and here, after a change that could not be saved.
+        Called under the lock."""
+        self.runtime = old
+        try:
+            self.config_version = self._version(self._link().apply_config(
+                model.to_dp_config(old, self.start_limits)))
+        except (DataplaneUnavailable, DataplaneRefused) as e:
+            log.error("undoing a change that could not be saved: %s; the dataplane keeps it "
+                      "until the next change", e)
 
     def status(self) -> ControllerStatus:
         with self.lock:
@@ -393,18 +615,30 @@ class Controller:
         with self.lock:
             if st is not None and link is self.link:
                 self.dp_status = st
+                self.config_version = self._version(st.config_version)
             st = st or self.dp_status
+            state, pid = self.state, 0
+            if self.proc is not None and self.proc.alive():
+                pid = self.proc.pid
+            elif state == DataplaneState.RUNNING:
+                state = DataplaneState.STARTING  # it died; the supervisor is about to see it
+            if state == DataplaneState.STARTING and pid == 0:
+                # the process being started, if any: never the one that died
+                starting = self.launcher.starting
+                if starting is not None and starting.alive():
+                    pid = starting.pid
             return ControllerStatus(
-                dataplane_state=self.state,
-                dataplane_running=self.state == DataplaneState.RUNNING,
-                dataplane_pid=self.proc.pid if self.proc is not None else 0,
+                dataplane_state=state,
+                dataplane_running=state == DataplaneState.RUNNING,
+                dataplane_pid=pid,
                 dataplane_restarts=self.restarts,
                 workers=st.workers if st else 0,
-                config_version=st.config_version if st else self.config_version,
+                config_version=self.config_version,
                 uptime_seconds=time.time() - self.started_at,
                 outside_port=st.outside_port if st else "",
                 inside_port=st.inside_port if st else "",
-                key_epoch=self.keys.keys().epoch)
+                key_epoch=self.keys.keys().epoch,
+                restart_pending=tuple(self.restart_pending))
 
     def counters(self) -> dp.DpCounters:
         return self._dp_call(self._running_link().counters)
@@ -461,11 +695,12 @@ class Controller:
     def rotate_keys(self) -> keysched.KeyStatus:
         with self.lock:
             self._running_link()
+            trial = self._copy_keys()
             try:
-                self.keys.rotate()
+                trial.rotate()
             except keysched.ScheduleError as e:
                 raise FailedPrecondition(str(e)) from None
-            self._save_keys()
+            self._commit_keys(trial)
             self._dp_call(self._push_keys)
             return self.keys.status()
 
@@ -488,8 +723,9 @@ class Controller:
         with self.lock:
             self._check_key_change(kc)
             self._running_link()
-            self.keys.set_schedule(kc.interval, kc.master, kc.clear_master, kc.skew)
-            self._save_keys()
+            trial = self._copy_keys()
+            trial.set_schedule(kc.interval, kc.master, kc.clear_master, kc.skew)
+            self._commit_keys(trial)
             self._dp_call(self._push_keys)
             return self.keys.status()
 
@@ -505,13 +741,26 @@ class Controller:
                 if self.state == DataplaneState.RUNNING:
                     self._apply(cfg, validate_only=True)
                 return self.config_version
-            version = self._apply(cfg)
+            trial = None
             if kc is not None and not self.keys.same_schedule(
                     self.keys.interval if kc.interval is None else kc.interval,
                     None if kc.clear_master else (kc.master or self.keys.master),
                     self.keys.skew if kc.skew is None else kc.skew):
-                self.keys.set_schedule(kc.interval, kc.master, kc.clear_master, kc.skew)
-                self._save_keys()
+                trial = self._copy_keys()
+                trial.set_schedule(kc.interval, kc.master, kc.clear_master, kc.skew)
+            old = self.runtime
+            version = self._apply(cfg)
+            if trial is not None:
+                try:
+                    self._commit_keys(trial)
+                except FailedPrecondition:
+                    self._undo(old)
+                    try:
+                        self._save_runtime()
+                    except OSError as e:
+                        log.error("%s: cannot save the runtime config (%s)", self.runtime_path,
+                                  e.strerror or e)
+                    raise
                 self._dp_call(self._push_keys)
             return version
 
@@ -536,8 +785,108 @@ class Controller:
     def flush_syncache(self) -> int:
         return self._dp_call(self._running_link().flush_syncache)
 
+    # --- the running config as a boot file ------------------------------------------------
+
+    def running_boot(self) -> bootconfig.BootConfig:
+        """The boot config as the running dataplane and its runtime config make it (what a
+        config sent through the API is compared with)."""
+        with self.lock:
+            return dataclasses.replace(self.boot, dataplane=self.running_dp,
+                                       runtime=self.runtime.copy())
+
+    def running_config(self) -> str:
+        """The running config as a boot file (runconfig.render)."""
+        with self.lock:
+            return runconfig.render(self.running_dp, self.runtime,
+                                    KeyParams.of_schedule(self.keys), self.boot.keys,
+                                    self.boot.api)
+
+    def boot_file_config(self) -> str:
+        """The boot file as it is on disk now, rendered as running_config renders."""
+        if self.boot.source == bootconfig.EMBEDDED_NAME:
+            return runconfig.render_boot(bootconfig.parse(bootconfig.embedded_default()))
+        try:
+            return runconfig.render_boot(bootconfig.load(self.boot.source))
+        except bootconfig.BootConfigError as e:
+            raise FailedPrecondition("the boot file does not load: %s" % e) from None
+
+    def save_config(self) -> tuple[str, str]:
+        """The running config into the boot file (runconfig.saved_boot_text), the file
+        before kept as FILE.bak, both written durably: (the file, its backup). The request
+        names no file: it is the one synwalld was started with."""
+        with self.lock:
+            if self.boot.source == bootconfig.EMBEDDED_NAME:
+                raise FailedPrecondition(
+                    "synwalld runs on the embedded default config (no -c FILE, no %s): there is "
+                    "no boot file to save to" % bootconfig.DEFAULT_PATH)
+            path = Path(os.path.realpath(self.boot.source))
+            backup = path.with_name(path.name + ".bak")
+            try:
+                old = path.read_bytes()
+                st = path.stat()
+            except OSError as e:
+                raise FailedPrecondition("%s: cannot read the boot file: %s"
+                                         % (path, e.strerror or e)) from None
+            keys = KeyParams.of_schedule(self.keys)
+            header = ["synwall boot config, written by `synwallctl config save` on %s"
+                      % time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                      "(config version %d). The file before is %s; its comments are not kept "
+                      "here." % (self.config_version, backup.name)]
+            try:
+                text, inline = runconfig.saved_boot_text(old.decode(), str(path),
+                                                         self.runtime, keys, header)
+            except (runconfig.SaveRefused, UnicodeDecodeError) as e:
+                raise FailedPrecondition("%s: nothing was written" % e) from None
+            try:
+                written = bootconfig.parse(text, str(path), path.parent)
+            except bootconfig.BootConfigError as e:
+                raise FailedPrecondition("the boot file with the running config in it would "
+                                         "not load (%s): nothing was written" % e) from None
+            if (written.runtime.limits, written.runtime.policies,
+                    KeyParams.of_section(written.keys)) != (self.runtime.limits,
+                                                            self.runtime.policies, keys):
+                raise FailedPrecondition("%s: the file written would not give the running "
+                                         "config back: nothing was written" % path)
+            mode = stat.S_IMODE(st.st_mode)
+            if inline:
+                mode &= 0o600  # it holds a secret
+            try:
+                durable.write_atomic(backup, old, stat.S_IMODE(st.st_mode),
+                                     (st.st_uid, st.st_gid))
+                durable.write_atomic(path, text.encode(), mode, (st.st_uid, st.st_gid))
+            except OSError as e:
+                raise FailedPrecondition("%s: cannot write it (%s): the boot file is as it was"
+                                         % (getattr(e, "filename", None) or path,
+                                            e.strerror or e)) from None
+            # The boot file holds the running config: the next start measures against it.
+            self.base_runtime = self.runtime.copy()
+            self.base_keys = keys.record()
+            try:
+                self._save_runtime()
+                self._save_keys()
+            except OSError as e:
+                log.warning("config saved, but the state files not (%s): the next start logs "
+                            "the saved values as boot-file edits", e.strerror or e)
+            log.info("running config saved to %s (the file before: %s)", path, backup)
+            return str(path), str(backup)
+
     # --- for tests and tools --------------------------------------------------------------
 
     def dataplane_config(self) -> dp.DpConfig:
         """The dataplane's own view of its config (get_config), for comparisons."""
         return self._dp_call(self._running_link().get_config)
+
+
+def _option_value(key: str, text: str | None) -> Any:
+    """A [dataplane] key's value from its synwall-dp option's text (None: not given)."""
+    if text is None:
+        return None
+    try:
+        if key == "source_prefix":
+            v4, v6 = text.split(",")
+            return int(v4), int(v6)
+        if key == "unparsed":
+            return text
+        return int(text)
+    except ValueError:
+        return text

@@ -9,6 +9,10 @@ serves the gRPC admin API (and Prometheus metrics) and supervises the dataplane 
 or SIGINT. The dataplane keeps running when synwalld stops (--stop-dataplane stops it too),
 so that restarting the controller never interrupts traffic.
 
+--check checks the boot config and that this host has what it names (the ports' PCI
+devices, the dataplane binary), then exits: 0 both good, 2 a bad boot config, 1 something it
+names is missing (a line each).
+
 Exit status: 0 stopped by a signal; 1 could not start (dataplane, listeners); 2 bad boot
 config or command line.
 """
@@ -85,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-c", "--config", metavar="FILE",
                     help="boot config (default: /etc/synwall/synwall.toml if it exists, else "
                     "the embedded default)")
-    ap.add_argument("--check", action="store_true", help="check the boot config and exit")
+    ap.add_argument("--check", action="store_true",
+                    help="check the boot config, the ports' PCI devices and the dataplane "
+                    "binary, and exit")
     ap.add_argument("--stop-dataplane", action="store_true",
                     help="stop the dataplane too when synwalld stops")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -100,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         print("synwalld: %s" % e, file=sys.stderr)
         return 2
     if args.check:
+        problems = bootconfig.check_host(boot)
+        for p in problems:
+            print("synwalld: %s" % p, file=sys.stderr)
+        if problems:
+            return 1
         print("%s: ok" % boot.source)
         return 0
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -42,11 +41,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synwall import durable
 from synwall.siphash import derive_key
 
 DEFAULT_INTERVAL = 15
 DEFAULT_SKEW = 2
 MAX_INTERVAL = 86400
+MAX_SKEW = 3600
+
+
+def default_skew(interval: int) -> int:
+    """max_clock_skew when none is given: DEFAULT_SKEW, or less where the interval is too
+    short for it (4 x skew + 1 <= interval)."""
+    return max(0, min(DEFAULT_SKEW, (interval - 1) // 4))
 
 
 def fingerprint(secret: bytes) -> str:
@@ -84,16 +91,20 @@ class ScheduleError(ValueError):
 
 
 def check_schedule(interval: int, master: bytes | None, skew: int) -> None:
-    """Raise ScheduleError when a schedule makes no sense."""
+    """Raise ScheduleError when a schedule makes no sense. The same checks whether the
+    secrets are random or derived from a master secret: the skew only matters with a master
+    secret, but a schedule that is switched to one later (SetKeySchedule) must be valid
+    already, and a value out of range is an error in both."""
     if not 1 <= interval <= MAX_INTERVAL:
         raise ScheduleError("rotation_interval", "rotation interval %d s is out of range "
                             "(1..%d)" % (interval, MAX_INTERVAL))
     if master is not None and len(master) != 16:
         raise ScheduleError("master_secret", "a master secret is 16 bytes (32 hex digits), "
                             "got %d bytes" % len(master))
-    if skew < 0:
-        raise ScheduleError("max_clock_skew", "max clock skew %d s is negative" % skew)
-    if master is not None and 4 * skew + 1 > interval:
+    if not 0 <= skew <= MAX_SKEW:
+        raise ScheduleError("max_clock_skew", "max clock skew %d s is out of range (0..%d)"
+                            % (skew, MAX_SKEW))
+    if 4 * skew + 1 > interval:
         raise ScheduleError("max_clock_skew", "max clock skew %d s needs a rotation interval "
                             "of at least %d s (4 x skew + 1), got %d s"
                             % (skew, 4 * skew + 1, interval))
@@ -106,7 +117,9 @@ class KeySchedule:
     """
 
     def __init__(self, interval: int = DEFAULT_INTERVAL, master: bytes | None = None,
-                 skew: int = DEFAULT_SKEW, clock: Callable[[], float] = time.time) -> None:
+                 skew: int | None = None, clock: Callable[[], float] = time.time) -> None:
+        """skew None: default_skew(interval)."""
+        skew = default_skew(interval) if skew is None else skew
         check_schedule(interval, master, skew)
         self.clock = clock
         self.interval = interval
@@ -199,7 +212,8 @@ class KeySchedule:
     @classmethod
     def from_json(cls, d: dict[str, Any], clock: Callable[[], float] = time.time) -> KeySchedule:
         master = bytes.fromhex(d["master"]) if d.get("master") else None
-        ks = cls(int(d["interval"]), master, int(d.get("skew", DEFAULT_SKEW)), clock)
+        interval = int(d["interval"])
+        ks = cls(interval, master, int(d.get("skew", default_skew(interval))), clock)
         ks._epoch = int(d["epoch"])
         ks._current = bytes.fromhex(d["current"])
         ks._previous = bytes.fromhex(d["previous"])
@@ -209,16 +223,9 @@ class KeySchedule:
         return ks
 
     def save(self, path: Path) -> None:
-        """Write the state atomically, readable by the owner only (it holds secrets)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            json.dump(self.to_json(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        """Write the state durably (synwall.durable), readable by the owner only (it holds
+        secrets)."""
+        durable.write_atomic(Path(path), json.dumps(self.to_json()).encode(), 0o600)
 
     @classmethod
     def load(cls, path: Path, clock: Callable[[], float] = time.time) -> KeySchedule:

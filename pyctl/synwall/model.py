@@ -468,10 +468,57 @@ def to_json(cfg: RuntimeConfig) -> dict[str, Any]:
     }
 
 
-def from_json(d: dict[str, Any]) -> RuntimeConfig:
-    lim = Limits(**d["limits"])
-    pols = [PortPolicy(p["lo"], p["hi"], Mode(p["mode"]), Profile(**p.get("profile", {})),
-                       check_idle_timeout(p["idle_timeout"], "idle_timeout")
-                       if "idle_timeout" in p else None)
-            for p in d["policies"]]
+_PROFILE_TYPES: dict[str, type] = {"mss": int, "wscale": int, "window_scaling": bool,
+                                   "sack": bool, "timestamps": bool}
+
+
+def _object(v: object, where: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise InvalidConfig(where, "expected an object, got %s" % describe(v))
+    return cast(dict[str, Any], v)
+
+
+def _keys_of(d: dict[str, Any], where: str, allowed: Iterable[str]) -> None:
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        raise InvalidConfig(where + unknown[0], "unknown key")
+
+
+def from_json(v: object, where: str = "") -> RuntimeConfig:
+    """The runtime config of to_json, every value checked as the API checks it (a saved
+    state is refused whole, never applied in part): InvalidConfig naming the bad value."""
+    d = _object(v, where)
+    lim_d = _object(d.get("limits"), where + "limits")
+    _keys_of(lim_d, where + "limits.", RUNTIME_LIMITS)
+    for name, value in lim_d.items():
+        if not (name == "cachelimit" and value is None):
+            check_limit(name, value, None, where + "limits.")
+    lim = Limits(**lim_d)
+    check_limits(lim, None, where + "limits.")
+    items = d.get("policies")
+    if not isinstance(items, list):
+        raise InvalidConfig(where + "policies", "expected a list, got %s" % describe(items))
+    pols = []
+    for i, item in enumerate(items):
+        at = "%spolicies[%d]." % (where, i)
+        p = _object(item, at[:-1])
+        _keys_of(p, at, ("lo", "hi", "mode", "profile", "idle_timeout"))
+        for k in ("lo", "hi"):
+            if isinstance(p.get(k), bool) or not isinstance(p.get(k), int):
+                raise InvalidConfig(at + k, "expected a port, got %s" % describe(p.get(k)))
+        check_range(p["lo"], p["hi"], at + "lo", at + "hi")
+        mode = check_mode(p.get("mode"), at + "mode")
+        prof_d = _object(p.get("profile", {}), at + "profile")
+        _keys_of(prof_d, at + "profile.", _PROFILE_TYPES)
+        for k, value in prof_d.items():
+            typ = _PROFILE_TYPES[k]
+            if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+                raise InvalidConfig(at + "profile." + k, "expected %s, got %s"
+                                    % ("an integer" if typ is int else "true or false",
+                                       describe(value)))
+        profile = Profile(**prof_d)
+        check_profile(profile, at + "profile.")
+        idle = check_idle_timeout(p["idle_timeout"], at + "idle_timeout") \
+            if "idle_timeout" in p else None
+        pols.append(PortPolicy(p["lo"], p["hi"], mode, profile, idle))
     return RuntimeConfig(lim, PolicyTable.from_policies(pols))

@@ -205,7 +205,9 @@ def status_to_pb(st: ControllerStatus) -> pb.Status:
         dataplane_running=st.dataplane_running, dataplane_pid=st.dataplane_pid,
         dataplane_restarts=st.dataplane_restarts, workers=st.workers,
         config_version=st.config_version, uptime_seconds=st.uptime_seconds,
-        outside_port=st.outside_port, inside_port=st.inside_port, key_epoch=st.key_epoch)
+        outside_port=st.outside_port, inside_port=st.inside_port, key_epoch=st.key_epoch,
+        restart_pending=[pb.PendingRestart(key=p.key, running=p.running, boot=p.boot)
+                         for p in st.restart_pending])
 
 
 def addr_text(b: bytes) -> str:
@@ -374,7 +376,7 @@ class AdminService(pb_grpc.AdminServicer):
             raise bad("config", "required: toml or runtime")
         if which == "toml":
             source = request.source_name or "<request>"
-            rf = bootconfig.parse_runtime(request.toml, source, self.ctl.boot,
+            rf = bootconfig.parse_runtime(request.toml, source, self.ctl.running_boot(),
                                           self.ctl.limits()[1])
             kc = None
             if rf.keys is not None:
@@ -417,6 +419,26 @@ class AdminService(pb_grpc.AdminServicer):
         self.ctl.apply_config(cfg, kc, True)
         return pb.ValidateConfigResponse()
 
+    @maps_errors
+    def GetRunningConfig(self, request: pb.GetRunningConfigRequest,
+                         context: grpc.ServicerContext) -> pb.ConfigDocument:
+        return pb.ConfigDocument(toml=self.ctl.running_config(), boot_file=self.ctl.boot.source,
+                                 config_version=self.ctl.status().config_version)
+
+    @maps_errors
+    def GetBootConfig(self, request: pb.GetBootConfigRequest,
+                      context: grpc.ServicerContext) -> pb.ConfigDocument:
+        return pb.ConfigDocument(toml=self.ctl.boot_file_config(),
+                                 boot_file=self.ctl.boot.source,
+                                 config_version=self.ctl.status().config_version)
+
+    @maps_errors
+    def SaveConfig(self, request: pb.SaveConfigRequest,
+                   context: grpc.ServicerContext) -> pb.SaveConfigResponse:
+        path, backup = self.ctl.save_config()
+        return pb.SaveConfigResponse(boot_file=path, backup_file=backup,
+                                     config_version=self.ctl.status().config_version)
+
 
 # --- client roles (the TCP listener) -----------------------------------------------------
 
@@ -433,10 +455,12 @@ def _admin_method(name: str) -> str:
 # health and reflection services. Every other method, a future one included, is an admin's.
 # DumpSyncache is not a reader's: the ISS of a half-open handshake is its cookie, which
 # completes the handshake from any address. ValidateConfig is not either: a change's dry run
-# takes the change's rights (as kubectl's server-side dry run does).
+# takes the change's rights (as kubectl's server-side dry run does). The running config and
+# the boot file's are: they carry no secret (a master secret is shown by fingerprint);
+# writing the boot file (SaveConfig) is an admin's.
 READ_METHODS = frozenset(_admin_method(m) for m in (
     "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies",
-    "GetKeyStatus"))
+    "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))
 READ_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
                  "/grpc.reflection.v1.ServerReflection/")
 

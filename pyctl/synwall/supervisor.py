@@ -2,8 +2,9 @@
 
 The dataplane runs in its own session (setsid), with its output in state_dir/dataplane.log,
 so that it outlives the controller: a restarted synwalld finds it through
-runtime_dir/dataplane.pid (pid, start time, control socket) and re-attaches instead of
-starting a second one. A dataplane that dies is started again by the controller.
+runtime_dir/dataplane.pid (pid, start time, control socket, command line and the [dataplane]
+settings it was started with) and re-attaches instead of starting a second one. A dataplane
+that dies is started again by the controller.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from synwall import bootconfig
 from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
 
 log = logging.getLogger("synwalld")
+
+# After SIGKILL, how long a dataplane may take to be gone (its hugepages and devices released)
+# before stop() gives up waiting.
+KILL_WAIT = 30.0
 
 
 class StartError(RuntimeError):
@@ -41,15 +48,19 @@ def proc_start_time(pid: int) -> int | None:
 
 class DataplaneProcess:
     """One synwall-dp: ours (a child) or found running (attached). `cmd`: its command line
-    (when attached, the one its pid file recorded; None if it has none)."""
+    (when attached, the one its pid file recorded; None if it has none). `settings`: the
+    [dataplane] table it was started with (bootconfig.dataplane_table, start_timeout aside;
+    None when its pid file has none)."""
 
     def __init__(self, pid: int, start_time: int,
                  popen: subprocess.Popen[bytes] | None = None,
-                 cmd: list[str] | None = None) -> None:
+                 cmd: list[str] | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self.pid = pid
         self.start_time = start_time
         self.popen = popen
         self.cmd = cmd
+        self.settings = settings
 
     def option(self, name: str) -> str | None:
         """The value of one of synwall-dp's own options (after "--") on its command line,
@@ -107,6 +118,8 @@ class Launcher:
         self.pid_path = self.runtime_dir / "dataplane.pid"
         self.log_path = self.state_dir / "dataplane.log"
         self._log_offset = 0
+        # the process start() is waiting for (read by status, written by start)
+        self.starting: DataplaneProcess | None = None
 
     def prepare_dirs(self) -> None:
         for p in (self.state_dir, self.runtime_dir):
@@ -132,8 +145,25 @@ class Launcher:
                 cmd += [option, value]
         return cmd + list(runtime_args) + list(d.args)
 
-    def start(self, runtime_args: list[str]) -> tuple[DataplaneProcess, DpLink]:
-        """Start synwall-dp and wait until its control socket answers."""
+    def settings(self) -> dict[str, Any]:
+        """The [dataplane] settings a dataplane started now runs with (its pid file keeps
+        them, so that a later synwalld can tell which boot-file edits wait for a restart)."""
+        table = bootconfig.dataplane_table(self.boot.dataplane)
+        for k in bootconfig.CONTROLLER_DATAPLANE_KEYS:
+            table.pop(k, None)
+        return table
+
+    def start(self, runtime_args: list[str],
+              cancel: threading.Event | None = None) -> tuple[DataplaneProcess, DpLink]:
+        """Start synwall-dp and wait until its control socket answers. A set `cancel` (synwalld
+        stopping) ends the wait: the process is killed and StartError raised."""
+        try:
+            return self._start(runtime_args, cancel)
+        finally:
+            self.starting = None
+
+    def _start(self, runtime_args: list[str],
+               cancel: threading.Event | None) -> tuple[DataplaneProcess, DpLink]:
         self.prepare_dirs()
         cmd = self.command(runtime_args)
         try:
@@ -152,11 +182,17 @@ class Launcher:
             raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
         finally:
             logf.close()
-        proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen, cmd)
+        proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen, cmd,
+                                self.settings())
+        self.starting = proc
         self._write_pid(proc, cmd)
         link = DpLink(str(self.ctl_path))
         deadline = time.monotonic() + self.boot.dataplane.start_timeout
         while True:
+            if cancel is not None and cancel.is_set():
+                self.stop(proc, timeout=0)
+                raise StartError("synwall-dp (pid %d) stopped while starting: synwalld is "
+                                 "stopping" % proc.pid)
             if not proc.alive():
                 self._remove_pid()
                 raise StartError("synwall-dp %s during start-up: %s" % (
@@ -169,9 +205,7 @@ class Launcher:
                 except (DataplaneUnavailable, DataplaneRefused):
                     pass
             if time.monotonic() > deadline:
-                proc.signal(signal.SIGKILL)
-                proc.wait(5)
-                self._remove_pid()
+                self.stop(proc, timeout=0)
                 raise StartError("synwall-dp did not answer on %s within %gs: %s" % (
                     self.ctl_path, self.boot.dataplane.start_timeout, self.log_tail()))
             time.sleep(0.05)
@@ -187,8 +221,9 @@ class Launcher:
             log.info("dataplane pid file %s: process %d is gone", self.pid_path, pid)
             self._remove_pid()
             return None
-        cmd = info.get("cmd")
-        proc = DataplaneProcess(pid, start_time, cmd=cmd if isinstance(cmd, list) else None)
+        cmd, settings = info.get("cmd"), info.get("dataplane")
+        proc = DataplaneProcess(pid, start_time, cmd=cmd if isinstance(cmd, list) else None,
+                                settings=settings if isinstance(settings, dict) else None)
         link = DpLink(info.get("ctl") or str(self.ctl_path))
         deadline = time.monotonic() + 5
         while True:
@@ -205,17 +240,27 @@ class Launcher:
         self.stop(proc)
         return None
 
-    def stop(self, proc: DataplaneProcess, timeout: float = 10) -> None:
+    def stop(self, proc: DataplaneProcess, timeout: float = 10) -> bool:
+        """SIGTERM, SIGKILL after timeout seconds, and return once the process has exited
+        (True), or once it outlived SIGKILL by KILL_WAIT seconds (False, logged: its pid file
+        stays, so that the next synwalld finds it again rather than start a second one)."""
         proc.signal(signal.SIGTERM)
         if not proc.wait(timeout):
+            log.warning("dataplane (pid %d) still runs %gs after SIGTERM: SIGKILL", proc.pid,
+                        timeout)
             proc.signal(signal.SIGKILL)
-            proc.wait(5)
+            if not proc.wait(KILL_WAIT):
+                log.error("dataplane (pid %d) still runs %gs after SIGKILL", proc.pid,
+                          KILL_WAIT)
+                return False
         self._remove_pid()
+        return True
 
     def _write_pid(self, proc: DataplaneProcess, cmd: list[str]) -> None:
         tmp = self.pid_path.with_name(self.pid_path.name + ".tmp")
         tmp.write_text(json.dumps({"pid": proc.pid, "start_time": proc.start_time,
-                                   "ctl": str(self.ctl_path), "cmd": cmd}) + "\n")
+                                   "ctl": str(self.ctl_path), "cmd": cmd,
+                                   "dataplane": proc.settings}) + "\n")
         os.replace(tmp, self.pid_path)
 
     def _remove_pid(self) -> None:

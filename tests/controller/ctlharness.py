@@ -200,6 +200,16 @@ class Env:
         self.daemon.stop()
         self.daemon = None
 
+    def stop_all(self):
+        """synwalld stops with its dataplane (synwalld --stop-dataplane, as systemd's unit
+        runs it): the next start is a cold one."""
+        self.daemon.stop(stop_dataplane=True)
+        self.daemon = None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / "state"
+
     @property
     def ctl(self):
         return self.daemon.ctl

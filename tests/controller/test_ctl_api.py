@@ -104,6 +104,17 @@ BAD_REQUESTS = [
      "master_secret", "16 bytes"),
     ("interval too short for the skew", lambda c: c.set_key_schedule(
         master_secret=bytes(16), interval=5), "max_clock_skew_s", "at least 9 s"),
+    ("interval too short for the skew, random keys", lambda c: c.set_key_schedule(
+        interval=5), "max_clock_skew_s", "max clock skew 2 s needs a rotation interval of at "
+     "least 9 s"),
+    ("skew too large, random keys", lambda c: c.set_key_schedule(max_clock_skew=1000),
+     "max_clock_skew_s", "needs a rotation interval of at least 4001 s"),
+    ("skew out of range, random keys", lambda c: c.set_key_schedule(
+        interval=86400, max_clock_skew=3601), "max_clock_skew_s", "3601 s is out of range "
+     "(0..3600)"),
+    ("config with a skew too large for random keys", lambda c: c.apply_config(
+        "[keys]\nrotation_interval = 15\nmax_clock_skew = 4\n", "new.toml"),
+     "keys.max_clock_skew", "needs a rotation interval of at least 17 s"),
     ("config with an unknown key", lambda c: c.apply_config(
         "[limits]\nrexmtlimit = 1\ncachelimt = 5\n", "new.toml"), "limits.cachelimt",
      "new.toml: limits.cachelimt: unknown key"),

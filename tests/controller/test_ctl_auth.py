@@ -65,6 +65,7 @@ ADMIN_CALLS = [
     ("ValidateConfig", lambda c: c.validate_config('[[policy]]\nports = "22"\nmode = "drop"\n')),
     ("FlushSyncache", lambda c: c.flush_syncache()),
     ("DumpSyncache", lambda c: list(c.dump_syncache())),
+    ("SaveConfig", lambda c: c.save_config()),
 ]
 READ_CALLS = [
     ("GetStatus", lambda c: c.status()),
@@ -73,6 +74,8 @@ READ_CALLS = [
     ("GetLimits", lambda c: c.limits()),
     ("ListPolicies", lambda c: c.policies()),
     ("GetKeyStatus", lambda c: c.key_status()),
+    ("GetRunningConfig", lambda c: c.running_config()),
+    ("GetBootConfig", lambda c: c.boot_config()),
 ]
 
 
@@ -80,7 +83,8 @@ def state(env):
     """What a refused call must leave as it was (read on the Unix socket)."""
     c = env.client()
     k = c.key_status()
-    return (c.limits(), c.policies(), k.derived_from_master, k.epoch)
+    return (c.limits(), c.policies(), k.derived_from_master, k.epoch,
+            env.config_path.read_text(), env.config_path.with_name("synwall.toml.bak").exists())
 
 
 def test_a_reader_reads_and_changes_nothing(env_factory, pki):
@@ -124,6 +128,18 @@ def test_an_admin_may_do_everything(env_factory, pki, admin):
     list(c.dump_syncache())
     assert [(p.ports, p.mode) for p in c.policies()] == [("22", "drop")]
     assert c.limits().rexmtlimit == 2
+    assert c.save_config().boot_file == str(env.config_path)
+    assert '"22"' in env.config_path.read_text()
+
+
+def test_a_reader_sees_the_running_config_without_the_master_secret(env_factory, pki):
+    env = tls_env(env_factory, pki)
+    env.client().set_key_schedule(master_secret=MASTER)
+    reader = tcp_client(env, pki, pki.grafana)
+    for doc in (reader.running_config(), reader.boot_config()):
+        assert MASTER.hex() not in doc.toml and doc.boot_file == str(env.config_path)
+    assert "fingerprint %s" % reader.key_status().master_fingerprint in \
+        reader.running_config().toml
 
 
 @pytest.mark.parametrize("who", [None, "stranger"], ids=["no certificate", "another CA"])

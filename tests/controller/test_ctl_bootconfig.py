@@ -1,5 +1,6 @@
 """The boot config: every error names the file, the key and the reason; synwalld exits 2."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -237,8 +238,15 @@ def test_source_quotas_parse_and_reach_the_command_line():
      "policy[0].profile.idle_timeout", "unknown key"),
     ("[keys]\nmaster_secret = \"00112233\"\n", "keys.master_secret", "not 32 hex digits"),
     ("[keys]\nrotation_interval = 0\n", "keys.rotation_interval", "out of range"),
-    ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n",
-     "keys.max_clock_skew", "needs a rotation interval of at least 9 s"),
+    ("[keys]\nmaster_secret = \"000102030405060708090a0b0c0d0e0f\"\nrotation_interval = 5\n"
+     "max_clock_skew = 2\n", "keys.max_clock_skew", "needs a rotation interval of at least 9 s"),
+    # the same checks with random secrets
+    ("[keys]\nrotation_interval = 5\nmax_clock_skew = 2\n", "keys.max_clock_skew",
+     "max clock skew 2 s needs a rotation interval of at least 9 s (4 x skew + 1), got 5 s"),
+    ("[keys]\nrotation_interval = 15\nmax_clock_skew = 4\n", "keys.max_clock_skew",
+     "needs a rotation interval of at least 17 s"),
+    ("[keys]\nmax_clock_skew = 3601\n", "keys.max_clock_skew", "3601 is out of range: 0..3600"),
+    ("[keys]\nmax_clock_skew = -1\n", "keys.max_clock_skew", "-1 is out of range: 0..3600"),
     ("[api]\ntcp = \"127.0.0.1:50051\"\n", "api.tcp", "a TCP listener needs TLS"),
     ("[api]\nadmin_clients = [\"CN=alice\"]\n", "api.admin_clients",
      "TLS settings without api.tcp"),
@@ -257,6 +265,14 @@ def test_bad_config_names_file_key_and_reason(text, key, reason):
     assert str(e).startswith("/etc/synwall/x.toml: " + (key + ": " if key else "")), str(e)
 
 
+def test_the_default_skew_fits_a_short_rotation_interval():
+    """Without max_clock_skew, a short interval gets the largest skew it can take."""
+    for interval, skew in ((1, 0), (5, 1), (8, 1), (9, 2), (15, 2), (3600, 2)):
+        k = parse("[keys]\nrotation_interval = %d\n" % interval).keys
+        assert (k.rotation_interval, k.max_clock_skew) == (interval, skew)
+    assert parse("").keys.max_clock_skew == 2
+
+
 def test_synwalld_exits_2_on_a_bad_config_with_one_line(tmp_path):
     p = tmp_path / "bad.toml"
     p.write_text("[limits]\nrexmtlimit = \"3\"\n")
@@ -270,9 +286,59 @@ def test_synwalld_exits_2_on_a_bad_config_with_one_line(tmp_path):
     assert r.returncode == 2 and "cannot read" in r.stderr and r.stderr.count("\n") == 1, r
 
 
+def check(path):
+    return subprocess.run([sys.executable, "-m", "synwall.daemon", "--check", "-c", str(path)],
+                          capture_output=True, text=True, timeout=30)
+
+
 def test_synwalld_check_accepts_a_good_config(tmp_path):
     p = tmp_path / "good.toml"
-    p.write_text(GOOD)
-    r = subprocess.run([sys.executable, "-m", "synwall.daemon", "--check", "-c", str(p)],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0 and r.stdout.strip() == "%s: ok" % p, r
+    p.write_text(GOOD.replace('"0000:03:00.0"', '"net_null0"').replace(
+        "[dataplane]\n", "[dataplane]\nbinary = %s\n" % json.dumps(sys.executable)))
+    r = check(p)
+    assert r.returncode == 0 and r.stdout.strip() == "%s: ok" % p and r.stderr == "", r
+
+
+def test_synwalld_check_finds_a_missing_port_and_binary(tmp_path):
+    absent = "0000:fe:1f.7"
+    assert not (bootconfig.PCI_DEVICES / absent).exists()
+    p = tmp_path / "here.toml"
+    p.write_text('[dataplane]\nbinary = "%s"\noutside = "%s"\ninside = "net_null1"\n'
+                 % (tmp_path / "nope" / "synwall-dp", absent))
+    r = check(p)
+    assert (r.returncode, r.stdout) == (1, ""), r
+    assert r.stderr.splitlines() == [
+        "synwalld: %s: dataplane.outside: PCI device %s is not present (no "
+        "/sys/bus/pci/devices/%s)" % (p, absent, absent),
+        "synwalld: %s: dataplane.binary: %s is not an executable file"
+        % (p, tmp_path / "nope" / "synwall-dp")], r.stderr
+    not_exec = tmp_path / "synwall-dp"
+    not_exec.write_text("#!/bin/sh\n")
+    p.write_text('[dataplane]\nbinary = "%s"\nbinary_ = 1\n' % not_exec)
+    assert check(p).returncode == 2  # a bad config is still a bad config
+    p.write_text('[dataplane]\nbinary = "%s"\noutside = "net_null0"\ninside = "net_null1"\n'
+                 % not_exec)
+    r = check(p)
+    assert r.returncode == 1 and "%s is not an executable file" % not_exec in r.stderr, r
+    p.write_text('[dataplane]\nbinary = "no-such-synwall-dp"\noutside = "net_null0"\n'
+                 'inside = "net_null1"\n')
+    r = check(p)
+    assert r.returncode == 1 and "dataplane.binary: no-such-synwall-dp is not on PATH" in \
+        r.stderr, r
+
+
+def test_the_ports_pci_devices_are_looked_up_in_sysfs(tmp_path):
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "0000:03:00.0").mkdir()
+    text = '[dataplane]\nbinary = %s\noutside = "%%s"\ninside = "%%s"\n' % json.dumps(
+        sys.executable)
+
+    def problems(outside, inside):
+        return [str(e) for e in bootconfig.check_host(parse(text % (outside, inside)), devices)]
+    assert problems("0000:03:00.0", "net_af_packet1,iface=eth1") == []
+    assert problems("03:00.0", "1") == []  # the domain added, as DPDK names it; an id: EAL's
+    assert problems("0000:03:00.0,rxq_pkt_fill=1", "net_null0") == []
+    assert problems("0000:03:00.0", "0000:03:00.1") == [
+        "t.toml: dataplane.inside: PCI device 0000:03:00.1 is not present (no %s)"
+        % (devices / "0000:03:00.1")]

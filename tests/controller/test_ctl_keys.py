@@ -127,6 +127,24 @@ def test_fleet_mode_refuses_rotate_now_and_bad_schedules():
     assert ks.interval == 15 and ks.master == MASTER, "a refused change changed nothing"
 
 
+def test_random_and_master_schedules_are_checked_alike():
+    for master in (None, MASTER):
+        with pytest.raises(keysched.ScheduleError) as ei:
+            keysched.KeySchedule(interval=8, master=master, skew=2)
+        assert ei.value.field == "max_clock_skew", master
+        with pytest.raises(keysched.ScheduleError):
+            keysched.KeySchedule(interval=86400, master=master, skew=3601)
+        ks = keysched.KeySchedule(interval=15, master=master, skew=2)
+        with pytest.raises(keysched.ScheduleError) as ei:
+            ks.set_schedule(skew=4)
+        assert ei.value.field == "max_clock_skew" and ks.skew == 2, master
+    # a random schedule valid now takes a master secret later
+    ks = keysched.KeySchedule(interval=9, skew=2)
+    ks.set_schedule(master=MASTER)
+    assert ks.master == MASTER
+    assert keysched.KeySchedule(interval=1).skew == 0  # the default skew fits the interval
+
+
 def test_leaving_fleet_mode_keeps_the_last_derived_secret_valid():
     t = [1_700_000_000.0]
     ks = keysched.KeySchedule(interval=15, master=MASTER, skew=2, clock=lambda: t[0])

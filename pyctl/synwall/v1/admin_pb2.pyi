@@ -25,7 +25,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("version", "dataplane_running", "dataplane_pid", "dataplane_restarts", "workers", "config_version", "uptime_seconds", "outside_port", "inside_port", "key_epoch", "dataplane_state")
+    __slots__ = ("version", "dataplane_running", "dataplane_pid", "dataplane_restarts", "workers", "config_version", "uptime_seconds", "outside_port", "inside_port", "key_epoch", "dataplane_state", "restart_pending")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_RUNNING_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_PID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class Status(_message.Message):
     INSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
     KEY_EPOCH_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_STATE_FIELD_NUMBER: _ClassVar[int]
+    RESTART_PENDING_FIELD_NUMBER: _ClassVar[int]
     version: str
     dataplane_running: bool
     dataplane_pid: int
@@ -48,7 +49,18 @@ class Status(_message.Message):
     inside_port: str
     key_epoch: int
     dataplane_state: str
-    def __init__(self, version: _Optional[str] = ..., dataplane_running: _Optional[bool] = ..., dataplane_pid: _Optional[int] = ..., dataplane_restarts: _Optional[int] = ..., workers: _Optional[int] = ..., config_version: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., key_epoch: _Optional[int] = ..., dataplane_state: _Optional[str] = ...) -> None: ...
+    restart_pending: _containers.RepeatedCompositeFieldContainer[PendingRestart]
+    def __init__(self, version: _Optional[str] = ..., dataplane_running: _Optional[bool] = ..., dataplane_pid: _Optional[int] = ..., dataplane_restarts: _Optional[int] = ..., workers: _Optional[int] = ..., config_version: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., key_epoch: _Optional[int] = ..., dataplane_state: _Optional[str] = ..., restart_pending: _Optional[_Iterable[_Union[PendingRestart, _Mapping]]] = ...) -> None: ...
+
+class PendingRestart(_message.Message):
+    __slots__ = ("key", "running", "boot")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    BOOT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    running: str
+    boot: str
+    def __init__(self, key: _Optional[str] = ..., running: _Optional[str] = ..., boot: _Optional[str] = ...) -> None: ...
 
 class GetCountersRequest(_message.Message):
     __slots__ = ()
@@ -337,3 +349,35 @@ class ValidateConfigRequest(_message.Message):
 class ValidateConfigResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetRunningConfigRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetBootConfigRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ConfigDocument(_message.Message):
+    __slots__ = ("toml", "boot_file", "config_version")
+    TOML_FIELD_NUMBER: _ClassVar[int]
+    BOOT_FILE_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    toml: str
+    boot_file: str
+    config_version: int
+    def __init__(self, toml: _Optional[str] = ..., boot_file: _Optional[str] = ..., config_version: _Optional[int] = ...) -> None: ...
+
+class SaveConfigRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SaveConfigResponse(_message.Message):
+    __slots__ = ("boot_file", "backup_file", "config_version")
+    BOOT_FILE_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_FILE_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    boot_file: str
+    backup_file: str
+    config_version: int
+    def __init__(self, boot_file: _Optional[str] = ..., backup_file: _Optional[str] = ..., config_version: _Optional[int] = ...) -> None: ...

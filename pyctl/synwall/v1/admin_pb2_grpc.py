@@ -109,6 +109,21 @@ class AdminStub:
                 request_serializer=synwall_dot_v1_dot_admin__pb2.ValidateConfigRequest.SerializeToString,
                 response_deserializer=synwall_dot_v1_dot_admin__pb2.ValidateConfigResponse.FromString,
                 _registered_method=True)
+        self.GetRunningConfig = channel.unary_unary(
+                '/synwall.v1.Admin/GetRunningConfig',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.GetRunningConfigRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.ConfigDocument.FromString,
+                _registered_method=True)
+        self.GetBootConfig = channel.unary_unary(
+                '/synwall.v1.Admin/GetBootConfig',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.GetBootConfigRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.ConfigDocument.FromString,
+                _registered_method=True)
+        self.SaveConfig = channel.unary_unary(
+                '/synwall.v1.Admin/SaveConfig',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -215,6 +230,32 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRunningConfig(self, request, context):
+        """The running configuration as a boot file (TOML): given to synwalld, it runs this
+        configuration. A master secret is never in it: a comment with its fingerprint is, unless
+        the boot file names the file that holds it (master_secret_file).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBootConfig(self, request, context):
+        """The boot file as it is on disk now, written out the way GetRunningConfig writes the
+        running configuration, so that the two can be compared line by line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveConfig(self, request, context):
+        """Write the running configuration into the boot file synwalld was started with (the request
+        names no file), keeping the file's [dataplane] and [api] tables; the file before is kept
+        as FILE.bak. Both are written whole or not at all.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -292,6 +333,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ValidateConfig,
                     request_deserializer=synwall_dot_v1_dot_admin__pb2.ValidateConfigRequest.FromString,
                     response_serializer=synwall_dot_v1_dot_admin__pb2.ValidateConfigResponse.SerializeToString,
+            ),
+            'GetRunningConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRunningConfig,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.GetRunningConfigRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.ConfigDocument.SerializeToString,
+            ),
+            'GetBootConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBootConfig,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.GetBootConfigRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.ConfigDocument.SerializeToString,
+            ),
+            'SaveConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveConfig,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -699,6 +755,87 @@ class Admin:
             '/synwall.v1.Admin/ValidateConfig',
             synwall_dot_v1_dot_admin__pb2.ValidateConfigRequest.SerializeToString,
             synwall_dot_v1_dot_admin__pb2.ValidateConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRunningConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/GetRunningConfig',
+            synwall_dot_v1_dot_admin__pb2.GetRunningConfigRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.ConfigDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBootConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/GetBootConfig',
+            synwall_dot_v1_dot_admin__pb2.GetBootConfigRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.ConfigDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/SaveConfig',
+            synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,6 +11,7 @@ import pytest
 
 from synlab.httpd import blob_sha256
 from synlab.wire import SERVER_IP, SERVER_IP6
+from synwall import cli
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 MB = 1 << 20
@@ -138,3 +139,51 @@ def test_a_region_of_another_layout_is_not_taken_over(wire, tmp_path):
     assert wire.client("sequential", SERVER_IP, 3)["ok"] == 3
     total = wire.stop()["total"]
     assert total["proxy.established"] == 3, total
+
+
+@pytest.fixture
+def appliance(wire, tmp_path):
+    """synwalld (in-process) supervising a real synwall-dp on the wire's two ports, port 80
+    protected; it gives the dataplane its state file in the runtime directory."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.controller.ctlharness import Env
+
+    run = Path(tempfile.mkdtemp(prefix="swrs", dir="/tmp"))
+    ports = ("net_af_packet0,iface=%s" % wire.outside_if,
+             "net_af_packet1,iface=%s" % wire.inside_if)
+    env = Env("real", tmp_path, run, ports=ports)
+    wire.start_httpd(SERVER_IP)
+    env.start()
+    assert cli.main(["--socket", str(env.socket_path), "policy", "set", "80", "proxy"]) == 0
+    yield env
+    env.close()
+    shutil.rmtree(run, ignore_errors=True)
+
+
+def test_download_goes_on_across_kill_9_under_synwalld(appliance, wire):
+    """The operator's case: synwalld notices the dataplane's death and starts it again on the
+    same state file; the download that was going on finishes byte-exact."""
+    import os
+
+    size = 8 * MB
+    c = appliance.client()
+    pid = c.status().dataplane_pid
+    d = Download(wire, SERVER_IP, size, 8)
+    d.start()
+    time.sleep(2.5)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        st = c.status()
+        if st.dataplane_running and st.dataplane_pid not in (0, pid):
+            break
+        time.sleep(0.1)
+    assert st.dataplane_pid not in (0, pid), st
+    assert d.sha256() == blob_sha256(size)
+    total = c.counters().total
+    assert total["proxy.established"] == 0, total
+    assert total["proxy.to_client"] > 0 and total["cookie.failed"] == 0, total
+    assert total["proxy.server_no_flow"] == 0, total

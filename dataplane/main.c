@@ -190,6 +190,13 @@ main(int argc, char **argv)
 	bool have_cfg = false;
 	int ret, rc = 1;
 
+	/* What a controller asks of a binary before it lets it take the tables over: the
+	 * layout of its state region (state.h), on one line, without starting anything. */
+	if (argc == 2 && strcmp(argv[1], "--state-layout") == 0) {
+		printf("synwall-dp state layout %u fingerprint %08x\n", SW_STATE_LAYOUT,
+		       sw_state_fingerprint());
+		return 0;
+	}
 	if (parse_app_args_first(&app->args, argc, argv) < 0)
 		return 2;
 

@@ -1,9 +1,12 @@
 """9. A bad option or value: one line `synwall-dp: <option>: <reason>` on stderr, exit 2, and
 no port ever started (no packet written although both rx pcaps hold traffic)."""
 
+import re
+import subprocess
+
 import pytest
 
-from tests.traffic.dpharness import TEST_KEY
+from tests.traffic.dpharness import DP_BIN, TEST_KEY
 from tests.traffic.expect import check_synack
 from tests.traffic.pktutil import CLIENT4, IP, SERVER4, UDP, Ether, syn
 
@@ -111,3 +114,11 @@ def test_good_options_accepted(run_dp):
     r = run_dp(outside=[s], args=args)
     assert len(r.outside_raw) == 1, r.describe()
     check_synack(r.outside_raw[0], s, mss_cap=9000, wscale=14)
+
+
+def test_state_layout_is_one_line_without_eal():
+    r = subprocess.run([str(DP_BIN), "--state-layout"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r
+    assert re.fullmatch(r"synwall-dp state layout \d+ fingerprint [0-9a-f]{8}\n", r.stdout), r
+    assert r.stderr == ""

@@ -149,17 +149,18 @@ sw_cookie_budget_take(struct sw_lcore *lc)
 /* Does the ACK's cookie check out, with the client's ISN irs? Its MAC (the first pass's
  * when there is one) against the cookie's 24 bits and, when the ACK has timestamps, the 8
  * its TSecr echoes. */
-static bool
+static __rte_always_inline bool
 cookie_valid(const struct sw_lcore *lc, const struct sw_pkt *pkt, uint32_t irs, bool have,
 	     uint32_t mac, struct sw_cookie_opts *co)
 {
-	uint32_t cookie = pkt->ack - 1, want;
+	uint32_t cookie = pkt->ack - 1;
+	/* the bits compared: all 32 with timestamps, else the cookie's 24 */
+	uint32_t keep = (pkt->opt.present & SW_OPT_TS) ? SW_COOKIE_MAC_KEEP
+						       : SW_COOKIE_MAC_KEEP & ~0xffu;
 
-	if (!have)
+	if (unlikely(!have))
 		mac = sw_cookie_mac(&lc->cfg->keys, &pkt->t, irs, cookie & 0xff);
-	want = (cookie & ~0xffu) | ((pkt->opt.present & SW_OPT_TS) ?
-				     sw_cookie_ts_mac8(pkt->opt.tsecr) : (mac & 0xffu));
-	if (((mac ^ want) & SW_COOKIE_MAC_KEEP) != 0)
+	if (((mac ^ ((cookie & ~0xffu) | sw_cookie_ts_mac8(pkt->opt.tsecr))) & keep) != 0)
 		return false;
 	sw_cookie_decode(cookie, co);
 	return true;

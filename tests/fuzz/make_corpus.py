@@ -13,7 +13,9 @@ One directory per harness, one small file per seed, the same bytes at every run:
   servers with and without timestamps or SACK), floods of ACKs, RSTs and data for no flow,
   hostile server answers, ICMP errors, mode changes with adoption, timers, small tables;
   ports with TX checksum offload; full flow tables and syncaches (eviction of the oldest, of
-  the heaviest source, from full buckets; a cachelimit lowered at run time).
+  the heaviest source, from full buckets; a cachelimit lowered at run time; the syncache's
+  pause and its doubling; more entries due than a timer round takes); a zero-window probe
+  completing a handshake by cookie; server segments behind extension headers and AH.
 """
 
 import struct
@@ -43,6 +45,9 @@ LINUX_SYN = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x1A2B3C4D, 0)), ("N
 WINDOWS_SYN = [("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None),
                ("SAckOK", b"")]
 TS = [("NOP", None), ("NOP", None), ("Timestamp", (0x1A2B3C4E, 0x5A5A0003))]
+# An authentication header with TCP behind it (scapy fills in neither its next header nor
+# its length): 12 bytes and a 12-byte ICV, 6 words, of which the length field says 6 - 2.
+AH_TCP = {"nh": 6, "payloadlen": 4, "spi": 1, "icv": b"\0" * 12}
 
 
 def ip(src, dst, **kw):
@@ -92,7 +97,7 @@ def parse_seeds():
     yield "ipv4_options", bytes(ETH / IP(src=C4, dst=S4, options=b"\x94\x04\x00\x00") /
                                 tcp80)
     yield "ipv4_fragment", bytes(ETH / IP(src=C4, dst=S4, flags="MF") / tcp80)
-    yield "ipv4_ah", bytes(ETH / IP(src=C4, dst=S4) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "ipv4_ah", bytes(ETH / IP(src=C4, dst=S4) / AH(**AH_TCP) / tcp80)
     yield "v6_hbh", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() / tcp80)
     yield "v6_chain", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() /
                             IPv6ExtHdrRouting() / IPv6ExtHdrDestOpt() / tcp80)
@@ -102,7 +107,7 @@ def parse_seeds():
                                  IPv6ExtHdrFragment(offset=0, m=1) / tcp80)
     yield "v6_later_frag", bytes(ETH / IPv6(src=C6, dst=S6) /
                                  IPv6ExtHdrFragment(offset=8, m=0, nh=6) / Raw(b"x" * 24))
-    yield "v6_ah", bytes(ETH / IPv6(src=C6, dst=S6) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "v6_ah", bytes(ETH / IPv6(src=C6, dst=S6) / AH(**AH_TCP) / tcp80)
     yield "qinq", bytes(ETH / Dot1AD(vlan=5) / Dot1Q(vlan=6) / IP(src=C4, dst=S4) / tcp80)
     yield "icmp_unreach", bytes(ETH / IP(src="198.18.2.2", dst=S4) /
                                 ICMP(type=3, code=1) / quoted)
@@ -384,6 +389,29 @@ def full_table_seeds():
     yield "syncache_quota_no_cookies", header(flags=0x01, quota=1 << 2) + \
         outside(*flood(syn, 4, REPEAT | NEXT_PORT)) + syncookies(True) + \
         outside(*flood(syn_b, 4, REPEAT | NEXT_PORT))
+    # buckets of one entry: a SYN flood overflows them and pauses the syncache (cookies
+    # only) for 16 s; the flood back 17 s later, within one more pause: 32 s
+    yield "syncache_pause", header(sizes=sizes(hashsize=8, bucketlimit=1)) + \
+        outside(*flood(syn, 16)) + clock(seconds=17) + outside(*flood(syn_b, 16)) + \
+        clock(seconds=33) + outside(*flood(syn, 4))
+    # 96 entries due at once: the sweep stops at its bound of entries a round and owes the
+    # rest to the next rounds
+    syn_c = fr(cli("S", 0x300, options=LINUX_SYN, sport=51000), FIX_CSUM)
+    yield "syncache_timers_capped", header() + outside(*flood(syn, 32)) + \
+        outside(*flood(syn_b, 32)) + outside(*flood(syn_c, 32)) + clock(ms=1100, rounds=4)
+    # a zero-window probe (seq = the ISN) as the only ACK, on the cookie path: it completes
+    yield "probe_cookie", header(flags=0x02) + \
+        outside(fr(cli("S", 0x12345678, options=LINUX_SYN))) + \
+        outside(fr(cli("A", 0xFFFFFFFF, 0, options=TS)))
+    # server segments behind IPv6 extension headers and AH, from a protected port (dropped:
+    # they cannot be translated), then once the port passes (bridged)
+    t_srv = TCP(sport=80, dport=40000, flags="A", seq=1, ack=1)
+    ext = [bytes(Ether(src=SMAC, dst=CMAC) / IPv6(src=S6, dst=C6) / IPv6ExtHdrHopByHop() /
+                 t_srv),
+           bytes(Ether(src=SMAC, dst=CMAC) / IP(src=S4, dst=C4) / AH(**AH_TCP) /
+                 t_srv)]
+    yield "inside_ext_headers", header() + inside(*[fr(b, FIX_CSUM) for b in ext]) + \
+        mode(0, 0) + inside(*[fr(b, FIX_CSUM) for b in ext])
 
 
 def main(argv):

@@ -403,6 +403,21 @@ def full_table_seeds():
     yield "probe_cookie", header(flags=0x02) + \
         outside(fr(cli("S", 0x12345678, options=LINUX_SYN))) + \
         outside(fr(cli("A", 0xFFFFFFFF, 0, options=TS)))
+    # FINs both ways, then a SYN on the same 4-tuple: the closing flow gives way to the new
+    # handshake, as a server in TIME_WAIT would
+    n = len(b"GET / HTTP/1.1\r\n\r\n")
+    yield "conn_reuse_closing", header() + connection(close=False) + \
+        outside(fr(cli("FA", n, 200, options=TS))) + \
+        inside(fr(srv("FA", 200, n + 1, options=TS))) + \
+        outside(fr(cli("A", n + 1, 201, options=TS))) + \
+        outside(fr(cli("S", 0x22222222, options=LINUX_SYN)))
+    # segments larger than the server's MSS: without DF (no ICMP error: a router would
+    # fragment it), and with DF when the ICMP error finds no mbuf
+    big = bytearray(cli("PA", n, 200, options=TS, payload=b"P" * 1000))
+    big[14 + 6] &= ~0x40
+    yield "too_big_no_df_nombuf", header() + \
+        connection(server_opts=[("MSS", 536)], close=False) + outside(fr(bytes(big))) + \
+        fail_allocs(1) + outside(fr(cli("PA", n + 1000, 200, options=TS, payload=b"Q" * 1000)))
     # server segments behind IPv6 extension headers and AH, from a protected port (dropped:
     # they cannot be translated), then once the port passes (bridged)
     t_srv = TCP(sport=80, dport=40000, flags="A", seq=1, ack=1)

@@ -71,8 +71,9 @@ else
 fi
 
 # Coverage of the dataplane's own files (not DPDK's headers, not the harnesses), one line
-# each: regions and lines covered of all.
-cov_filter=(-ignore-filename-regex='^/usr/|/tests/')
+# each: regions and lines covered of all. The files are named from the build directory
+# (build-fuzz/../dataplane/x.c): -path-equivalence names them from the tree.
+cov_filter=(-ignore-filename-regex='^/usr/|/tests/' -path-equivalence="$PWD/build-fuzz/..,$PWD")
 cov_summary() {
     awk '($1 ~ /\.[ch]$/ && $2 > 0) || $1 == "TOTAL" {
              n = split($1, p, "/")

@@ -8,10 +8,11 @@ APT_PACKAGES=(dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config gcc libpcap
               protobuf-c-compiler libprotobuf-c-dev
               python3-venv iproute2 ethtool tcpreplay nftables curl openssl
               python3-pyelftools systemd util-linux linux-perf cppcheck
-              clang libclang-rt-14-dev)
+              clang libclang-rt-14-dev llvm-14)
 # clang builds the libFuzzer harnesses (tests/fuzz, docs/FUZZING.md); Debian 12's clang 14
 # finds libFuzzer's runtime (libclang_rt.fuzzer-x86_64.a) and the sanitizers' in
-# libclang-rt-14-dev, which it only recommends.
+# libclang-rt-14-dev, which it only recommends. llvm-14 has the coverage tools of the same
+# version (llvm-profdata-14, llvm-cov-14: scripts/fuzz.sh -c).
 # The emulated-NIC test's guest (tests/hw): without their recommends, which nothing here uses.
 APT_PACKAGES_NO_RECOMMENDS=(qemu-system-x86 busybox-static linux-image-amd64)
 

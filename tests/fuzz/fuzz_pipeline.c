@@ -5,13 +5,17 @@
  * sw_flow_timer through the table sweeps), on the unit tests' fake lcore (fake_dp.h) with
  * this file's own mbufs and sink, rounds run in the worker's order (worker.c).
  *
- * The input: a 9-byte header (limits, table sizes, source quotas, policy details, the
- * SipHash implementation) and then operations, each one worker round or more: an outside burst, an
- * inside burst, both, a step of the clock, a port's change of mode, failing allocations.
- * A frame is its bytes and a control byte: fix its checksums, number it relative to the
- * conversation it belongs to (so that an ACK can carry the cookie of the SYN-ACK sent for
- * it, a server SYN-ACK answer the server SYN, data follow both), echo the timestamps, repeat
- * the previous frame from the next client, the NIC's checksum verdict.
+ * The input: a 9-byte header (limits, table sizes down to a flow table of 12, source
+ * quotas, which ports offload TX checksums, policy details, the SipHash implementation) and
+ * then operations, each one worker round or more: an outside burst, an inside burst, both, a
+ * step of the clock, a port's change of mode, a limit's change at run time (cachelimit,
+ * syncookies), failing allocations. A frame is its bytes and a control byte: fix its
+ * checksums, number it relative to the conversation it belongs to (so that an ACK can carry
+ * the cookie of the SYN-ACK sent for it, a server SYN-ACK answer the server SYN, data follow
+ * both), echo the timestamps, repeat the previous frame from the next client (address, or
+ * port), answer from synwall's state (an ACK with the cookie its tuple and ISN get, a server
+ * SYN-ACK acknowledging its flow's server SYN: floods that fill the tables), the NIC's
+ * checksum verdict.
  *
  * Each mbuf's buffer is a real mbuf's size (headroom, 2048 bytes of room) of which only the
  * frame is addressable: the rest is poisoned for AddressSanitizer and filled with a pattern.
@@ -25,9 +29,16 @@
  *    ports, flags and payload, and the ones'-complement sums of its IPv4 header and TCP
  *    segment as they were (a right checksum stays right, a wrong one as wrong); a
  *    translated ICMP error with only the quoted sequence number and the checksum changed;
+ *  - a checksum offload asked only for synwall's own segments and only of a port that
+ *    offloads, and asked right: the flags of the frame's IP version, l2_len and l3_len its
+ *    headers', the IPv4 checksum 0, the TCP one the pseudo-header's sum (DPDK's
+ *    rte_ipv4_phdr_cksum / rte_ipv6_phdr_cksum); then done here as the NIC would, before
+ *    the checks below;
  *  - every segment synwall wrote: parses, exactly the frame's length, both checksums right
  *    by this file's own sum; a SYN-ACK's ISS a valid cookie (sw_cookie_check under the
- *    fake's keys);
+ *    fake's keys); an ICMP error of synwall's (sw_icmp_too_big, also wrapped) whole, its
+ *    checksums right, from the server to the client, quoting the client's segment as it
+ *    came;
  *  - nothing to a protected port leaves the inside port without its flow (or the port's
  *    adoption window, or a flow that ended in the same round); a server SYN only for an ACK
  *    whose cookie is valid (a syncache entry's ISS is a cookie too); nothing from a
@@ -35,14 +46,19 @@
  *  - every frame counted once: the counters each burst moved say exactly how many of its
  *    frames were dropped, sent out of each port (docs/FUZZING.md has the table); every
  *    failed allocation is one port.nombuf;
- *  - both tables consistent: counts, bucket permutations and signatures, every entry in
- *    one of its buckets and found by a lookup, the age list whole.
+ *  - both tables consistent, after every burst too: counts, bucket permutations and
+ *    signatures, every entry in one of its buckets and found by a lookup, the age list
+ *    whole, the per-source counts those of the entries and no source over its quota, no
+ *    table over its limit (a syncache whose cachelimit was lowered: never growing until
+ *    it is down to it).
  */
 #include <sanitizer/asan_interface.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_ip.h>
 
 #include "fake_dp.h"
 #include "fuzz_util.h"
@@ -264,7 +280,14 @@ static struct {
 	const char *doing;
 	const uint8_t *input;
 	size_t input_len;
-	uint32_t cachelimit;
+	uint32_t cachelimit;            /* the syncache's, as the configuration says */
+	/* what the syncache may hold: its cachelimit, or what it held at the last check when
+	 * that is more (a lowered cachelimit is reached a few evictions an insert, and until
+	 * then the count may only go down) */
+	uint32_t sc_allowed;
+	/* the counters and the flow table's count at the last check of the tables */
+	struct sw_counters tables_cnt;
+	uint32_t flows;
 } S;
 
 static void
@@ -278,6 +301,185 @@ static const struct sw_config *
 cfg(void)
 {
 	return D.lc->cfg;
+}
+
+/* ---- the tables' inserts, wrapped ---- */
+
+/* A flow's eviction weight, as flowtab.c ranks it. */
+static uint32_t
+flow_weight(const struct sw_ctab *tab, const struct sw_flow *f)
+{
+	uint32_t w = sw_ctab_src_count(tab, f);
+
+	return w >= SW_FLOW_HEAVY_MIN ? w : 0;
+}
+
+struct candidate {
+	struct sw_tuple t;
+	uint32_t idle, weight;
+	bool closing;
+};
+
+/*
+ * A flow added (splice.c): it is in the table, found by its lookup; the table grew by one,
+ * or, when it was full (the limit, or both of the flow's buckets), one flow went to make
+ * room: the one reported (gone_t), no longer in the table, and one of the candidates
+ * flowtab.h names (the flows of both full buckets, else the SW_FLOW_EVICT_SCAN least
+ * recently used), chosen by its rule: a closing one first, the idlest of them; else one
+ * idle at least min_idle_ms, of the heaviest source among those, the idlest among equals;
+ * "heavy" only when that is not the idlest, from a source of SW_FLOW_HEAVY_MIN flows or
+ * more. None may go: NULL, nothing changed.
+ */
+struct sw_flow *__real_sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t,
+					    uint32_t hash, uint32_t now_ms, uint32_t min_idle_ms,
+					    int *evicted, struct sw_flow *gone,
+					    struct sw_tuple *gone_t);
+struct sw_flow *__wrap_sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t,
+					    uint32_t hash, uint32_t now_ms, uint32_t min_idle_ms,
+					    int *evicted, struct sw_flow *gone,
+					    struct sw_tuple *gone_t);
+struct sw_flow *
+__wrap_sw_flowtab_add_evict(struct sw_flowtab *ft, const struct sw_tuple *t, uint32_t hash,
+			    uint32_t now_ms, uint32_t min_idle_ms, int *evicted,
+			    struct sw_flow *gone, struct sw_tuple *gone_t)
+{
+	struct sw_ctab *tab = &ft->tab;
+	uint32_t b1 = hash & tab->mask, b2 = sw_flowtab_hash2(hash) & tab->mask;
+	bool both_full = sw_ctab_bucket_count(tab, b1) >= tab->bucketlimit &&
+			 sw_ctab_bucket_count(tab, b2) >= tab->bucketlimit;
+	bool full = both_full || tab->count >= ft->limit;
+	struct candidate c[2 * SW_FLOW_BUCKET_SLOTS + SW_FLOW_EVICT_SCAN];
+	uint32_t before = tab->count, max_idle = 0, k, idx, i;
+	unsigned int n = 0, g;
+	bool any_closing = false, any_idle = false;
+	struct sw_flow *f;
+	const struct sw_flow *e;
+
+	FZ_CHECK(gone != NULL && gone_t != NULL, "an eviction that does not say what went");
+	FZ_CHECK(sw_flowtab_lookup(ft, t, hash) == NULL, "a flow added that is there already");
+	if (full && both_full) {
+		for (k = 0; k < sw_ctab_bucket_count(tab, b1); k++)
+			sw_ctab_tuple(tab, sw_ctab_bucket_entry(tab, b1, k), &c[n++].t);
+		for (k = 0; b2 != b1 && k < sw_ctab_bucket_count(tab, b2); k++)
+			sw_ctab_tuple(tab, sw_ctab_bucket_entry(tab, b2, k), &c[n++].t);
+	} else if (full) {
+		for (idx = tab->age_head, i = 0; idx != SW_CTAB_NIL && i < SW_FLOW_EVICT_SCAN;
+		     idx = ((const struct sw_ctab_hdr *)(tab->slots + (size_t)idx *
+							  SW_CTAB_ENTRY_SIZE))->age_next, i++)
+			sw_ctab_tuple(tab, tab->slots + (size_t)idx * SW_CTAB_ENTRY_SIZE,
+				      &c[n++].t);
+	}
+	for (i = 0; i < n; i++) {
+		e = sw_flowtab_lookup(ft, &c[i].t, sw_ctab_hash(tab, &c[i].t));
+		c[i].idle = now_ms - e->last_ms;
+		c[i].closing = sw_flow_state(e) == SW_FLOW_CLOSING;
+		c[i].weight = c[i].closing ? 0 : flow_weight(tab, e);
+		any_closing |= c[i].closing;
+		any_idle |= !c[i].closing && c[i].idle >= min_idle_ms;
+		if (!c[i].closing && c[i].idle > max_idle)
+			max_idle = c[i].idle;
+	}
+
+	f = __real_sw_flowtab_add_evict(ft, t, hash, now_ms, min_idle_ms, evicted, gone, gone_t);
+
+	if (f == NULL) {
+		FZ_CHECK(full && !any_closing && !any_idle && *evicted == 0 &&
+			 tab->count == before, "a flow refused (table %u of %u, buckets %s full): "
+			 "a candidate could have gone", before, ft->limit, both_full ? "" : "not");
+		return NULL;
+	}
+	FZ_CHECK(sw_flowtab_lookup(ft, t, hash) == f, "the flow added is not found");
+	if (*evicted == 0) {
+		FZ_CHECK(!full && tab->count == before + 1, "a flow added to a table that was full "
+			 "(%u of %u, buckets %s full) with no eviction, or one went unsaid (%u -> %u)",
+			 before, ft->limit, both_full ? "" : "not", before, tab->count);
+		return f;
+	}
+	FZ_CHECK(full && tab->count == before, "an eviction from a table that was not full, or "
+		 "more went (%u of %u -> %u)", before, ft->limit, tab->count);
+	FZ_CHECK(sw_flowtab_lookup(ft, gone_t, sw_ctab_hash(tab, gone_t)) == NULL,
+		 "the flow said evicted is still in the table");
+	for (g = 0; g < n && !sw_tuple_eq(&c[g].t, gone_t); g++)
+		;
+	FZ_CHECK(g < n, "the flow evicted was no candidate (%s)", both_full ? "both buckets full"
+		 : "the least recently used");
+	if (any_closing) {
+		FZ_CHECK(c[g].closing, "an open flow evicted before a closing one");
+		for (i = 0; i < n; i++)
+			FZ_CHECK(!c[i].closing || c[i].idle <= c[g].idle,
+				 "a closing flow evicted before an idler closing one");
+	} else {
+		FZ_CHECK(c[g].idle >= min_idle_ms, "a flow evicted idle %u ms, less than %u",
+			 c[g].idle, min_idle_ms);
+		for (i = 0; i < n; i++)
+			FZ_CHECK(c[i].idle < min_idle_ms || c[i].weight < c[g].weight ||
+				 (c[i].weight == c[g].weight && c[i].idle <= c[g].idle),
+				 "evicted a flow of weight %u idle %u ms before one of weight %u "
+				 "idle %u ms", c[g].weight, c[g].idle, c[i].weight, c[i].idle);
+		FZ_CHECK(!(*evicted & SW_FLOW_EVICTED_HEAVY) || c[g].weight >= SW_FLOW_HEAVY_MIN,
+			 "an eviction said heavy, of a source of weight %u", c[g].weight);
+		FZ_CHECK((*evicted & SW_FLOW_EVICTED_HEAVY) || c[g].idle == max_idle,
+			 "an eviction not said heavy, not of the idlest (%u ms, the idlest %u ms)",
+			 c[g].idle, max_idle);
+	}
+	return f;
+}
+
+/*
+ * A syncache entry inserted (syn.c), under the configuration's cachelimit: it is in the
+ * table, found by its lookup; when its bucket was full the bucket's oldest entry went
+ * (the table's count as it was); else when the table held its cachelimit the table's
+ * oldest went, and more of the oldest while it held more, up to SW_CTAB_SHRINK_STEP; else
+ * the table grew by one.
+ */
+struct sw_sc_entry *__real_sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t,
+					      uint32_t hash, uint32_t cachelimit,
+					      unsigned int *evicted);
+struct sw_sc_entry *__wrap_sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t,
+					      uint32_t hash, uint32_t cachelimit,
+					      unsigned int *evicted);
+struct sw_sc_entry *
+__wrap_sw_syncache_insert(struct sw_syncache *sc, const struct sw_tuple *t, uint32_t hash,
+			  uint32_t cachelimit, unsigned int *evicted)
+{
+	struct sw_ctab *tab = &sc->tab;
+	uint32_t b = hash & tab->mask, before = tab->count, k;
+	bool bucket_full = sw_ctab_bucket_count(tab, b) >= tab->bucketlimit;
+	struct sw_tuple bucket_oldest, oldest;
+	struct sw_sc_entry *e;
+
+	FZ_CHECK(cachelimit == cfg()->lim.cachelimit, "inserted under a cachelimit of %u, the "
+		 "configuration's is %u", cachelimit, cfg()->lim.cachelimit);
+	FZ_CHECK(sw_syncache_lookup(sc, t, hash) == NULL, "an entry inserted that is there");
+	if (bucket_full)
+		sw_ctab_tuple(tab, sw_ctab_bucket_entry(tab, b, 0), &bucket_oldest);
+	if (tab->age_head != SW_CTAB_NIL)
+		sw_ctab_tuple(tab, sw_ctab_oldest(tab), &oldest);
+
+	e = __real_sw_syncache_insert(sc, t, hash, cachelimit, evicted);
+
+	FZ_CHECK(e != NULL && sw_syncache_lookup(sc, t, hash) == e,
+		 "the entry inserted is not found");
+	if (bucket_full) {
+		FZ_CHECK(*evicted == SW_CTAB_EVICT_BUCKET && tab->count == before &&
+			 sw_syncache_lookup(sc, &bucket_oldest,
+					    sw_ctab_hash(tab, &bucket_oldest)) == NULL,
+			 "a full bucket (%u -> %u entries, evicted %#x): its oldest entry did not "
+			 "go, or more went", before, tab->count, *evicted);
+	} else if (before >= cachelimit) {
+		k = before + 1 - tab->count;
+		FZ_CHECK(*evicted == SW_CTAB_EVICT_CACHE && k >= 1 && k <= SW_CTAB_SHRINK_STEP &&
+			 (k == SW_CTAB_SHRINK_STEP || tab->count == cachelimit) &&
+			 sw_syncache_lookup(sc, &oldest, sw_ctab_hash(tab, &oldest)) == NULL,
+			 "a full cache (%u entries, cachelimit %u -> %u entries, evicted %#x): its "
+			 "oldest did not go, or not as many as it was over", before, cachelimit,
+			 tab->count, *evicted);
+	} else {
+		FZ_CHECK(*evicted == 0 && tab->count == before + 1, "an insert into a syncache "
+			 "with room (%u of %u) evicted %#x, %u entries after", before, cachelimit,
+			 *evicted, tab->count);
+	}
+	return e;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -667,6 +869,70 @@ learn_sent(const uint8_t *f, uint32_t len, int side, bool ours)
 	}
 }
 
+/* Equal in ones' complement (0 and 0xffff are the same number): what a NIC that adds the
+ * field into its sum makes of either is the same. */
+static bool
+csum_same(uint16_t a, uint16_t b)
+{
+	return a == b || ((a | b) == 0xffff && (a == 0 || b == 0));
+}
+
+/*
+ * The checksum offload a frame asks of the port it leaves by (ol_flags, l2_len, l3_len),
+ * checked and then done as the NIC would, so that the frame can be checked as it goes on
+ * the wire. Only synwall's own segments (sw_mbuf_write_seg) may ask, and only of a port that
+ * offloads (sink.tx_csum): IPv4 with IP and TCP checksums, IPv6 with the TCP one, l2_len
+ * and l3_len the frame's Ethernet (with its tag) and IP header, the IPv4 checksum field 0
+ * and the TCP one the pseudo-header's sum as DPDK's rte_ipv4_phdr_cksum and
+ * rte_ipv6_phdr_cksum make it (what the drivers expect). The NIC then sums the TCP segment
+ * from l2_len + l3_len to the end of the frame. A frame forwarded keeps its checksums as
+ * they are, right or wrong: it asks for nothing, nor does an ICMP error (icmp.c sums it).
+ */
+static void
+check_offload(const struct hm *h, struct rte_mbuf *m, uint8_t *f, uint32_t len, int side)
+{
+	uint64_t tx = m->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK, want;
+	struct fz_frame fr;
+	uint8_t *ip, *th;
+	uint16_t pseudo;
+	uint32_t l4;
+
+	if (tx == 0)
+		return;
+	FZ_CHECK(S.sink.tx_csum[side], "TX offload flags %#" PRIx64 " on a frame to the %s "
+		 "port, which does not offload", tx, side == SW_OUTSIDE ? "outside" : "inside");
+	FZ_CHECK(h->written && !h->icmp, "TX offload flags %#" PRIx64 " on a frame %s", tx,
+		 h->icmp ? "synwall summed itself (an ICMP error)" : "forwarded: its checksums "
+		 "are the sender's, right or wrong");
+	fz_frame_walk(f, len, &fr);
+	FZ_CHECK(fr.ip && fr.proto == FZ_PROTO_TCP && fr.th_len != 0 &&
+		 fr.l4_off + fr.l4_len == len, "an offloaded frame that is no whole TCP segment");
+	want = fr.v6 ? RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM
+		     : RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+	FZ_CHECK(tx == want, "TX offload flags %#" PRIx64 " on an IPv%c segment (want %#" PRIx64
+		 ")", tx, fr.v6 ? '6' : '4', want);
+	FZ_CHECK(m->l2_len == fr.l3_off && m->l3_len == fr.l3_len, "offload lengths l2 %u l3 %u, "
+		 "the frame's %u and %u", m->l2_len, m->l3_len, fr.l3_off, fr.l3_len);
+	ip = f + fr.l3_off;
+	th = f + fr.l4_off;
+	if (fr.v6) {
+		pseudo = rte_be_to_cpu_16(rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)
+							      (const void *)ip, tx));
+	} else {
+		FZ_CHECK(fz_rd16(ip + 10) == 0, "IPv4 checksum field %#x under IP checksum offload",
+			 fz_rd16(ip + 10));
+		pseudo = rte_be_to_cpu_16(rte_ipv4_phdr_cksum((const struct rte_ipv4_hdr *)
+							      (const void *)ip, tx));
+	}
+	FZ_CHECK(csum_same(fz_rd16(th + 16), pseudo), "TCP checksum field %#x under offload, "
+		 "the pseudo-header's sum %#x", fz_rd16(th + 16), pseudo);
+	/* the NIC */
+	if (!fr.v6)
+		fz_wr16(ip + 10, (uint16_t)~fz_sum16(ip, m->l3_len, 0));
+	l4 = len - m->l2_len - m->l3_len;
+	fz_wr16(th + 16, (uint16_t)~fz_fold(fz_sum16(th, l4, 0)));
+}
+
 /* An mbuf given back: live until now, in one piece, nothing written outside its frame. */
 static void
 take_back(struct rte_mbuf *m, enum hm_state to, int side)
@@ -710,6 +976,7 @@ sink_flush(struct sw_sink *s, enum sw_side side)
 		f = rte_pktmbuf_mtod(m, const uint8_t *);
 		len = m->data_len;
 		ASAN_UNPOISON_MEMORY_REGION(h->buf, BUF_LEN);
+		check_offload(h, m, rte_pktmbuf_mtod(m, uint8_t *), len, side);
 		if (h->icmp) {
 			check_ours_icmp(h, f, len, side);
 		} else if (h->from == FROM_ALLOC || h->written) {
@@ -967,6 +1234,11 @@ static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(proxy_server_no_flow), C(proxy_server_rst), C(proxy_to_client), C(proxy_adopt_full),
 	C(proxy_established), C(proxy_ack_resent), C(proxy_source_quota),
 	C(sc_source_quota_dropped), C(proxy_adopt_source_quota), END };
+/* Every flow that comes into the table or leaves it moves one of these. */
+static const size_t flow_in[] = { C(proxy_opened), C(proxy_adopted), END };
+static const size_t flow_out[] = { C(proxy_reset), C(proxy_closed), C(proxy_server_rst),
+	C(proxy_server_timeout), C(proxy_expired), C(proxy_evicted), END };
+
 #undef C
 
 static uint64_t
@@ -978,6 +1250,25 @@ moved(const struct sw_counters *a, const struct sw_counters *b, const size_t *se
 		n += *(const uint64_t *)((const uint8_t *)b + *set) -
 		     *(const uint64_t *)((const uint8_t *)a + *set);
 	return n;
+}
+
+/* Both tables, after every burst and every round; and the flows counted in and out since
+ * the last time are the table's change. */
+static void
+check_tables(void)
+{
+	struct sw_lcore *lc = D.lc;
+	uint64_t in = moved(&S.tables_cnt, &lc->cnt, flow_in);
+	uint64_t out = moved(&S.tables_cnt, &lc->cnt, flow_out);
+
+	check_ctab(&lc->sc.tab, false, RTE_MAX(S.cachelimit, S.sc_allowed));
+	S.sc_allowed = RTE_MAX(S.cachelimit, lc->sc.tab.count);
+	check_ctab(&lc->ft.tab, true, lc->ft.limit);
+	FZ_CHECK((uint64_t)S.flows + in - out == lc->ft.tab.count, "the flow table went from %u "
+		 "to %u flows; the counters say %" PRIu64 " in, %" PRIu64 " out", S.flows,
+		 lc->ft.tab.count, in, out);
+	S.flows = lc->ft.tab.count;
+	S.tables_cnt = lc->cnt;
 }
 
 struct burst {
@@ -1017,6 +1308,37 @@ check_burst(const struct burst *b)
 
 /* ---- frames from the input ---- */
 
+/*
+ * A segment that answers what synwall holds for its tuple, without a conversation of the
+ * harness's (so that a flood of them opens as many flows as it has frames): a client's ACK
+ * (no SYN, RST) carries a valid cookie for its ISN (its seq - 1) and the option bits of its
+ * own ack - 1 (sw_cookie_make under the fixture's keys); a server's SYN-ACK acknowledges
+ * the server SYN of its opening flow.
+ */
+static void
+answer_from_state(uint8_t *f, const struct fz_frame *fr, enum sw_side side)
+{
+	uint8_t *th = f + fr->l4_off;
+	struct sw_tuple t, ct;
+	struct sw_cookie_opts co;
+	uint8_t fl;
+
+	if (!frame_tuple(f, fr, &t))
+		return;
+	fl = th[13];
+	if (side == SW_OUTSIDE && (fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) == SW_TH_ACK) {
+		sw_cookie_decode(fz_rd32(th + 8) - 1, &co);
+		fz_wr32(th + 8, sw_cookie_make(&cfg()->keys, &t, fz_rd32(th + 4) - 1, &co) + 1);
+	} else if (side == SW_INSIDE && (fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
+		const struct sw_flow *fw;
+
+		sw_tuple_reverse(&ct, &t);
+		fw = flow_of(&ct);
+		if (fw != NULL && sw_flow_state(fw) == SW_FLOW_OPENING)
+			fz_wr32(th + 8, fw->irs + 1);
+	}
+}
+
 /* The next frame: its control byte, its bytes, the fix-ups. NULL when the input ends. */
 static struct hm *
 next_frame(struct fz_in *in, enum sw_side side, const struct hm *prev)
@@ -1033,13 +1355,22 @@ next_frame(struct fz_in *in, enum sw_side side, const struct hm *prev)
 	if (in->n == 0 && ctl == 0)
 		return NULL;
 	if ((ctl & 0x08) && prev != NULL) {
-		/* a flood: the previous frame again, from the next client address */
+		/* a flood: the previous frame again, from the next client address (or, with
+		 * 0x80, of a TCP segment: from the same client's next port) */
 		len = prev->orig_len;
 		memcpy(f, prev->orig, len);
 		fz_frame_walk(f, len, &fr);
-		if (fr.ip) {
+		if (fr.ip && (ctl & 0x80) && fr.proto == FZ_PROTO_TCP && fr.l4_len >= 20) {
+			uint8_t *cport = f + fr.l4_off + (side == SW_OUTSIDE ? 0 : 2);
+
+			fz_wr16(cport, (uint16_t)(fz_rd16(cport) + 1));
+		} else if (fr.ip) {
 			f[fr.l3_off + (fr.v6 ? 23 : 15)] += (side == SW_OUTSIDE) ? 1 : 0;
 			f[fr.l3_off + (fr.v6 ? 39 : 19)] += (side == SW_INSIDE) ? 1 : 0;
+		}
+		if (fr.ip) {
+			if (ctl & 0x40)
+				answer_from_state(f, &fr, side);
 			fz_csum_fix(f, &fr);
 		}
 	} else {
@@ -1098,6 +1429,8 @@ next_frame(struct fz_in *in, enum sw_side side, const struct hm *prev)
 					fz_wr32(q + qhl + 4, c->iss + fz_rd32(q + qhl + 4));
 			}
 		}
+		if ((ctl & 0x40) && fr.ip)
+			answer_from_state(f, &fr, side);
 		if ((ctl & 0x01) && fr.ip)
 			fz_csum_fix(f, &fr);
 	}
@@ -1150,8 +1483,7 @@ round_end(struct burst *bursts, unsigned int nb)
 	FZ_CHECK(lc->cnt.port_nombuf - S.round_start.port_nombuf == S.failed_allocs,
 		 "%u allocations failed, port.nombuf moved by %" PRIu64, S.failed_allocs,
 		 lc->cnt.port_nombuf - S.round_start.port_nombuf);
-	check_ctab(&lc->sc.tab, false, S.cachelimit);
-	check_ctab(&lc->ft.tab, true, lc->ft.limit);
+	check_tables();
 	hm_free_all();
 	S.doing = NULL;
 }
@@ -1183,6 +1515,8 @@ burst(struct fz_in *in, enum sw_side side, unsigned int n, struct burst *b,
 			sw_outside_burst(D.lc, &S.sink, pkts, (uint16_t)k);
 		else
 			sw_inside_burst(D.lc, &S.sink, pkts, (uint16_t)k);
+		S.doing = "tables after the burst";
+		check_tables();
 	}
 	b->after = D.lc->cnt;
 	return k != 0;
@@ -1207,11 +1541,35 @@ mode_change(uint8_t which, uint8_t mode)
 	D.lc->cfg = n;
 }
 
+/* As synwallctl limits set publishes a change (ctlproto.c): a new version of the
+ * configuration with the syncache's cachelimit (1 .. hashsize x bucketlimit) or its
+ * syncookies settings changed. */
+static void
+limit_change(uint8_t which, uint8_t v)
+{
+	struct sw_config *n = cfg_spare;
+	const struct sw_ctab *sc = &D.lc->sc.tab;
+
+	memcpy(n, D.cfg, sizeof(*n));
+	if (which & 1) {
+		n->lim.syncookies = v & 1;
+		n->lim.syncookies_only = n->lim.syncookies && (v & 2);
+	} else {
+		n->lim.cachelimit = 1 + v % (sc->hashsize * sc->bucketlimit);
+		S.cachelimit = n->lim.cachelimit;
+	}
+	cfg_spare = D.cfg;
+	D.cfg = n;
+	D.lc->cfg = n;
+}
+
 static void
 setup(struct fz_in *in)
 {
 	static const uint32_t hashsizes[] = { 8, 16, 64 };
-	static const uint32_t flows[] = { 64, 128, 1024 };
+	/* flow tables: 12 in 16 slots (the table's limit comes first: LRU eviction), 16 in
+	 * 16, 20 and 40 (a flow's two buckets full before the table: eviction from them) */
+	static const uint32_t flows[] = { 64, 128, 1024, 12, 16, 20, 40, 256 };
 	uint8_t h0 = fz_u8(in), rexmt = fz_u8(in), retries = fz_u8(in), idle = fz_u8(in);
 	uint8_t sizes = fz_u8(in), climit = fz_u8(in), prof = fz_u8(in), adopt = fz_u8(in);
 	uint8_t quota = fz_u8(in);
@@ -1226,7 +1584,7 @@ setup(struct fz_in *in)
 	struct fake_dp_params p = {
 		.hashsize = hashsizes[sizes % 3],
 		.bucketlimit = 1 + (sizes >> 2) % 8,
-		.flows = flows[(sizes >> 5) % 3],
+		.flows = flows[sizes >> 5],
 	};
 	struct sw_config *c;
 	struct sw_profile *pp;
@@ -1255,9 +1613,13 @@ setup(struct fz_in *in)
 	pp->wscale = (uint8_t)((prof >> 3) % 15);
 	pp->mss = (uint16_t)(SW_MSS_MIN + ((prof >> 7) ? 900u : 0u));
 	D.lc->rx_csum = (h0 & 0x80) != 0;
+	/* ports that offload IPv4/TCP checksums on TX (app.h: tx_csum) */
+	S.sink.tx_csum[SW_OUTSIDE] = (quota & 0x40) != 0;
+	S.sink.tx_csum[SW_INSIDE] = (quota & 0x80) != 0;
 	if (sw_siphash_select((enum sw_siphash_impl)((h0 >> 5) & 3)) != 0)
 		sw_siphash_select(SW_SIPHASH_SCALAR);
 	S.sink.ops = &sink_ops;
+	S.sc_allowed = S.cachelimit;
 }
 
 /* FUZZ_TRACE=1 in the environment: each round's operation and the counters it moved, on
@@ -1338,7 +1700,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5:                 /* the next allocations fail */
 			S.fail_allocs = op >> 3;
 			break;
-		default:                /* a round with nothing received */
+		case 7:                 /* a limit changed at run time */
+			limit_change(op >> 3, fz_u8(&in));
+			break;
+		default:                /* (6) a round with nothing received */
 			lc->now_ms += op >> 3;
 			break;
 		}

@@ -11,7 +11,11 @@ One directory per harness, one small file per seed, the same bytes at every run:
   SYN-ACK, windows);
 - pipeline/: operation streams of fuzz_pipeline.c: whole connections (IPv4, IPv6, VLAN;
   servers with and without timestamps or SACK), floods of ACKs, RSTs and data for no flow,
-  hostile server answers, ICMP errors, mode changes with adoption, timers, small tables.
+  hostile server answers, ICMP errors, mode changes with adoption, timers, small tables;
+  ports with TX checksum offload; full flow tables and syncaches (eviction of the oldest, of
+  the heaviest source, from full buckets; a cachelimit lowered at run time; the syncache's
+  pause and its doubling; more entries due than a timer round takes); a zero-window probe
+  completing a handshake by cookie; server segments behind extension headers and AH.
 """
 
 import struct
@@ -41,6 +45,9 @@ LINUX_SYN = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x1A2B3C4D, 0)), ("N
 WINDOWS_SYN = [("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None),
                ("SAckOK", b"")]
 TS = [("NOP", None), ("NOP", None), ("Timestamp", (0x1A2B3C4E, 0x5A5A0003))]
+# An authentication header with TCP behind it (scapy fills in neither its next header nor
+# its length): 12 bytes and a 12-byte ICV, 6 words, of which the length field says 6 - 2.
+AH_TCP = {"nh": 6, "payloadlen": 4, "spi": 1, "icv": b"\0" * 12}
 
 
 def ip(src, dst, **kw):
@@ -59,16 +66,16 @@ def seg(src=C4, dst=S4, sport=40000, dport=80, flags="S", seq=0, ack=0, options=
 
 
 def srv(flags, seq=0, ack=0, options=(), payload=b"", v6=False, sport=40000, dport=80,
-        window=65160, vlan=None):
+        window=65160, vlan=None, client=None):
     """A server's segment to client sport (the client's address is the destination)."""
-    return seg(S6 if v6 else S4, C6 if v6 else C4, dport, sport, flags, seq, ack, options,
-               payload, window, vlan, from_server=True)
+    return seg(S6 if v6 else S4, client or (C6 if v6 else C4), dport, sport, flags, seq, ack,
+               options, payload, window, vlan, from_server=True)
 
 
 def cli(flags, seq=0, ack=0, options=(), payload=b"", v6=False, sport=40000, dport=80,
-        window=502, vlan=None):
-    return seg(C6 if v6 else C4, S6 if v6 else S4, sport, dport, flags, seq, ack, options,
-               payload, window, vlan)
+        window=502, vlan=None, client=None):
+    return seg(client or (C6 if v6 else C4), S6 if v6 else S4, sport, dport, flags, seq, ack,
+               options, payload, window, vlan)
 
 
 # --- parse ----------------------------------------------------------------------------
@@ -90,7 +97,7 @@ def parse_seeds():
     yield "ipv4_options", bytes(ETH / IP(src=C4, dst=S4, options=b"\x94\x04\x00\x00") /
                                 tcp80)
     yield "ipv4_fragment", bytes(ETH / IP(src=C4, dst=S4, flags="MF") / tcp80)
-    yield "ipv4_ah", bytes(ETH / IP(src=C4, dst=S4) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "ipv4_ah", bytes(ETH / IP(src=C4, dst=S4) / AH(**AH_TCP) / tcp80)
     yield "v6_hbh", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() / tcp80)
     yield "v6_chain", bytes(ETH / IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() /
                             IPv6ExtHdrRouting() / IPv6ExtHdrDestOpt() / tcp80)
@@ -100,7 +107,7 @@ def parse_seeds():
                                  IPv6ExtHdrFragment(offset=0, m=1) / tcp80)
     yield "v6_later_frag", bytes(ETH / IPv6(src=C6, dst=S6) /
                                  IPv6ExtHdrFragment(offset=8, m=0, nh=6) / Raw(b"x" * 24))
-    yield "v6_ah", bytes(ETH / IPv6(src=C6, dst=S6) / AH(spi=1, icv=b"\0" * 12) / tcp80)
+    yield "v6_ah", bytes(ETH / IPv6(src=C6, dst=S6) / AH(**AH_TCP) / tcp80)
     yield "qinq", bytes(ETH / Dot1AD(vlan=5) / Dot1Q(vlan=6) / IP(src=C4, dst=S4) / tcp80)
     yield "icmp_unreach", bytes(ETH / IP(src="198.18.2.2", dst=S4) /
                                 ICMP(type=3, code=1) / quoted)
@@ -159,14 +166,24 @@ def proxy_seeds():
 
 # --- pipeline -------------------------------------------------------------------------
 
+# a frame's control byte (fuzz_pipeline.c, next_frame)
 FIX_CSUM, FIX_NUMBERS, FIX_TS, REPEAT = 0x01, 0x02, 0x04, 0x08
+ANSWER, NEXT_PORT = 0x40, 0x80
 FIX = FIX_CSUM | FIX_NUMBERS | FIX_TS
+# header sizes: syncache buckets (8, 16, 64), bucketlimit 1 + (0..7) << 2, flows by index
+FLOWS = {64: 0, 128: 1, 1024: 2, 12: 3, 16: 4, 20: 5, 40: 6, 256: 7}
+TX_CSUM_OUTSIDE, TX_CSUM_INSIDE = 0x40, 0x80
+
+
+def sizes(hashsize=64, bucketlimit=8, flows=1024):
+    return {8: 0, 16: 1, 64: 2}[hashsize] | (bucketlimit - 1) << 2 | FLOWS[flows] << 5
 
 
 def header(flags=0, rexmt=3, retries=3, idle=0, sizes=2 | 7 << 2 | 2 << 5, climit=255,
            prof=7 | 7 << 3 | 1 << 7, adopt=0, quota=0):
     """The 9-byte header of fuzz_pipeline.c (quota: flows per source in bits 0-1, syncache
-    entries per source in bits 2-3, /24 and /48 prefixes with 0x10 and 0x20)."""
+    entries per source in bits 2-3, /24 and /48 prefixes with 0x10 and 0x20, TX checksum
+    offload on the outside and inside ports with 0x40 and 0x80)."""
     return bytes([flags, rexmt, retries, idle, sizes, climit, prof, adopt, quota])
 
 
@@ -200,6 +217,21 @@ def mode(port_index, new_mode):
 
 def fail_allocs(n):
     return bytes([5 | n << 3])
+
+
+def cachelimit(v):
+    """The syncache's cachelimit at run time: 1 + v % (hashsize x bucketlimit)."""
+    return bytes([7, v])
+
+
+def syncookies(on, only=False):
+    return bytes([7 | 1 << 3, (1 if on else 0) | (2 if only else 0)])
+
+
+def flood(first, n, ctl=REPEAT):
+    """Frame first, then n - 1 repeats of it, each from the next client (address, or port
+    with NEXT_PORT)."""
+    return [first] + [repeat(ctl)] * (n - 1)
 
 
 def connection(v6=False, vlan=None, server_opts=LINUX_SYN, dport=80, close=True, sport=40000,
@@ -296,6 +328,105 @@ def pipeline_seeds():
     yield "rx_csum_flags", header(flags=0x80) + outside(
         fr(cli("S", 5, options=LINUX_SYN), ctl=FIX | 0x10),
         fr(cli("A", 5, 5), ctl=0x20), fr(cli("A", 6, 6), ctl=0x30))
+    yield from full_table_seeds()
+
+
+def full_table_seeds():
+    # ports that offload checksums: synwall's segments leave with pseudo-header sums and
+    # the offload flags (both ports; IPv4, IPv6 with a VLAN tag, an ICMP error of its own)
+    yield "tx_offload", header(quota=TX_CSUM_OUTSIDE | TX_CSUM_INSIDE) + connection() + \
+        connection(v6=True, vlan=7, sport=40001) + \
+        connection(server_opts=[("MSS", 536)], request=b"P" * 1000, close=False, sport=40002)
+    yield "tx_offload_outside", header(quota=TX_CSUM_OUTSIDE, retries=1, rexmt=2) + \
+        outside(fr(cli("S", 0x12345678, options=LINUX_SYN))) + \
+        outside(fr(cli("A", 0, 0, options=TS))) + \
+        clock(ms=1100, rounds=2) + clock(seconds=3, rounds=4)
+    # ACKs with cookies made for them (ANSWER): one flood opens as many flows as it has
+    # frames. The cookie's low byte (ack - 1): SACK, window-scale index 2, MSS index 3.
+    ack = cli("A", 0x1000, 0x5C, options=TS)
+    ack_b = cli("A", 0x2000, 0x5C, options=TS, sport=50000)
+    synack = srv("SA", 0x50000000, 0, options=LINUX_SYN)
+    step = clock(ms=1100) + clock(ms=2100) + clock(ms=4100) + clock(ms=8100)
+    # a table of 12 flows (its limit before its 16 slots): 4 established, 4 still opening
+    # (their server SYN's timeout grown to 16 s), idle 11 s, then 8 more handshakes: the
+    # least recently used go, the established with an RST both ways, the opening ones with
+    # an RST to the client
+    yield "flows_full_lru", header(sizes=sizes(flows=12), retries=10) + \
+        outside(*flood(fr(ack, ANSWER | FIX_CSUM), 8, REPEAT | ANSWER)) + \
+        inside(*flood(fr(synack, ANSWER | FIX_CSUM), 4, REPEAT | ANSWER)) + \
+        step + clock(seconds=11) + \
+        outside(*flood(fr(ack_b, ANSWER | FIX_CSUM), 8, REPEAT | ANSWER))
+    # adopted flows on a port just protected (443): 3 light sources, one of 6 flows (one
+    # address, 6 ports), light ones until the table of 16 is full. One closes (the client's
+    # RST): the next flow takes its place at once; 11 s later two more take the heavy
+    # source's, though the light ones are idler
+    ack443 = srv("A", 1000, 2000, options=TS, sport=41000, dport=443)
+
+    def ack_to(client, sport):
+        return fr(srv("A", 1000, 2000, sport=sport, dport=443, client=client), FIX_CSUM)
+
+    yield "flows_full_heavy", header(sizes=sizes(flows=16)) + mode(4, 0) + mode(4, 1) + \
+        inside(*flood(fr(ack443, FIX_CSUM), 3)) + \
+        inside(*flood(ack_to("198.18.0.50", 42000), 6, REPEAT | NEXT_PORT)) + \
+        inside(*flood(ack_to("198.18.0.100", 43000), 9)) + \
+        outside(fr(cli("R", 2000, sport=41000, dport=443), FIX_CSUM)) + \
+        inside(ack_to("198.18.0.200", 44000)) + clock(seconds=11) + \
+        inside(*flood(ack_to("198.18.0.201", 44000), 2))
+    # 20 flows in 4 buckets of 8: a flow's two buckets fill before the table does
+    yield "flows_full_buckets", header(sizes=sizes(flows=20)) + mode(4, 0) + mode(4, 1) + \
+        inside(*flood(fr(ack443, FIX_CSUM), 32)) + clock(seconds=11) + \
+        inside(*flood(ack_to("198.18.0.200", 44000), 16, REPEAT | NEXT_PORT))
+    # a syncache of 41 in 64 x 8 slots, without cookies (a full bucket would pause it): the
+    # cache overflows (its oldest entry goes); the limit lowered to 5 at run time, the next
+    # SYNs shrink it a few entries each
+    syn = fr(cli("S", 0x100, options=LINUX_SYN), FIX_CSUM)
+    syn_b = fr(cli("S", 0x200, options=LINUX_SYN, sport=50000), FIX_CSUM)
+    yield "syncache_full_shrink", header(flags=0x01, sizes=sizes(bucketlimit=8), climit=40) + \
+        outside(*flood(syn, 32)) + outside(*flood(syn_b, 32)) + cachelimit(4) + \
+        outside(*flood(syn, 8, REPEAT | NEXT_PORT))
+    # one entry per source and no cookies: the others' SYNs are dropped; cookies on again,
+    # they get cookies
+    yield "syncache_quota_no_cookies", header(flags=0x01, quota=1 << 2) + \
+        outside(*flood(syn, 4, REPEAT | NEXT_PORT)) + syncookies(True) + \
+        outside(*flood(syn_b, 4, REPEAT | NEXT_PORT))
+    # buckets of one entry: a SYN flood overflows them and pauses the syncache (cookies
+    # only) for 16 s; the flood back 17 s later, within one more pause: 32 s
+    yield "syncache_pause", header(sizes=sizes(hashsize=8, bucketlimit=1)) + \
+        outside(*flood(syn, 16)) + clock(seconds=17) + outside(*flood(syn_b, 16)) + \
+        clock(seconds=33) + outside(*flood(syn, 4))
+    # 96 entries due at once: the sweep stops at its bound of entries a round and owes the
+    # rest to the next rounds
+    syn_c = fr(cli("S", 0x300, options=LINUX_SYN, sport=51000), FIX_CSUM)
+    yield "syncache_timers_capped", header() + outside(*flood(syn, 32)) + \
+        outside(*flood(syn_b, 32)) + outside(*flood(syn_c, 32)) + clock(ms=1100, rounds=4)
+    # a zero-window probe (seq = the ISN) as the only ACK, on the cookie path: it completes
+    yield "probe_cookie", header(flags=0x02) + \
+        outside(fr(cli("S", 0x12345678, options=LINUX_SYN))) + \
+        outside(fr(cli("A", 0xFFFFFFFF, 0, options=TS)))
+    # FINs both ways, then a SYN on the same 4-tuple: the closing flow gives way to the new
+    # handshake, as a server in TIME_WAIT would
+    n = len(b"GET / HTTP/1.1\r\n\r\n")
+    yield "conn_reuse_closing", header() + connection(close=False) + \
+        outside(fr(cli("FA", n, 200, options=TS))) + \
+        inside(fr(srv("FA", 200, n + 1, options=TS))) + \
+        outside(fr(cli("A", n + 1, 201, options=TS))) + \
+        outside(fr(cli("S", 0x22222222, options=LINUX_SYN)))
+    # segments larger than the server's MSS: without DF (no ICMP error: a router would
+    # fragment it), and with DF when the ICMP error finds no mbuf
+    big = bytearray(cli("PA", n, 200, options=TS, payload=b"P" * 1000))
+    big[14 + 6] &= ~0x40
+    yield "too_big_no_df_nombuf", header() + \
+        connection(server_opts=[("MSS", 536)], close=False) + outside(fr(bytes(big))) + \
+        fail_allocs(1) + outside(fr(cli("PA", n + 1000, 200, options=TS, payload=b"Q" * 1000)))
+    # server segments behind IPv6 extension headers and AH, from a protected port (dropped:
+    # they cannot be translated), then once the port passes (bridged)
+    t_srv = TCP(sport=80, dport=40000, flags="A", seq=1, ack=1)
+    ext = [bytes(Ether(src=SMAC, dst=CMAC) / IPv6(src=S6, dst=C6) / IPv6ExtHdrHopByHop() /
+                 t_srv),
+           bytes(Ether(src=SMAC, dst=CMAC) / IP(src=S4, dst=C4) / AH(**AH_TCP) /
+                 t_srv)]
+    yield "inside_ext_headers", header() + inside(*[fr(b, FIX_CSUM) for b in ext]) + \
+        mode(0, 0) + inside(*[fr(b, FIX_CSUM) for b in ext])
 
 
 def main(argv):

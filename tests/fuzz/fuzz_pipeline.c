@@ -668,6 +668,11 @@ check_ours(struct hm *h, const uint8_t *f, uint32_t len, int side)
 		FZ_CHECK(sw_cookie_check(&cfg()->keys, &ct, pkt.ack - 1, pkt.seq, &co),
 			 "SYN-ACK ISS %#x is not a valid cookie for its SYN (ISN %#x)", pkt.seq,
 			 pkt.ack - 1);
+		/* with timestamps its TSval carries the MAC's other 8 bits */
+		FZ_CHECK(!(pkt.opt.present & SW_OPT_TS) ||
+			 sw_cookie_check_ts(&cfg()->keys, &ct, pkt.ack - 1, pkt.seq, pkt.opt.tsval,
+					    &co),
+			 "SYN-ACK TSval %#x does not carry its cookie's MAC bits", pkt.opt.tsval);
 		FZ_CHECK(pkt.win == 0, "SYN-ACK window %u", pkt.win);
 	} else if (fl & SW_TH_SYN) {
 		struct sw_flow *fl_ = flow_of(&t);
@@ -1312,8 +1317,9 @@ check_burst(const struct burst *b)
  * A segment that answers what synwall holds for its tuple, without a conversation of the
  * harness's (so that a flood of them opens as many flows as it has frames): a client's ACK
  * (no SYN, RST) carries a valid cookie for its ISN (its seq - 1) and the option bits of its
- * own ack - 1 (sw_cookie_make under the fixture's keys); a server's SYN-ACK acknowledges
- * the server SYN of its opening flow.
+ * own ack - 1 (sw_cookie_make under the fixture's keys), and with timestamps a TSecr that
+ * echoes the MAC's other 8 bits; a server's SYN-ACK acknowledges the server SYN of its
+ * opening flow.
  */
 static void
 answer_from_state(uint8_t *f, const struct fz_frame *fr, enum sw_side side)
@@ -1327,8 +1333,34 @@ answer_from_state(uint8_t *f, const struct fz_frame *fr, enum sw_side side)
 		return;
 	fl = th[13];
 	if (side == SW_OUTSIDE && (fl & (SW_TH_SYN | SW_TH_RST | SW_TH_ACK)) == SW_TH_ACK) {
+		uint32_t irs = fz_rd32(th + 4) - 1, cookie, i;
+
 		sw_cookie_decode(fz_rd32(th + 8) - 1, &co);
-		fz_wr32(th + 8, sw_cookie_make(&cfg()->keys, &t, fz_rd32(th + 4) - 1, &co) + 1);
+		cookie = sw_cookie_make(&cfg()->keys, &t, irs, &co);
+		fz_wr32(th + 8, cookie + 1);
+		/* the timestamps option, if the options hold one whole */
+		for (i = 20; i + 10 <= fr->th_len;) {
+			uint8_t kind = th[i];
+
+			if (kind == 0)
+				break;
+			if (kind == 1) {
+				i++;
+				continue;
+			}
+			if (th[i + 1] < 2)
+				break;
+			if (kind == 8 && th[i + 1] == 10) {
+				uint32_t tsecr = fz_rd32(th + i + 6);
+				uint8_t mac8 = (uint8_t)sw_cookie_mac(&cfg()->keys, &t, irs,
+								      cookie & 0xff);
+
+				fz_wr32(th + i + 6, (tsecr & ~0xff0u) |
+					(uint32_t)mac8 << SW_COOKIE_TS_SHIFT);
+				break;
+			}
+			i += th[i + 1];
+		}
 	} else if (side == SW_INSIDE && (fl & (SW_TH_SYN | SW_TH_ACK)) == (SW_TH_SYN | SW_TH_ACK)) {
 		const struct sw_flow *fw;
 

@@ -714,8 +714,8 @@ class Controller:
             assert old is not None
             self._set_state(DataplaneState.STARTING)
             self._link().close()
-        doing = "restart" if binary is None else "upgrade to %s" % binary
-        log.info("dataplane (pid %d): stopping it for a %s", old.pid, doing)
+        doing = "a restart" if binary is None else "an upgrade to %s" % binary
+        log.info("dataplane (pid %d): stopping it for %s", old.pid, doing)
         t_signal = time.monotonic()
         if not self.launcher.stop(old):
             # unkillable: nothing can take its place (the state file is locked); the supervisor
@@ -748,10 +748,10 @@ class Controller:
                     boot_binary=self.boot.dataplane.binary)
         if binary is None or self._stop.is_set():
             # the supervisor goes on trying, as after a crash (unless synwalld stops)
-            log.error("dataplane %s: %s", doing, failure)
+            log.error("dataplane: %s: %s", doing, failure)
             raise FailedPrecondition("the dataplane did not start again: %s; synwalld keeps "
                                      "trying, as after a crash" % failure)
-        log.error("dataplane %s: %s; starting %s again", doing, failure, old_dp.binary)
+        log.error("dataplane: %s: %s; starting %s again", doing, failure, old_dp.binary)
         try:
             proc, tables, t_up = self._start_on(old_dp)
         except StartError as e:

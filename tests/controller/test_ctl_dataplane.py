@@ -321,3 +321,31 @@ def test_synwalld_stopping_in_the_middle_of_an_upgrade_leaves_no_dataplane(env_f
     assert proc_start_time(starting.pid) is None
     assert env.dataplane_pids() == set()
     t.join(30)
+
+
+def test_a_dataplane_found_running_is_restarted_with_its_own_settings(env_factory):
+    """synwalld re-attached to an upgraded dataplane whose boot file has changed since: a
+    restart keeps what runs (the binary, the sizes: the tables' shape), the boot file's
+    edits stay waiting."""
+    env = appliance(env_factory)
+    new_binary = env.fake_binary("synwall-dp-2")
+    env.client().upgrade_dataplane(str(new_binary))
+    env.stop_controller()
+    env.config_path.write_text(env.config_path.read_text().replace("hashsize = 1024",
+                                                                   "hashsize = 2048"))
+    env.start()
+    assert env.ctl.attached
+    c = env.client()
+    pending = [("dataplane.binary", json.dumps(str(new_binary)),
+                json.dumps(str(env.workdir / "fake-synwall-dp"))),
+               ("dataplane.hashsize", "1024", "2048")]
+    st = c.status()
+    assert st.dataplane_binary == str(new_binary)
+    assert [(p.key, p.running, p.boot) for p in st.restart_pending] == pending
+    pid = env.dp_pid()
+    r = c.restart_dataplane()
+    assert (r.old_pid, r.binary) == (pid, str(new_binary)) and proc_start_time(pid) is None
+    assert "taking over the tables of pid %d (stopped cleanly)" % pid in r.tables[0], r.tables
+    st = c.status()
+    assert [(p.key, p.running, p.boot) for p in st.restart_pending] == pending
+    assert c.limits().hashsize == 1024 and flows(env) == FLOWS

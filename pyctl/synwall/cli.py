@@ -15,6 +15,12 @@
     config validate FILE | apply FILE
     config show | diff | save    the running config as a boot file; against the boot file;
                                  into the boot file (the file before kept as FILE.bak)
+    dataplane restart            stop the dataplane cleanly and start it again: it takes the
+                                 tables over (connections go on); says how long it was down
+    dataplane upgrade BINARY [--force]
+                                 the same with another synwall-dp, whose state layout must be
+                                 the running one's (--force: the tables start empty); the old
+                                 one is started again if it fails
 
 Exit status: 0 done; 1 the operation failed (synwalld unreachable, dataplane down, nothing to
 delete, ...); 2 usage error or input refused as invalid. Errors are one line on stderr.
@@ -203,6 +209,8 @@ def cmd_status(c: Client, a: argparse.Namespace) -> int:
         print("dataplane: %s" % s.dataplane_state)
     print("ports: outside %s, inside %s" % (s.outside_port or "?", s.inside_port or "?"))
     print("config version %d, key epoch %d" % (s.config_version, s.key_epoch))
+    if s.dataplane_binary:
+        print("dataplane binary: %s" % s.dataplane_binary)
     if s.restart_pending:
         print("waiting for a dataplane restart (boot-file edits of start-time settings):")
         for p in s.restart_pending:
@@ -442,6 +450,39 @@ def cmd_config(c: Client, a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dataplane(c: Client, a: argparse.Namespace) -> int:
+    if a.action == "restart":
+        r = c.restart_dataplane()
+    else:
+        binary = a.binary
+        if not c.tls and not os.path.isabs(binary):
+            binary = os.path.abspath(binary)  # the Unix socket: synwalld runs on this host
+        r = c.upgrade_dataplane(binary, a.force)
+    if a.json:
+        emit_json(r.to_dict())
+        return EXIT_OK
+    if a.action == "upgrade":
+        if r.forced:
+            print("state layout: %s, forced (not the running binary's, or not told)"
+                  % (r.state_layout or "not told"))
+        else:
+            print("state layout: %s, as the running binary's" % r.state_layout)
+        print("dataplane upgraded: pid %d -> %d, %s -> %s" % (r.old_pid, r.pid, r.old_binary,
+                                                              r.binary))
+    else:
+        print("dataplane restarted: pid %d -> %d, %s" % (r.old_pid, r.pid, r.binary))
+    print("down %.3f s (from the stop signal to the new one's control socket answering; the "
+          "old one exited in %.3f s)" % (r.down_seconds, r.stop_seconds))
+    for line in r.tables:
+        print("the new dataplane: %s" % line.removeprefix("synwall-dp: "))
+    print("config version %d and keys (epoch %d) applied again" % (r.config_version,
+                                                                    r.key_epoch))
+    if r.binary != r.boot_binary:
+        print("the boot file's [dataplane] binary is still %s: a cold start, or a restart after "
+              "a crash, runs that one (set it there to keep this one)" % r.boot_binary)
+    return EXIT_OK
+
+
 # --- the parser -----------------------------------------------------------------------------
 
 def build_parser() -> Parser:
@@ -524,12 +565,25 @@ def build_parser() -> Parser:
     cs.add_parser("diff", help="the boot file against the running config (unified diff)")
     cs.add_parser("save", help="the running config into synwalld's boot file (the file "
                   "before: FILE.bak; its comments are not kept)")
+
+    p = sub.add_parser("dataplane", help="restart or upgrade synwall-dp, connections kept")
+    ds = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ds.required = True
+    ds.add_parser("restart", help="stop it cleanly and start it again on the same tables")
+    s = ds.add_parser("upgrade", help="BINARY: restart it as another synwall-dp of the same "
+                      "state layout")
+    s.add_argument("binary", metavar="BINARY",
+                   help="the new synwall-dp on the appliance (an absolute path; a relative "
+                   "one is made absolute here when talking to a local synwalld)")
+    s.add_argument("--force", action="store_true",
+                   help="even if its state layout differs: the tables start empty (every "
+                   "connection is lost)")
     return ap
 
 
 COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "policy": cmd_policy,
             "limits": cmd_limits, "key": cmd_key, "syncache": cmd_syncache,
-            "config": cmd_config}
+            "config": cmd_config, "dataplane": cmd_dataplane}
 
 
 def main(argv: list[str] | None = None) -> int:

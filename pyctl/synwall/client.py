@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 DEFAULT_SOCKET = os.environ.get("SYNWALL_SOCKET", "/run/synwall/api.sock")
 FIELD_METADATA = "synwall-field"
+# A restart or upgrade of the dataplane waits for the old one's stop (SIGKILL after 10 s, up
+# to 30 s more) and for up to two starts ([dataplane] start_timeout, 30 s by default): the
+# least deadline these calls get, whatever the client's timeout.
+RESTART_TIMEOUT = 180.0
 
 
 class _Data:
@@ -53,6 +57,7 @@ class Status(_Data):
     key_epoch: int
     # start-time settings that wait for a dataplane restart
     restart_pending: list[PendingRestart] = field(default_factory=list)
+    dataplane_binary: str = ""  # the running dataplane's ("" from a synwalld that does not say)
 
 
 @dataclass
@@ -60,6 +65,23 @@ class PendingRestart(_Data):
     key: str  # "dataplane.hashsize"
     running: str  # values as TOML text; "(not set)" for an absent key
     boot: str
+
+
+@dataclass
+class DataplaneRestart(_Data):
+    """What a restart or upgrade of the dataplane did."""
+    old_pid: int
+    pid: int
+    old_binary: str
+    binary: str
+    stop_seconds: float  # the stop signal to the old process's exit
+    down_seconds: float  # the stop signal to the new one's control socket answering
+    tables: list[str]  # what the new dataplane said of the tables in its state file
+    state_layout: str  # the new binary's --state-layout line ("" for a restart)
+    forced: bool
+    config_version: int
+    key_epoch: int
+    boot_binary: str  # the boot file's [dataplane] binary (an upgrade leaves it as it is)
 
 
 @dataclass
@@ -180,7 +202,14 @@ def _status(m: pb.Status) -> Status:
     return Status(m.version, m.dataplane_state, m.dataplane_running, m.dataplane_pid,
                   m.dataplane_restarts, m.workers, m.config_version, m.uptime_seconds,
                   m.outside_port, m.inside_port, m.key_epoch,
-                  [PendingRestart(p.key, p.running, p.boot) for p in m.restart_pending])
+                  [PendingRestart(p.key, p.running, p.boot) for p in m.restart_pending],
+                  m.dataplane_binary)
+
+
+def _restart(m: pb.DataplaneRestart) -> DataplaneRestart:
+    return DataplaneRestart(m.old_pid, m.pid, m.old_binary, m.binary, m.stop_seconds,
+                            m.down_seconds, list(m.tables), m.state_layout, m.forced,
+                            m.config_version, m.key_epoch, m.boot_binary)
 
 
 def _counters(m: pb.Counters) -> Counters:
@@ -267,7 +296,7 @@ class Client:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _error(self, e: grpc.RpcError) -> SynwallError:
+    def _error(self, e: grpc.RpcError, timeout: float | None = None) -> SynwallError:
         code = e.code() if hasattr(e, "code") else grpc.StatusCode.UNKNOWN
         details = (e.details() if hasattr(e, "details") else str(e)) or code.name
         field_name = ""
@@ -289,14 +318,15 @@ class Client:
             reason = details.rsplit(": ", 1)[-1]
             details = "cannot reach synwalld at %s: %s" % (self.target, reason)
         elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            details = "synwalld at %s did not answer within %gs" % (self.target, self.timeout)
+            details = "synwalld at %s did not answer within %gs" % (self.target,
+                                                                     timeout or self.timeout)
         return SynwallError(code.name, details, field_name)
 
-    def _call(self, method: str, request: Message) -> Any:
+    def _call(self, method: str, request: Message, timeout: float | None = None) -> Any:
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub, method)(request, timeout=timeout or self.timeout)
         except grpc.RpcError as e:
-            raise self._error(e) from None
+            raise self._error(e, timeout) from None
 
     # --- the API ---------------------------------------------------------------------------
 
@@ -436,6 +466,18 @@ class Client:
         """The running config into synwalld's boot file (the file before: FILE.bak)."""
         m = self._call("SaveConfig", pb.SaveConfigRequest())
         return SavedConfig(m.boot_file, m.backup_file, m.config_version)
+
+    def restart_dataplane(self) -> DataplaneRestart:
+        """Stop the dataplane cleanly and start it again (it takes the tables over)."""
+        return _restart(self._call("RestartDataplane", pb.RestartDataplaneRequest(),
+                                   max(self.timeout, RESTART_TIMEOUT)))
+
+    def upgrade_dataplane(self, binary: str, force: bool = False) -> DataplaneRestart:
+        """The same with another binary (an absolute path on the appliance) whose state
+        layout is the running one's (force: even if not; the tables then start empty)."""
+        return _restart(self._call("UpgradeDataplane",
+                                   pb.UpgradeDataplaneRequest(binary=binary, force=force),
+                                   max(self.timeout, RESTART_TIMEOUT)))
 
     def call(self, method: str, request: Message) -> Any:
         """A raw call (a synwall.v1 request message) for what the typed methods do not

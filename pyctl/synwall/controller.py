@@ -16,6 +16,12 @@ dataplane restarts. The config version the API reports is the dataplane's plus a
 kept in state_dir/version.json, so that it never goes backwards when a new dataplane starts
 counting from 1 again.
 
+An operator's restart of the dataplane (restart_dataplane, upgrade_dataplane) stops it
+cleanly and starts it again with the running dataplane's start-time settings (another binary
+for an upgrade, whose state layout is checked first), so that the new one takes its tables
+over (docs/DATAPLANE.md, "Restarts"): one at a time, and never beside the supervisor's own
+restart after a crash.
+
 Requests fail with the kinds of synwall.errors.ControllerError; the gRPC server maps them to
 status codes.
 """
@@ -35,17 +41,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from synwall import bootconfig, durable, model, runconfig
+from synwall import bootconfig, durable, model, runconfig, supervisor
 from synwall import keys as keysched
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
-from synwall.errors import FailedPrecondition, InvalidRequest, NotFound, Unavailable
+from synwall.errors import Aborted, FailedPrecondition, InvalidRequest, NotFound, Unavailable
 from synwall.runconfig import KeyParams, PendingRestart
-from synwall.supervisor import DataplaneProcess, Launcher, StartError
+from synwall.supervisor import DataplaneProcess, Launcher, LayoutError, StartError, state_layout
 
 log = logging.getLogger("synwalld")
 
 SUPERVISE_PERIOD = 0.2
+# How long synwalld's stop waits for an operator's restart of the dataplane to end: the old
+# one's stop (SIGTERM, SIGKILL, the wait after it), two starts (the new one, the old one
+# again) and a stop of the new one between them.
+OPERATION_WAIT = 2 * (supervisor.STOP_TIMEOUT + supervisor.KILL_WAIT) + 80.0
 RESTART_BACKOFF_MAX = 30.0
 # A failing keys.json write defers the scheduled rotation; said in the log at most this often.
 ROTATION_FAILURE_LOG_PERIOD = 60.0
@@ -75,6 +85,24 @@ class ControllerStatus:
     key_epoch: int
     # start-time settings the boot file changed since the running dataplane started
     restart_pending: tuple[PendingRestart, ...] = ()
+    dataplane_binary: str = ""  # the running dataplane's (an upgrade's, or the boot file's)
+
+
+@dataclass(frozen=True)
+class DataplaneRestart:
+    """What an operator's restart or upgrade of the dataplane did."""
+    old_pid: int
+    pid: int
+    old_binary: str
+    binary: str
+    stop_seconds: float  # from the stop signal to the old process's exit
+    down_seconds: float  # from the stop signal to the new one's control socket answering
+    tables: tuple[str, ...]  # what the new dataplane said of the tables in its state file
+    state_layout: str  # the new binary's --state-layout line ("" for a restart)
+    forced: bool  # an upgrade whose layouts differ, or could not be told
+    config_version: int
+    key_epoch: int
+    boot_binary: str  # the boot file's [dataplane] binary, which an upgrade leaves as it is
 
 
 @dataclass
@@ -97,6 +125,11 @@ class Controller:
     plain read (status, counters, syncache dump) takes it only to pick the link, then talks
     to the dataplane without it. Starting a new dataplane process, the slow part of a
     restart, happens outside it.
+
+    `_op_lock` is held by the one request thread restarting or upgrading the dataplane, for
+    the whole operation (a second one is refused at once); while it is held the supervisor
+    leaves the dataplane alone (it looks under `lock`), and shutdown waits for it to end.
+    `_op_what` (under `lock`) says which operation holds it, and since when.
     """
 
     def __init__(self, boot: bootconfig.BootConfig,
@@ -141,6 +174,8 @@ class Controller:
         self._state_listeners: list[Callable[[DataplaneState], None]] = []
         self._next_start = 0.0
         self._backoff = 1.0
+        self._op_lock = threading.Lock()
+        self._op_what: tuple[str, float] | None = None
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -199,6 +234,12 @@ class Controller:
             self._thread.join(self.boot.dataplane.start_timeout + 30)
             if self._thread.is_alive():
                 log.error("the supervisor thread did not end")
+        # An operator's restart sees _stop too (the start it waits for is broken off); once it
+        # has ended, self.proc is the only dataplane there is.
+        if self._op_lock.acquire(timeout=OPERATION_WAIT):
+            self._op_lock.release()
+        else:
+            log.error("the dataplane restart under way did not end")
         with self.lock:
             if stop_dataplane and self.proc is not None:
                 # returns once the dataplane has exited
@@ -334,6 +375,7 @@ class Controller:
             running = dataclasses.replace(d)
             if self.proc is not None and self.proc.cmd is not None:
                 # a pid file without settings: what the command line tells
+                running.binary = self.proc.cmd[0]
                 for key, option, _ in d.start_options:
                     setattr(running, key, _option_value(key, self.proc.option(option)))
         running.hashsize, running.bucketlimit, running.flows = (st.hashsize, st.bucketlimit,
@@ -484,19 +526,20 @@ class Controller:
 
     def _tick(self) -> None:
         with self.lock:
+            if self._op_lock.locked():
+                return  # an operator's restart owns the dataplane until it ends
             proc, state = self.proc, self.state
-        if state == DataplaneState.RUNNING and proc is not None and not proc.alive():
-            log.error("dataplane (pid %d) %s: restarting it", proc.pid, proc.exit_status())
-            with self.lock:
+            if state == DataplaneState.RUNNING and proc is not None and not proc.alive():
+                log.error("dataplane (pid %d) %s: restarting it", proc.pid, proc.exit_status())
                 self._set_state(DataplaneState.STARTING)
                 self._link().close()
-            self._next_start = 0.0
-            state = DataplaneState.STARTING
+                self._next_start = 0.0
+                state = DataplaneState.STARTING
         if state == DataplaneState.STARTING:
             self._restart()
             return
         with self.lock:
-            if self.state != DataplaneState.RUNNING:
+            if self.state != DataplaneState.RUNNING or self._op_lock.locked():
                 return
             if self.keys.due():
                 trial = self._copy_keys()
@@ -553,6 +596,177 @@ class Controller:
             pushed = self._pushed_keys
             log.info("dataplane restarted (pid %d), config %d and keys (epoch %d) re-applied",
                      proc.pid, self.config_version, pushed.epoch if pushed else -1)
+
+    # --- an operator's restart and upgrade of the dataplane -------------------------------
+
+    def restart_dataplane(self) -> DataplaneRestart:
+        """Stop the dataplane cleanly and start it again with the same start-time settings;
+        the new one takes the tables over. The running config and the keys are applied again,
+        as after any start."""
+        return self._operation("restart", None, False)
+
+    def upgrade_dataplane(self, binary: str, force: bool = False) -> DataplaneRestart:
+        """The same with another binary, whose state layout must be the running binary's
+        (unless force: the tables then start empty). If it does not start, the running binary
+        is started again (it takes the tables over again) and FailedPrecondition says why.
+        The boot file's [dataplane] binary stays as it is."""
+        check_binary(binary, "binary")
+        return self._operation("upgrade to %s" % binary, binary, force)
+
+    def _operation(self, what: str, binary: str | None, force: bool) -> DataplaneRestart:
+        if not self._op_lock.acquire(blocking=False):
+            with self.lock:
+                busy = self._op_what
+            doing, since = busy if busy is not None else ("restart", time.monotonic())
+            raise Aborted("the dataplane is being restarted (%s, for %.1f s): one restart or "
+                          "upgrade at a time; nothing was done" % (
+                              doing, time.monotonic() - since))
+        try:
+            with self.lock:
+                self._op_what = (what, time.monotonic())
+            return self._replace_dataplane(binary, force)
+        finally:
+            with self.lock:
+                self._op_what = None
+            self._op_lock.release()
+
+    def _check_layouts(self, running: str, binary: str, force: bool) -> tuple[str, bool]:
+        """The new binary's --state-layout line, and whether the upgrade is forced (layouts
+        that differ, or one that cannot be told); FailedPrecondition (nothing stopped) for
+        those without force."""
+        refused = "nothing was stopped (with force, `synwallctl dataplane upgrade --force`, " \
+            "it upgrades anyway, the tables starting empty)"
+        try:
+            new = state_layout(binary)
+        except LayoutError as e:
+            if not force:
+                raise FailedPrecondition("binary: %s; %s" % (e, refused), "binary") from None
+            log.warning("upgrade forced: %s: the tables start empty", e)
+            return "", True
+        try:
+            have = state_layout(running)
+        except LayoutError as e:
+            if not force:
+                raise FailedPrecondition("the running binary's state layout cannot be told "
+                                         "(%s); %s" % (e, refused)) from None
+            log.warning("upgrade forced: the running binary's state layout cannot be told "
+                        "(%s): the tables may start empty", e)
+            return new, True
+        if new != have:
+            if not force:
+                raise FailedPrecondition(
+                    "binary: %s has another state layout than the running binary: \"%s\", "
+                    "the running %s's \"%s\"; it could not take the tables over (every "
+                    "connection would be lost): %s" % (binary, new, running, have, refused),
+                    "binary")
+            log.warning("upgrade forced: %s has state layout \"%s\", the running %s \"%s\": "
+                        "the tables start empty", binary, new, running, have)
+            return new, True
+        return new, False
+
+    def _start_on(self, dataplane: bootconfig.DataplaneSection
+                  ) -> tuple[DataplaneProcess, tuple[str, ...], float]:
+        """Start a dataplane with these start-time settings and give it the running config
+        and keys: it becomes the running dataplane. The process, what it said of its tables,
+        and when its control socket answered (monotonic). StartError (the process stopped)
+        if it does not start or does not take the config."""
+        with self.lock:
+            self._new_dataplane_version()
+            args = self._runtime_args()
+        proc, link = self.launcher.start(args, self._stop, dataplane)
+        up = time.monotonic()
+        tables = tuple(self.launcher.tables_said())
+        with self.lock:
+            self.proc, self.link, self.attached = proc, link, False
+            self.running_dp = dataplane
+            self.restart_pending = runconfig.pending_restarts(dataplane, self.boot.dataplane)
+            try:
+                self._push_all()
+            except (StartError, DataplaneUnavailable, DataplaneRefused) as e:
+                refused: Exception | None = e
+                link.close()
+                self.proc, self.link = None, None
+            else:
+                refused = None
+                self._backoff, self._next_start = 1.0, 0.0
+                self._set_state(DataplaneState.RUNNING)
+        if refused is not None:
+            self.launcher.stop(proc)
+            raise StartError("%s (pid %d) started, did not take the running config and keys "
+                             "(%s), and was stopped" % (dataplane.binary, proc.pid, refused))
+        return proc, tables, up
+
+    def _replace_dataplane(self, binary: str | None, force: bool) -> DataplaneRestart:
+        """Called holding _op_lock."""
+        with self.lock:
+            if self._stop.is_set():
+                raise Unavailable("synwalld is stopping")
+            if self.state != DataplaneState.RUNNING or self.proc is None:
+                raise Unavailable("the dataplane is %s: it can be restarted once it runs" % (
+                    "being restarted after it ended" if self.state == DataplaneState.STARTING
+                    else "down"))
+            old_dp = self.running_dp
+        new_dp = old_dp if binary is None else dataclasses.replace(old_dp, binary=binary)
+        layout, forced = ("", False) if binary is None else \
+            self._check_layouts(old_dp.binary, binary, force)
+        with self.lock:
+            old = self.proc
+            assert old is not None
+            self._set_state(DataplaneState.STARTING)
+            self._link().close()
+        doing = "a restart" if binary is None else "an upgrade to %s" % binary
+        log.info("dataplane (pid %d): stopping it for %s", old.pid, doing)
+        t_signal = time.monotonic()
+        if not self.launcher.stop(old):
+            # unkillable: nothing can take its place (the state file is locked); the supervisor
+            # restarts it once it is gone
+            with self.lock:
+                self._set_state(DataplaneState.RUNNING)
+            raise FailedPrecondition("the dataplane (pid %d) did not exit after SIGTERM and "
+                                     "SIGKILL: nothing was started" % old.pid)
+        t_exit = time.monotonic()
+        with self.lock:
+            self.proc, self.link = None, None
+        try:
+            proc, tables, t_up = self._start_on(new_dp)
+        except StartError as e:
+            failure = str(e)
+        else:
+            down = t_up - t_signal
+            log.info("dataplane %s: pid %d -> %d, down %.3f s (stopped in %.3f s); config %d "
+                     "and keys re-applied", "restarted" if binary is None else "upgraded to "
+                     + new_dp.binary, old.pid, proc.pid, down, t_exit - t_signal,
+                     self.config_version)
+            for line in tables:
+                log.info("%s", line)
+            with self.lock:
+                return DataplaneRestart(
+                    old_pid=old.pid, pid=proc.pid, old_binary=old_dp.binary,
+                    binary=new_dp.binary, stop_seconds=t_exit - t_signal, down_seconds=down,
+                    tables=tables, state_layout=layout, forced=forced,
+                    config_version=self.config_version, key_epoch=self.keys.keys().epoch,
+                    boot_binary=self.boot.dataplane.binary)
+        if binary is None or self._stop.is_set():
+            # the supervisor goes on trying, as after a crash (unless synwalld stops)
+            log.error("dataplane: %s: %s", doing, failure)
+            raise FailedPrecondition("the dataplane did not start again: %s; synwalld keeps "
+                                     "trying, as after a crash" % failure)
+        log.error("dataplane: %s: %s; starting %s again", doing, failure, old_dp.binary)
+        try:
+            proc, tables, t_up = self._start_on(old_dp)
+        except StartError as e:
+            log.error("dataplane: %s did not start again either: %s", old_dp.binary, e)
+            raise FailedPrecondition(
+                "binary: %s did not start: %s; %s did not start again either (%s): synwalld "
+                "keeps trying, as after a crash" % (binary, failure, old_dp.binary, e),
+                "binary") from None
+        log.info("dataplane: %s runs again (pid %d), down %.3f s", old_dp.binary, proc.pid,
+                 t_up - t_signal)
+        said = "; ".join(t.removeprefix("synwall-dp: ") for t in tables)
+        raise FailedPrecondition(
+            "binary: %s did not start: %s; %s runs again (pid %d%s), the dataplane was down "
+            "%.2f s" % (binary, failure, old_dp.binary, proc.pid,
+                        ": " + said if said else "", t_up - t_signal), "binary")
 
     # --- requests (called by the gRPC service) --------------------------------------------
 
@@ -638,7 +852,8 @@ class Controller:
                 outside_port=st.outside_port if st else "",
                 inside_port=st.inside_port if st else "",
                 key_epoch=self.keys.keys().epoch,
-                restart_pending=tuple(self.restart_pending))
+                restart_pending=tuple(self.restart_pending),
+                dataplane_binary=self.running_dp.binary)
 
     def counters(self) -> dp.DpCounters:
         return self._dp_call(self._running_link().counters)
@@ -875,6 +1090,30 @@ class Controller:
     def dataplane_config(self) -> dp.DpConfig:
         """The dataplane's own view of its config (get_config), for comparisons."""
         return self._dp_call(self._running_link().get_config)
+
+
+def check_binary(path: str, field: str) -> None:
+    """A dataplane binary named by a request: an absolute, normal path of an executable
+    regular file (InvalidRequest naming field otherwise). The one path a request may name, an
+    admin's: it is run, as synwalld's user."""
+    if not path:
+        raise InvalidRequest("%s: required: the absolute path of a synwall-dp on the "
+                             "appliance" % field, field)
+    if "\0" in path or len(path) > 4096:
+        raise InvalidRequest("%s: not a path" % field, field)
+    if not os.path.isabs(path):
+        raise InvalidRequest("%s: %s is not an absolute path" % (field, path), field)
+    if os.path.normpath(path) != path:
+        raise InvalidRequest("%s: %s is not a normal path (%s)" % (
+            field, path, os.path.normpath(path)), field)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InvalidRequest("%s: %s: %s" % (field, path, e.strerror or e), field) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidRequest("%s: %s is not a regular file" % (field, path), field)
+    if not os.access(path, os.X_OK):
+        raise InvalidRequest("%s: %s is not executable" % (field, path), field)
 
 
 def _option_value(key: str, text: str | None) -> Any:

@@ -62,3 +62,8 @@ class Unavailable(ControllerError):
 
 class ResourceExhausted(ControllerError):
     """Too many of something at once (counter watch streams); retry once one has ended."""
+
+
+class Aborted(ControllerError):
+    """Refused because another operation that cannot run beside it is under way (a second
+    dataplane restart); nothing was done."""

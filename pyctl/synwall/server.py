@@ -3,7 +3,7 @@ service and server reflection (grpcurl works without the .proto files).
 
 The controller raises synwall.errors' kinds; `maps_errors` turns them into gRPC statuses, here
 and nowhere else: INVALID_ARGUMENT (or NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE,
-RESOURCE_EXHAUSTED) with a one-line message that starts with the field to blame, which also
+RESOURCE_EXHAUSTED, ABORTED) with a one-line message that starts with the field to blame, which also
 travels in the trailing metadata key `synwall-field`.
 
 WatchCounters streams hold a server thread each for as long as they last: at most
@@ -41,9 +41,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from synwall import __version__, bootconfig, keys, model
-from synwall.controller import Controller, ControllerStatus, DataplaneState, KeyChange
+from synwall.controller import (
+    Controller,
+    ControllerStatus,
+    DataplaneRestart,
+    DataplaneState,
+    KeyChange,
+)
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.errors import (
+    Aborted,
     ControllerError,
     FailedPrecondition,
     InvalidRequest,
@@ -69,6 +76,7 @@ STATUS_CODES: Mapping[type[ControllerError], grpc.StatusCode] = {
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Aborted: grpc.StatusCode.ABORTED,
 }
 
 
@@ -207,7 +215,16 @@ def status_to_pb(st: ControllerStatus) -> pb.Status:
         config_version=st.config_version, uptime_seconds=st.uptime_seconds,
         outside_port=st.outside_port, inside_port=st.inside_port, key_epoch=st.key_epoch,
         restart_pending=[pb.PendingRestart(key=p.key, running=p.running, boot=p.boot)
-                         for p in st.restart_pending])
+                         for p in st.restart_pending],
+        dataplane_binary=st.dataplane_binary)
+
+
+def restart_to_pb(r: DataplaneRestart) -> pb.DataplaneRestart:
+    return pb.DataplaneRestart(
+        old_pid=r.old_pid, pid=r.pid, old_binary=r.old_binary, binary=r.binary,
+        stop_seconds=r.stop_seconds, down_seconds=r.down_seconds, tables=list(r.tables),
+        state_layout=r.state_layout, forced=r.forced, config_version=r.config_version,
+        key_epoch=r.key_epoch, boot_binary=r.boot_binary)
 
 
 def addr_text(b: bytes) -> str:
@@ -439,6 +456,18 @@ class AdminService(pb_grpc.AdminServicer):
         return pb.SaveConfigResponse(boot_file=path, backup_file=backup,
                                      config_version=self.ctl.status().config_version)
 
+    @maps_errors
+    def RestartDataplane(self, request: pb.RestartDataplaneRequest,
+                         context: grpc.ServicerContext) -> pb.DataplaneRestart:
+        return restart_to_pb(self.ctl.restart_dataplane())
+
+    @maps_errors
+    def UpgradeDataplane(self, request: pb.UpgradeDataplaneRequest,
+                         context: grpc.ServicerContext) -> pb.DataplaneRestart:
+        # The one request that names a file of the appliance (an admin's: it is run):
+        # controller.check_binary refuses anything but an absolute path of an executable file.
+        return restart_to_pb(self.ctl.upgrade_dataplane(request.binary, request.force))
+
 
 # --- client roles (the TCP listener) -----------------------------------------------------
 
@@ -457,7 +486,8 @@ def _admin_method(name: str) -> str:
 # completes the handshake from any address. ValidateConfig is not either: a change's dry run
 # takes the change's rights (as kubectl's server-side dry run does). The running config and
 # the boot file's are: they carry no secret (a master secret is shown by fingerprint);
-# writing the boot file (SaveConfig) is an admin's.
+# writing the boot file (SaveConfig) is an admin's, and so are RestartDataplane and
+# UpgradeDataplane (the latter runs a binary the request names).
 READ_METHODS = frozenset(_admin_method(m) for m in (
     "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies",
     "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -24,13 +25,48 @@ from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
 
 log = logging.getLogger("synwalld")
 
+# After SIGTERM, how long a dataplane may take to stop (its tables saved) before SIGKILL.
+STOP_TIMEOUT = 10.0
 # After SIGKILL, how long a dataplane may take to be gone (its hugepages and devices released)
 # before stop() gives up waiting.
 KILL_WAIT = 30.0
+# `synwall-dp --state-layout` starts nothing (no EAL): it answers at once.
+LAYOUT_TIMEOUT = 5.0
+LAYOUT_LINE = re.compile(r"^synwall-dp state layout \d+ fingerprint [0-9a-f]{8}$")
+# What a starting synwall-dp says of the tables it found in its state file
+# (docs/DATAPLANE.md, "Restarts"): taken over, rebuilt, or refused and started empty.
+TABLES_LINE = re.compile(r"^synwall-dp: (--state |queue \d+: .*taken over)")
 
 
 class StartError(RuntimeError):
     pass
+
+
+class LayoutError(RuntimeError):
+    """A binary's `--state-layout` gave no layout line."""
+
+
+def state_layout(binary: str) -> str:
+    """The line `BINARY --state-layout` prints (`synwall-dp state layout N fingerprint X`):
+    two binaries whose lines are equal take over each other's tables. LayoutError if it does
+    not run, fails, or prints anything else."""
+    try:
+        r = subprocess.run([binary, "--state-layout"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=LAYOUT_TIMEOUT, close_fds=True)
+    except subprocess.TimeoutExpired:
+        raise LayoutError("%s --state-layout did not answer within %gs"
+                          % (binary, LAYOUT_TIMEOUT)) from None
+    except OSError as e:
+        raise LayoutError("cannot run %s: %s" % (binary, e.strerror or e)) from None
+    out = r.stdout.decode(errors="replace").strip()
+    if r.returncode == 0 and LAYOUT_LINE.match(out):
+        return out
+    said = [ln.strip() for ln in (out + "\n" + r.stderr.decode(errors="replace")).splitlines()
+            if ln.strip()]
+    how = "exited %d" % r.returncode if r.returncode >= 0 else \
+        "was killed by signal %d" % -r.returncode
+    raise LayoutError("%s --state-layout %s, printing %s: not a synwall-dp that tells its "
+                      "state layout" % (binary, how, (" | ".join(said[:2])[:200] or "nothing")))
 
 
 def proc_start_time(pid: int) -> int | None:
@@ -129,8 +165,11 @@ class Launcher:
             p.mkdir(parents=True, exist_ok=True)
             os.chmod(p, 0o700)
 
-    def command(self, runtime_args: list[str]) -> list[str]:
-        d = self.boot.dataplane
+    def command(self, runtime_args: list[str],
+                dataplane: bootconfig.DataplaneSection | None = None) -> list[str]:
+        """synwall-dp's command line: the start-time settings of `dataplane` (the boot
+        file's when None), then the runtime ones."""
+        d = dataplane or self.boot.dataplane
         cmd = [d.binary, *d.eal, "--file-prefix", d.file_prefix]
         if d.lcores:
             cmd += ["-l", d.lcores]
@@ -149,27 +188,30 @@ class Launcher:
                 cmd += [option, value]
         return cmd + list(runtime_args) + list(d.args)
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self, dataplane: bootconfig.DataplaneSection | None = None) -> dict[str, Any]:
         """The [dataplane] settings a dataplane started now runs with (its pid file keeps
         them, so that a later synwalld can tell which boot-file edits wait for a restart)."""
-        table = bootconfig.dataplane_table(self.boot.dataplane)
+        table = bootconfig.dataplane_table(dataplane or self.boot.dataplane)
         for k in bootconfig.CONTROLLER_DATAPLANE_KEYS:
             table.pop(k, None)
         return table
 
-    def start(self, runtime_args: list[str],
-              cancel: threading.Event | None = None) -> tuple[DataplaneProcess, DpLink]:
-        """Start synwall-dp and wait until its control socket answers. A set `cancel` (synwalld
-        stopping) ends the wait: the process is killed and StartError raised."""
+    def start(self, runtime_args: list[str], cancel: threading.Event | None = None,
+              dataplane: bootconfig.DataplaneSection | None = None
+              ) -> tuple[DataplaneProcess, DpLink]:
+        """Start synwall-dp with the start-time settings of `dataplane` (the boot file's when
+        None) and wait until its control socket answers. A set `cancel` (synwalld stopping)
+        ends the wait: the process is killed and StartError raised."""
         try:
-            return self._start(runtime_args, cancel)
+            return self._start(runtime_args, cancel, dataplane)
         finally:
             self.starting = None
 
-    def _start(self, runtime_args: list[str],
-               cancel: threading.Event | None) -> tuple[DataplaneProcess, DpLink]:
+    def _start(self, runtime_args: list[str], cancel: threading.Event | None,
+               dataplane: bootconfig.DataplaneSection | None
+               ) -> tuple[DataplaneProcess, DpLink]:
         self.prepare_dirs()
-        cmd = self.command(runtime_args)
+        cmd = self.command(runtime_args, dataplane)
         try:
             self.ctl_path.unlink()
         except FileNotFoundError:
@@ -187,7 +229,7 @@ class Launcher:
         finally:
             logf.close()
         proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen, cmd,
-                                self.settings())
+                                self.settings(dataplane))
         self.starting = proc
         self._write_pid(proc, cmd)
         link = DpLink(str(self.ctl_path))
@@ -244,7 +286,7 @@ class Launcher:
         self.stop(proc)
         return None
 
-    def stop(self, proc: DataplaneProcess, timeout: float = 10) -> bool:
+    def stop(self, proc: DataplaneProcess, timeout: float = STOP_TIMEOUT) -> bool:
         """SIGTERM, SIGKILL after timeout seconds, and return once the process has exited
         (True), or once it outlived SIGKILL by KILL_WAIT seconds (False, logged: its pid file
         stays, so that the next synwalld finds it again rather than start a second one)."""
@@ -273,12 +315,20 @@ class Launcher:
         except FileNotFoundError:
             pass
 
-    def log_tail(self, lines: int = 5) -> str:
+    def _log_lines(self) -> list[str]:
+        """What the dataplane started last wrote to its log."""
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(self._log_offset)
                 text = f.read().decode(errors="replace")
         except OSError:
-            return ""
-        tail = [ln for ln in text.splitlines() if ln and not ln.startswith("--- synwalld")]
-        return " | ".join(tail[-lines:])
+            return []
+        return [ln for ln in text.splitlines() if ln and not ln.startswith("--- synwalld")]
+
+    def log_tail(self, lines: int = 5) -> str:
+        return " | ".join(self._log_lines()[-lines:])
+
+    def tables_said(self) -> list[str]:
+        """The lines in which the dataplane started last said what became of the tables in
+        its state file (taken over, rebuilt, or started empty, and why)."""
+        return [ln for ln in self._log_lines() if TABLES_LINE.match(ln)]

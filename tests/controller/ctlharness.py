@@ -11,6 +11,7 @@ Run:  bash scripts/setup.sh && .venv/bin/python -m pytest tests/controller
 import itertools
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -138,7 +139,8 @@ class Env:
     """One appliance under test: its boot config, its synwalld (in-process), its dataplane."""
 
     def __init__(self, kind: str, workdir: Path, runtime_dir: Path, *, ports=None,
-                 extra: str = "", api_extra: str = "", keys: str = ""):
+                 extra: str = "", api_extra: str = "", keys: str = "",
+                 start_timeout: float = 20):
         self.kind = kind
         self.workdir = workdir
         self.runtime_dir = runtime_dir
@@ -167,7 +169,7 @@ class Env:
             file_prefix = "{prefix}"
             state_dir = "{state}"
             runtime_dir = "{run}"
-            start_timeout = 20
+            start_timeout = {start_timeout}
             {extra}
             [keys]
             {keys}
@@ -178,6 +180,7 @@ class Env:
                         outside=json.dumps(outside), inside=json.dumps(inside),
                         prefix=self.prefix, state=workdir / "state", run=runtime_dir,
                         sock=self.socket_path, extra=extra, api_extra=api_extra,
+                        start_timeout=start_timeout,
                         keys=keys if "rotation_interval" in keys
                         else "rotation_interval = 3600\n" + keys)
         self.config_path = workdir / "synwall.toml"
@@ -188,6 +191,31 @@ class Env:
 
     def boot(self):
         return bootconfig.load(str(self.config_path))
+
+    def fake_binary(self, name: str, **environ: str) -> Path:
+        """Another fake synwall-dp (a wrapper of fakedp.py in the work directory), a variant
+        by its environment (fakedp.py's docstring): layout="2 fingerprint 0000beef",
+        fail="the lines it prints", hang="1", delay="2"."""
+        p = self.workdir / name
+        env = "".join("FAKEDP_%s=%s " % (k.upper(), shlex.quote(v)) for k, v in environ.items())
+        p.write_text("#!/bin/sh\n%sexec %s %s \"$@\"\n" % (env, sys.executable, FAKEDP))
+        p.chmod(0o755)
+        return p
+
+    def dataplane_pids(self) -> set[int]:
+        """Every process that runs this appliance's dataplane (its control socket on its
+        command line), whoever started it."""
+        ctl = str(self.runtime_dir / "dataplane.ctl").encode()
+        found = set()
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                if ctl in (d / "cmdline").read_bytes().split(b"\0"):
+                    found.add(int(d.name))
+            except OSError:
+                pass
+        return found
 
     def start(self):
         self.daemon = Daemon(self.boot())

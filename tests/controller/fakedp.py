@@ -2,6 +2,8 @@
 """A stand-in for synwall-dp's control socket, for fast controller tests.
 
     fakedp.py [EAL options] -- --ctl PATH [synwall-dp options]
+    fakedp.py --state-layout
+
 
 It takes synwall-dp's command line, forwards no packets, and answers the control protocol
 (proto/synwall/dp/v1/dataplane.proto, docs/DATAPLANE.md "Control socket") with the same rules
@@ -11,15 +13,28 @@ equal to --idle-timeout reported as 0), keys by epoch parity, a
 paged syncache dump (a few made-up entries) and flush. Counters carry the DATAPLANE.md names;
 port.outside_rx grows by 1000 at every get_counters so that rates are not zero.
 
+Restarts (docs/DATAPLANE.md "Restarts"), as far as a controller can see them: `--state FILE`
+is locked (the next one waits up to 5 s for it) and holds the fake's tables, a flow count
+(`--preload-flows N` fills empty tables; proxy.flows shows the count) with the layout line
+and the owner; the next fake on the file takes them over, saying so in the real one's words,
+if its layout line is the same, else starts empty. A clean stop (SIGTERM) marks the file
+clean. `--state-layout` prints the layout line. The environment of the wrapper that runs it
+makes variants: FAKEDP_LAYOUT (the layout line's "N fingerprint X"), FAKEDP_FAIL (lines
+printed before exiting 1 at start), FAKEDP_HANG (starts, never answers), FAKEDP_DELAY
+(seconds it takes to start).
+
 The real dataplane runs the same controller tests where they matter (tests marked `real`).
 """
 
+import fcntl
+import json
 import os
 import selectors
 import signal
 import socket
 import struct
 import sys
+import time
 
 from synwall.dp.v1 import dataplane_pb2 as dp
 
@@ -39,6 +54,53 @@ COUNTERS = (
 MODES = {"pass": 0, "proxy": 1, "cookie": 2, "drop": 3}
 WS, SACK, TS = 4, 1, 2
 IDLE_DEFAULT_S, IDLE_MAX_S = 86400, 2592000  # sw_const.h: SW_FLOW_IDLE_DEFAULT_S, _MAX_S
+STATE_LOCK_WAIT_S = 5  # sw_const.h: SW_STATE_LOCK_WAIT_MS
+
+
+def layout_line():
+    return "synwall-dp state layout %s" % os.environ.get("FAKEDP_LAYOUT", "1 fingerprint fa4e0001")
+
+
+class StateFile:
+    """The fake's tables in --state FILE: {"layout", "owner_pid", "clean", "flows"}."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + STATE_LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("synwall-dp: --state %s: locked by another process for "
+                                     "%d ms: not taken over" % (path, STATE_LOCK_WAIT_S * 1000)
+                                     ) from None
+                time.sleep(0.05)
+        try:
+            old = json.loads(os.pread(self.fd, 1 << 16, 0) or b"null")
+        except ValueError:
+            old = None
+        self.flows = 0
+        if isinstance(old, dict) and old.get("layout") == layout_line():
+            print("synwall-dp: --state %s: taking over the tables of pid %d (%s)" % (
+                path, old["owner_pid"],
+                "stopped cleanly" if old["clean"] else "ended without stopping: rebuilt"))
+            self.flows = old["flows"]
+            print("synwall-dp: queue 0: %d flows and 0 syncache entries taken over%s" % (
+                self.flows, "" if old["clean"] else ", tables rebuilt"))
+        elif isinstance(old, dict):
+            print("synwall-dp: --state %s: not taken over, its layout is \"%s\", this "
+                  "binary's \"%s\": the tables start empty" % (path, old.get("layout"),
+                                                                 layout_line()))
+        self.taken_over = self.flows > 0
+
+    def save(self, clean):
+        data = json.dumps({"layout": layout_line(), "owner_pid": os.getpid(), "clean": clean,
+                           "flows": self.flows}).encode()
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
 
 
 class Refused(Exception):
@@ -48,7 +110,8 @@ class Refused(Exception):
 
 
 class FakeDp:
-    def __init__(self, opts):
+    def __init__(self, opts, state=None):
+        self.state = state
         self.hashsize = int(opts.get("hashsize", 4096))
         self.bucketlimit = int(opts.get("bucketlimit", 30))
         self.flows = int(opts.get("flows", 65536))
@@ -75,6 +138,11 @@ class FakeDp:
         self.keys = [os.urandom(16), os.urandom(16)]
         self.keys_managed = False
         self.counters = [0] * len(COUNTERS)
+        if state is not None:
+            if state.flows == 0:
+                state.flows = int(opts.get("preload-flows", 0))
+            self.counters[COUNTERS.index("proxy.flows")] = state.flows
+            state.save(clean=False)
         self.syncache = [(1, bytes([198, 18, 0, i]), 40000 + i, bytes([198, 18, 1, 1]), 443,
                           1000 + i, 5000 + i) for i in range(1, 6)]
 
@@ -269,9 +337,14 @@ def serve(fake, path):
                 data = fake.handle(req).SerializeToString()
                 c.sendall(struct.pack("!I", len(data)) + data)
     os.unlink(path)
+    if fake.state is not None:
+        fake.state.save(clean=True)
 
 
 def main():
+    if sys.argv[1:] == ["--state-layout"]:
+        print(layout_line())
+        return 0
     opts = parse(sys.argv[1:])
     if "ctl" not in opts:
         print("fakedp: --ctl PATH is required", file=sys.stderr)
@@ -286,7 +359,17 @@ def main():
         print("synwall-dp: --unparsed: %r is not drop or pass" % opts["unparsed"],
               file=sys.stderr)
         return 2
-    serve(FakeDp(opts), opts["ctl"])
+    if os.environ.get("FAKEDP_FAIL"):
+        print(os.environ["FAKEDP_FAIL"], flush=True)
+        return 1
+    if os.environ.get("FAKEDP_HANG"):
+        print("synwall-dp (fake): hanging", flush=True)
+        while True:
+            time.sleep(3600)
+    time.sleep(float(os.environ.get("FAKEDP_DELAY", "0")))
+    state = StateFile(opts["state"]) if "state" in opts else None
+    sys.stdout.flush()
+    serve(FakeDp(opts, state), opts["ctl"])
     return 0
 
 

@@ -66,6 +66,8 @@ ADMIN_CALLS = [
     ("FlushSyncache", lambda c: c.flush_syncache()),
     ("DumpSyncache", lambda c: list(c.dump_syncache())),
     ("SaveConfig", lambda c: c.save_config()),
+    ("RestartDataplane", lambda c: c.restart_dataplane()),
+    ("UpgradeDataplane", lambda c: c.upgrade_dataplane("/bin/true")),
 ]
 READ_CALLS = [
     ("GetStatus", lambda c: c.status()),
@@ -84,7 +86,8 @@ def state(env):
     c = env.client()
     k = c.key_status()
     return (c.limits(), c.policies(), k.derived_from_master, k.epoch,
-            env.config_path.read_text(), env.config_path.with_name("synwall.toml.bak").exists())
+            env.config_path.read_text(), env.config_path.with_name("synwall.toml.bak").exists(),
+            c.status().dataplane_pid)
 
 
 def test_a_reader_reads_and_changes_nothing(env_factory, pki):
@@ -130,6 +133,10 @@ def test_an_admin_may_do_everything(env_factory, pki, admin):
     assert c.limits().rexmtlimit == 2
     assert c.save_config().boot_file == str(env.config_path)
     assert '"22"' in env.config_path.read_text()
+    pid = env.dp_pid()
+    assert c.restart_dataplane().old_pid == pid and env.dp_pid() != pid
+    binary = env.workdir / "fake-synwall-dp"
+    assert c.upgrade_dataplane(str(binary)).binary == str(binary)
 
 
 def test_a_reader_sees_the_running_config_without_the_master_secret(env_factory, pki):

@@ -255,7 +255,8 @@ def test_reattach_applies_runtime_edits_and_reports_start_time_edits(env_factory
     assert "dataplane.hashsize: the running dataplane has 1024, the boot file 2048: it takes " \
         "effect when the dataplane restarts" in warnings, warnings
     out = ctl(capsys, env, "status").splitlines()
-    assert out[4:] == ["waiting for a dataplane restart (boot-file edits of start-time "
+    assert out[4] == "dataplane binary: %s" % env.boot().dataplane.binary, out
+    assert out[5:] == ["waiting for a dataplane restart (boot-file edits of start-time "
                        "settings):"] + ["  %s: running %s, boot file %s" % p for p in pending]
     st = json.loads(ctl(capsys, env, "--json", "status"))
     assert st["restart_pending"] == [{"key": k, "running": r, "boot": b} for k, r, b in pending]

@@ -25,7 +25,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("version", "dataplane_running", "dataplane_pid", "dataplane_restarts", "workers", "config_version", "uptime_seconds", "outside_port", "inside_port", "key_epoch", "dataplane_state", "restart_pending")
+    __slots__ = ("version", "dataplane_running", "dataplane_pid", "dataplane_restarts", "workers", "config_version", "uptime_seconds", "outside_port", "inside_port", "key_epoch", "dataplane_state", "restart_pending", "dataplane_binary")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_RUNNING_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_PID_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class Status(_message.Message):
     KEY_EPOCH_FIELD_NUMBER: _ClassVar[int]
     DATAPLANE_STATE_FIELD_NUMBER: _ClassVar[int]
     RESTART_PENDING_FIELD_NUMBER: _ClassVar[int]
+    DATAPLANE_BINARY_FIELD_NUMBER: _ClassVar[int]
     version: str
     dataplane_running: bool
     dataplane_pid: int
@@ -50,7 +51,8 @@ class Status(_message.Message):
     key_epoch: int
     dataplane_state: str
     restart_pending: _containers.RepeatedCompositeFieldContainer[PendingRestart]
-    def __init__(self, version: _Optional[str] = ..., dataplane_running: _Optional[bool] = ..., dataplane_pid: _Optional[int] = ..., dataplane_restarts: _Optional[int] = ..., workers: _Optional[int] = ..., config_version: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., key_epoch: _Optional[int] = ..., dataplane_state: _Optional[str] = ..., restart_pending: _Optional[_Iterable[_Union[PendingRestart, _Mapping]]] = ...) -> None: ...
+    dataplane_binary: str
+    def __init__(self, version: _Optional[str] = ..., dataplane_running: _Optional[bool] = ..., dataplane_pid: _Optional[int] = ..., dataplane_restarts: _Optional[int] = ..., workers: _Optional[int] = ..., config_version: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., key_epoch: _Optional[int] = ..., dataplane_state: _Optional[str] = ..., restart_pending: _Optional[_Iterable[_Union[PendingRestart, _Mapping]]] = ..., dataplane_binary: _Optional[str] = ...) -> None: ...
 
 class PendingRestart(_message.Message):
     __slots__ = ("key", "running", "boot")
@@ -381,3 +383,43 @@ class SaveConfigResponse(_message.Message):
     backup_file: str
     config_version: int
     def __init__(self, boot_file: _Optional[str] = ..., backup_file: _Optional[str] = ..., config_version: _Optional[int] = ...) -> None: ...
+
+class RestartDataplaneRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpgradeDataplaneRequest(_message.Message):
+    __slots__ = ("binary", "force")
+    BINARY_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    binary: str
+    force: bool
+    def __init__(self, binary: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class DataplaneRestart(_message.Message):
+    __slots__ = ("old_pid", "pid", "old_binary", "binary", "stop_seconds", "down_seconds", "tables", "state_layout", "forced", "config_version", "key_epoch", "boot_binary")
+    OLD_PID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    OLD_BINARY_FIELD_NUMBER: _ClassVar[int]
+    BINARY_FIELD_NUMBER: _ClassVar[int]
+    STOP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DOWN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    STATE_LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    FORCED_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KEY_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    BOOT_BINARY_FIELD_NUMBER: _ClassVar[int]
+    old_pid: int
+    pid: int
+    old_binary: str
+    binary: str
+    stop_seconds: float
+    down_seconds: float
+    tables: _containers.RepeatedScalarFieldContainer[str]
+    state_layout: str
+    forced: bool
+    config_version: int
+    key_epoch: int
+    boot_binary: str
+    def __init__(self, old_pid: _Optional[int] = ..., pid: _Optional[int] = ..., old_binary: _Optional[str] = ..., binary: _Optional[str] = ..., stop_seconds: _Optional[float] = ..., down_seconds: _Optional[float] = ..., tables: _Optional[_Iterable[str]] = ..., state_layout: _Optional[str] = ..., forced: _Optional[bool] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., boot_binary: _Optional[str] = ...) -> None: ...

@@ -124,6 +124,16 @@ class AdminStub:
                 request_serializer=synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.SerializeToString,
                 response_deserializer=synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.FromString,
                 _registered_method=True)
+        self.RestartDataplane = channel.unary_unary(
+                '/synwall.v1.Admin/RestartDataplane',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.RestartDataplaneRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.DataplaneRestart.FromString,
+                _registered_method=True)
+        self.UpgradeDataplane = channel.unary_unary(
+                '/synwall.v1.Admin/UpgradeDataplane',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.UpgradeDataplaneRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.DataplaneRestart.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -256,6 +266,30 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RestartDataplane(self, request, context):
+        """Stop the dataplane cleanly (SIGTERM; SIGKILL after 10 s) and start it again with the same
+        start-time settings; the new one takes the tables over from the state file, so spliced
+        connections go on. The running configuration and the keys are applied again. One restart
+        or upgrade at a time: another one under way is ABORTED; a dataplane that is not running
+        (down, or being restarted after it ended) is UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpgradeDataplane(self, request, context):
+        """The same with another synwall-dp binary, checked first: an absolute path of an
+        executable regular file (else INVALID_ARGUMENT), whose `--state-layout` line must equal
+        the running binary's (else FAILED_PRECONDITION naming both, nothing stopped, unless
+        force). If it does not start, or does not take the running configuration, the running
+        binary is started again (it takes the tables over again) and the call is
+        FAILED_PRECONDITION with the new one's last log lines. The boot file's [dataplane]
+        binary is left as it is: a cold start, or a restart after a crash, runs that one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -348,6 +382,16 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.SaveConfig,
                     request_deserializer=synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.FromString,
                     response_serializer=synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.SerializeToString,
+            ),
+            'RestartDataplane': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestartDataplane,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.RestartDataplaneRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.DataplaneRestart.SerializeToString,
+            ),
+            'UpgradeDataplane': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpgradeDataplane,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.UpgradeDataplaneRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.DataplaneRestart.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -836,6 +880,60 @@ class Admin:
             '/synwall.v1.Admin/SaveConfig',
             synwall_dot_v1_dot_admin__pb2.SaveConfigRequest.SerializeToString,
             synwall_dot_v1_dot_admin__pb2.SaveConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestartDataplane(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/RestartDataplane',
+            synwall_dot_v1_dot_admin__pb2.RestartDataplaneRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.DataplaneRestart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpgradeDataplane(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/UpgradeDataplane',
+            synwall_dot_v1_dot_admin__pb2.UpgradeDataplaneRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.DataplaneRestart.FromString,
             options,
             channel_credentials,
             insecure,

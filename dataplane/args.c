@@ -113,7 +113,7 @@ static const char usage[] =
 static int
 parse_port_ref(const char *opt, const char *s, uint16_t *id, const char **name)
 {
-	uint32_t v;
+	uint32_t v = 0;
 
 	if (*s == '\0')
 		return bad(opt, "empty port");

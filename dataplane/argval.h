@@ -51,7 +51,7 @@ parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *ou
 static inline int
 parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (parse_u64(opt, s, lo, hi, &v) < 0)
 		return -1;

@@ -187,3 +187,51 @@ def test_download_goes_on_across_kill_9_under_synwalld(appliance, wire):
     assert total["proxy.established"] == 0, total
     assert total["proxy.to_client"] > 0 and total["cookie.failed"] == 0, total
     assert total["proxy.server_no_flow"] == 0, total
+
+
+def test_half_open_handshake_completes_across_a_restart(wire, tmp_path):
+    """A handshake pending in the syncache when synwall-dp stops completes against the
+    entry the next one took over (cookies are off: only the entry can complete it). The
+    client's ACK of the SYN-ACK is held back (nftables in the client namespace) until the
+    new process runs; then the client's next segments (its ACK of a retransmitted SYN-ACK,
+    or its zero-window probe) find the entry."""
+    import os
+    import subprocess
+    import sys
+
+    from synlab.wire import REPO, nft_load, sh
+
+    state = tmp_path / "tables"
+    opts = args(state) + ["--syncookies", "0"]
+    wire.start_httpd(SERVER_IP)
+    wire.start(tmp_path, opts)
+    nft_load(wire.client_ns, """
+table inet hold {
+    chain output {
+        type filter hook output priority 0; policy accept;
+        tcp dport 80 tcp flags & (syn | ack | rst | fin) == ack drop
+    }
+}
+""")
+    code = f"""
+import socket
+from synlab.client import HELLO, read_hello
+s = socket.create_connection(({SERVER_IP!r}, 80), timeout=30)
+print("connected", flush=True)
+s.sendall(b"GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+print("answered" if read_hello(s).endswith(HELLO) else "wrong", flush=True)
+"""
+    p = subprocess.Popen(["ip", "netns", "exec", wire.client_ns, sys.executable, "-c", code],
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         stdout=subprocess.PIPE, text=True)
+    wire.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+    assert p.stdout.readline().strip() == "connected"
+    first = wire.stop()["total"]
+    assert first["syncache.added"] == 1 and first["syncache.completed"] == 0, first
+    wire.start(tmp_path, opts)
+    assert "0 flows and 1 syncache entries taken over" in wire.log(), wire.log()
+    sh("nft", "delete", "table", "inet", "hold", ns=wire.client_ns)
+    assert p.stdout.readline().strip() == "answered"
+    total = wire.stop()["total"]
+    assert total["syncache.completed"] == 1 and total["syncache.recvcookie"] == 0, total
+    assert total["proxy.established"] == 1, total

@@ -18,30 +18,32 @@ sw_flowtab_memsize(uint32_t flows)
 	return sw_ctab_memsize(sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS);
 }
 
-int
-sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
+/* ft over mem: a new table (fresh), or the one another process left there. */
+static int
+flowtab_over(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed, bool fresh)
 {
+	uint32_t hashsize = sw_flowtab_hashsize(flows);
+
 	memset(ft, 0, sizeof(*ft));
 	ft->limit = flows;
 	ft->idle_min_ms = SW_FLOW_IDLE_TIMEOUT_MS;
-	if (sw_ctab_init(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
-			 seed) != 0)
+	if ((fresh ? sw_ctab_init(&ft->tab, mem, hashsize, SW_FLOW_BUCKET_SLOTS, seed)
+		   : sw_ctab_attach(&ft->tab, mem, hashsize, SW_FLOW_BUCKET_SLOTS, seed)) != 0)
 		return -1;
 	ft->tab.uncounted = SW_FLOW_CLOSING;    /* sw_flowtab_closing */
 	return 0;
 }
 
 int
+sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
+{
+	return flowtab_over(ft, mem, flows, seed, true);
+}
+
+int
 sw_flowtab_attach(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed)
 {
-	memset(ft, 0, sizeof(*ft));
-	ft->limit = flows;
-	ft->idle_min_ms = SW_FLOW_IDLE_TIMEOUT_MS;
-	if (sw_ctab_attach(&ft->tab, mem, sw_flowtab_hashsize(flows), SW_FLOW_BUCKET_SLOTS,
-			   seed) != 0)
-		return -1;
-	ft->tab.uncounted = SW_FLOW_CLOSING;
-	return 0;
+	return flowtab_over(ft, mem, flows, seed, false);
 }
 
 static int

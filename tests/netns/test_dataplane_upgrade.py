@@ -6,17 +6,14 @@ most. Real Linux stacks on both sides (synlab.wire)."""
 
 import re
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from synlab.httpd import blob_sha256
 from synlab.wire import DP, SERVER_IP
 from synwall import cli
-from tests.controller.ctlharness import Env
-from tests.netns.test_restart import Download
+from tests.netns.appliance import Download, supervised
 
 MB = 1 << 20
 # What "a few seconds" is here: a busy 2-core VM; the measured gaps are printed (-s).
@@ -25,18 +22,8 @@ MAX_DOWN_S = 5.0
 
 @pytest.fixture
 def appliance(wire, tmp_path):
-    """synwalld (in-process) supervising a real synwall-dp on the wire's two ports, port 80
-    protected."""
-    run = Path(tempfile.mkdtemp(prefix="swup", dir="/tmp"))
-    ports = ("net_af_packet0,iface=%s" % wire.outside_if,
-             "net_af_packet1,iface=%s" % wire.inside_if)
-    env = Env("real", tmp_path, run, ports=ports)
-    wire.start_httpd(SERVER_IP)
-    env.start()
-    assert cli.main(["--socket", str(env.socket_path), "policy", "set", "80", "proxy"]) == 0
-    yield env
-    env.close()
-    shutil.rmtree(run, ignore_errors=True)
+    """synwalld supervising synwall-dp, port 80 protected."""
+    yield from supervised(wire, tmp_path, "swup")
 
 
 def synwallctl(capsys, env, *args):

@@ -21,6 +21,7 @@ from synlab.httpd import blob_sha256
 from synlab.wire import SERVER_IP, SERVER_IP6
 from synwall import cli
 from tests.controller.ctlharness import Env
+from tests.netns.appliance import Download
 
 MB = 1 << 20
 
@@ -49,29 +50,6 @@ def synwallctl(env, *args):
 
 def counters(env):
     return env.client().counters().total
-
-
-class Download(threading.Thread):
-    """A paced download in the client namespace, in the background."""
-
-    def __init__(self, wire, addr, size, seconds):
-        super().__init__(daemon=True)
-        self.wire, self.addr, self.size, self.seconds = wire, addr, size, seconds
-        self.result = None
-        self.error = None
-
-    def run(self):
-        try:
-            self.result = self.wire.client("paced_download", self.addr, self.size, self.seconds,
-                                           timeout=120)
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            self.error = e
-
-    def sha256(self):
-        self.join(90)
-        assert not self.is_alive(), "the download did not finish"
-        assert self.error is None, self.error
-        return self.result
 
 
 @pytest.mark.parametrize("addr", [SERVER_IP, SERVER_IP6], ids=["ipv4", "ipv6"])

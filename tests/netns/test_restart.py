@@ -3,41 +3,21 @@ region of another layout. synwall-dp keeps its tables in a state file (--state) 
 next synwall-dp on it takes over; real Linux stacks on both sides, transfers checked byte
 for byte (SHA-256)."""
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from synlab.httpd import blob_sha256
-from synlab.wire import SERVER_IP, SERVER_IP6
-from synwall import cli
+from synlab.wire import REPO, SERVER_IP, SERVER_IP6, nft_load, sh
+from tests.netns.appliance import Download, supervised
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 MB = 1 << 20
-
-
-class Download(threading.Thread):
-    """A paced download in the client namespace, in the background."""
-
-    def __init__(self, wire, addr, size, seconds):
-        super().__init__(daemon=True)
-        self.wire, self.addr, self.size, self.seconds = wire, addr, size, seconds
-        self.result = None
-        self.error = None
-
-    def run(self):
-        try:
-            self.result = self.wire.client("paced_download", self.addr, self.size, self.seconds,
-                                           timeout=120)
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            self.error = e
-
-    def sha256(self):
-        self.join(90)
-        assert not self.is_alive(), "the download did not finish"
-        assert self.error is None, self.error
-        return self.result
 
 
 def args(state):
@@ -143,31 +123,14 @@ def test_a_region_of_another_layout_is_not_taken_over(wire, tmp_path):
 
 @pytest.fixture
 def appliance(wire, tmp_path):
-    """synwalld (in-process) supervising a real synwall-dp on the wire's two ports, port 80
-    protected; it gives the dataplane its state file in the runtime directory."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from tests.controller.ctlharness import Env
-
-    run = Path(tempfile.mkdtemp(prefix="swrs", dir="/tmp"))
-    ports = ("net_af_packet0,iface=%s" % wire.outside_if,
-             "net_af_packet1,iface=%s" % wire.inside_if)
-    env = Env("real", tmp_path, run, ports=ports)
-    wire.start_httpd(SERVER_IP)
-    env.start()
-    assert cli.main(["--socket", str(env.socket_path), "policy", "set", "80", "proxy"]) == 0
-    yield env
-    env.close()
-    shutil.rmtree(run, ignore_errors=True)
+    """synwalld supervising synwall-dp, port 80 protected; it gives the dataplane its state
+    file in the runtime directory."""
+    yield from supervised(wire, tmp_path, "swrs")
 
 
 def test_download_goes_on_across_kill_9_under_synwalld(appliance, wire):
     """The operator's case: synwalld notices the dataplane's death and starts it again on the
     same state file; the download that was going on finishes byte-exact."""
-    import os
-
     size = 8 * MB
     c = appliance.client()
     pid = c.status().dataplane_pid
@@ -195,12 +158,6 @@ def test_half_open_handshake_completes_across_a_restart(wire, tmp_path):
     client's ACK of the SYN-ACK is held back (nftables in the client namespace) until the
     new process runs; then the client's next segments (its ACK of a retransmitted SYN-ACK,
     or its zero-window probe) find the entry."""
-    import os
-    import subprocess
-    import sys
-
-    from synlab.wire import REPO, nft_load, sh
-
     state = tmp_path / "tables"
     opts = args(state) + ["--syncookies", "0"]
     wire.start_httpd(SERVER_IP)

@@ -136,8 +136,10 @@ def test_upgrade_to_a_binary_of_the_same_layout(env_factory, capsys):
     # a restart after a crash starts from the boot file: its binary, on the same tables
     pid = env.dp_pid()
     os.kill(pid, signal.SIGKILL)
-    assert wait_for(lambda: c.status().dataplane_running and c.status().dataplane_pid != pid,
-                    20)
+    # the supervisor's restart done: counted, its dataplane running (not one status in
+    # between, with a new pid and the restart not yet accounted)
+    assert wait_for(lambda: (lambda s: s.dataplane_running and s.dataplane_pid != pid and
+                             s.dataplane_restarts == 1)(c.status()), 20)
     st = c.status()
     assert (st.dataplane_binary, st.restart_pending, st.dataplane_restarts) == (
         boot_binary, [], 1)

@@ -65,6 +65,8 @@ struct sw_app {
 	struct sw_worker *workers[SW_MAX_WORKERS];
 	struct sw_learn_table *learn;   /* the workers' learned server profiles */
 	struct sw_state *state;         /* --state: where the tables live (NULL: rte_malloc) */
+	/* main thread, at start: a bitmap of the server ports of the flows taken over */
+	uint64_t adopted_ports[65536 / 64];
 	struct sw_cfg_domain cfg;
 	/* written by the signal handler and the control loop, read by every loop */
 	volatile bool quit;

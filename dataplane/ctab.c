@@ -371,32 +371,102 @@ nslots_of(const struct sw_ctab *t)
 	return t->hashsize * t->bucketlimit;
 }
 
-static inline int
-live_slot(const struct sw_ctab *t, uint32_t idx)
+/* Is bucket b's header one the table's code could have written: at most bucketlimit live
+ * entries, of them at most all fresh, an order that is a permutation of the slots whose
+ * first `count` carry a signature and the rest none, no signature past bucketlimit? */
+static int
+bucket_fits(const struct sw_ctab *t, uint32_t b)
 {
-	return idx < nslots_of(t) && sw_ctab_sigs(t, idx / t->bucketlimit)[idx % t->bucketlimit] != 0;
+	const uint16_t *sigs = sw_ctab_sigs(t, b);
+	const uint8_t *ord = sw_ctab_order(t, b);
+	const uint8_t *cnt = sw_ctab_meta(t, b) + t->count_off;
+	uint64_t seen[4] = { 0, 0, 0, 0 };
+	uint32_t s;
+
+	if (cnt[0] > t->bucketlimit || cnt[1] > cnt[0])
+		return 0;
+	for (s = 0; s < t->bucketlimit; s++) {
+		uint8_t o = ord[s];
+
+		if (o >= t->bucketlimit || (seen[o >> 6] >> (o & 63) & 1))
+			return 0;
+		seen[o >> 6] |= 1ull << (o & 63);
+		if ((sigs[o] != 0) != (s < cnt[0]))
+			return 0;
+	}
+	for (s = t->bucketlimit; s < t->sig_slots; s++)
+		if (sigs[s] != 0)
+			return 0;
+	return 1;
 }
 
-/* Do the saved scalars describe the table as its bucket headers do: as many live entries,
- * an age list whose ends are live and ends there? (A clean stop saved them after the last
- * write, and marked the region clean after that: this is a check of the saving, not of
- * every link, which would cost a walk of the table in the order of its ages.) */
+/*
+ * Do the saved scalars and the bucket headers describe one table the code could have left?
+ * A clean stop saved the scalars after its last write and marked the region clean after
+ * that, so this guards against a region that is not what its header says (a bug, a stray
+ * write): in one pass in memory order, never a walk of the age list (a cache miss per
+ * entry, nor a look at a neighbour's bucket). Every bucket header fits (bucket_fits); the
+ * live entries are as many as saved; each one's neighbours on the age list are NIL or slots
+ * of the table other than its own; exactly one has no previous entry, the saved head, and
+ * one no next, the saved tail; and the links add up: on one list every live entry but the
+ * head is exactly one entry's next, and every one but the tail exactly one's previous, so
+ * the sums and XORs of the nexts and of the previouses equal those of the live entries less
+ * the head and less the tail (a link to a free slot, or two links to one entry, changes
+ * them). Sums and XORs are a check, not a proof: what passes them and is still wrong would
+ * take a deliberate forgery of the file, which is root's and locked.
+ */
 static int
 saved_fits(const struct sw_ctab *t, const struct sw_ctab_saved *s)
 {
-	uint32_t live = 0, b;
+	uint64_t sum_live = 0, sum_next = 0, sum_prev = 0;
+	uint32_t xor_live = 0, xor_next = 0, xor_prev = 0;
+	uint32_t live = 0, heads = 0, tails = 0, nslots = nslots_of(t), b, k;
 
-	if (s->count > nslots_of(t))
+	if (s->count > nslots)
 		return 0;
-	for (b = 0; b < t->hashsize; b++)
-		live += sw_ctab_bucket_count(t, b);
+	for (b = 0; b < t->hashsize; b++) {
+		const uint8_t *ord = sw_ctab_order(t, b);
+
+		if (!bucket_fits(t, b))
+			return 0;
+		for (k = 0; k < sw_ctab_bucket_count(t, b); k++) {
+			uint32_t idx = b * t->bucketlimit + ord[k];
+			const struct sw_ctab_hdr *h = slot_hdr(t, idx);
+
+			if (h->v6 > 1)
+				return 0;
+			live++;
+			sum_live += idx;
+			xor_live ^= idx;
+			if (h->age_prev == SW_CTAB_NIL) {
+				heads++;
+				if (idx != s->age_head)
+					return 0;
+			} else if (h->age_prev < nslots && h->age_prev != idx) {
+				sum_prev += h->age_prev;
+				xor_prev ^= h->age_prev;
+			} else {
+				return 0;
+			}
+			if (h->age_next == SW_CTAB_NIL) {
+				tails++;
+				if (idx != s->age_tail)
+					return 0;
+			} else if (h->age_next < nslots && h->age_next != idx) {
+				sum_next += h->age_next;
+				xor_next ^= h->age_next;
+			} else {
+				return 0;
+			}
+		}
+	}
 	if (live != s->count)
 		return 0;
-	if (s->count == 0)
+	if (live == 0)
 		return s->age_head == SW_CTAB_NIL && s->age_tail == SW_CTAB_NIL;
-	return live_slot(t, s->age_head) && live_slot(t, s->age_tail) &&
-	       slot_hdr(t, s->age_head)->age_prev == SW_CTAB_NIL &&
-	       slot_hdr(t, s->age_tail)->age_next == SW_CTAB_NIL;
+	return heads == 1 && tails == 1 &&
+	       sum_next == sum_live - s->age_head && xor_next == (xor_live ^ s->age_head) &&
+	       sum_prev == sum_live - s->age_tail && xor_prev == (xor_live ^ s->age_tail);
 }
 
 /* Does the live-looking slot (b, s) hold the entry its signature says: a key whose hash (or
@@ -525,6 +595,8 @@ sw_ctab_adopt(struct sw_ctab *t, const struct sw_ctab_saved *saved,
 
 			if (t->uncounted == 0 || h->user[0] != t->uncounted)
 				sw_srcq_add(&t->srcq, h->v6, sw_ctab_src(t, h));
+			if (ops->kept != NULL)
+				ops->kept(h, ops->arg);
 		}
 	}
 	for (i = 0; i < ngroups(t->hashsize); i++)

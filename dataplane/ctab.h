@@ -135,11 +135,13 @@ struct sw_ctab_saved {
 /* What a rebuild needs of the owner: whether a slot that looks live holds an entry of its
  * (one being written when the last owner died may not), an entry's age, for the bucket's
  * order and the age list (older first), and the owner's second choice of hash for a key,
- * if it has one (the flow table's two buckets; NULL: none). */
+ * if it has one (the flow table's two buckets; NULL: none). And, rebuilt or not, what the
+ * owner does with each entry taken over (NULL: nothing), in the pass that counts them. */
 struct sw_ctab_rebuild_ops {
 	int (*valid)(const void *e, void *arg);
 	uint64_t (*age)(const void *e, void *arg);
 	uint32_t (*hash2)(uint32_t hash);
+	void (*kept)(const void *e, void *arg);
 	void *arg;
 };
 

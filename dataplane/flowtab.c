@@ -46,6 +46,11 @@ sw_flowtab_attach(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t see
 	return flowtab_over(ft, mem, flows, seed, false);
 }
 
+struct adopting {
+	uint32_t now_ms;
+	uint64_t *server_ports;
+};
+
 static int
 flow_valid(const void *e, void *arg)
 {
@@ -60,17 +65,28 @@ static uint64_t
 flow_age(const void *e, void *arg)
 {
 	const struct sw_flow *f = e;
-	uint32_t now = *(const uint32_t *)arg;
+	const struct adopting *a = arg;
 
-	return (uint64_t)(UINT32_MAX - (now - f->last_ms));
+	return (uint64_t)(UINT32_MAX - (a->now_ms - f->last_ms));
+}
+
+static void
+flow_kept(const void *e, void *arg)
+{
+	const struct sw_flow *f = e;
+	const struct adopting *a = arg;
+
+	a->server_ports[f->hdr.dport >> 6] |= 1ull << (f->hdr.dport & 63);
 }
 
 int64_t
 sw_flowtab_adopt(struct sw_flowtab *ft, const struct sw_ctab_saved *saved, uint32_t now_ms,
-		 int *rebuilt)
+		 uint64_t *server_ports, int *rebuilt)
 {
+	struct adopting a = { .now_ms = now_ms, .server_ports = server_ports };
 	const struct sw_ctab_rebuild_ops ops = {
-		.valid = flow_valid, .age = flow_age, .hash2 = sw_flowtab_hash2, .arg = &now_ms,
+		.valid = flow_valid, .age = flow_age, .hash2 = sw_flowtab_hash2,
+		.kept = server_ports != NULL ? flow_kept : NULL, .arg = &a,
 	};
 
 	return sw_ctab_adopt(&ft->tab, saved, &ops, rebuilt);

@@ -110,10 +110,12 @@ uint32_t sw_flowtab_hashsize(uint32_t flows);
 size_t sw_flowtab_memsize(uint32_t flows);
 int sw_flowtab_init(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed);
 /* Taking over the flow table another process left in mem (ctab.h: sw_ctab_attach, then the
- * quotas, then sw_flowtab_adopt; state.h). now_ms: the clock the flows' times are on. */
+ * quotas, then sw_flowtab_adopt; state.h). now_ms: the clock the flows' times are on.
+ * server_ports (NULL: not wanted): a bitmap of the 65536 TCP ports, where the server port
+ * of every flow taken over is set. */
 int sw_flowtab_attach(struct sw_flowtab *ft, void *mem, uint32_t flows, uint32_t seed);
 int64_t sw_flowtab_adopt(struct sw_flowtab *ft, const struct sw_ctab_saved *saved,
-			 uint32_t now_ms, int *rebuilt);
+			 uint32_t now_ms, uint64_t *server_ports, int *rebuilt);
 
 /*
  * Each flow has two candidate buckets, from `hash` and from sw_flowtab_hash2(hash), and goes

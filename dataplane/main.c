@@ -155,6 +155,28 @@ create_workers(struct sw_app *app)
 	return 0;
 }
 
+/* Server ports of flows taken over that the configuration we start with does not protect
+ * (a restart with other --protect ranges, or none until the controller's arrive): their
+ * flows are translated until they end, as after a change of mode (SW_PORTF_FLOWS), rather
+ * than bridged untranslated, which would break every one of them. */
+static void
+mark_adopted_ports(struct sw_app *app)
+{
+	struct sw_config *c = app->args.cfg;
+	unsigned int p, marked = 0;
+
+	for (p = 0; p < 65536; p++) {
+		if (!(app->adopted_ports[p >> 6] >> (p & 63) & 1) ||
+		    sw_mode_protected(c->port_mode[p]))
+			continue;
+		c->port_flags[p] |= SW_PORTF_FLOWS;
+		marked++;
+	}
+	if (marked != 0)
+		printf("synwall-dp: %u server port(s) of flows taken over are not protected: "
+		       "those flows are still translated until they end\n", marked);
+}
+
 static void
 free_workers(struct sw_app *app)
 {
@@ -255,6 +277,8 @@ main(int argc, char **argv)
 
 	if (create_workers(app) < 0)
 		goto out;
+	/* nothing reads the configuration yet: it is still ours to finish */
+	mark_adopted_ports(app);
 	if (sw_ports_init(app) < 0)
 		goto stop_ports;
 	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore, "

@@ -110,7 +110,8 @@ tables_from_state(struct sw_worker *w, struct sw_app *app, uint16_t q)
 	    setup_quotas(&w->lc, a) != 0)
 		return -1;
 	sc_lost = sw_syncache_adopt(&w->lc.sc, st->clean ? &sw->sc : NULL, now, &sc_rebuilt);
-	ft_lost = sw_flowtab_adopt(&w->lc.ft, st->clean ? &sw->ft : NULL, now, &ft_rebuilt);
+	ft_lost = sw_flowtab_adopt(&w->lc.ft, st->clean ? &sw->ft : NULL, now, app->adopted_ports,
+				   &ft_rebuilt);
 	if (sc_lost < 0 || ft_lost < 0)
 		return -1;
 	printf("synwall-dp: queue %u: %u flows and %u syncache entries taken over%s", q,

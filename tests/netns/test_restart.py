@@ -57,6 +57,32 @@ def test_download_goes_on_across_kill_9(wire, tmp_path, addr):
     assert gap < 10, gap
 
 
+def test_flows_of_a_port_no_longer_protected_go_on(wire, tmp_path):
+    """A restart whose command line protects no port (the controller's policies not yet
+    pushed, or other ranges): the flows taken over on port 80 are still translated until
+    they end, where bridging them untranslated would break them; new connections to the
+    port, now in `pass`, go straight to the server."""
+    state = tmp_path / "tables"
+    wire.start_httpd(SERVER_IP)
+    wire.start(tmp_path, args(state))
+    size = 6 * MB
+    d = Download(wire, SERVER_IP, size, 6)
+    d.start()
+    time.sleep(2)
+    wire.stop()
+    wire.start(tmp_path, ["--key", KEY, "--state", str(state)])
+    log = wire.log()
+    assert ("1 server port(s) of flows taken over are not protected: those flows are still "
+            "translated until they end") in log, log
+    assert d.sha256() == blob_sha256(size)
+    assert wire.client("sequential", SERVER_IP, 3)["ok"] == 3
+    total = wire.stop()["total"]
+    assert total["proxy.to_client"] > 0 and total["proxy.to_server"] > 0, total
+    assert total["proxy.established"] == 0, total
+    for name in ("proxy.server_no_flow", "proxy.reset_sent", "proxy.unexpected"):
+        assert total.get(name, 0) == 0, (name, total)
+
+
 def test_idle_connection_and_new_ones_across_a_clean_restart(wire, tmp_path):
     """A connection idle across a clean stop and start is answered after it, on the flow
     the new process took over from the saved tables, without a rebuild; new connections

@@ -57,6 +57,7 @@ take_over(const char *path, uint32_t flows, struct open_times *t, struct sw_stat
 {
 	struct sw_srcq_params p = { .v4_len = 32, .v6_len = 64, .limit = flows / 4,
 				    .key = { 1, 2 } };
+	static uint64_t ports[65536 / 64];      /* as synwall-dp's: the flows' server ports */
 	char note[320];
 	double t0 = now_ms();
 
@@ -73,7 +74,7 @@ take_over(const char *path, uint32_t flows, struct open_times *t, struct sw_stat
 			return -1;
 		t->attach = now_ms() - t0;
 		t0 = now_ms();
-		if (sw_flowtab_adopt(ft, st->clean ? &st->hdr->w[0].ft : NULL, 1000,
+		if (sw_flowtab_adopt(ft, st->clean ? &st->hdr->w[0].ft : NULL, 1000, ports,
 				     &t->rebuilt) < 0)
 			return -1;
 		t->adopt = now_ms() - t0;

@@ -32,7 +32,7 @@ key(struct sw_tuple *k, uint32_t i)
 {
 	memset(k, 0, sizeof(*k));
 	k->sport = (uint16_t)(10000 + i % 50000);
-	k->dport = 80;
+	k->dport = i % 5 == 1 ? 8443 : 80;
 	if (i % 4 == 3) {
 		unsigned int j;
 
@@ -109,17 +109,109 @@ check_consistent(const struct sw_flowtab *ft, bool ordered)
 	CHECK_EQ(t->srcq.live, t->count);
 }
 
-/* A second owner over the first one's memory: attach, quotas, adopt. */
+/* A second owner over the first one's memory: attach, quotas, adopt. The server ports of
+ * the flows taken over are exactly the two key() uses. */
 static int64_t
 take_over(struct sw_flowtab *ft2, void *mem, const struct sw_ctab_saved *saved, int *rebuilt)
 {
 	struct sw_srcq_params p = { .v4_len = 24, .v6_len = 64, .limit = 0,
 				    .key = { 0x1111, 0x2222 } };
+	uint64_t ports[65536 / 64];
+	unsigned int w, set = 0;
+	int64_t lost;
 
 	memset(ft2, 0xc3, sizeof(*ft2));
+	memset(ports, 0, sizeof(ports));
 	REQUIRE(sw_flowtab_attach(ft2, mem, FLOWS, SEED) == 0);
 	REQUIRE(sw_srcq_setup(&ft2->tab.srcq, &p) == 0);
-	return sw_flowtab_adopt(ft2, saved, NOW, rebuilt);
+	lost = sw_flowtab_adopt(ft2, saved, NOW, ports, rebuilt);
+	for (w = 0; w < 65536 / 64; w++)
+		set += (unsigned int)__builtin_popcountll(ports[w]);
+	if (ft2->tab.count > 0) {
+		CHECK_EQ(set, 2);
+		CHECK(ports[80 / 64] >> (80 % 64) & 1);
+		CHECK(ports[8443 / 64] >> (8443 % 64) & 1);
+	}
+	return lost;
+}
+
+/* Damage to a region marked clean, which its scalars alone would not show: refused, the
+ * table rebuilt from the slots, every flow found again. */
+static void
+clean_but_damaged(struct sw_flowtab *ft2, void *mem, uint32_t n, const char *what,
+		  void (*damage)(struct sw_ctab *t), int64_t lost)
+{
+	struct sw_ctab_saved saved;
+	uint32_t i;
+	int rebuilt;
+
+	SW_CTX(what);
+	sw_ctab_save(&ft2->tab, &saved);
+	damage(&ft2->tab);
+	CHECK_EQ(take_over(ft2, mem, &saved, &rebuilt), lost);
+	CHECK(rebuilt);
+	check_consistent(ft2, true);
+	for (i = 0; i < n; i++)
+		CHECK((find(ft2, i) == NULL) == (i % 7 == 0));
+}
+
+/* the first bucket with at least two live entries and a free slot */
+static uint32_t
+busy_bucket(const struct sw_ctab *t)
+{
+	uint32_t b;
+
+	for (b = 0; b < t->hashsize; b++)
+		if (sw_ctab_bucket_count(t, b) >= 2 && sw_ctab_bucket_count(t, b) < t->bucketlimit)
+			return b;
+	REQUIRE(0);
+	return 0;
+}
+
+static void
+damage_order(struct sw_ctab *t)
+{
+	uint8_t *ord = sw_ctab_order(t, busy_bucket(t));
+
+	ord[1] = ord[0];        /* not a permutation */
+}
+
+static void
+damage_fresh(struct sw_ctab *t)
+{
+	uint8_t *cnt = sw_ctab_meta(t, busy_bucket(t)) + t->count_off;
+
+	cnt[1] = (uint8_t)(cnt[0] + 1);
+}
+
+static void
+damage_free_sig(struct sw_ctab *t)
+{
+	uint32_t b = busy_bucket(t);
+
+	/* a signature on a free slot, the count as it was: the slot holds no entry of that
+	 * signature, and is the one the rebuild drops */
+	sw_ctab_sigs(t, b)[sw_ctab_order(t, b)[sw_ctab_bucket_count(t, b)]] = 0x4242;
+}
+
+static void
+damage_link_to_free(struct sw_ctab *t)
+{
+	uint32_t b = busy_bucket(t);
+	struct sw_ctab_hdr *h = sw_ctab_slot(t, b, sw_ctab_order(t, b)[0]);
+
+	h->age_next = b * t->bucketlimit + sw_ctab_order(t, b)[sw_ctab_bucket_count(t, b)];
+}
+
+static void
+damage_link_elsewhere(struct sw_ctab *t)
+{
+	struct sw_ctab_hdr *head = (void *)(t->slots + (size_t)t->age_head * 64);
+	struct sw_ctab_hdr *second = (void *)(t->slots + (size_t)head->age_next * 64);
+
+	/* the head skips its next one: every link to a live entry, one head, one tail, but
+	 * the second entry is nobody's next and the third is two entries' */
+	head->age_next = second->age_next;
 }
 
 /* every flow whose due time came goes */
@@ -179,6 +271,17 @@ test_clean_and_crash(void)
 	CHECK_EQ(take_over(&ft2, mem, &saved, &rebuilt), 0);
 	CHECK(rebuilt);
 	saved.count--;
+	check_consistent(&ft2, true);
+
+	clean_but_damaged(&ft2, mem, n, "clean, order no permutation", damage_order, 0);
+	clean_but_damaged(&ft2, mem, n, "clean, more fresh than live", damage_fresh, 0);
+	clean_but_damaged(&ft2, mem, n, "clean, a free slot signed", damage_free_sig, 1);
+	clean_but_damaged(&ft2, mem, n, "clean, a link to a free slot", damage_link_to_free, 0);
+	clean_but_damaged(&ft2, mem, n, "clean, a link that skips", damage_link_elsewhere, 0);
+	SW_CTX("clean and whole after all that: taken as saved");
+	sw_ctab_save(&ft2.tab, &saved);
+	CHECK_EQ(take_over(&ft2, mem, &saved, &rebuilt), 0);
+	CHECK(!rebuilt);
 	check_consistent(&ft2, true);
 
 	SW_CTX("crash");

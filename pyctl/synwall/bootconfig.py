@@ -68,7 +68,14 @@ class DataplaneSection:
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
     runtime_dir: str = "/run/synwall"
+    # the dataplane's tables (synwall-dp --state); None: runtime_dir/tables
+    state_file: str | None = None
     start_timeout: float = 30.0
+
+    @property
+    def tables_path(self) -> Path:
+        """The file the dataplane's tables live in, for the next dataplane to take over."""
+        return Path(self.state_file) if self.state_file else Path(self.runtime_dir) / "tables"
 
     @property
     def start_limits(self) -> model.StartLimits:
@@ -211,7 +218,7 @@ SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
                   "flows", "mbufs", "idle_timeout", "adopt_window", "source_prefix",
                   "source_flows", "source_halfopen", "unparsed", "args", "file_prefix",
-                  "state_dir", "runtime_dir", "start_timeout")
+                  "state_dir", "runtime_dir", "state_file", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
 # what synwall-dp does with frames whose TCP it cannot see (--unparsed)
 UNPARSED_RULES = ("drop", "pass")
@@ -228,7 +235,7 @@ CLIENT_ATTRS = ("CN", "OU")
 # file of 32 hex digits for a master secret. ([dataplane] eal, args, outside and inside may
 # hold paths too, but are only compared, as text, with the running ones.)
 PATH_KEYS: dict[str, tuple[str, ...]] = {
-    "dataplane": ("binary", "state_dir", "runtime_dir"),
+    "dataplane": ("binary", "state_dir", "runtime_dir", "state_file"),
     "keys": ("master_secret_file",),
     "api": ("unix_socket", "tls_cert", "tls_key", "tls_client_ca"),
 }
@@ -333,6 +340,11 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
     for k in ("state_dir", "runtime_dir"):
         v = sec.get(k, str, getattr(d, k))
         setattr(d, k, str(Path(v) if os.path.isabs(v) else base / v))
+    v = sec.get("state_file", str, None)
+    if v is not None:
+        if v == "" or v.endswith("/"):
+            raise sec.err("state_file", "%r names no file" % v)
+        d.state_file = str(Path(v) if os.path.isabs(v) else base / v)
     d.start_timeout = sec.get("start_timeout", float, d.start_timeout)
     if not 1 <= d.start_timeout <= 600:
         raise sec.err("start_timeout", "%g is out of range: 1..600 seconds" % d.start_timeout)
@@ -638,6 +650,14 @@ def check_host(boot: BootConfig, pci_devices: Path = PCI_DEVICES) -> list[BootCo
     elif not os.path.isfile(where) or not os.access(where, os.X_OK):
         problems.append(BootConfigError(boot.source, "dataplane.binary", "%s is not an "
                                         "executable file" % where))
+    if d.state_file is not None:
+        parent = Path(d.state_file).parent
+        if not parent.is_dir():
+            problems.append(BootConfigError(boot.source, "dataplane.state_file",
+                                            "its directory %s does not exist" % parent))
+        elif Path(d.state_file).is_dir():
+            problems.append(BootConfigError(boot.source, "dataplane.state_file",
+                                            "%s is a directory" % d.state_file))
     return problems
 
 

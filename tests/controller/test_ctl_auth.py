@@ -226,7 +226,7 @@ def test_a_grpc_client_sees_the_status_codes(env_factory, pki):
 PATH_CONFIGS = [
     ("keys", "master_secret_file"), ("api", "tls_cert"), ("api", "tls_key"),
     ("api", "tls_client_ca"), ("api", "unix_socket"), ("dataplane", "binary"),
-    ("dataplane", "state_dir"), ("dataplane", "runtime_dir"),
+    ("dataplane", "state_dir"), ("dataplane", "runtime_dir"), ("dataplane", "state_file"),
 ]
 
 

@@ -73,6 +73,32 @@ def test_dataplane_command_line_from_ports():
     assert "--ctl" in app
 
 
+def test_the_tables_file_is_the_runtime_dirs_unless_state_file_says(tmp_path):
+    from synwall.supervisor import Launcher
+
+    def state_arg(text, base=None):
+        app = Launcher(bootconfig.parse(text, "t.toml", base)).command([])
+        return app[app.index("--state") + 1]
+    assert state_arg('[dataplane]\nruntime_dir = "/run/sw-x"\n') == "/run/sw-x/tables"
+    assert state_arg('[dataplane]\nstate_file = "/dev/hugepages/sw.tables"\n') == \
+        "/dev/hugepages/sw.tables"
+    # relative to the file's directory, as every path
+    assert state_arg('[dataplane]\nstate_file = "t/sw.tables"\n', tmp_path) == \
+        str(tmp_path / "t" / "sw.tables")
+    for bad in ('""', '"/run/"'):
+        with pytest.raises(bootconfig.BootConfigError) as e:
+            parse("[dataplane]\nstate_file = %s\n" % bad)
+        assert "dataplane.state_file" in str(e.value) and "names no file" in str(e.value)
+    # --check: a directory that is not there, or a directory for the file
+    text = '[dataplane]\nbinary = %s\noutside = "net_null0"\ninside = "net_null1"\n' \
+        'state_file = "%%s"\n' % json.dumps(sys.executable)
+    assert [str(e) for e in bootconfig.check_host(parse(text % (tmp_path / "no" / "t")))] == [
+        "t.toml: dataplane.state_file: its directory %s does not exist" % (tmp_path / "no")]
+    assert [str(e) for e in bootconfig.check_host(parse(text % tmp_path))] == [
+        "t.toml: dataplane.state_file: %s is a directory" % tmp_path]
+    assert bootconfig.check_host(parse(text % (tmp_path / "t"))) == []
+
+
 IDLE = """
 [dataplane]
 idle_timeout = 7200

@@ -29,6 +29,9 @@ def test_status_never_shows_a_dead_dataplane_as_starting(env_factory, capsys):
     old = env.dp_pid()
     replace_dataplane(env, "exit 3\n")  # every restart fails: the supervisor keeps trying
     os.kill(old, signal.SIGKILL)
+    # dead once the kernel has ended it (a zombie, or reaped): until then it runs, and
+    # status may rightly show it
+    assert wait_for(lambda: proc_start_time(old) is None, 10), "the dataplane did not die"
     seen = set()
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:

@@ -1,5 +1,5 @@
-"""What the namespace tests of continuity share: a download in the background, and synwalld
-supervising a real synwall-dp on the wire's two ports."""
+"""What the namespace tests of continuity share: a download in the background, an idle
+connection, and synwalld supervising a real synwall-dp on the wire's two ports."""
 
 import shutil
 import tempfile
@@ -32,6 +32,33 @@ class Download(threading.Thread):
         assert not self.is_alive(), "the download did not finish"
         assert self.error is None, self.error
         return self.result
+
+
+IDLE_CLIENT = """
+import socket, sys
+from synlab.client import HELLO, read_hello
+s = socket.create_connection((sys.argv[1], 80), timeout=30)
+req = b"GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+s.sendall(req)
+print("answered", read_hello(s).endswith(HELLO), flush=True)
+for _ in sys.stdin:
+    s.sendall(req)
+    print("answered", read_hello(s).endswith(HELLO), flush=True)
+"""
+
+
+class IdleConnection:
+    """A keep-alive HTTP connection from the client namespace that sits idle between
+    requests: one at the start, one more at each poke()."""
+
+    def __init__(self, wire, addr):
+        self.proc = wire.spawn(wire.client_ns, IDLE_CLIENT, addr)
+        assert self.proc.expect("answered", 20) == "answered True"
+
+    def poke(self):
+        """Another request on the same connection: answered in full."""
+        self.proc.say()
+        assert self.proc.expect("answered", 20) == "answered True"
 
 
 def supervised(wire, tmp_path, prefix):

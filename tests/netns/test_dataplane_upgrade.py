@@ -1,8 +1,9 @@
 """The operator restarts and upgrades the real dataplane under synwalld (`synwallctl dataplane
 restart`, `dataplane upgrade BINARY`) in the middle of a download: each new synwall-dp takes
 the tables over from the state file, the download finishes byte-exact (SHA-256) on the flow
-it was on, without a new handshake, and the downtime synwallctl prints is a few seconds at
-most. Real Linux stacks on both sides (synlab.wire)."""
+it was on, without a new handshake, a connection idle across each is answered, and the
+downtime synwallctl prints is a few seconds at most. Real Linux stacks on both sides
+(synlab.wire)."""
 
 import re
 import shutil
@@ -13,7 +14,7 @@ import pytest
 from synlab.httpd import blob_sha256
 from synlab.wire import DP, SERVER_IP
 from synwall import cli
-from tests.netns.appliance import Download, supervised
+from tests.netns.appliance import Download, IdleConnection, supervised
 
 MB = 1 << 20
 # What "a few seconds" is here: a busy 2-core VM; the measured gaps are printed (-s).
@@ -48,9 +49,10 @@ def test_a_download_goes_on_across_a_restart_and_an_upgrade(appliance, wire, tmp
     size = 12 * MB
     d = Download(wire, SERVER_IP, size, 12)
     d.start()
+    idle = IdleConnection(wire, SERVER_IP)
     time.sleep(2.5)
     total = c.counters().total
-    assert total["proxy.established"] == 1 and total["proxy.flows"] == 1, total
+    assert total["proxy.established"] == 2 and total["proxy.flows"] == 2, total
     tables = appliance.runtime_dir / "tables"
 
     pid = c.status().dataplane_pid
@@ -59,8 +61,9 @@ def test_a_download_goes_on_across_a_restart_and_an_upgrade(appliance, wire, tmp
     new = c.status().dataplane_pid
     assert out.startswith("dataplane restarted: pid %d -> %d, %s\n" % (pid, new, DP)), out
     assert ("the new dataplane: --state %s: taking over the tables of pid %d (stopped cleanly)\n"
-            "the new dataplane: queue 0: 1 flows and 0 syncache entries taken over\n"
+            "the new dataplane: queue 0: 2 flows and 0 syncache entries taken over\n"
             % (tables, pid)) in out, out
+    idle.poke()
     time.sleep(2.5)
     total = c.counters().total
     assert total["proxy.established"] == 0 and total["proxy.to_client"] > 0, total
@@ -71,8 +74,9 @@ def test_a_download_goes_on_across_a_restart_and_an_upgrade(appliance, wire, tmp
         "dataplane upgraded: pid %d -> %d, %s -> %s\n" % (new, c.status().dataplane_pid, DP,
                                                           copy) in out, out
     assert ("taking over the tables of pid %d (stopped cleanly)\n"
-            "the new dataplane: queue 0: 1 flows and 0 syncache entries taken over\n"
+            "the new dataplane: queue 0: 2 flows and 0 syncache entries taken over\n"
             % new) in out, out
+    idle.poke()
     print("\ndataplane restart: down %.3f s (stopped in %.3f s); upgrade: down %.3f s "
           "(stopped in %.3f s)" % (restart_down, restart_stop, upgrade_down, upgrade_stop))
 

@@ -14,7 +14,7 @@ import pytest
 
 from synlab.httpd import blob_sha256
 from synlab.wire import REPO, SERVER_IP, SERVER_IP6, nft_load, sh
-from tests.netns.appliance import Download, supervised
+from tests.netns.appliance import Download, IdleConnection, supervised
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 MB = 1 << 20
@@ -156,12 +156,14 @@ def appliance(wire, tmp_path):
 
 def test_download_goes_on_across_kill_9_under_synwalld(appliance, wire):
     """The operator's case: synwalld notices the dataplane's death and starts it again on the
-    same state file; the download that was going on finishes byte-exact."""
+    same state file; the download that was going on finishes byte-exact, and a connection
+    idle across it is answered."""
     size = 8 * MB
     c = appliance.client()
     pid = c.status().dataplane_pid
     d = Download(wire, SERVER_IP, size, 8)
     d.start()
+    idle = IdleConnection(wire, SERVER_IP)
     time.sleep(2.5)
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -171,6 +173,7 @@ def test_download_goes_on_across_kill_9_under_synwalld(appliance, wire):
             break
         time.sleep(0.1)
     assert st.dataplane_pid not in (0, pid), st
+    idle.poke()
     assert d.sha256() == blob_sha256(size)
     total = c.counters().total
     assert total["proxy.established"] == 0, total

@@ -27,7 +27,7 @@ from .dpdk import DP_BIN, TESTPMD, Hugepages, Memory, loadavg
 
 REPO = Path(__file__).resolve().parents[1]
 ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
-       "profile"]
+       "profile", "restart"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif name == "profile":
                     from . import profile
                     sec = profile.m_profile(ctx)
+                elif name == "restart":
+                    from . import restart
+                    sec = restart.m_restart(ctx)
                 else:
                     sec = getattr(suite, f"m_{name}")(ctx)
                 results["sections"][name] = sec

@@ -42,13 +42,16 @@ class Sizes:
     mem_sc_syns: int = 1 << 20                  # distinct SYNs that fill the big syncache
     linux_syns: int = 65536        # distinct SYNs in the namespace comparison's file
     linux_loops: int = 8           # tcpreplay --loop
+    restart_flows: tuple = (1000, 1000000)      # flows in the tables across a restart
+    restart_probe_s: tuple = (1.5, 2.0)         # probing before it, and after it is over
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(syn_pcap=4096, valid_acks=4096, handshakes=2048, data_frames=4096,
                    data_flows=(1000, 4000, 16000), mem_flows=(8192, 65536),
                    mem_sc=((1024, 8), (8192, 8)), mem_sc_syns=65536, linux_syns=4096,
-                   linux_loops=4)
+                   linux_loops=4, restart_flows=(1000, 16000),
+                   restart_probe_s=(0.5, 0.5))
 
 
 @dataclass

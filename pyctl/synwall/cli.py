@@ -15,8 +15,10 @@
     config validate FILE | apply FILE
     config show | diff | save    the running config as a boot file; against the boot file;
                                  into the boot file (the file before kept as FILE.bak)
-    dataplane restart            stop the dataplane cleanly and start it again: it takes the
-                                 tables over (connections go on); says how long it was down
+    dataplane restart [--force]  stop the dataplane cleanly and start it again: it takes the
+                                 tables over (connections go on); says how long it was down;
+                                 refused if its binary was replaced by one of another state
+                                 layout (--force: the tables start empty)
     dataplane upgrade BINARY [--force]
                                  the same with another synwall-dp, whose state layout must be
                                  the running one's (--force: the tables start empty); the old
@@ -452,7 +454,7 @@ def cmd_config(c: Client, a: argparse.Namespace) -> int:
 
 def cmd_dataplane(c: Client, a: argparse.Namespace) -> int:
     if a.action == "restart":
-        r = c.restart_dataplane()
+        r = c.restart_dataplane(a.force)
     else:
         binary = a.binary
         if not c.tls and not os.path.isabs(binary):
@@ -569,7 +571,10 @@ def build_parser() -> Parser:
     p = sub.add_parser("dataplane", help="restart or upgrade synwall-dp, connections kept")
     ds = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     ds.required = True
-    ds.add_parser("restart", help="stop it cleanly and start it again on the same tables")
+    s = ds.add_parser("restart", help="stop it cleanly and start it again on the same tables")
+    s.add_argument("--force", action="store_true",
+                   help="even if its binary's file now holds a synwall-dp of another state "
+                   "layout (replaced since it started): the tables start empty")
     s = ds.add_parser("upgrade", help="BINARY: restart it as another synwall-dp of the same "
                       "state layout")
     s.add_argument("binary", metavar="BINARY",

@@ -467,9 +467,11 @@ class Client:
         m = self._call("SaveConfig", pb.SaveConfigRequest())
         return SavedConfig(m.boot_file, m.backup_file, m.config_version)
 
-    def restart_dataplane(self) -> DataplaneRestart:
-        """Stop the dataplane cleanly and start it again (it takes the tables over)."""
-        return _restart(self._call("RestartDataplane", pb.RestartDataplaneRequest(),
+    def restart_dataplane(self, force: bool = False) -> DataplaneRestart:
+        """Stop the dataplane cleanly and start it again (it takes the tables over); force:
+        even if its binary's file now holds a program of another state layout (the tables
+        then start empty)."""
+        return _restart(self._call("RestartDataplane", pb.RestartDataplaneRequest(force=force),
                                    max(self.timeout, RESTART_TIMEOUT)))
 
     def upgrade_dataplane(self, binary: str, force: bool = False) -> DataplaneRestart:

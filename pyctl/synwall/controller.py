@@ -599,11 +599,13 @@ class Controller:
 
     # --- an operator's restart and upgrade of the dataplane -------------------------------
 
-    def restart_dataplane(self) -> DataplaneRestart:
+    def restart_dataplane(self, force: bool = False) -> DataplaneRestart:
         """Stop the dataplane cleanly and start it again with the same start-time settings;
         the new one takes the tables over. The running config and the keys are applied again,
-        as after any start."""
-        return self._operation("restart", None, False)
+        as after any start. If the binary's file now holds a program of another state layout
+        than the running one (replaced in place since it started), FailedPrecondition unless
+        force (the tables then start empty)."""
+        return self._operation("restart", None, force)
 
     def upgrade_dataplane(self, binary: str, force: bool = False) -> DataplaneRestart:
         """The same with another binary, whose state layout must be the running binary's
@@ -630,7 +632,49 @@ class Controller:
                 self._op_what = None
             self._op_lock.release()
 
-    def _check_layouts(self, running: str, binary: str, force: bool) -> tuple[str, bool]:
+    @staticmethod
+    def _program_layout(proc: DataplaneProcess) -> str | None:
+        """The state layout of the program the dataplane runs: /proc/PID/exe is the file it
+        was started from even when its path has since been given another (a package upgrade
+        replaces binaries in place). None if it cannot be run (not a synwall-dp that tells
+        its layout)."""
+        try:
+            return state_layout("/proc/%d/exe" % proc.pid)
+        except LayoutError:
+            return None
+
+    def _check_restart_layout(self, proc: DataplaneProcess, binary: str, force: bool) -> bool:
+        """A restart runs `binary` again: is it still a program of the running one's state
+        layout? Whether the restart is forced (it is not, or cannot be told);
+        FailedPrecondition (nothing stopped) for those without force."""
+        running = self._program_layout(proc)
+        if running is None:
+            return False    # the running program cannot be asked: nothing to compare with
+        refused = "nothing was stopped (with force, `synwallctl dataplane restart --force`, " \
+            "it restarts anyway, the tables starting empty)"
+        try:
+            now = state_layout(binary)
+        except LayoutError as e:
+            if not force:
+                raise FailedPrecondition("binary: %s, the running dataplane's binary, has been "
+                                         "replaced since it started: %s; %s"
+                                         % (binary, e, refused), "binary") from None
+            log.warning("restart forced: %s: the tables may start empty", e)
+            return True
+        if now != running:
+            if not force:
+                raise FailedPrecondition(
+                    "binary: %s has been replaced since the dataplane (pid %d) started from it:"
+                    " it now has state layout \"%s\", the running program \"%s\"; it could "
+                    "not take the tables over (every connection would be lost): %s"
+                    % (binary, proc.pid, now, running, refused), "binary")
+            log.warning("restart forced: %s now has state layout \"%s\", the running program "
+                        "\"%s\": the tables start empty", binary, now, running)
+            return True
+        return False
+
+    def _check_layouts(self, running: str, binary: str, force: bool,
+                       proc: DataplaneProcess | None = None) -> tuple[str, bool]:
         """The new binary's --state-layout line, and whether the upgrade is forced (layouts
         that differ, or one that cannot be told); FailedPrecondition (nothing stopped) for
         those without force."""
@@ -644,7 +688,8 @@ class Controller:
             log.warning("upgrade forced: %s: the tables start empty", e)
             return "", True
         try:
-            have = state_layout(running)
+            have = (self._program_layout(proc) if proc is not None else None) or \
+                state_layout(running)
         except LayoutError as e:
             if not force:
                 raise FailedPrecondition("the running binary's state layout cannot be told "
@@ -705,10 +750,13 @@ class Controller:
                 raise Unavailable("the dataplane is %s: it can be restarted once it runs" % (
                     "being restarted after it ended" if self.state == DataplaneState.STARTING
                     else "down"))
-            old_dp = self.running_dp
+            old_dp, running = self.running_dp, self.proc
+            assert running is not None
         new_dp = old_dp if binary is None else dataclasses.replace(old_dp, binary=binary)
-        layout, forced = ("", False) if binary is None else \
-            self._check_layouts(old_dp.binary, binary, force)
+        if binary is None:
+            layout, forced = "", self._check_restart_layout(running, old_dp.binary, force)
+        else:
+            layout, forced = self._check_layouts(old_dp.binary, binary, force, running)
         with self.lock:
             old = self.proc
             assert old is not None

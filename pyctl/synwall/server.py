@@ -459,7 +459,7 @@ class AdminService(pb_grpc.AdminServicer):
     @maps_errors
     def RestartDataplane(self, request: pb.RestartDataplaneRequest,
                          context: grpc.ServicerContext) -> pb.DataplaneRestart:
-        return restart_to_pb(self.ctl.restart_dataplane())
+        return restart_to_pb(self.ctl.restart_dataplane(request.force))
 
     @maps_errors
     def UpgradeDataplane(self, request: pb.UpgradeDataplaneRequest,

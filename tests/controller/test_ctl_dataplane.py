@@ -351,3 +351,53 @@ def test_a_dataplane_found_running_is_restarted_with_its_own_settings(env_factor
     st = c.status()
     assert [(p.key, p.running, p.boot) for p in st.restart_pending] == pending
     assert c.limits().hashsize == 1024 and flows(env) == FLOWS
+
+
+def test_a_restart_after_the_binary_was_replaced_in_place_is_refused(env_factory, tmp_path,
+                                                                     capsys):
+    """A package upgrade replaces the binary's file under the running dataplane (a new file
+    renamed over the path). A restart would run what the path holds now: of another state
+    layout, it could not take the tables over, so the restart is refused before anything
+    stops, naming both layouts: the one the running program tells (its /proc/PID/exe, the
+    file it started from) and the one the path's file tells. With --force it restarts."""
+    from synwall.supervisor import state_layout
+    from tests.controller.ctlharness import DP_BIN
+    env = env_factory("real")
+    binary = tmp_path / "synwall-dp"
+    binary.write_bytes(DP_BIN.read_bytes())
+    binary.chmod(0o755)
+    env.config_path.write_text(env.config_text.replace(json.dumps(str(DP_BIN)),
+                                                       json.dumps(str(binary))))
+    env.start()
+    c = env.client()
+    old = env.dp_pid()
+    running = state_layout(str(DP_BIN))
+    assert state_layout("/proc/%d/exe" % old) == running
+    # the same layout in the path's new file: a restart goes ahead
+    new = tmp_path / "synwall-dp.new"
+    new.write_bytes(DP_BIN.read_bytes())
+    new.chmod(0o755)
+    os.replace(new, binary)
+    rc, out, err = ctl(capsys, env, "dataplane", "restart")
+    assert rc == 0 and "taking over the tables of pid %d (stopped cleanly)" % old in out, err
+    old = env.dp_pid()
+    # another layout in the path's file
+    new.write_text('#!/bin/sh\nif [ "$1" = --state-layout ]; then\n'
+                   '    echo "%s"; exit 0\nfi\nexec %s "$@"\n' % (OTHER_LAYOUT, DP_BIN))
+    new.chmod(0o755)
+    os.replace(new, binary)
+    rc, out, err = ctl(capsys, env, "dataplane", "restart")
+    assert rc == 1 and out == "", (out, err)
+    assert err == ("synwallctl: binary: %s has been replaced since the dataplane (pid %d) "
+                   "started from it: it now has state layout \"%s\", the running program "
+                   "\"%s\"; it could not take the tables over (every connection would be "
+                   "lost): nothing was stopped (with force, `synwallctl dataplane restart "
+                   "--force`, it restarts anyway, the tables starting empty)\n"
+                   % (binary, old, OTHER_LAYOUT, running)), err
+    st = c.status()
+    assert (st.dataplane_pid, st.dataplane_state) == (old, "running")
+    assert proc_start_time(old) is not None
+    rc, out, err = ctl(capsys, env, "--json", "dataplane", "restart", "--force")
+    assert rc == 0, err
+    r = json.loads(out)
+    assert r["forced"] and r["old_pid"] == old and r["pid"] == env.dp_pid() != old, r

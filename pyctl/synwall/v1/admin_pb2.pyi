@@ -385,8 +385,10 @@ class SaveConfigResponse(_message.Message):
     def __init__(self, boot_file: _Optional[str] = ..., backup_file: _Optional[str] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class RestartDataplaneRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("force",)
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    force: bool
+    def __init__(self, force: _Optional[bool] = ...) -> None: ...
 
 class UpgradeDataplaneRequest(_message.Message):
     __slots__ = ("binary", "force")

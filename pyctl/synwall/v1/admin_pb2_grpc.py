@@ -271,7 +271,10 @@ class AdminServicer:
         start-time settings; the new one takes the tables over from the state file, so spliced
         connections go on. The running configuration and the keys are applied again. One restart
         or upgrade at a time: another one under way is ABORTED; a dataplane that is not running
-        (down, or being restarted after it ended) is UNAVAILABLE.
+        (down, or being restarted after it ended) is UNAVAILABLE. If the binary's file now holds
+        a program of another state layout than the running one (replaced in place since it
+        started, as a package upgrade does), FAILED_PRECONDITION naming both, nothing stopped,
+        unless force.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

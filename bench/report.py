@@ -233,17 +233,23 @@ def target_rows(results: dict) -> list[tuple[str, str, str]]:
         out.append((target, "not measured", "–"))
 
     restart = sections.get("restart")
-    target = "Graceful restart well under 1 s without forwarding, at the largest table"
+    target = ("Graceful restart under 1 s without forwarding, up to 1 M flows (the goal: "
+              "well under)")
     sizes = restart["params"].get("sizes", []) if restart else []
     largest = row_summary(restart, f"graceful restart, {sizes[-1]} flows") if sizes else None
     if largest:
+        worst = max(row_summary(restart, f"graceful restart, {n} flows")["max"]
+                    for n in sizes if row_summary(restart, f"graceful restart, {n} flows"))
         crash = row_summary(restart, f"crash restart, {sizes[-1]} flows")
-        result = (f"{largest['max']:.0f} ms at most, {largest['median']:.0f} ms median, with "
-                  f"{sizes[-1]} flows taken over" + (
+        result = (f"{largest['median']:.0f} ms median with {sizes[-1]} flows taken over, "
+                  f"{worst:.0f} ms the longest of every graceful run" + (
                       f" (a crash: {crash['median']:.0f} ms median, detection included)"
                       if crash else ""))
-        out.append((target, result, "**met**" if largest["max"] < 1000 else
-                    f"**missed** by {largest['max'] - 1000:.0f} ms"))
+        verdict = "**met**" if worst < 1000 else f"**missed** by {worst - 1000:.0f} ms"
+        if largest["median"] > 500:
+            verdict += ("; not yet well under: most of the gap is the new process's EAL start "
+                        "and the old one's stop (§10)")
+        out.append((target, result, verdict))
     else:
         out.append((target, "not measured", "–"))
     return out
@@ -895,9 +901,14 @@ def restart_section(results: dict) -> list[str]:
                   f"{detail_median(section, label, 'attach_ms'):.1f} ms | "
                   f"{detail_median(section, label, 'adopt_ms'):.1f} ms | "
                   f"{detail_median(section, label, 'flows'):.0f} |"]
-    return lines + ["", "The rest of a gap is EAL's start and the ports' (the new process opens "
-                    "its control socket once its ports run) and, graceful, the old process's "
-                    "stop; a crash adds the supervisor's detection.", ""]
+    return lines + ["", "The rest of a gap is the processes', not the tables': graceful, the old "
+                    "process's stop (its workers, then its ports and EAL memory torn down: "
+                    "each af_packet ring's unmapping alone takes about 30 ms here), then the "
+                    "new process's start: the loader (DPDK's libraries and every PMD of "
+                    "Debian's plugin directory), EAL's memory, its TSC calibration (a 100 ms "
+                    "sleep where the CPU does not tell the TSC's rate), the mbuf pool, the "
+                    "take-over, the ports. A crash adds the supervisor's detection and takes "
+                    "the rebuild instead of the take-over as saved.", ""]
 
 
 def method_section() -> list[str]:

@@ -119,7 +119,11 @@ class Appliance:
                        else self.dir / "tables")
         self.log = self.dir / "dataplane.log"
         table = _pow2_at_least(2 * flows)
-        eal = ["--no-pci", *ctx.mem.eal(1024), "--log-level=lib.eal:error"]
+        # with hugepages, no -m: EAL's memory grows as it is used, as with synwalld's default
+        # (an empty [dataplane] eal); without them, --no-huge needs its -m
+        eal = ["--no-pci", *(["--huge-dir", huge, "--huge-unlink"] if huge
+                             else ctx.mem.eal(1024)),
+               "--log-level=lib.eal:error"]
         self.config = self.dir / "synwall.toml"
         self.config.write_text(f"""
 [dataplane]
@@ -361,7 +365,7 @@ def m_restart(ctx: Ctx) -> dict:
                           "and forwarding came back",
                           -5 * PROBE_MS <= res["gap_start_ms"] <= res["act_s"] * 1000 and
                           res["arrived_after_up"] > 0 and res["duplicates"] == 0 and
-                          res["lost_window_ms"] <= res["gap_ms"])
+                          res["lost_window_ms"] <= res["gap_ms"] + 2 * PROBE_MS)
         finally:
             app.destroy()
             wire.destroy()

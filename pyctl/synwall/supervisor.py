@@ -30,6 +30,9 @@ STOP_TIMEOUT = 10.0
 # After SIGKILL, how long a dataplane may take to be gone (its hugepages and devices released)
 # before stop() gives up waiting.
 KILL_WAIT = 30.0
+# How often a stopping dataplane is looked at until it has exited, and a starting one's
+# control socket until it answers: both are part of the time a restart does not forward.
+POLL_PERIOD = 0.01
 # `synwall-dp --state-layout` starts nothing (no EAL): it answers at once.
 LAYOUT_TIMEOUT = 5.0
 LAYOUT_LINE = re.compile(r"^synwall-dp state layout \d+ fingerprint [0-9a-f]{8}$")
@@ -138,7 +141,7 @@ class DataplaneProcess:
         while time.monotonic() < deadline:
             if not self.alive():
                 return True
-            time.sleep(0.05)
+            time.sleep(POLL_PERIOD)
         return not self.alive()
 
 
@@ -254,7 +257,7 @@ class Launcher:
                 self.stop(proc, timeout=0)
                 raise StartError("synwall-dp did not answer on %s within %gs: %s" % (
                     self.ctl_path, self.boot.dataplane.start_timeout, self.log_tail()))
-            time.sleep(0.05)
+            time.sleep(POLL_PERIOD)
 
     def find_running(self) -> tuple[DataplaneProcess, DpLink] | None:
         """The dataplane a previous synwalld started, if it still runs and answers."""

@@ -330,7 +330,7 @@ def m_restart(ctx: Ctx) -> dict:
                             ("crash", "take-over after a crash (rebuilt)")):
             d = st[kind]
             add_run(sec, f"{label}, a table of {flows}", "ms",
-                    round(d["open_ms"] + d["attach_ms"] + d["adopt_ms"], 1), d)
+                    round(d["open_ms"] + d["attach_ms"] + d["adopt_ms"], 2), d)
 
         wire = Wire(f"rst{i}")
         wire.create()

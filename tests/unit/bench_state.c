@@ -129,14 +129,14 @@ main(int argc, char **argv)
 
 	if (take_over(path, flows, &t, &st, &ft) != 0)
 		return 1;
-	printf("after a clean stop: open and map %.1f ms, attach %.1f ms, adopt %.1f ms "
+	printf("after a clean stop: open and map %.2f ms, attach %.2f ms, adopt %.2f ms "
 	       "(%s): %u flows\n", t.open, t.attach, t.adopt,
 	       t.rebuilt ? "rebuilt" : "as saved", t.count);
 	sw_state_close(&st, false);     /* as a crash leaves it: not marked clean */
 
 	if (take_over(path, flows, &t, &st, &ft) != 0)
 		return 1;
-	printf("after a crash: open and map %.1f ms, attach %.1f ms, adopt %.1f ms (%s): "
+	printf("after a crash: open and map %.2f ms, attach %.2f ms, adopt %.2f ms (%s): "
 	       "%u flows\n", t.open, t.attach, t.adopt, t.rebuilt ? "rebuilt" : "as saved",
 	       t.count);
 	sw_state_close(&st, true);

@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Source prefix lists (srclist.h): parsing, checking and building a set on the control
+ * thread.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "srclist.h"
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static inline uint32_t
+family_bits(uint8_t v6)
+{
+	return v6 ? 128 : 32;
+}
+
+/* Is bit i (from the most significant of byte 0) of addr set? */
+static inline int
+bit_at(const uint8_t *addr, uint32_t i)
+{
+	return (addr[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+static int
+host_bits_clear(const struct sw_src_rule *r)
+{
+	uint32_t i;
+
+	for (i = r->len; i < family_bits(r->v6); i++)
+		if (bit_at(r->addr, i))
+			return 0;
+	return 1;
+}
+
+/* Does prefix (a, alen) contain prefix (b, blen) (both of one family)? */
+static int
+contains(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
+	uint32_t full = alen / 8, rest = alen % 8;
+
+	if (alen > blen || memcmp(a, b, full) != 0)
+		return 0;
+	return rest == 0 || ((a[full] ^ b[full]) & (0xff00u >> rest)) == 0;
+}
+
+static const struct sw_src_rule *sort_rules;
+
+/* By family, then address, then length: a prefix comes after every prefix containing it. */
+static int
+rule_cmp(const void *x, const void *y)
+{
+	const struct sw_src_rule *a = &sort_rules[*(const uint32_t *)x];
+	const struct sw_src_rule *b = &sort_rules[*(const uint32_t *)y];
+	int c;
+
+	if (a->v6 != b->v6)
+		return a->v6 - b->v6;
+	c = memcmp(a->addr, b->addr, 16);
+	if (c != 0)
+		return c;
+	if (a->len != b->len)
+		return a->len - b->len;
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+/* ---- the verdicts, each kept once ---- */
+
+struct verdicts {
+	struct sw_src_verdict *v;
+	uint32_t n, cap;
+	uint32_t *slot;         /* open addressing: index + 1, 0 free */
+	uint32_t mask;
+};
+
+static uint32_t
+verdict_hash(const struct sw_src_verdict *v)
+{
+	uint64_t h = v->deny * 0x9e3779b97f4a7c15ull ^ v->allow * 0xc2b2ae3d27d4eb4full;
+
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+static int64_t
+verdict_index(struct verdicts *vs, const struct sw_src_verdict *v)
+{
+	uint32_t i = verdict_hash(v) & vs->mask;
+
+	while (vs->slot[i] != 0) {
+		const struct sw_src_verdict *have = &vs->v[vs->slot[i] - 1];
+
+		if (have->deny == v->deny && have->allow == v->allow)
+			return vs->slot[i] - 1;
+		i = (i + 1) & vs->mask;
+	}
+	if (vs->n == vs->cap)
+		return -1;
+	vs->v[vs->n] = *v;
+	vs->slot[i] = ++vs->n;
+	return vs->n - 1;
+}
+
+/* ---- the tables ---- */
+
+static uint64_t set_seq;
+
+struct walked {
+	uint32_t rule;          /* the first rule of the prefix */
+	uint32_t verdict;
+};
+
+struct open_prefix {
+	const uint8_t *addr;
+	uint32_t len;
+	struct sw_src_verdict v;
+};
+
+/*
+ * One family's rules, sorted (idx[0..n)): each distinct prefix's verdict, from the prefixes
+ * containing it (a stack of them, innermost on top) and its own rules. out[] gets one entry
+ * per distinct prefix; returns how many, or -1 with why.
+ */
+static long
+walk(const struct sw_src_rule *rules, const uint32_t *idx, uint32_t n, struct verdicts *vs,
+     struct walked *out, char *why, size_t whylen)
+{
+	struct open_prefix stack[130];
+	uint32_t depth = 0, i = 0, nout = 0;
+
+	while (i < n) {
+		const struct sw_src_rule *p = &rules[idx[i]];
+		struct sw_src_verdict v = { 0, 0 };
+		uint64_t here = 0;
+		uint32_t j;
+		int64_t at;
+
+		while (depth > 0 && !contains(stack[depth - 1].addr, stack[depth - 1].len,
+					      p->addr, p->len))
+			depth--;
+		if (depth > 0)
+			v = stack[depth - 1].v;
+		for (j = i; j < n; j++) {
+			const struct sw_src_rule *r = &rules[idx[j]];
+			uint64_t bit = 1ull << r->list;
+
+			if (r->len != p->len || memcmp(r->addr, p->addr, 16) != 0)
+				break;
+			if (here & bit) {
+				int same = ((r->action == SW_SRC_DENY ? v.deny : v.allow) & bit) != 0;
+
+				if (same)
+					continue;       /* listed twice alike: once is enough */
+				return fail(why, whylen, "rules %u and %u: the same prefix in the same "
+					    "list, one deny and one allow", idx[i], idx[j]);
+			}
+			here |= bit;
+			v.deny &= ~bit;
+			v.allow &= ~bit;
+			if (r->action == SW_SRC_DENY)
+				v.deny |= bit;
+			else
+				v.allow |= bit;
+		}
+		at = verdict_index(vs, &v);
+		if (at < 0)
+			return fail(why, whylen, "out of verdicts");    /* cap is rules + 1 */
+		out[nout].rule = idx[i];
+		out[nout++].verdict = (uint32_t)at;
+		stack[depth].addr = p->addr;
+		stack[depth].len = p->len;
+		stack[depth++].v = v;
+		i = j;
+	}
+	return nout;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+k17_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 17);
+}
+
+/* tbl8 groups the IPv4 prefixes need: one per distinct /24 holding a longer prefix. */
+static uint32_t
+tbl8s_v4(const struct sw_src_rule *rules, const struct walked *w, long n)
+{
+	uint32_t *keys = malloc(sizeof(*keys) * (size_t)(n > 0 ? n : 1));
+	uint32_t k = 0, distinct = 0, i;
+	long j;
+
+	if (keys == NULL)
+		return UINT32_MAX;
+	for (j = 0; j < n; j++) {
+		const struct sw_src_rule *r = &rules[w[j].rule];
+		uint32_t a;
+
+		if (r->len <= 24)
+			continue;
+		memcpy(&a, r->addr, 4);
+		keys[k++] = rte_be_to_cpu_32(a) >> 8;
+	}
+	qsort(keys, k, sizeof(*keys), u32_cmp);
+	for (i = 0; i < k; i++)
+		distinct += i == 0 || keys[i] != keys[i - 1];
+	free(keys);
+	return distinct;
+}
+
+/* tbl8 groups the IPv6 prefixes need: one for each distinct first 24, 32, ... bits of a
+ * prefix that is longer (rte_lpm6 walks a byte a level past its first 24 bits). */
+static uint64_t
+tbl8s_v6(const struct sw_src_rule *rules, const struct walked *w, long n)
+{
+	size_t cap = 0, k = 0, i;
+	uint8_t *keys;
+	uint64_t distinct = 0;
+	long j;
+
+	for (j = 0; j < n; j++) {
+		uint32_t len = rules[w[j].rule].len;
+
+		if (len > 24)
+			cap += (len - 24 + 7) / 8;
+	}
+	keys = malloc(17 * (cap > 0 ? cap : 1));
+	if (keys == NULL)
+		return UINT64_MAX;
+	for (j = 0; j < n; j++) {
+		const struct sw_src_rule *r = &rules[w[j].rule];
+		uint32_t b;
+
+		for (b = 24; b < r->len; b += 8) {
+			uint8_t *key = keys + 17 * k++;
+
+			memset(key, 0, 17);
+			memcpy(key, r->addr, b / 8);
+			key[16] = (uint8_t)b;
+		}
+	}
+	qsort(keys, k, 17, k17_cmp);
+	for (i = 0; i < k; i++)
+		distinct += i == 0 || memcmp(keys + 17 * i, keys + 17 * (i - 1), 17) != 0;
+	free(keys);
+	return distinct;
+}
+
+/* One family's table: its distinct prefixes w[0..n) and their verdicts. A prefix of length
+ * 0 is not a table entry (rte_lpm takes 1 to 32 bits) but the verdict of a miss. */
+static int
+table(struct sw_srcset *s, const struct sw_src_rule *rules, const struct walked *w, long n,
+      uint8_t v6, int socket, char *why, size_t whylen)
+{
+	char name[RTE_LPM_NAMESIZE];
+	long j, first = 0;
+	int rc;
+
+	if (n > 0 && rules[w[0].rule].len == 0) {
+		(v6 ? &s->miss6 : &s->miss4)[0] = (int32_t)w[0].verdict;
+		first = 1;
+	}
+	if (n - first == 0)
+		return 0;
+	snprintf(name, sizeof(name), "sw_src%u_%" PRIu64, v6 ? 6 : 4, ++set_seq);
+	if (!v6) {
+		uint32_t groups = tbl8s_v4(rules, w + first, n - first);
+		struct rte_lpm_config c = {
+			.max_rules = (uint32_t)(n - first), .number_tbl8s = groups + 1,
+		};
+
+		if (groups == UINT32_MAX)
+			return fail(why, whylen, "out of memory");
+		s->v4 = rte_lpm_create(name, socket, &c);
+		if (s->v4 == NULL)
+			return fail(why, whylen, "%ld IPv4 prefixes: cannot create their table "
+				    "(64 MB and %u groups of 1 KB): %s", n - first, c.number_tbl8s,
+				    rte_strerror(rte_errno));
+	} else {
+		uint64_t groups = tbl8s_v6(rules, w + first, n - first);
+		struct rte_lpm6_config c = { .max_rules = (uint32_t)(n - first) };
+
+		if (groups >= UINT32_MAX)
+			return fail(why, whylen, "%ld IPv6 prefixes: too many table groups",
+				    n - first);
+		c.number_tbl8s = (uint32_t)groups + 1;
+		s->v6 = rte_lpm6_create(name, socket, &c);
+		if (s->v6 == NULL)
+			return fail(why, whylen, "%ld IPv6 prefixes: cannot create their table "
+				    "(64 MB and %u groups of 1 KB): %s", n - first, c.number_tbl8s,
+				    rte_strerror(rte_errno));
+	}
+	for (j = first; j < n; j++) {
+		const struct sw_src_rule *r = &rules[w[j].rule];
+
+		if (!v6) {
+			uint32_t a;
+
+			memcpy(&a, r->addr, 4);
+			rc = rte_lpm_add(s->v4, rte_be_to_cpu_32(a), r->len, w[j].verdict);
+		} else {
+			rc = rte_lpm6_add(s->v6, r->addr, r->len, w[j].verdict);
+		}
+		if (rc != 0)
+			return fail(why, whylen, "rule %u: not added to the table: %s", w[j].rule,
+				    strerror(-rc));
+	}
+	(v6 ? &s->rules6 : &s->rules4)[0] = (uint32_t)(n - first);
+	return 0;
+}
+
+void
+sw_srcset_free(struct sw_srcset *s)
+{
+	if (s == NULL)
+		return;
+	rte_lpm_free(s->v4);
+	rte_lpm6_free(s->v6);
+	rte_free(s->verdict);
+	rte_free(s);
+}
+
+static int
+check_rules(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports *ranges,
+	    uint32_t nranges, char *why, size_t whylen)
+{
+	size_t i;
+
+	if (n > SW_SRC_MAX_RULES)
+		return fail(why, whylen, "%zu prefixes: at most %u", n, SW_SRC_MAX_RULES);
+	if (nranges > SW_SRCL_MAX - 1)
+		return fail(why, whylen, "%u port ranges with lists of their own: at most %u",
+			    nranges, SW_SRCL_MAX - 1);
+	for (i = 0; i < nranges; i++)
+		if (ranges[i].lo < 1 || ranges[i].hi < ranges[i].lo)
+			return fail(why, whylen, "port range %zu: %u-%u is not one of 1..65535",
+				    i, ranges[i].lo, ranges[i].hi);
+	for (i = 0; i < n; i++) {
+		const struct sw_src_rule *r = &rules[i];
+
+		if (r->v6 > 1 || r->len > family_bits(r->v6))
+			return fail(why, whylen, "rule %zu: a prefix length of %u bits for an %s "
+				    "address", i, r->len, r->v6 ? "IPv6" : "IPv4");
+		if (!host_bits_clear(r))
+			return fail(why, whylen, "rule %zu: the address has bits set past its "
+				    "prefix length %u", i, r->len);
+		if (r->action != SW_SRC_DENY && r->action != SW_SRC_ALLOW)
+			return fail(why, whylen, "rule %zu: action %u is neither deny nor allow",
+				    i, r->action);
+		if (r->list > nranges)
+			return fail(why, whylen, "rule %zu: list %u of %u", i, r->list, nranges);
+	}
+	return 0;
+}
+
+int
+sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports *ranges,
+		uint32_t nranges, int socket, struct sw_srcset **out, char *why, size_t whylen)
+{
+	struct verdicts vs = { 0 };
+	struct sw_srcset *s = NULL;
+	struct walked *w = NULL;
+	uint32_t *idx = NULL, n4 = 0, k, p;
+	long w4 = 0, w6 = 0;
+	size_t i;
+	int rc = -1;
+
+	*out = NULL;
+	if (check_rules(rules, n, ranges, nranges, why, whylen) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	idx = malloc(sizeof(*idx) * n);
+	w = malloc(sizeof(*w) * n);
+	vs.cap = (uint32_t)n + 1;
+	for (vs.mask = 1; vs.mask < 2 * vs.cap; vs.mask <<= 1)
+		;
+	vs.slot = calloc(vs.mask, sizeof(*vs.slot));
+	vs.mask--;
+	vs.v = calloc(vs.cap, sizeof(*vs.v));
+	s = rte_zmalloc_socket("sw_srcset", sizeof(*s), RTE_CACHE_LINE_SIZE, socket);
+	if (idx == NULL || w == NULL || vs.slot == NULL || vs.v == NULL || s == NULL) {
+		fail(why, whylen, "out of memory");
+		goto out;
+	}
+	s->miss4 = s->miss6 = -1;
+	s->nlists = nranges + 1;
+	for (k = 1; k <= nranges; k++) {
+		s->ports[k] = ranges[k - 1];
+		for (p = ranges[k - 1].lo; p <= ranges[k - 1].hi; p++)
+			s->port_list[p] = (uint8_t)k;
+	}
+	for (i = 0; i < n; i++) {
+		idx[i] = (uint32_t)i;
+		n4 += !rules[i].v6;
+	}
+	sort_rules = rules;
+	qsort(idx, n, sizeof(*idx), rule_cmp);
+	w4 = walk(rules, idx, n4, &vs, w, why, whylen);
+	if (w4 < 0)
+		goto out;
+	w6 = walk(rules, idx + n4, (uint32_t)(n - n4), &vs, w + w4, why, whylen);
+	if (w6 < 0)
+		goto out;
+	if (table(s, rules, w, w4, 0, socket, why, whylen) != 0 ||
+	    table(s, rules, w + w4, w6, 1, socket, why, whylen) != 0)
+		goto out;
+	s->verdict = rte_malloc_socket("sw_src_verdicts", sizeof(*s->verdict) * vs.n,
+				       RTE_CACHE_LINE_SIZE, socket);
+	if (s->verdict == NULL) {
+		fail(why, whylen, "out of memory for %u verdicts", vs.n);
+		goto out;
+	}
+	memcpy(s->verdict, vs.v, sizeof(*s->verdict) * vs.n);
+	s->nverdicts = vs.n;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	sw_srcset_free(s);
+	free(idx);
+	free(w);
+	free(vs.slot);
+	free(vs.v);
+	return rc;
+}
+
+/* ---- the text form ---- */
+
+static const char *
+skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The next word of the line: [*w, return) */
+static const char *
+word(const char *p, const char *end, const char **w)
+{
+	p = skip_space(p, end);
+	*w = p;
+	while (p < end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '#')
+		p++;
+	return p;
+}
+
+static int
+parse_prefix(const char *w, size_t len, struct sw_src_rule *r)
+{
+	char buf[64];
+	const char *slash;
+	char *endp;
+	unsigned long bits;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, w, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	if (slash == NULL || slash[1] == '\0' || !isdigit((unsigned char)slash[1]))
+		return -1;
+	buf[slash - buf] = '\0';
+	errno = 0;
+	bits = strtoul(slash + 1, &endp, 10);
+	if (errno != 0 || *endp != '\0')
+		return -1;
+	memset(r->addr, 0, sizeof(r->addr));
+	if (inet_pton(AF_INET, buf, r->addr) == 1)
+		r->v6 = 0;
+	else if (inet_pton(AF_INET6, buf, r->addr) == 1)
+		r->v6 = 1;
+	else
+		return -1;
+	if (bits > family_bits(r->v6))
+		return -1;
+	r->len = (uint8_t)bits;
+	return 0;
+}
+
+static int
+parse_ports(const char *w, size_t len, struct sw_src_ports *pr)
+{
+	char buf[16];
+	char *endp;
+	unsigned long lo, hi;
+
+	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)w[0]))
+		return -1;
+	memcpy(buf, w, len);
+	buf[len] = '\0';
+	lo = strtoul(buf, &endp, 10);
+	hi = lo;
+	if (*endp == '-') {
+		if (!isdigit((unsigned char)endp[1]))
+			return -1;
+		hi = strtoul(endp + 1, &endp, 10);
+	}
+	if (*endp != '\0' || lo < 1 || hi < lo || hi > 65535)
+		return -1;
+	pr->lo = (uint16_t)lo;
+	pr->hi = (uint16_t)hi;
+	return 0;
+}
+
+long
+sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
+	     struct sw_src_ports **ranges, uint32_t *nranges, char *why, size_t whylen)
+{
+	const char *p = text, *end = text + len;
+	struct sw_src_rule *rs = NULL;
+	struct sw_src_ports *ps = NULL;
+	size_t n = 0, cap = 0;
+	uint32_t np = 0, line = 0;
+
+	*rules = NULL;
+	*ranges = NULL;
+	*nranges = 0;
+	ps = malloc(sizeof(*ps) * (SW_SRCL_MAX - 1));
+	if (ps == NULL)
+		return fail(why, whylen, "out of memory");
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *w, *q;
+		struct sw_src_rule r = { .list = 0 };
+		struct sw_src_ports pr;
+		uint32_t k;
+
+		eol = eol != NULL ? eol : end;
+		line++;
+		q = word(p, eol, &w);
+		if (q == w)
+			goto next;      /* blank, or a comment */
+		if ((size_t)(q - w) == 4 && memcmp(w, "deny", 4) == 0) {
+			r.action = SW_SRC_DENY;
+		} else if ((size_t)(q - w) == 5 && memcmp(w, "allow", 5) == 0) {
+			r.action = SW_SRC_ALLOW;
+		} else {
+			fail(why, whylen, "line %u: \"%.*s\": not deny or allow", line,
+			     (int)(q - w > 40 ? 40 : q - w), w);
+			goto bad;
+		}
+		q = word(q, eol, &w);
+		if (parse_prefix(w, (size_t)(q - w), &r) != 0) {
+			fail(why, whylen, "line %u: \"%.*s\" is not a prefix (ADDRESS/LENGTH, IPv4 "
+			     "or IPv6)", line, (int)(q - w > 60 ? 60 : q - w), w);
+			goto bad;
+		}
+		if (!host_bits_clear(&r)) {
+			fail(why, whylen, "line %u: \"%.*s\" has bits set past its length", line,
+			     (int)(q - w), w);
+			goto bad;
+		}
+		q = word(q, eol, &w);
+		if (q != w) {
+			if (parse_ports(w, (size_t)(q - w), &pr) != 0) {
+				fail(why, whylen, "line %u: \"%.*s\" is not a port or a range "
+				     "LO-HI of 1..65535", line, (int)(q - w > 20 ? 20 : q - w), w);
+				goto bad;
+			}
+			for (k = 0; k < np; k++)
+				if (ps[k].lo == pr.lo && ps[k].hi == pr.hi)
+					break;
+			if (k == np) {
+				if (np == SW_SRCL_MAX - 1) {
+					fail(why, whylen, "line %u: more than %u port ranges with "
+					     "lists of their own", line, SW_SRCL_MAX - 1);
+					goto bad;
+				}
+				ps[np++] = pr;
+			}
+			r.list = (uint8_t)(k + 1);
+			q = word(q, eol, &w);
+		}
+		if (q != w) {
+			fail(why, whylen, "line %u: \"%.*s\" after the rule", line,
+			     (int)(q - w > 20 ? 20 : q - w), w);
+			goto bad;
+		}
+		if (n == SW_SRC_MAX_RULES) {
+			fail(why, whylen, "line %u: more than %u prefixes", line, SW_SRC_MAX_RULES);
+			goto bad;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			struct sw_src_rule *nr = realloc(rs, sizeof(*rs) * ncap);
+
+			if (nr == NULL) {
+				fail(why, whylen, "out of memory");
+				goto bad;
+			}
+			rs = nr;
+			cap = ncap;
+		}
+		rs[n++] = r;
+next:
+		p = eol + 1;
+	}
+	*rules = rs;
+	*ranges = ps;
+	*nranges = np;
+	return (long)n;
+bad:
+	free(rs);
+	free(ps);
+	return -1;
+}

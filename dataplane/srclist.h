@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Source prefix lists: what synwall does with a client by its address. `deny` drops every IP
+ * frame from the prefix that comes in on the outside port (counted); `allow` marks it as
+ * exempt from the source limits (it is protected all the same). One global list, and lists
+ * of their own for port ranges (the client's TCP destination port); the longest prefix
+ * wins within a list, and a port's own list before the global one.
+ *
+ * All the lists are one set, built whole on the control thread (sw_srcset_build) and
+ * published with the configuration (config.h: sw_config.src), replaced whole, never changed
+ * in place. Whatever the number of lists, a frame costs one longest-prefix lookup: the set
+ * keeps one table per address family (DPDK's rte_lpm, rte_lpm6) over the union of every
+ * list's prefixes, and each of those prefixes carries, as its next hop, the index of a verdict
+ * that says, for every list, what that list's longest prefix covering it decides. As the
+ * prefixes that match an address are nested, the longest of them in the union is within the
+ * longest of each list that matches, which is thus the longest of that list covering it:
+ * one lookup answers for every list.
+ */
+#ifndef SW_SRCLIST_H
+#define SW_SRCLIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+
+#include "parse.h"
+
+/* lists in a set: the global one (0) and up to 63 of port ranges */
+#define SW_SRCL_MAX      64
+/* prefixes in a set, all lists together */
+#define SW_SRC_MAX_RULES (4u << 20)
+
+enum sw_src_action {
+	SW_SRC_NONE = 0,        /* no prefix of the list covers the address */
+	SW_SRC_DENY = 1,
+	SW_SRC_ALLOW = 2,
+};
+
+/* One prefix of one list, as the set is built from. */
+struct sw_src_rule {
+	uint8_t addr[16];       /* network order; IPv4 in the first 4 bytes */
+	uint8_t v6;
+	uint8_t len;            /* 0..32 or 0..128; the bits past it must be 0 */
+	uint8_t action;         /* SW_SRC_DENY or SW_SRC_ALLOW */
+	uint8_t list;           /* 0: global; else the index of a port range of the set */
+};
+
+/* A port range's list. */
+struct sw_src_ports {
+	uint16_t lo, hi;        /* 1 <= lo <= hi; a later range wins where they overlap */
+};
+
+/* For every list, whether its longest prefix covering the address denies or allows. */
+struct sw_src_verdict {
+	uint64_t deny;          /* bit k: list k */
+	uint64_t allow;
+};
+
+struct sw_srcset {
+	struct rte_lpm *v4;             /* NULL: no IPv4 prefix */
+	struct rte_lpm6 *v6;            /* NULL: no IPv6 prefix */
+	struct sw_src_verdict *verdict; /* indexed by the tables' next hops */
+	uint32_t nverdicts;
+	int32_t miss4, miss6;           /* the verdict of an address no table entry covers:
+					 * a /0's, or -1 (none) */
+	uint32_t rules4, rules6;        /* prefixes in the tables */
+	uint32_t nlists;                /* 1 + port ranges */
+	struct sw_src_ports ports[SW_SRCL_MAX];     /* [0] unused */
+	uint8_t port_list[65536];       /* the list of each TCP destination port (0: global) */
+};
+
+/*
+ * The set of rules[0..n) with the port ranges ranges[0..nranges) (list k = ranges[k - 1]),
+ * its tables on `socket`: *out, or NULL when n is 0 (no lists). Returns 0, or -1 with why
+ * (one line, naming the rule by its index) and nothing allocated.
+ */
+int sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports *ranges,
+		    uint32_t nranges, int socket, struct sw_srcset **out, char *why, size_t whylen);
+void sw_srcset_free(struct sw_srcset *s);
+
+/*
+ * The rules of a text: one per line, `deny PREFIX [PORTS]` or `allow PREFIX [PORTS]`, PREFIX
+ * an IPv4 or IPv6 address with a length (bits past it 0), PORTS a port or a range LO-HI (its
+ * own list: lines with the same PORTS share one); `#` starts a comment. Returns the number of
+ * rules (*rules, *ranges and *nranges malloc'd), or -1 with why naming the line.
+ */
+long sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
+		  struct sw_src_ports **ranges, uint32_t *nranges, char *why, size_t whylen);
+
+/* What the set decides for a frame from `pkt` (its source address; its TCP destination port
+ * when tcp). Lock-free: the set is never changed once published. */
+static inline enum sw_src_action
+sw_srcset_lookup(const struct sw_srcset *s, const struct sw_pkt *pkt, int tcp)
+{
+	const struct sw_src_verdict *v;
+	uint32_t nh = 0, k;
+	uint32_t a;
+	int rc = -1;
+
+	if (!pkt->t.v6) {
+		if (s->v4 != NULL) {
+			memcpy(&a, pkt->t.src, 4);
+			rc = rte_lpm_lookup(s->v4, rte_be_to_cpu_32(a), &nh);
+		}
+		if (rc != 0) {
+			if (s->miss4 < 0)
+				return SW_SRC_NONE;
+			nh = (uint32_t)s->miss4;
+		}
+	} else {
+		if (s->v6 != NULL)
+			rc = rte_lpm6_lookup(s->v6, pkt->t.src, &nh);
+		if (rc != 0) {
+			if (s->miss6 < 0)
+				return SW_SRC_NONE;
+			nh = (uint32_t)s->miss6;
+		}
+	}
+	v = &s->verdict[nh];
+	k = tcp ? s->port_list[pkt->t.dport] : 0;
+	if (!(((v->deny | v->allow) >> k) & 1))
+		k = 0;
+	return ((v->deny >> k) & 1) ? SW_SRC_DENY :
+	       ((v->allow >> k) & 1) ? SW_SRC_ALLOW : SW_SRC_NONE;
+}
+
+#endif

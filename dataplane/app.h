@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 
 #include "config.h"
+#include "srclist.h"
 #include "state.h"
 #include "sw_const.h"
 #include "worker.h"
@@ -44,6 +45,13 @@ struct sw_args {
 	const char *ctl_path;
 	const char *stats_json;
 	const char *state_path;         /* --state: the tables' region (state.h), or NULL */
+	/* --sources FILE: its rules and port ranges (srclist.h), read before EAL starts; the
+	 * set is built from them once it runs */
+	const char *sources_path;
+	struct sw_src_rule *src_rules;
+	long n_src_rules;
+	struct sw_src_ports *src_ranges;
+	uint32_t n_src_ranges;
 	struct sw_config *cfg;          /* initial configuration, built from the options */
 };
 

@@ -23,6 +23,7 @@ enum {
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
 	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE, OPT_STATE,
+	OPT_SOURCES,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -54,6 +55,7 @@ static const struct option long_opts[] = {
 	{ "source-prefix", required_argument, NULL, OPT_SOURCE_PREFIX },
 	{ "source-flows", required_argument, NULL, OPT_SOURCE_FLOWS },
 	{ "source-halfopen", required_argument, NULL, OPT_SOURCE_HALFOPEN },
+	{ "sources", required_argument, NULL, OPT_SOURCES },
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
@@ -91,6 +93,60 @@ state_path_ok(const char *path)
 	return 0;
 }
 
+/* The most a --sources file may hold: 4 M rules of a line each, with room for comments. */
+#define SW_SOURCES_MAX_BYTES (256u << 20)
+
+/* --sources FILE: read and parsed whole (srclist.h's text form) before EAL starts. */
+static int
+read_sources(struct sw_args *a, const char *path)
+{
+	char why[256];
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0, cap = 0, got;
+	long n;
+
+	if (f == NULL)
+		return bad("--sources", "%s: %s", path, strerror(errno));
+	do {
+		if (len == cap) {
+			char *nt;
+
+			cap = cap ? cap * 2 : 65536;
+			if (cap > SW_SOURCES_MAX_BYTES + 1)
+				cap = SW_SOURCES_MAX_BYTES + 1;
+			nt = realloc(text, cap);
+			if (nt == NULL) {
+				free(text);
+				fclose(f);
+				return bad("--sources", "%s: out of memory", path);
+			}
+			text = nt;
+		}
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got > 0 && len <= SW_SOURCES_MAX_BYTES);
+	if (ferror(f) || len > SW_SOURCES_MAX_BYTES) {
+		int e = ferror(f) ? errno : 0;
+
+		free(text);
+		fclose(f);
+		return e ? bad("--sources", "%s: %s", path, strerror(e))
+			 : bad("--sources", "%s: more than %u MB", path, SW_SOURCES_MAX_BYTES >> 20);
+	}
+	fclose(f);
+	free(a->src_rules);
+	free(a->src_ranges);
+	n = sw_src_parse(text != NULL ? text : "", len, &a->src_rules, &a->src_ranges,
+			 &a->n_src_ranges, why, sizeof(why));
+	free(text);
+	if (n < 0)
+		return bad("--sources", "%s: %s", path, why);
+	a->n_src_rules = n;
+	a->sources_path = path;
+	return 0;
+}
+
 static const char usage[] =
 	"usage: synwall-dp [EAL options] -- [--outside ID] [--inside ID] [--protect SPEC]\n"
 	"    [--hashsize N] [--bucketlimit N] [--cachelimit N] [--rexmtlimit N]\n"
@@ -106,6 +162,7 @@ static const char usage[] =
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--state FILE]        (the tables live there, for the next synwall-dp to take over)\n"
+	"    [--sources FILE]      (lines deny|allow PREFIX [PORTS]: what sources get)\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
 
@@ -495,6 +552,9 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_STATE:
 			rc = state_path_ok(optarg);
 			a->state_path = optarg;
+			break;
+		case OPT_SOURCES:
+			rc = read_sources(a, optarg);
 			break;
 		case OPT_CTL:
 			if (*optarg == '\0' || strlen(optarg) >= 108)

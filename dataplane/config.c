@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "srclist.h"
 #include "sw_const.h"
 
 struct sw_config *
@@ -179,6 +180,8 @@ sw_cfg_domain_init(struct sw_cfg_domain *d, uint32_t nthreads, struct sw_config 
 void
 sw_cfg_domain_fini(struct sw_cfg_domain *d)
 {
+	if (d->current != NULL)
+		sw_srcset_free(d->current->src);
 	free(d->current);
 	d->current = NULL;
 	free(d->qs);
@@ -195,6 +198,8 @@ sw_cfg_publish(struct sw_cfg_domain *d, struct sw_config *c)
 	/* Every registered worker passes a quiescent state after this point only once it is
 	 * done with whatever it loaded before: then old is unreachable. */
 	rte_rcu_qsbr_synchronize(d->qs, RTE_QSBR_THRID_INVALID);
+	if (old->src != c->src)
+		sw_srcset_free(old->src);
 	free(old);
 }
 

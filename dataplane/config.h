@@ -58,10 +58,16 @@ struct sw_limits {
 				 * mode now: its segments are looked up, and those of a flow
 				 * are still translated until the flow ends */
 
+struct sw_srcset;
+
 struct sw_config {
 	uint64_t version;
 	struct sw_limits lim;
 	struct sw_keyset keys;
+	/* the source prefix lists (srclist.h), NULL: none. Shared by the versions that point at
+	 * it (a copy keeps the pointer); sw_cfg_publish frees a set the new version no longer
+	 * points at, once no worker can hold the old one. */
+	struct sw_srcset *src;
 	uint32_t adopt_window_s;        /* --adopt-window (0: none) */
 	/* --unparsed pass: frames that could carry TCP the parser cannot see (stacked VLAN
 	 * tags, IPv6 header chains it cannot follow) are bridged; else dropped */

@@ -43,7 +43,7 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_flow *f;
 	struct sw_seg s;
 
-	if (sw_flowtab_source_full(&lc->ft, &pkt->t)) {
+	if (!lc->src_allowed && sw_flowtab_source_full(&lc->ft, &pkt->t)) {
 		/* The client's source prefix holds its share of the table already: refused as
 		 * when the table is full, and the entry stays likewise; a retransmission gets in
 		 * once one of the source's flows has ended. */

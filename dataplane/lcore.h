@@ -42,6 +42,9 @@ struct sw_lcore {
 	/* this round's, set by the worker loop at the start of each round */
 	uint64_t now_ms;
 	const struct sw_config *cfg;
+	/* the packet's, set by the pipeline before its stage runs: its source is on an allow
+	 * list (srclist.h), which exempts it from the source quotas */
+	bool src_allowed;
 
 	/* owned by this worker; sc and ft are made with one hash seed, so that the pipeline
 	 * hashes a tuple once for both (sw_ctab_hash of either) */

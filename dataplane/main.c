@@ -155,6 +155,33 @@ create_workers(struct sw_app *app)
 	return 0;
 }
 
+/* --sources: the set built from the rules read before EAL started, into the configuration
+ * we start with (its tables in EAL's memory, on the main lcore's socket). */
+static int
+build_sources(struct sw_app *app)
+{
+	struct sw_args *a = &app->args;
+	char why[256];
+	int rc;
+
+	if (a->sources_path == NULL)
+		return 0;
+	rc = sw_srcset_build(a->src_rules, (size_t)a->n_src_rules, a->src_ranges, a->n_src_ranges,
+			     (int)rte_socket_id(), &a->cfg->src, why, sizeof(why));
+	free(a->src_rules);
+	free(a->src_ranges);
+	a->src_rules = NULL;
+	a->src_ranges = NULL;
+	if (rc != 0) {
+		fprintf(stderr, "synwall-dp: --sources: %s: %s\n", a->sources_path, why);
+		return -1;
+	}
+	printf("synwall-dp: --sources %s: %u IPv4 and %u IPv6 prefixes, %u port range(s) with "
+	       "lists of their own\n", a->sources_path, a->cfg->src ? a->cfg->src->rules4 : 0,
+	       a->cfg->src ? a->cfg->src->rules6 : 0, a->n_src_ranges);
+	return 0;
+}
+
 /* Server ports of flows taken over that the configuration we start with does not protect
  * (a restart with other --protect ranges, or none until the controller's arrive): their
  * flows are translated until they end, as after a change of mode (SW_PORTF_FLOWS), rather
@@ -268,6 +295,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (build_sources(app) < 0) {
+		rc = 2;
+		goto out;
+	}
 	if (sw_keys_initial(&app->args, &app->args.cfg->keys) < 0 ||
 	    sw_cfg_domain_init(&app->cfg, app->nb_workers, app->args.cfg) != 0) {
 		fprintf(stderr, "synwall-dp: cannot set up the configuration\n");
@@ -303,6 +334,8 @@ out:
 	free_workers(app);
 	if (have_cfg)
 		sw_cfg_domain_fini(&app->cfg);
+	else if (app->args.cfg != NULL)
+		sw_srcset_free(app->args.cfg->src);
 	rte_mempool_free(app->pool);
 	rte_eal_cleanup();
 	return rc;

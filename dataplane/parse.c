@@ -157,6 +157,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 	pkt->ext = 0;
 	pkt->tcp_flags = 0;
 	pkt->th_len = 0;
+	pkt->ip = 0;
 
 	if (len < ETH_HLEN)
 		return -SW_BAD_TRUNCATED;
@@ -197,6 +198,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		pkt->t.v6 = 0;
 		memcpy(pkt->t.src, ip + 12, 4);
 		memcpy(pkt->t.dst, ip + 16, 4);
+		pkt->ip = 1;
 		pkt->l3_len = (uint16_t)ihl;
 		pkt->l4_len = (uint16_t)(tot - ihl);
 		pkt->l4_proto = ip[9];
@@ -231,6 +233,7 @@ sw_parse_l3(const uint8_t *data, uint32_t len, struct sw_pkt *pkt)
 		pkt->t.v6 = 1;
 		memcpy(pkt->t.src, ip + 8, 16);
 		memcpy(pkt->t.dst, ip + 24, 16);
+		pkt->ip = 1;
 		pkt->l3_len = IPV6_HLEN;
 		pkt->l4_len = (uint16_t)plen;
 		pkt->l4_proto = ip[6];

@@ -91,6 +91,7 @@ struct sw_pkt {
 	uint8_t l4_proto;
 	uint8_t ttl;
 	uint8_t tcp_flags;
+	uint8_t ip;                 /* an IP header was read: t.v6 and t.src are the frame's */
 	uint16_t win;
 	uint32_t seq;
 	uint32_t ack;

@@ -6,6 +6,7 @@
 #include "pipeline.h"
 #include "siphash.h"
 #include "splice.h"
+#include "srclist.h"
 #include "syn.h"
 
 /*
@@ -26,6 +27,7 @@ struct sw_rx {
 	int kind;               /* sw_parse_l3() */
 	int rc;                 /* sw_parse_tcp(), when reached */
 	uint8_t mode;
+	uint8_t src;            /* enum sw_src_action: the source lists' verdict */
 	uint8_t need;           /* enum sw_cookie_need */
 	uint8_t msglen;
 	bool lookup;            /* TCP parsed, to a port whose flows are looked up */
@@ -104,7 +106,15 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	rx->macs.have = false;
 	rx->macs.have_probe = false;
 	rx->rc = 0;
+	rx->src = SW_SRC_NONE;
 	rx->kind = sw_parse_l3(data, len, pkt);
+	/* Every IP frame from outside, whatever it carries, by its source; a TCP segment's
+	 * destination port chooses the port's own list, if it has one. */
+	if (unlikely(lc->cfg->src != NULL) && pkt->ip) {
+		rx->src = (uint8_t)sw_srcset_lookup(lc->cfg->src, pkt, rx->kind == SW_L3_TCP);
+		if (rx->src == SW_SRC_DENY)
+			return;
+	}
 	if (rx->kind != SW_L3_TCP)
 		return;
 	rx->mode = lc->cfg->port_mode[pkt->t.dport];
@@ -269,6 +279,14 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 	struct sw_flow *f;
 	uint8_t fl;
 
+	if (unlikely(rx->src != SW_SRC_NONE)) {
+		if (rx->src == SW_SRC_DENY) {
+			lc->cnt.src_denied++;
+			return SW_V_DROP;
+		}
+		lc->cnt.src_allowed++;
+	}
+	lc->src_allowed = rx->src == SW_SRC_ALLOW;
 	if (unlikely(rx->kind < 0)) {
 		if (unparsed_passes(lc, rx->kind))
 			return SW_V_INSIDE;

@@ -277,7 +277,7 @@ static int
 table(struct sw_srcset *s, const struct sw_src_rule *rules, const struct walked *w, long n,
       uint8_t v6, int socket, char *why, size_t whylen)
 {
-	char name[RTE_LPM_NAMESIZE];
+	char *name = v6 ? s->name6 : s->name4;
 	long j, first = 0;
 	int rc;
 
@@ -287,7 +287,7 @@ table(struct sw_srcset *s, const struct sw_src_rule *rules, const struct walked 
 	}
 	if (n - first == 0)
 		return 0;
-	snprintf(name, sizeof(name), "sw_src%u_%" PRIu64, v6 ? 6 : 4, ++set_seq);
+	snprintf(name, RTE_LPM_NAMESIZE, "sw_src%u_%" PRIu64, v6 ? 6 : 4, ++set_seq);
 	if (!v6) {
 		uint32_t groups = tbl8s_v4(rules, w + first, n - first);
 		struct rte_lpm_config c = {

@@ -69,6 +69,8 @@ struct sw_srcset {
 					 * a /0's, or -1 (none) */
 	uint32_t rules4, rules6;        /* prefixes in the tables */
 	uint32_t nlists;                /* 1 + port ranges */
+	char name4[RTE_LPM_NAMESIZE];   /* the tables' names in EAL's lists */
+	char name6[RTE_LPM_NAMESIZE];
 	struct sw_src_ports ports[SW_SRCL_MAX];     /* [0] unused */
 	uint8_t port_list[65536];       /* the list of each TCP destination port (0: global) */
 };

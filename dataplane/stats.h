@@ -75,6 +75,8 @@
 	X(port_bridged,      "port.bridged")            \
 	X(port_policy_drop,  "port.policy_drop")        \
 	X(port_unparsed,     "port.unparsed")           \
+	X(src_denied,        "source.denied")           \
+	X(src_allowed,       "source.allowed")          \
 	X(mal_truncated,     "malformed.truncated")     \
 	X(mal_ip_header,     "malformed.ip_header")     \
 	X(mal_ip_length,     "malformed.ip_length")     \

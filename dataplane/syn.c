@@ -107,7 +107,7 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	 * entry's or the cookie's, completes. */
 	if (e == NULL && mode == SW_MODE_PROXY && !lim->syncookies_only &&
 	    !(lim->syncookies && sw_syncache_paused(&lc->sc, lc->now_ms))) {
-		if (!sw_syncache_source_full(&lc->sc, &pkt->t)) {
+		if (lc->src_allowed || !sw_syncache_source_full(&lc->sc, &pkt->t)) {
 			keep_entry(lc, data, pkt, hash, plan);
 		} else if (lim->syncookies) {
 			/* Its source prefix holds its quota of entries: it gets a cookie, which

@@ -1214,7 +1214,7 @@ check_ctab(const struct sw_ctab *t, bool flows, uint32_t limit)
 	C(mal_ipv6_ext), C(mal_ah), C(mal_unparsed)
 #define END ((size_t)-1)
 /* Each frame of an outside burst moves exactly one of these, by its fate... */
-static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
+static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop), C(src_denied),
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
 	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(proxy_source_quota),
@@ -1229,7 +1229,7 @@ static const size_t in_outside[] = { C(port_unparsed), C(port_bridged), C(proxy_
 	C(proxy_to_client), C(proxy_adopt_full), C(proxy_adopt_source_quota), END };
 static const size_t in_inside[] = { C(proxy_established), C(proxy_ack_resent), END };
 /* All of them once: in a burst of either side, the other side's move by nothing. */
-static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop),
+static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop), C(src_denied),
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
 	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(port_unparsed), C(proxy_icmp),

@@ -10,7 +10,7 @@ MALFORMED = ["malformed." + n for n in "truncated ip_header ip_length fragment v
 
 # The fate of a frame received that is dropped...
 DROPPED = MALFORMED + [
-    "port.policy_drop", "syncache.unreach", "syncache.reset", "syncache.aborted",
+    "port.policy_drop", "source.denied", "syncache.unreach", "syncache.reset", "syncache.aborted",
     "syncache.badack", "cookie.failed", "cookie.limited", "proxy.rst_ignored",
     "proxy.ack_no_handshake",
     "proxy.unexpected", "proxy.syn_opening", "proxy.ack_opening", "proxy.outside_synack",

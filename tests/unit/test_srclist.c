@@ -13,6 +13,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "config.h"
 #include "srclist.h"
 #include "sw_test.h"
 
@@ -367,6 +368,51 @@ test_random_sets(void)
 	}
 }
 
+/* A set lives as long as a published version points at it: a copy shares it, and a publish
+ * frees the old version's set only when the new one no longer points at it (its table's
+ * name is gone from EAL's list then). */
+static void
+test_lifetime_in_configs(void)
+{
+	struct sw_cfg_domain d;
+	struct sw_config *c = sw_cfg_new_default(), *n;
+	char why[200], name1[RTE_LPM_NAMESIZE], name2[RTE_LPM_NAMESIZE];
+	struct sw_srcset *first, *second;
+
+	SW_CTX("sets in configurations");
+	REQUIRE(c != NULL);
+	first = build_text("deny 198.18.200.0/24\n", why, sizeof(why));
+	second = build_text("deny 198.18.201.0/24\n", why, sizeof(why));
+	REQUIRE(first != NULL && second != NULL);
+	snprintf(name1, sizeof(name1), "%s", first->name4);
+	snprintf(name2, sizeof(name2), "%s", second->name4);
+	c->src = first;
+	REQUIRE(sw_cfg_domain_init(&d, 1, c) == 0);
+	n = sw_cfg_clone(d.current);             /* a change of something else */
+	REQUIRE(n != NULL);
+	sw_cfg_publish(&d, n);
+	CHECK(d.current->src == first && rte_lpm_find_existing(name1) == first->v4);
+	CHECK_EQ(verdict(d.current->src, "198.18.200.1", 80), SW_SRC_DENY);
+	n = sw_cfg_clone(d.current);             /* the lists replaced */
+	REQUIRE(n != NULL);
+	n->src = second;
+	sw_cfg_publish(&d, n);
+	CHECK(rte_lpm_find_existing(name1) == NULL);
+	CHECK(rte_lpm_find_existing(name2) == second->v4);
+	CHECK_EQ(verdict(d.current->src, "198.18.201.1", 80), SW_SRC_DENY);
+	n = sw_cfg_clone(d.current);             /* the lists removed */
+	REQUIRE(n != NULL);
+	n->src = NULL;
+	sw_cfg_publish(&d, n);
+	CHECK(rte_lpm_find_existing(name2) == NULL);
+	n = sw_cfg_clone(d.current);
+	REQUIRE(n != NULL);
+	n->src = build_text("allow 2001:2::/48\n", why, sizeof(why));
+	CHECK(n->src != NULL);
+	sw_cfg_publish(&d, n);
+	sw_cfg_domain_fini(&d);         /* frees the last one's set too */
+}
+
 int
 main(void)
 {
@@ -381,6 +427,7 @@ main(void)
 	test_verdicts();
 	test_refusals();
 	test_random_sets();
+	test_lifetime_in_configs();
 	rte_eal_cleanup();
 	return sw_test_done();
 }

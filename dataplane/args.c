@@ -93,55 +93,18 @@ state_path_ok(const char *path)
 	return 0;
 }
 
-/* The most a --sources file may hold: 4 M rules of a line each, with room for comments. */
-#define SW_SOURCES_MAX_BYTES (256u << 20)
-
 /* --sources FILE: read and parsed whole (srclist.h's text form) before EAL starts. */
 static int
 read_sources(struct sw_args *a, const char *path)
 {
-	char why[256];
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t len = 0, cap = 0, got;
+	char why[300];
 	long n;
 
-	if (f == NULL)
-		return bad("--sources", "%s: %s", path, strerror(errno));
-	do {
-		if (len == cap) {
-			char *nt;
-
-			cap = cap ? cap * 2 : 65536;
-			if (cap > SW_SOURCES_MAX_BYTES + 1)
-				cap = SW_SOURCES_MAX_BYTES + 1;
-			nt = realloc(text, cap);
-			if (nt == NULL) {
-				free(text);
-				fclose(f);
-				return bad("--sources", "%s: out of memory", path);
-			}
-			text = nt;
-		}
-		got = fread(text + len, 1, cap - len, f);
-		len += got;
-	} while (got > 0 && len <= SW_SOURCES_MAX_BYTES);
-	if (ferror(f) || len > SW_SOURCES_MAX_BYTES) {
-		int e = ferror(f) ? errno : 0;
-
-		free(text);
-		fclose(f);
-		return e ? bad("--sources", "%s: %s", path, strerror(e))
-			 : bad("--sources", "%s: more than %u MB", path, SW_SOURCES_MAX_BYTES >> 20);
-	}
-	fclose(f);
 	free(a->src_rules);
 	free(a->src_ranges);
-	n = sw_src_parse(text != NULL ? text : "", len, &a->src_rules, &a->src_ranges,
-			 &a->n_src_ranges, why, sizeof(why));
-	free(text);
+	n = sw_src_read(path, &a->src_rules, &a->src_ranges, &a->n_src_ranges, why, sizeof(why));
 	if (n < 0)
-		return bad("--sources", "%s: %s", path, why);
+		return bad("--sources", "%s", why);
 	a->n_src_rules = n;
 	a->sources_path = path;
 	return 0;

@@ -281,6 +281,43 @@ do_set_keys(struct sw_app *app, const Synwall__Dp__V1__DpKeys *k, struct reply *
 	rp->r.config_version = sw_cfg_get(&app->cfg)->version;
 }
 
+/* ---- source lists ---- */
+
+static void
+do_load_sources(struct sw_app *app, const Synwall__Dp__V1__DpRequest__LoadSources *ls,
+		struct reply *rp)
+{
+	struct sw_src_rule *rules = NULL;
+	struct sw_src_ports *ranges = NULL;
+	struct sw_srcset *set = NULL;
+	struct sw_config *n;
+	uint32_t nranges = 0;
+	char why[300];
+	long nrules = 0;
+
+	if (ls->path[0] != '\0') {
+		nrules = sw_src_read(ls->path, &rules, &ranges, &nranges, why, sizeof(why));
+		if (nrules < 0)
+			return (void)refuse(rp, "path", "%s", why);
+		if (sw_srcset_build(rules, (size_t)nrules, ranges, nranges, (int)rte_socket_id(),
+				    &set, why, sizeof(why)) != 0) {
+			free(rules);
+			free(ranges);
+			return (void)refuse(rp, "path", "%s: %s", ls->path, why);
+		}
+		free(rules);
+		free(ranges);
+	}
+	n = sw_cfg_clone(sw_cfg_get(&app->cfg));
+	if (n == NULL) {
+		sw_srcset_free(set);
+		return (void)refuse(rp, "", "out of memory");
+	}
+	n->src = set;
+	sw_cfg_publish(&app->cfg, n);
+	rp->r.config_version = sw_cfg_get(&app->cfg)->version;
+}
+
 /* ---- state ---- */
 
 static void
@@ -308,6 +345,11 @@ do_status(struct sw_app *app, Synwall__Dp__V1__DpStatus *st, char *out_name, cha
 	port_name(app->inside.id, in_name, RTE_ETH_NAME_MAX_LEN);
 	st->outside_port = out_name;
 	st->inside_port = in_name;
+	if (c->src != NULL) {
+		st->source_prefixes4 = c->src->rules4 + (c->src->miss4 >= 0);
+		st->source_prefixes6 = c->src->rules6 + (c->src->miss6 >= 0);
+		st->source_ranges = c->src->nlists - 1;
+	}
 }
 
 static int
@@ -491,6 +533,9 @@ sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out)
 			break;
 		case SYNWALL__DP__V1__DP_REQUEST__REQ_FLUSH_SYNCACHE:
 			do_flush(app, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_LOAD_SOURCES:
+			do_load_sources(app, rq->load_sources, &rp);
 			break;
 		default:
 			refuse(&rp, "req", "empty or unknown request");

@@ -631,3 +631,57 @@ bad:
 	free(ps);
 	return -1;
 }
+
+long
+sw_src_read(const char *path, struct sw_src_rule **rules, struct sw_src_ports **ranges,
+	    uint32_t *nranges, char *why, size_t whylen)
+{
+	char inner[256];
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0, cap = 0, got;
+	long n;
+
+	*rules = NULL;
+	*ranges = NULL;
+	*nranges = 0;
+	if (f == NULL)
+		return fail(why, whylen, "%s: %s", path, strerror(errno));
+	do {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nt;
+
+			if (ncap > SW_SRC_MAX_FILE + 1)
+				ncap = SW_SRC_MAX_FILE + 1;
+			nt = realloc(text, ncap);
+			if (nt == NULL) {
+				free(text);
+				fclose(f);
+				return fail(why, whylen, "%s: out of memory", path);
+			}
+			text = nt;
+			cap = ncap;
+		}
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got > 0 && len <= SW_SRC_MAX_FILE);
+	if (ferror(f)) {
+		int e = errno;
+
+		free(text);
+		fclose(f);
+		return fail(why, whylen, "%s: %s", path, strerror(e));
+	}
+	fclose(f);
+	if (len > SW_SRC_MAX_FILE) {
+		free(text);
+		return fail(why, whylen, "%s: more than %u MB", path, SW_SRC_MAX_FILE >> 20);
+	}
+	n = sw_src_parse(text != NULL ? text : "", len, rules, ranges, nranges, inner,
+			 sizeof(inner));
+	free(text);
+	if (n < 0)
+		return fail(why, whylen, "%s: %s", path, inner);
+	return n;
+}

@@ -93,6 +93,13 @@ void sw_srcset_free(struct sw_srcset *s);
 long sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
 		  struct sw_src_ports **ranges, uint32_t *nranges, char *why, size_t whylen);
 
+/* The most a file of rules may hold: 4 M rules of a line each, with room for comments. */
+#define SW_SRC_MAX_FILE (256u << 20)
+
+/* The rules of the file at path (sw_src_parse); why starts with the path. */
+long sw_src_read(const char *path, struct sw_src_rule **rules, struct sw_src_ports **ranges,
+		 uint32_t *nranges, char *why, size_t whylen);
+
 /* What the set decides for a frame from `pkt` (its source address; its TCP destination port
  * when tcp). Lock-free: the set is never changed once published. */
 static inline enum sw_src_action

@@ -150,3 +150,9 @@ class DpLink:
 
     def flush_syncache(self) -> int:
         return self.request(dp.DpRequest(flush_syncache=True)).flushed
+
+    def load_sources(self, path: str) -> int:
+        """Replace the source lists with the rules of the file at path ("" : none); the new
+        config version. DataplaneRefused (the lists in force stay) names the line or rules."""
+        return self.request(dp.DpRequest(load_sources=dp.DpRequest.LoadSources(path=path))
+                            ).config_version

@@ -191,3 +191,37 @@ def test_the_largest_config_applies_at_once_and_a_larger_one_is_refused(ctl_dp):
     assert "over the 4194304 limit" in p.stderr()
     assert timed_status(link) < FAST_S
     assert p.alive(), p.stderr()
+
+
+def test_source_lists_are_loaded_replaced_refused_whole_and_removed(ctl_dp, tmp_path):
+    """load_sources reads a file of rules (synwall-dp --sources' form) and replaces the lists
+    whole; a file that cannot be read, parsed or built is refused with its line or rules
+    named, and the lists in force stay; "" removes them."""
+    _, _, link = ctl_dp
+
+    def lists():
+        st = link.status()
+        return st.source_prefixes4, st.source_prefixes6, st.source_ranges, st.config_version
+
+    assert lists()[:3] == (0, 0, 0)
+    good = tmp_path / "good"
+    good.write_text("deny 198.18.200.0/24\ndeny 2001:2::/48\nallow 198.18.0.0/16 22\n"
+                    "deny 0.0.0.0/0 8000-8080\n")
+    version = link.load_sources(str(good))
+    assert lists() == (3, 1, 2, version)
+    for text, why in (
+            ("deny 198.18.200.0/24\ndeny 198.18.201.1/24\n",
+             "%s: line 2: \"198.18.201.1/24\" has bits set past its length"),
+            ("deny 198.18.5.0/24\nallow 198.18.5.0/24\n",
+             "%s: rules 0 and 1: the same prefix in the same list, one deny and one allow")):
+        bad = tmp_path / "bad"
+        bad.write_text(text)
+        with pytest.raises(DataplaneRefused) as e:
+            link.load_sources(str(bad))
+        assert (str(e.value), e.value.field) == (why % bad, "path")
+        assert lists() == (3, 1, 2, version), "a refused file changed the lists"
+    with pytest.raises(DataplaneRefused) as e:
+        link.load_sources(str(tmp_path / "none"))
+    assert str(e.value) == "%s: No such file or directory" % (tmp_path / "none")
+    version = link.load_sources("")
+    assert lists() == (0, 0, 0, version)

@@ -61,7 +61,7 @@ class DpKeys(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., current: _Optional[bytes] = ..., previous: _Optional[bytes] = ...) -> None: ...
 
 class DpStatus(_message.Message):
-    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port")
+    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port", "source_prefixes4", "source_prefixes6", "source_ranges")
     PID_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,9 @@ class DpStatus(_message.Message):
     KEYS_MANAGED_FIELD_NUMBER: _ClassVar[int]
     OUTSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
     INSIDE_PORT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PREFIXES4_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PREFIXES6_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RANGES_FIELD_NUMBER: _ClassVar[int]
     pid: int
     workers: int
     hashsize: int
@@ -82,7 +85,10 @@ class DpStatus(_message.Message):
     keys_managed: bool
     outside_port: str
     inside_port: str
-    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ...) -> None: ...
+    source_prefixes4: int
+    source_prefixes6: int
+    source_ranges: int
+    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., source_prefixes4: _Optional[int] = ..., source_prefixes6: _Optional[int] = ..., source_ranges: _Optional[int] = ...) -> None: ...
 
 class DpCounters(_message.Message):
     __slots__ = ("names", "total", "lcores")
@@ -131,7 +137,7 @@ class DpSyncacheEntry(_message.Message):
     def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
 
 class DpRequest(_message.Message):
-    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache")
+    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache", "load_sources")
     class DumpSyncache(_message.Message):
         __slots__ = ("cursor", "max_entries")
         CURSOR_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +145,11 @@ class DpRequest(_message.Message):
         cursor: int
         max_entries: int
         def __init__(self, cursor: _Optional[int] = ..., max_entries: _Optional[int] = ...) -> None: ...
+    class LoadSources(_message.Message):
+        __slots__ = ("path",)
+        PATH_FIELD_NUMBER: _ClassVar[int]
+        path: str
+        def __init__(self, path: _Optional[str] = ...) -> None: ...
     PING_FIELD_NUMBER: _ClassVar[int]
     GET_STATUS_FIELD_NUMBER: _ClassVar[int]
     GET_COUNTERS_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +159,7 @@ class DpRequest(_message.Message):
     SET_KEYS_FIELD_NUMBER: _ClassVar[int]
     DUMP_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
     FLUSH_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
+    LOAD_SOURCES_FIELD_NUMBER: _ClassVar[int]
     ping: bool
     get_status: bool
     get_counters: bool
@@ -157,7 +169,8 @@ class DpRequest(_message.Message):
     set_keys: DpKeys
     dump_syncache: DpRequest.DumpSyncache
     flush_syncache: bool
-    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ...) -> None: ...
+    load_sources: DpRequest.LoadSources
+    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ..., load_sources: _Optional[_Union[DpRequest.LoadSources, _Mapping]] = ...) -> None: ...
 
 class DpResponse(_message.Message):
     __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version")

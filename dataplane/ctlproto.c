@@ -293,7 +293,7 @@ do_load_sources(struct sw_app *app, const Synwall__Dp__V1__DpRequest__LoadSource
 	struct sw_config *n;
 	uint32_t nranges = 0;
 	char why[300];
-	long nrules = 0;
+	long nrules;
 
 	if (ls->path[0] != '\0') {
 		nrules = sw_src_read(ls->path, &rules, &ranges, &nranges, why, sizeof(why));
@@ -346,8 +346,8 @@ do_status(struct sw_app *app, Synwall__Dp__V1__DpStatus *st, char *out_name, cha
 	st->outside_port = out_name;
 	st->inside_port = in_name;
 	if (c->src != NULL) {
-		st->source_prefixes4 = c->src->rules4 + (c->src->miss4 >= 0);
-		st->source_prefixes6 = c->src->rules6 + (c->src->miss6 >= 0);
+		st->source_prefixes4 = c->src->rules4;
+		st->source_prefixes6 = c->src->rules6;
 		st->source_ranges = c->src->nlists - 1;
 	}
 }

@@ -108,13 +108,6 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	rx->rc = 0;
 	rx->src = SW_SRC_NONE;
 	rx->kind = sw_parse_l3(data, len, pkt);
-	/* Every IP frame from outside, whatever it carries, by its source; a TCP segment's
-	 * destination port chooses the port's own list, if it has one. */
-	if (unlikely(lc->cfg->src != NULL) && pkt->ip) {
-		rx->src = (uint8_t)sw_srcset_lookup(lc->cfg->src, pkt, rx->kind == SW_L3_TCP);
-		if (rx->src == SW_SRC_DENY)
-			return;
-	}
 	if (rx->kind != SW_L3_TCP)
 		return;
 	rx->mode = lc->cfg->port_mode[pkt->t.dport];
@@ -137,6 +130,50 @@ outside_parse(struct sw_lcore *lc, struct rte_mbuf *m, struct sw_rx *rx)
 	 * burst is parsed. */
 	sw_flowtab_prefetch_buckets(&lc->ft, rx->hash);
 	sw_syncache_prefetch_bucket(&lc->sc, rx->hash);
+}
+
+/*
+ * After the parse, with source lists: every IP frame of the burst by its source, one bulk
+ * lookup per address family; a TCP segment's destination port chooses the port's own list,
+ * if it has one. A denied frame needs nothing more (its verdict drops it first).
+ */
+static void
+outside_sources(const struct sw_lcore *lc, struct sw_rx *rx, uint16_t n)
+{
+	const struct sw_srcset *s = lc->cfg->src;
+	uint32_t ip4[SW_RX_BURST];
+	uint8_t ip6[SW_RX_BURST][16];
+	uint64_t nh4[SW_RX_BURST], nh6[SW_RX_BURST];
+	uint16_t at4[SW_RX_BURST], at6[SW_RX_BURST];
+	unsigned int n4 = 0, n6 = 0, i;
+
+	for (i = 0; i < n; i++) {
+		const struct sw_pkt *p = &rx[i].pkt;
+		uint32_t a;
+
+		if (!p->ip)
+			continue;
+		if (!p->t.v6) {
+			memcpy(&a, p->t.src, 4);
+			ip4[n4] = rte_be_to_cpu_32(a);
+			at4[n4++] = (uint16_t)i;
+		} else {
+			memcpy(ip6[n6], p->t.src, 16);
+			at6[n6++] = (uint16_t)i;
+		}
+	}
+	if (n4 != 0)
+		sw_srcset_lookup4(s, ip4, nh4, n4);
+	if (n6 != 0)
+		sw_srcset_lookup6(s, ip6, nh6, n6);
+	for (i = 0; i < n4 + n6; i++) {
+		struct sw_rx *r = &rx[i < n4 ? at4[i] : at6[i - n4]];
+
+		r->src = (uint8_t)sw_srcset_decide(s, i < n4 ? nh4[i] : nh6[i - n4],
+						   r->kind == SW_L3_TCP, r->pkt.t.dport);
+		if (r->src == SW_SRC_DENY)
+			r->need = SW_NEED_NONE;
+	}
 }
 
 /* Between the passes: the entries the bucket headers point at (by signature), on their way
@@ -361,6 +398,8 @@ sw_outside_burst(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf **pkt
 		prefetch_ahead(pkts, n, i);
 		outside_parse(lc, pkts[i], &rx[i]);
 	}
+	if (unlikely(lc->cfg->src != NULL))
+		outside_sources(lc, rx, n);
 	for (i = 0; i < n; i++)
 		outside_prefetch_entries(lc, &rx[i]);
 	for (i = 0; i < n; i++)

@@ -234,7 +234,7 @@ tbl8s_v4(const struct sw_src_rule *rules, const struct walked *w, long n)
 }
 
 /* tbl8 groups the IPv6 prefixes need: one for each distinct first 24, 32, ... bits of a
- * prefix that is longer (rte_lpm6 walks a byte a level past its first 24 bits). */
+ * prefix that is longer (rte_fib6's trie walks a byte a level past its first 24 bits). */
 static uint64_t
 tbl8s_v6(const struct sw_src_rule *rules, const struct walked *w, long n)
 {
@@ -272,47 +272,59 @@ tbl8s_v6(const struct sw_src_rule *rules, const struct walked *w, long n)
 }
 
 /* One family's table: its distinct prefixes w[0..n) and their verdicts. A prefix of length
- * 0 is not a table entry (rte_lpm takes 1 to 32 bits) but the verdict of a miss. */
+ * 0 is no table entry but the table's default next hop, the verdict of a miss. */
 static int
 table(struct sw_srcset *s, const struct sw_src_rule *rules, const struct walked *w, long n,
       uint8_t v6, int socket, char *why, size_t whylen)
 {
 	char *name = v6 ? s->name6 : s->name4;
+	uint32_t miss = 0;
 	long j, first = 0;
-	int rc;
+	int rc, routes;
 
 	if (n > 0 && rules[w[0].rule].len == 0) {
-		(v6 ? &s->miss6 : &s->miss4)[0] = (int32_t)w[0].verdict;
+		miss = w[0].verdict;
 		first = 1;
 	}
+	(v6 ? &s->miss6 : &s->miss4)[0] = miss;
+	(v6 ? &s->rules6 : &s->rules4)[0] = (uint32_t)n;
 	if (n - first == 0)
 		return 0;
-	snprintf(name, RTE_LPM_NAMESIZE, "sw_src%u_%" PRIu64, v6 ? 6 : 4, ++set_seq);
+	/* the tables keep their prefixes in a RIB, a binary trie whose branch nodes count too:
+	 * 2n - 1 nodes at most for n prefixes */
+	routes = (int)(2 * (n - first) + 1);
+	snprintf(name, SW_SRC_NAMESIZE, "sw_src%u_%" PRIu64, v6 ? 6 : 4, ++set_seq);
 	if (!v6) {
 		uint32_t groups = tbl8s_v4(rules, w + first, n - first);
-		struct rte_lpm_config c = {
-			.max_rules = (uint32_t)(n - first), .number_tbl8s = groups + 1,
+		struct rte_fib_conf c = {
+			.type = RTE_FIB_DIR24_8, .default_nh = miss, .max_routes = routes,
+			.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = groups + 1 },
 		};
 
 		if (groups == UINT32_MAX)
 			return fail(why, whylen, "out of memory");
-		s->v4 = rte_lpm_create(name, socket, &c);
+		s->v4 = rte_fib_create(name, socket, &c);
 		if (s->v4 == NULL)
 			return fail(why, whylen, "%ld IPv4 prefixes: cannot create their table "
-				    "(64 MB and %u groups of 1 KB): %s", n - first, c.number_tbl8s,
+				    "(64 MB and %u groups of 1 KB): %s", n - first, c.dir24_8.num_tbl8,
 				    rte_strerror(rte_errno));
 	} else {
 		uint64_t groups = tbl8s_v6(rules, w + first, n - first);
-		struct rte_lpm6_config c = { .max_rules = (uint32_t)(n - first) };
+		struct rte_fib6_conf c = {
+			.type = RTE_FIB6_TRIE, .default_nh = miss, .max_routes = routes,
+			.trie = { .nh_sz = RTE_FIB6_TRIE_4B },
+		};
 
-		if (groups >= UINT32_MAX)
+		if (groups >= UINT32_MAX / 2 - 16)
 			return fail(why, whylen, "%ld IPv6 prefixes: too many table groups",
 				    n - first);
-		c.number_tbl8s = (uint32_t)groups + 1;
-		s->v6 = rte_lpm6_create(name, socket, &c);
+		/* the trie writes a prefix's range by its two edges, each a chain of groups
+		 * (DPDK's trie.c): up to twice the groups its prefixes' bytes alone need */
+		c.trie.num_tbl8 = (uint32_t)groups * 2 + 16;
+		s->v6 = rte_fib6_create(name, socket, &c);
 		if (s->v6 == NULL)
 			return fail(why, whylen, "%ld IPv6 prefixes: cannot create their table "
-				    "(64 MB and %u groups of 1 KB): %s", n - first, c.number_tbl8s,
+				    "(64 MB and %u groups of 1 KB): %s", n - first, c.trie.num_tbl8,
 				    rte_strerror(rte_errno));
 	}
 	for (j = first; j < n; j++) {
@@ -322,15 +334,14 @@ table(struct sw_srcset *s, const struct sw_src_rule *rules, const struct walked 
 			uint32_t a;
 
 			memcpy(&a, r->addr, 4);
-			rc = rte_lpm_add(s->v4, rte_be_to_cpu_32(a), r->len, w[j].verdict);
+			rc = rte_fib_add(s->v4, rte_be_to_cpu_32(a), r->len, w[j].verdict);
 		} else {
-			rc = rte_lpm6_add(s->v6, r->addr, r->len, w[j].verdict);
+			rc = rte_fib6_add(s->v6, r->addr, r->len, w[j].verdict);
 		}
 		if (rc != 0)
 			return fail(why, whylen, "rule %u: not added to the table: %s", w[j].rule,
 				    strerror(-rc));
 	}
-	(v6 ? &s->rules6 : &s->rules4)[0] = (uint32_t)(n - first);
 	return 0;
 }
 
@@ -339,8 +350,8 @@ sw_srcset_free(struct sw_srcset *s)
 {
 	if (s == NULL)
 		return;
-	rte_lpm_free(s->v4);
-	rte_lpm6_free(s->v6);
+	rte_fib_free(s->v4);
+	rte_fib6_free(s->v6);
 	rte_free(s->verdict);
 	rte_free(s);
 }
@@ -397,7 +408,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 		return 0;
 	idx = malloc(sizeof(*idx) * n);
 	w = malloc(sizeof(*w) * n);
-	vs.cap = (uint32_t)n + 1;
+	vs.cap = (uint32_t)n + 2;
 	for (vs.mask = 1; vs.mask < 2 * vs.cap; vs.mask <<= 1)
 		;
 	vs.slot = calloc(vs.mask, sizeof(*vs.slot));
@@ -408,7 +419,6 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 		fail(why, whylen, "out of memory");
 		goto out;
 	}
-	s->miss4 = s->miss6 = -1;
 	s->nlists = nranges + 1;
 	for (k = 1; k <= nranges; k++) {
 		s->ports[k] = ranges[k - 1];
@@ -421,6 +431,11 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	}
 	sort_rules = rules;
 	qsort(idx, n, sizeof(*idx), rule_cmp);
+	{
+		const struct sw_src_verdict none = { 0, 0 };
+
+		verdict_index(&vs, &none);      /* [0]: what a miss without a /0 gets */
+	}
 	w4 = walk(rules, idx, n4, &vs, w, why, whylen);
 	if (w4 < 0)
 		goto out;

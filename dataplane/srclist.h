@@ -9,8 +9,9 @@
  * All the lists are one set, built whole on the control thread (sw_srcset_build) and
  * published with the configuration (config.h: sw_config.src), replaced whole, never changed
  * in place. Whatever the number of lists, a frame costs one longest-prefix lookup: the set
- * keeps one table per address family (DPDK's rte_lpm, rte_lpm6) over the union of every
- * list's prefixes, and each of those prefixes carries, as its next hop, the index of a verdict
+ * keeps one table per address family (DPDK's rte_fib, DIR-24-8, and rte_fib6, a trie of
+ * 8-bit strides past 24 bits) over the union of every list's prefixes, looked up a burst at a
+ * time, and each of those prefixes carries, as its next hop, the index of a verdict
  * that says, for every list, what that list's longest prefix covering it decides. As the
  * prefixes that match an address are nested, the longest of them in the union is within the
  * longest of each list that matches, which is thus the longest of that list covering it:
@@ -24,13 +25,14 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
-#include <rte_lpm.h>
-#include <rte_lpm6.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
 
 #include "parse.h"
 
 /* lists in a set: the global one (0) and up to 63 of port ranges */
 #define SW_SRCL_MAX      64
+#define SW_SRC_NAMESIZE  32
 /* prefixes in a set, all lists together */
 #define SW_SRC_MAX_RULES (4u << 20)
 
@@ -61,16 +63,16 @@ struct sw_src_verdict {
 };
 
 struct sw_srcset {
-	struct rte_lpm *v4;             /* NULL: no IPv4 prefix */
-	struct rte_lpm6 *v6;            /* NULL: no IPv6 prefix */
-	struct sw_src_verdict *verdict; /* indexed by the tables' next hops */
+	struct rte_fib *v4;             /* NULL: no IPv4 prefix longer than /0 */
+	struct rte_fib6 *v6;            /* NULL: no IPv6 prefix longer than /0 */
+	struct sw_src_verdict *verdict; /* by the tables' next hops; [0]: no list says a thing */
 	uint32_t nverdicts;
-	int32_t miss4, miss6;           /* the verdict of an address no table entry covers:
-					 * a /0's, or -1 (none) */
-	uint32_t rules4, rules6;        /* prefixes in the tables */
+	uint32_t miss4, miss6;          /* the verdict of an address no table entry covers:
+					 * a /0's, or 0 */
+	uint32_t rules4, rules6;        /* distinct prefixes, a /0 among them */
 	uint32_t nlists;                /* 1 + port ranges */
-	char name4[RTE_LPM_NAMESIZE];   /* the tables' names in EAL's lists */
-	char name6[RTE_LPM_NAMESIZE];
+	char name4[SW_SRC_NAMESIZE];    /* the tables' names in EAL's lists */
+	char name6[SW_SRC_NAMESIZE];
 	struct sw_src_ports ports[SW_SRCL_MAX];     /* [0] unused */
 	uint8_t port_list[65536];       /* the list of each TCP destination port (0: global) */
 };
@@ -100,41 +102,68 @@ long sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
 long sw_src_read(const char *path, struct sw_src_rule **rules, struct sw_src_ports **ranges,
 		 uint32_t *nranges, char *why, size_t whylen);
 
-/* What the set decides for a frame from `pkt` (its source address; its TCP destination port
- * when tcp). Lock-free: the set is never changed once published. */
+/* What the set decides for an address whose table lookup gave verdict index nh, in a frame
+ * to TCP destination port dport (tcp), or not TCP. */
 static inline enum sw_src_action
-sw_srcset_lookup(const struct sw_srcset *s, const struct sw_pkt *pkt, int tcp)
+sw_srcset_decide(const struct sw_srcset *s, uint64_t nh, int tcp, uint16_t dport)
 {
-	const struct sw_src_verdict *v;
-	uint32_t nh = 0, k;
-	uint32_t a;
-	int rc = -1;
+	const struct sw_src_verdict *v = &s->verdict[nh];
+	uint32_t k = tcp ? s->port_list[dport] : 0;
 
-	if (!pkt->t.v6) {
-		if (s->v4 != NULL) {
-			memcpy(&a, pkt->t.src, 4);
-			rc = rte_lpm_lookup(s->v4, rte_be_to_cpu_32(a), &nh);
-		}
-		if (rc != 0) {
-			if (s->miss4 < 0)
-				return SW_SRC_NONE;
-			nh = (uint32_t)s->miss4;
-		}
-	} else {
-		if (s->v6 != NULL)
-			rc = rte_lpm6_lookup(s->v6, pkt->t.src, &nh);
-		if (rc != 0) {
-			if (s->miss6 < 0)
-				return SW_SRC_NONE;
-			nh = (uint32_t)s->miss6;
-		}
-	}
-	v = &s->verdict[nh];
-	k = tcp ? s->port_list[pkt->t.dport] : 0;
 	if (!(((v->deny | v->allow) >> k) & 1))
 		k = 0;
 	return ((v->deny >> k) & 1) ? SW_SRC_DENY :
 	       ((v->allow >> k) & 1) ? SW_SRC_ALLOW : SW_SRC_NONE;
+}
+
+/* The verdict indexes of n IPv4 addresses (host order) and of n IPv6 addresses: one bulk
+ * lookup each (the pipeline's per burst). Lock-free: the set never changes once
+ * published. */
+static inline void
+sw_srcset_lookup4(const struct sw_srcset *s, uint32_t *ips, uint64_t *nh, unsigned int n)
+{
+	unsigned int i;
+
+	if (s->v4 != NULL) {
+		rte_fib_lookup_bulk(s->v4, ips, nh, (int)n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		nh[i] = s->miss4;
+}
+
+static inline void
+sw_srcset_lookup6(const struct sw_srcset *s, uint8_t (*ips)[16], uint64_t *nh, unsigned int n)
+{
+	unsigned int i;
+
+	if (s->v6 != NULL) {
+		rte_fib6_lookup_bulk(s->v6, ips, nh, (int)n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		nh[i] = s->miss6;
+}
+
+/* The set's verdict for one frame from pkt (tests; the pipeline looks a burst up). */
+static inline enum sw_src_action
+sw_srcset_lookup(const struct sw_srcset *s, const struct sw_pkt *pkt, int tcp)
+{
+	uint64_t nh;
+
+	if (!pkt->t.v6) {
+		uint32_t a;
+
+		memcpy(&a, pkt->t.src, 4);
+		a = rte_be_to_cpu_32(a);
+		sw_srcset_lookup4(s, &a, &nh, 1);
+	} else {
+		uint8_t a[1][16];
+
+		memcpy(a[0], pkt->t.src, 16);
+		sw_srcset_lookup6(s, a, &nh, 1);
+	}
+	return sw_srcset_decide(s, nh, tcp, pkt->t.dport);
 }
 
 #endif

@@ -3,7 +3,7 @@
  * Source prefix lists (srclist.h): the text form and its errors, a set's verdicts where
  * prefixes nest and where port ranges have lists of their own, a /0, IPv6, and refusals; then
  * random sets checked address by address against a linear scan of their rules (the longest
- * prefix of the port's list, else of the global one). rte_lpm allocates from EAL's memory:
+ * prefix of the port's list, else of the global one). rte_fib allocates from EAL's memory:
  * the one unit test with an EAL (--no-huge, no PCI).
  */
 #include <arpa/inet.h>
@@ -164,7 +164,7 @@ test_verdicts(void)
 		       why, sizeof(why));
 	CHECK_MSG(s != NULL, "%s", why);
 	if (s != NULL) {
-		CHECK_EQ(s->rules4, 1);
+		CHECK_EQ(s->rules4, 2);       /* the /0 among them */
 		CHECK_EQ(verdict(s, "198.19.1.1", 80), SW_SRC_DENY);
 		CHECK_EQ(verdict(s, "198.18.1.1", 80), SW_SRC_ALLOW);
 		CHECK_EQ(verdict(s, "2001:2::1", 80), SW_SRC_ALLOW);
@@ -174,7 +174,7 @@ test_verdicts(void)
 
 	SW_CTX("only IPv6: IPv4 untouched");
 	s = build_text("deny 2001:2::/32\n", why, sizeof(why));
-	CHECK(s != NULL && s->v4 == NULL && s->miss4 == -1);
+	CHECK(s != NULL && s->v4 == NULL && s->miss4 == 0);
 	if (s != NULL) {
 		CHECK_EQ(verdict(s, "198.18.1.1", 80), SW_SRC_NONE);
 		sw_srcset_free(s);
@@ -376,7 +376,7 @@ test_lifetime_in_configs(void)
 {
 	struct sw_cfg_domain d;
 	struct sw_config *c = sw_cfg_new_default(), *n;
-	char why[200], name1[RTE_LPM_NAMESIZE], name2[RTE_LPM_NAMESIZE];
+	char why[200], name1[SW_SRC_NAMESIZE], name2[SW_SRC_NAMESIZE];
 	struct sw_srcset *first, *second;
 
 	SW_CTX("sets in configurations");
@@ -391,20 +391,20 @@ test_lifetime_in_configs(void)
 	n = sw_cfg_clone(d.current);             /* a change of something else */
 	REQUIRE(n != NULL);
 	sw_cfg_publish(&d, n);
-	CHECK(d.current->src == first && rte_lpm_find_existing(name1) == first->v4);
+	CHECK(d.current->src == first && rte_fib_find_existing(name1) == first->v4);
 	CHECK_EQ(verdict(d.current->src, "198.18.200.1", 80), SW_SRC_DENY);
 	n = sw_cfg_clone(d.current);             /* the lists replaced */
 	REQUIRE(n != NULL);
 	n->src = second;
 	sw_cfg_publish(&d, n);
-	CHECK(rte_lpm_find_existing(name1) == NULL);
-	CHECK(rte_lpm_find_existing(name2) == second->v4);
+	CHECK(rte_fib_find_existing(name1) == NULL);
+	CHECK(rte_fib_find_existing(name2) == second->v4);
 	CHECK_EQ(verdict(d.current->src, "198.18.201.1", 80), SW_SRC_DENY);
 	n = sw_cfg_clone(d.current);             /* the lists removed */
 	REQUIRE(n != NULL);
 	n->src = NULL;
 	sw_cfg_publish(&d, n);
-	CHECK(rte_lpm_find_existing(name2) == NULL);
+	CHECK(rte_fib_find_existing(name2) == NULL);
 	n = sw_cfg_clone(d.current);
 	REQUIRE(n != NULL);
 	n->src = build_text("allow 2001:2::/48\n", why, sizeof(why));

@@ -494,7 +494,7 @@ parse_prefix(const char *w, size_t len, struct sw_src_rule *r)
 	char *endp;
 	unsigned long bits;
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len == 0 || len >= sizeof(buf) || memchr(w, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, w, len);
 	buf[len] = '\0';
@@ -526,7 +526,8 @@ parse_ports(const char *w, size_t len, struct sw_src_ports *pr)
 	char *endp;
 	unsigned long lo, hi;
 
-	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)w[0]))
+	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)w[0]) ||
+	    memchr(w, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, w, len);
 	buf[len] = '\0';

@@ -36,7 +36,7 @@ while getopts "t:o:j:c" opt; do
 done
 shift $((OPTIND - 1))
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(parse proxy pipeline)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(parse proxy pipeline srclist)
 
 if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=enabled -Db_lto=false -Dbuildtype=debugoptimized

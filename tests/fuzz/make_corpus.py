@@ -429,10 +429,21 @@ def full_table_seeds():
         mode(0, 0) + inside(*[fr(b, FIX_CSUM) for b in ext])
 
 
+def srclist_seeds():
+    """Files of source rules (synwall-dp --sources): a plain list, port lists with comments
+    and a /0 each way, and ones refused (bits past the length, a conflict only the build
+    finds is parsed fine)."""
+    yield "two", b"deny 198.18.200.0/24\ndeny 2001:2::/48\n"
+    yield "ports", (b"# list\nallow 198.18.0.0/16 22\ndeny 0.0.0.0/0 8000-8080\n\n"
+                    b"  deny 198.18.5.5/32   # one\r\nallow ::/0\n")
+    yield "hostbits", b"deny 198.18.5.1/24\n"
+    yield "conflict", b"deny 198.18.5.0/24\nallow 198.18.5.0/24\n"
+
+
 def main(argv):
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent / "corpus"
     for name, seeds in (("parse", parse_seeds()), ("proxy", proxy_seeds()),
-                        ("pipeline", pipeline_seeds())):
+                        ("pipeline", pipeline_seeds()), ("srclist", srclist_seeds())):
         d = out / name
         d.mkdir(parents=True, exist_ok=True)
         for old in d.iterdir():

@@ -80,6 +80,7 @@ test_parse_errors(void)
 		{ "deny 198.18.200.0/-1\n", "is not a prefix" },
 		{ "deny\n", "is not a prefix" },
 	};
+	static const char nul[] = "deny 198.18.200.0/24\0junk\n";
 	struct sw_src_rule *rules;
 	struct sw_src_ports *ranges;
 	uint32_t nranges, i;
@@ -95,6 +96,11 @@ test_parse_errors(void)
 		CHECK_MSG(strstr(why, bad[i].why) != NULL, "why \"%s\"", why);
 		CHECK(rules == NULL && ranges == NULL);
 	}
+	SW_CTX("a NUL inside a word");
+	n = sw_src_parse(nul, sizeof(nul) - 1, &rules, &ranges, &nranges, why, sizeof(why));
+	CHECK_EQ(n, -1);
+	CHECK_MSG(strstr(why, "line 1: ") != NULL && strstr(why, "is not a prefix") != NULL,
+		  "why \"%s\"", why);
 	SW_CTX("comments, blanks, ranges shared");
 	{
 		const char *t = "# a list\n\n  deny 198.18.200.0/24   # flooders\nallow "

@@ -41,12 +41,14 @@ bit_at(const uint8_t *addr, uint32_t i)
 	return (addr[i >> 3] >> (7 - (i & 7))) & 1;
 }
 
+/* No bit set past the prefix's length, up to the end of addr (an IPv4 rule's last 12 bytes
+ * are 0 too: the rules are sorted by all 16). */
 static int
 host_bits_clear(const struct sw_src_rule *r)
 {
 	uint32_t i;
 
-	for (i = r->len; i < family_bits(r->v6); i++)
+	for (i = r->len; i < 128; i++)
 		if (bit_at(r->addr, i))
 			return 0;
 	return 1;

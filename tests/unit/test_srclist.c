@@ -211,6 +211,10 @@ test_refusals(void)
 	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
 	CHECK(s == NULL && strstr(why, "rule 0: the address has bits set past") != NULL);
 	r.addr[3] = 0;
+	r.addr[9] = 1;          /* past an IPv4 address: a rule's bytes are all compared */
+	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
+	CHECK(strstr(why, "rule 0: the address has bits set past") != NULL);
+	r.addr[9] = 0;
 	r.action = 7;
 	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
 	CHECK(strstr(why, "rule 0: action 7") != NULL);

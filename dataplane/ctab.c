@@ -415,12 +415,34 @@ bucket_fits(const struct sw_ctab *t, uint32_t b)
  * them). Sums and XORs are a check, not a proof: what passes them and is still wrong would
  * take a deliberate forgery of the file, which is root's and locked.
  */
+struct links {
+	uint64_t sum;
+	uint32_t xor;
+	uint32_t ends;          /* entries whose link is NIL */
+};
+
+/* One of entry idx's links, to, in one direction: NIL, where the list ends (end, the saved
+ * head or tail), or another slot of the table, added to the direction's sum and XOR. */
+static inline int
+link_fits(struct links *l, uint32_t to, uint32_t idx, uint32_t end, uint32_t nslots)
+{
+	if (to == SW_CTAB_NIL) {
+		l->ends++;
+		return idx == end;
+	}
+	if (to >= nslots || to == idx)
+		return 0;
+	l->sum += to;
+	l->xor ^= to;
+	return 1;
+}
+
 static int
 saved_fits(const struct sw_ctab *t, const struct sw_ctab_saved *s)
 {
-	uint64_t sum_live = 0, sum_next = 0, sum_prev = 0;
-	uint32_t xor_live = 0, xor_next = 0, xor_prev = 0;
-	uint32_t live = 0, heads = 0, tails = 0, nslots = nslots_of(t), b, k;
+	struct links prev = { 0, 0, 0 }, next = { 0, 0, 0 };
+	uint64_t sum_live = 0;
+	uint32_t xor_live = 0, live = 0, nslots = nslots_of(t), b, k;
 
 	if (s->count > nslots)
 		return 0;
@@ -438,35 +460,18 @@ saved_fits(const struct sw_ctab *t, const struct sw_ctab_saved *s)
 			live++;
 			sum_live += idx;
 			xor_live ^= idx;
-			if (h->age_prev == SW_CTAB_NIL) {
-				heads++;
-				if (idx != s->age_head)
-					return 0;
-			} else if (h->age_prev < nslots && h->age_prev != idx) {
-				sum_prev += h->age_prev;
-				xor_prev ^= h->age_prev;
-			} else {
+			if (!link_fits(&prev, h->age_prev, idx, s->age_head, nslots) ||
+			    !link_fits(&next, h->age_next, idx, s->age_tail, nslots))
 				return 0;
-			}
-			if (h->age_next == SW_CTAB_NIL) {
-				tails++;
-				if (idx != s->age_tail)
-					return 0;
-			} else if (h->age_next < nslots && h->age_next != idx) {
-				sum_next += h->age_next;
-				xor_next ^= h->age_next;
-			} else {
-				return 0;
-			}
 		}
 	}
 	if (live != s->count)
 		return 0;
 	if (live == 0)
 		return s->age_head == SW_CTAB_NIL && s->age_tail == SW_CTAB_NIL;
-	return heads == 1 && tails == 1 &&
-	       sum_next == sum_live - s->age_head && xor_next == (xor_live ^ s->age_head) &&
-	       sum_prev == sum_live - s->age_tail && xor_prev == (xor_live ^ s->age_tail);
+	return prev.ends == 1 && next.ends == 1 &&
+	       next.sum == sum_live - s->age_head && next.xor == (xor_live ^ s->age_head) &&
+	       prev.sum == sum_live - s->age_tail && prev.xor == (xor_live ^ s->age_tail);
 }
 
 /* Does the live-looking slot (b, s) hold the entry its signature says: a key whose hash (or

@@ -239,10 +239,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint32_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 16);
+	return (uint32_t)(sw_rand(&rng) >> 32);
 }
 
 /* an address in 198.18.0.0/15 (or 2001:2::/48, a few /64s of it), near the rules' */

@@ -155,9 +155,6 @@ class Launcher:
         self.runtime_dir = Path(d.runtime_dir)
         self.ctl_path = self.runtime_dir / "dataplane.ctl"
         self.pid_path = self.runtime_dir / "dataplane.pid"
-        # the dataplane's tables, for the next one to take over (docs/DATAPLANE.md,
-        # "Restarts"): a dataplane restarted by synwalld keeps every spliced connection
-        self.tables_path = d.tables_path
         self.log_path = self.state_dir / "dataplane.log"
         self._log_offset = 0
         # the process start() is waiting for (read by status, written by start)
@@ -182,6 +179,8 @@ class Launcher:
                 "--inside", bootconfig.device_name(d.inside),
                 "--hashsize", str(d.hashsize), "--bucketlimit", str(d.bucketlimit),
                 "--flows", str(d.flows), "--ctl", str(self.ctl_path),
+                # the tables, for the next dataplane to take over (docs/DATAPLANE.md,
+                # "Restarts"): one restarted by synwalld keeps every spliced connection
                 "--state", str(d.tables_path),
                 "--stats-json", str(self.state_dir / "dataplane-stats.json")]
         if d.mbufs is not None:

@@ -1,4 +1,5 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -29,7 +30,7 @@ class PortRange(_message.Message):
     def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ..., mode: _Optional[int] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., window_scaling: _Optional[bool] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., idle_timeout_s: _Optional[int] = ...) -> None: ...
 
 class DpConfig(_message.Message):
-    __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports", "cookie_check_rate")
+    __slots__ = ("cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "ports", "cookie_check_rate", "syn_rate", "syn_burst", "reflect_rate", "reflect_burst")
     CACHELIMIT_FIELD_NUMBER: _ClassVar[int]
     REXMTLIMIT_FIELD_NUMBER: _ClassVar[int]
     SYNCOOKIES_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +40,10 @@ class DpConfig(_message.Message):
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
     COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_BURST_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_RATE_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_BURST_FIELD_NUMBER: _ClassVar[int]
     cachelimit: int
     rexmtlimit: int
     syncookies: bool
@@ -48,7 +53,11 @@ class DpConfig(_message.Message):
     server_retries: int
     ports: _containers.RepeatedCompositeFieldContainer[PortRange]
     cookie_check_rate: int
-    def __init__(self, cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortRange, _Mapping]]] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
+    syn_rate: int
+    syn_burst: int
+    reflect_rate: int
+    reflect_burst: int
+    def __init__(self, cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., ports: _Optional[_Iterable[_Union[PortRange, _Mapping]]] = ..., cookie_check_rate: _Optional[int] = ..., syn_rate: _Optional[int] = ..., syn_burst: _Optional[int] = ..., reflect_rate: _Optional[int] = ..., reflect_burst: _Optional[int] = ...) -> None: ...
 
 class DpKeys(_message.Message):
     __slots__ = ("epoch", "current", "previous")
@@ -61,7 +70,7 @@ class DpKeys(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., current: _Optional[bytes] = ..., previous: _Optional[bytes] = ...) -> None: ...
 
 class DpStatus(_message.Message):
-    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port", "source_prefixes4", "source_prefixes6", "source_ranges")
+    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port", "source_prefixes4", "source_prefixes6", "source_ranges", "source_table", "source_v4_len", "source_v6_len")
     PID_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +84,9 @@ class DpStatus(_message.Message):
     SOURCE_PREFIXES4_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PREFIXES6_FIELD_NUMBER: _ClassVar[int]
     SOURCE_RANGES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_V4_LEN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_V6_LEN_FIELD_NUMBER: _ClassVar[int]
     pid: int
     workers: int
     hashsize: int
@@ -88,7 +100,30 @@ class DpStatus(_message.Message):
     source_prefixes4: int
     source_prefixes6: int
     source_ranges: int
-    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., source_prefixes4: _Optional[int] = ..., source_prefixes6: _Optional[int] = ..., source_ranges: _Optional[int] = ...) -> None: ...
+    source_table: int
+    source_v4_len: int
+    source_v6_len: int
+    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., source_prefixes4: _Optional[int] = ..., source_prefixes6: _Optional[int] = ..., source_ranges: _Optional[int] = ..., source_table: _Optional[int] = ..., source_v4_len: _Optional[int] = ..., source_v6_len: _Optional[int] = ...) -> None: ...
+
+class DpSource(_message.Message):
+    __slots__ = ("prefix", "len", "syns", "syns_limited", "bad_cookies", "flows", "synacks_capped", "idle_ms")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    LEN_FIELD_NUMBER: _ClassVar[int]
+    SYNS_FIELD_NUMBER: _ClassVar[int]
+    SYNS_LIMITED_FIELD_NUMBER: _ClassVar[int]
+    BAD_COOKIES_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    SYNACKS_CAPPED_FIELD_NUMBER: _ClassVar[int]
+    IDLE_MS_FIELD_NUMBER: _ClassVar[int]
+    prefix: bytes
+    len: int
+    syns: int
+    syns_limited: int
+    bad_cookies: int
+    flows: int
+    synacks_capped: int
+    idle_ms: int
+    def __init__(self, prefix: _Optional[bytes] = ..., len: _Optional[int] = ..., syns: _Optional[int] = ..., syns_limited: _Optional[int] = ..., bad_cookies: _Optional[int] = ..., flows: _Optional[int] = ..., synacks_capped: _Optional[int] = ..., idle_ms: _Optional[int] = ...) -> None: ...
 
 class DpCounters(_message.Message):
     __slots__ = ("names", "total", "lcores")
@@ -137,7 +172,7 @@ class DpSyncacheEntry(_message.Message):
     def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
 
 class DpRequest(_message.Message):
-    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache", "load_sources")
+    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache", "load_sources", "top_sources")
     class DumpSyncache(_message.Message):
         __slots__ = ("cursor", "max_entries")
         CURSOR_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +185,25 @@ class DpRequest(_message.Message):
         PATH_FIELD_NUMBER: _ClassVar[int]
         path: str
         def __init__(self, path: _Optional[str] = ...) -> None: ...
+    class TopSources(_message.Message):
+        __slots__ = ("by", "max")
+        class By(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+            __slots__ = ()
+            SYNS: _ClassVar[DpRequest.TopSources.By]
+            BAD_COOKIES: _ClassVar[DpRequest.TopSources.By]
+            FLOWS: _ClassVar[DpRequest.TopSources.By]
+            SYNS_LIMITED: _ClassVar[DpRequest.TopSources.By]
+            SYNACKS_CAPPED: _ClassVar[DpRequest.TopSources.By]
+        SYNS: DpRequest.TopSources.By
+        BAD_COOKIES: DpRequest.TopSources.By
+        FLOWS: DpRequest.TopSources.By
+        SYNS_LIMITED: DpRequest.TopSources.By
+        SYNACKS_CAPPED: DpRequest.TopSources.By
+        BY_FIELD_NUMBER: _ClassVar[int]
+        MAX_FIELD_NUMBER: _ClassVar[int]
+        by: DpRequest.TopSources.By
+        max: int
+        def __init__(self, by: _Optional[_Union[DpRequest.TopSources.By, str]] = ..., max: _Optional[int] = ...) -> None: ...
     PING_FIELD_NUMBER: _ClassVar[int]
     GET_STATUS_FIELD_NUMBER: _ClassVar[int]
     GET_COUNTERS_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +214,7 @@ class DpRequest(_message.Message):
     DUMP_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
     FLUSH_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
     LOAD_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    TOP_SOURCES_FIELD_NUMBER: _ClassVar[int]
     ping: bool
     get_status: bool
     get_counters: bool
@@ -170,10 +225,11 @@ class DpRequest(_message.Message):
     dump_syncache: DpRequest.DumpSyncache
     flush_syncache: bool
     load_sources: DpRequest.LoadSources
-    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ..., load_sources: _Optional[_Union[DpRequest.LoadSources, _Mapping]] = ...) -> None: ...
+    top_sources: DpRequest.TopSources
+    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ..., load_sources: _Optional[_Union[DpRequest.LoadSources, _Mapping]] = ..., top_sources: _Optional[_Union[DpRequest.TopSources, _Mapping]] = ...) -> None: ...
 
 class DpResponse(_message.Message):
-    __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version")
+    __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version", "sources")
     OK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +240,7 @@ class DpResponse(_message.Message):
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     FLUSHED_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     error: str
     error_field: str
@@ -194,4 +251,5 @@ class DpResponse(_message.Message):
     next_cursor: int
     flushed: int
     config_version: int
-    def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ..., status: _Optional[_Union[DpStatus, _Mapping]] = ..., counters: _Optional[_Union[DpCounters, _Mapping]] = ..., config: _Optional[_Union[DpConfig, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DpSyncacheEntry, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., flushed: _Optional[int] = ..., config_version: _Optional[int] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[DpSource]
+    def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ..., status: _Optional[_Union[DpStatus, _Mapping]] = ..., counters: _Optional[_Union[DpCounters, _Mapping]] = ..., config: _Optional[_Union[DpConfig, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DpSyncacheEntry, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., flushed: _Optional[int] = ..., config_version: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[DpSource, _Mapping]]] = ...) -> None: ...

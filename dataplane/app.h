@@ -32,6 +32,8 @@ struct sw_args {
 	uint8_t source_v6_len;
 	uint32_t source_flows;
 	uint32_t source_halfopen;
+	uint32_t source_table;          /* entries of each lcore's source table (srctab.h); 0:
+					 * none */
 	int siphash;                    /* enum sw_siphash_impl, or -1: the best there is */
 	uint32_t mbufs;
 	uint32_t rotate_s;
@@ -100,6 +102,7 @@ int sw_args_parse(struct sw_args *a, int argc, char **argv);
 #define SW_ARGS_UNSET UINT32_MAX
 int sw_args_source_prefix(struct sw_args *a, const char *s);
 int sw_args_source_flows(struct sw_args *a, const char *s);
+int sw_args_source_table(struct sw_args *a, const char *s);
 int sw_args_source_halfopen(struct sw_args *a, const char *s);
 int sw_args_source_finish(struct sw_args *a, uint32_t cachelimit);
 /* port.c */

@@ -23,7 +23,8 @@ enum {
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
 	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
 	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE, OPT_STATE,
-	OPT_SOURCES,
+	OPT_SOURCES, OPT_SOURCE_TABLE, OPT_SYN_RATE, OPT_SYN_BURST, OPT_REFLECT_RATE,
+	OPT_REFLECT_BURST,
 };
 
 #define SW_MAX_PROFILE_OPTS 64
@@ -56,6 +57,11 @@ static const struct option long_opts[] = {
 	{ "source-flows", required_argument, NULL, OPT_SOURCE_FLOWS },
 	{ "source-halfopen", required_argument, NULL, OPT_SOURCE_HALFOPEN },
 	{ "sources", required_argument, NULL, OPT_SOURCES },
+	{ "source-table", required_argument, NULL, OPT_SOURCE_TABLE },
+	{ "syn-rate", required_argument, NULL, OPT_SYN_RATE },
+	{ "syn-burst", required_argument, NULL, OPT_SYN_BURST },
+	{ "reflect-rate", required_argument, NULL, OPT_REFLECT_RATE },
+	{ "reflect-burst", required_argument, NULL, OPT_REFLECT_BURST },
 	{ "siphash", required_argument, NULL, OPT_SIPHASH },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "ctl", required_argument, NULL, OPT_CTL },
@@ -121,6 +127,9 @@ static const char usage[] =
 	"    [--unparsed drop|pass] (frames whose TCP the parser cannot see)\n"
 	"    [--source-prefix V4LEN,V6LEN] [--source-flows N] [--source-halfopen N]\n"
 	"                          (per lcore, a source prefix holds at most N of each table)\n"
+	"    [--source-table N]    (source prefixes kept per lcore for limits and top talkers)\n"
+	"    [--syn-rate N] [--syn-burst N] (SYNs a second one source prefix may send)\n"
+	"    [--reflect-rate N] [--reflect-burst N] (SYN-ACKs a second towards one prefix)\n"
 	"    [--preload-flows N]   (benchmarks: N established flows per worker at start)\n"
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
@@ -387,6 +396,7 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 	a->source_v6_len = SW_SRCQ_V6_DEFAULT;
 	a->source_flows = SW_ARGS_UNSET;
 	a->source_halfopen = SW_ARGS_UNSET;
+	a->source_table = SW_SRCT_DEFAULT;
 	a->cfg = cfg;
 
 	opterr = 0;     /* errors are ours to print, on one line */
@@ -456,6 +466,25 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_COOKIE_CHECK_RATE:
 			rc = parse_u32("--cookie-check-rate", optarg, 0, SW_COOKIE_CHECK_RATE_MAX,
 				       &cfg->lim.cookie_check_rate);
+			break;
+		case OPT_SOURCE_TABLE:
+			rc = sw_args_source_table(a, optarg);
+			break;
+		case OPT_SYN_RATE:
+			rc = parse_u32("--syn-rate", optarg, 0, SW_SOURCE_RATE_MAX,
+				       &cfg->lim.syn_rate);
+			break;
+		case OPT_SYN_BURST:
+			rc = parse_u32("--syn-burst", optarg, 0, SW_SOURCE_RATE_MAX,
+				       &cfg->lim.syn_burst);
+			break;
+		case OPT_REFLECT_RATE:
+			rc = parse_u32("--reflect-rate", optarg, 0, SW_SOURCE_RATE_MAX,
+				       &cfg->lim.reflect_rate);
+			break;
+		case OPT_REFLECT_BURST:
+			rc = parse_u32("--reflect-burst", optarg, 0, SW_SOURCE_RATE_MAX,
+				       &cfg->lim.reflect_burst);
 			break;
 		case OPT_PROFILE:
 			if (nprofiles == SW_MAX_PROFILE_OPTS)

@@ -5,7 +5,10 @@
  */
 #include <string.h>
 
+#include <rte_common.h>
+
 #include "app.h"
+#include "srctab.h"
 #include "argval.h"
 
 /* "V4LEN,V6LEN": the lengths a client address is cut to, to make its source prefix. */
@@ -40,6 +43,21 @@ int
 sw_args_source_flows(struct sw_args *a, const char *s)
 {
 	return parse_u32("--source-flows", s, 0, 1u << 24, &a->source_flows);
+}
+
+/* --source-table N: 0 (none), or a power of 2 of SW_SRCT_MIN..SW_SRCT_MAX entries. */
+int
+sw_args_source_table(struct sw_args *a, const char *s)
+{
+	const char *opt = "--source-table";
+
+	if (parse_u32(opt, s, 0, SW_SRCT_MAX, &a->source_table) < 0)
+		return -1;
+	if (a->source_table != 0 &&
+	    (a->source_table < SW_SRCT_MIN || !rte_is_power_of_2(a->source_table)))
+		return bad(opt, "%u is not 0 or a power of 2 of %u..%u", a->source_table,
+			   SW_SRCT_MIN, SW_SRCT_MAX);
+	return 0;
 }
 
 int

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <rte_common.h>
 
 #include "config.h"
 #include "srclist.h"
@@ -236,6 +237,21 @@ sw_limits_validate(const struct sw_limits *l, uint32_t hashsize, uint32_t bucket
 		snprintf(why, len, "cookie_check_rate %u must be 0..%u", l->cookie_check_rate,
 			 SW_COOKIE_CHECK_RATE_MAX);
 		return "cookie_check_rate";
+	}
+	{
+		const struct { const char *name; uint32_t v; } rates[] = {
+			{ "syn_rate", l->syn_rate }, { "syn_burst", l->syn_burst },
+			{ "reflect_rate", l->reflect_rate }, { "reflect_burst", l->reflect_burst },
+		};
+		unsigned int i;
+
+		for (i = 0; i < RTE_DIM(rates); i++) {
+			if (rates[i].v > SW_SOURCE_RATE_MAX) {
+				snprintf(why, len, "%s %u must be 0..%u", rates[i].name, rates[i].v,
+					 SW_SOURCE_RATE_MAX);
+				return rates[i].name;
+			}
+		}
 	}
 	if (l->syncookies_only && !l->syncookies) {
 		snprintf(why, len, "syncookies_only needs syncookies");

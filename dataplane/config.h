@@ -29,6 +29,7 @@ enum sw_mode {
 #define SW_SERVER_RETRIES_MAX  10u
 #define SW_COOKIE_CHECK_RATE_DEFAULT 262144u
 #define SW_COOKIE_CHECK_RATE_MAX     100000000u
+#define SW_SOURCE_RATE_MAX           100000000u
 #define SW_MSS_MIN             536u
 #define SW_MSS_MAX             9000u
 #define SW_WSCALE_MAX          14u      /* RFC 7323 2.3 */
@@ -51,6 +52,12 @@ struct sw_limits {
 	uint32_t mss;           /* largest MSS offered in SYN-ACKs */
 	uint32_t cookie_check_rate;/* cookie checks a second of ACKs without timestamps, all
 				 * workers together (handshake.h); 0: no limit */
+	/* the source table's (srctab.h), all workers together; a rate 0: no limit, a burst 0:
+	 * the rate */
+	uint32_t syn_rate;      /* SYNs a second of one source prefix */
+	uint32_t syn_burst;
+	uint32_t reflect_rate;  /* SYN-ACKs a second towards one source prefix */
+	uint32_t reflect_burst;
 };
 
 /* port_flags: */

@@ -74,6 +74,10 @@ config_from_proto(struct sw_app *app, const DpConfig *dc, struct sw_config *n, s
 	n->lim.wscale = dc->wscale;
 	n->lim.server_retries = dc->server_retries;
 	n->lim.cookie_check_rate = dc->cookie_check_rate;
+	n->lim.syn_rate = dc->syn_rate;
+	n->lim.syn_burst = dc->syn_burst;
+	n->lim.reflect_rate = dc->reflect_rate;
+	n->lim.reflect_burst = dc->reflect_burst;
 	what = sw_limits_validate(&n->lim, a->hashsize, a->bucketlimit, why, sizeof(why));
 	if (what != NULL)
 		return refuse(rp, what, "%s", why);
@@ -176,6 +180,10 @@ config_to_proto(const struct sw_config *c, PortRange **storage)
 	dc->wscale = c->lim.wscale;
 	dc->server_retries = c->lim.server_retries;
 	dc->cookie_check_rate = c->lim.cookie_check_rate;
+	dc->syn_rate = c->lim.syn_rate;
+	dc->syn_burst = c->lim.syn_burst;
+	dc->reflect_rate = c->lim.reflect_rate;
+	dc->reflect_burst = c->lim.reflect_burst;
 	*storage = NULL;
 	while (p <= 65535) {
 		uint32_t q = p;
@@ -345,6 +353,9 @@ do_status(struct sw_app *app, Synwall__Dp__V1__DpStatus *st, char *out_name, cha
 	port_name(app->inside.id, in_name, RTE_ETH_NAME_MAX_LEN);
 	st->outside_port = out_name;
 	st->inside_port = in_name;
+	st->source_table = app->args.source_table;
+	st->source_v4_len = app->args.source_v4_len;
+	st->source_v6_len = app->args.source_v6_len;
 	if (c->src != NULL) {
 		st->source_prefixes4 = c->src->rules4;
 		st->source_prefixes6 = c->src->rules6;
@@ -479,6 +490,54 @@ do_flush(struct sw_app *app, struct reply *rp)
 		sw_cmd_free(c);
 	}
 }
+#define SW_TOP_DEFAULT 20u
+#define SW_TOP_MAX     1000u
+
+/* The heaviest source prefixes of the workers' source tables, merged (srctab.h). */
+static void
+do_top_sources(struct sw_app *app, const Synwall__Dp__V1__DpRequest__TopSources *ts,
+	       struct reply *rp)
+{
+	static struct sw_srct_talker top[SW_TOP_MAX];
+	static Synwall__Dp__V1__DpSource out[SW_TOP_MAX];
+	static Synwall__Dp__V1__DpSource *outp[SW_TOP_MAX];
+	const struct sw_srctab *tables[SW_MAX_WORKERS];
+	uint32_t max = ts->max == 0 ? SW_TOP_DEFAULT : ts->max;
+	unsigned int q, nt = 0;
+	int n, i;
+
+	if (max > SW_TOP_MAX)
+		return (void)refuse(rp, "max", "max %u must be 1..%u", max, SW_TOP_MAX);
+	if ((unsigned int)ts->by > SW_SRCT_BY_SYNACKS_CAPPED)
+		return (void)refuse(rp, "by", "%d is not a count sources are ordered by",
+				    (int)ts->by);
+	for (q = 0; q < app->nb_workers; q++) {
+		const struct sw_worker *w = sw_app_worker(app, q);
+
+		if (w != NULL)
+			tables[nt++] = &w->lc.st;
+	}
+	n = sw_srct_top(tables, nt, (enum sw_srct_by)ts->by, sw_now_ms(), top, max);
+	if (n < 0)
+		return (void)refuse(rp, "", "out of memory");
+	for (i = 0; i < n; i++) {
+		Synwall__Dp__V1__DpSource *o = &out[i];
+
+		synwall__dp__v1__dp_source__init(o);
+		o->prefix.data = top[i].key;
+		o->prefix.len = top[i].v6 ? 16 : 4;
+		o->len = top[i].len;
+		o->syns = top[i].syns;
+		o->syns_limited = top[i].syns_limited;
+		o->bad_cookies = top[i].bad_cookies;
+		o->flows = top[i].flows;
+		o->synacks_capped = top[i].synacks_capped;
+		o->idle_ms = top[i].idle_ms;
+		outp[i] = o;
+	}
+	rp->r.n_sources = (size_t)n;
+	rp->r.sources = outp;
+}
 
 /* ---- one request ---- */
 
@@ -536,6 +595,9 @@ sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out)
 			break;
 		case SYNWALL__DP__V1__DP_REQUEST__REQ_LOAD_SOURCES:
 			do_load_sources(app, rq->load_sources, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_TOP_SOURCES:
+			do_top_sources(app, rq->top_sources, &rp);
 			break;
 		default:
 			refuse(&rp, "req", "empty or unknown request");

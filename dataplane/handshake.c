@@ -62,6 +62,8 @@ open_server(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	if (e != NULL)
 		sw_syncache_remove(&lc->sc, e);
 	lc->cnt.sc_completed++;
+	if (lc->st.sets != NULL)
+		sw_source_touch(lc, &pkt->t)->flows++;
 
 	sw_flow_state(f) = SW_FLOW_OPENING;
 	sw_flow_flags(f) = (uint8_t)((pkt->has_vlan ? SW_FLF_VLAN : 0) |
@@ -239,6 +241,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 				       "cookie: dropped (stale or spoofed segment)");
 		} else {
 			lc->cnt.cookie_failed++;
+			if (lc->st.sets != NULL)
+				sw_source_touch(lc, &pkt->t)->bad_cookies++;
 			sw_log_segment(lc, pkt, "matches no pending handshake and carries no "
 				       "valid cookie: dropped (spoofed ACK or port scan)");
 		}

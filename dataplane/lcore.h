@@ -12,12 +12,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 
 #include "config.h"
 #include "flowtab.h"
 #include "parse.h"
 #include "profile.h"
+#include "srctab.h"
 #include "stats.h"
 #include "syncache.h"
 
@@ -50,6 +52,9 @@ struct sw_lcore {
 	 * hashes a tuple once for both (sw_ctab_hash of either) */
 	struct sw_syncache sc;
 	struct sw_flowtab ft;
+	/* what each source prefix did lately: its rates, the top talkers (srctab.h); sets
+	 * NULL without one */
+	struct sw_srctab st;
 	struct sw_learn_table *learn;   /* server profiles seen in SYN-ACKs: shared by all
 					 * workers (profile.h says how) */
 	uint64_t log_next_ms;
@@ -67,6 +72,37 @@ struct sw_lcore {
 	struct sw_counters cnt __rte_cache_aligned;
 	struct sw_logq log;
 };
+
+/* Worker: the source table's entry of the client of t (the table exists), the limits of
+ * this round's configuration in force. */
+static inline struct sw_srct_entry *
+sw_source_entry(struct sw_lcore *lc, const struct sw_tuple *t)
+{
+	const struct sw_config *cfg = lc->cfg;
+	struct sw_srct_entry *se;
+	int evicted;
+
+	if (unlikely(lc->st.version != cfg->version))
+		sw_srct_configure(&lc->st, cfg->version, cfg->lim.syn_rate, cfg->lim.syn_burst,
+				  cfg->lim.reflect_rate, cfg->lim.reflect_burst, lc->nworkers);
+	se = sw_srct_get(&lc->st, t->v6, t->src, lc->now_ms, &evicted);
+	lc->cnt.src_evicted += (uint64_t)evicted;
+	return se;
+}
+
+/* Worker: a client segment that is not a SYN touched its source prefix's entry (counts for
+ * the top talkers; the entry is kept as if refreshed now). */
+static inline struct sw_srct_entry *
+sw_source_touch(struct sw_lcore *lc, const struct sw_tuple *t)
+{
+	struct sw_srct_entry *se = sw_source_entry(lc, t);
+	uint32_t i = sw_srct_slot(&lc->st, se);
+	uint32_t *score = &lc->st.sets[i / SW_SRCT_WAYS].score[i % SW_SRCT_WAYS];
+
+	if ((int32_t)(*score - (uint32_t)lc->now_ms) < 0)
+		*score = (uint32_t)lc->now_ms;
+	return se;
+}
 
 /* Worker: queue a log line for the control thread, at most one per SW_LOG_INTERVAL_MS
  * (the others are counted and the next line says how many). */

@@ -145,25 +145,32 @@ sw_srcset_lookup6(const struct sw_srcset *s, uint8_t (*ips)[16], uint64_t *nh, u
 		nh[i] = s->miss6;
 }
 
-/* The set's verdict for one frame from pkt (tests; the pipeline looks a burst up). */
+/* The set's verdict for the client of one tuple (the syncache's timers, tests; the pipeline
+ * looks a burst up). */
 static inline enum sw_src_action
-sw_srcset_lookup(const struct sw_srcset *s, const struct sw_pkt *pkt, int tcp)
+sw_srcset_lookup_tuple(const struct sw_srcset *s, const struct sw_tuple *t, int tcp)
 {
 	uint64_t nh;
 
-	if (!pkt->t.v6) {
+	if (!t->v6) {
 		uint32_t a;
 
-		memcpy(&a, pkt->t.src, 4);
+		memcpy(&a, t->src, 4);
 		a = rte_be_to_cpu_32(a);
 		sw_srcset_lookup4(s, &a, &nh, 1);
 	} else {
 		uint8_t a[1][16];
 
-		memcpy(a[0], pkt->t.src, 16);
+		memcpy(a[0], t->src, 16);
 		sw_srcset_lookup6(s, a, &nh, 1);
 	}
-	return sw_srcset_decide(s, nh, tcp, pkt->t.dport);
+	return sw_srcset_decide(s, nh, tcp, t->dport);
+}
+
+static inline enum sw_src_action
+sw_srcset_lookup(const struct sw_srcset *s, const struct sw_pkt *pkt, int tcp)
+{
+	return sw_srcset_lookup_tuple(s, &pkt->t, tcp);
 }
 
 #endif

@@ -77,6 +77,9 @@
 	X(port_unparsed,     "port.unparsed")           \
 	X(src_denied,        "source.denied")           \
 	X(src_allowed,       "source.allowed")          \
+	X(src_syn_limited,   "source.syn_limited")      \
+	X(src_reflect_capped, "source.reflect_capped")  \
+	X(src_evicted,       "source.evicted")          \
 	X(mal_truncated,     "malformed.truncated")     \
 	X(mal_ip_header,     "malformed.ip_header")     \
 	X(mal_ip_length,     "malformed.ip_length")     \

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "segment.h"
+#include "srclist.h"
 #include "syn.h"
 
 /* What the SYN-ACK offers: the client's options that the server does too. Without
@@ -78,6 +79,29 @@ keep_entry(struct sw_lcore *lc, const uint8_t *data, const struct sw_pkt *pkt, u
 	lc->cnt.sc_added++;
 }
 
+/* Does the client's source prefix stop this SYN: over its SYN rate, or its answer over the
+ * cap of SYN-ACKs towards it? Counted either way; an allowed source is counted, never
+ * stopped. */
+static bool
+source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt)
+{
+	struct sw_srct_entry *se = sw_source_entry(lc, &pkt->t);
+
+	if (lc->src_allowed) {
+		se->syns++;
+		return false;
+	}
+	if (!sw_srct_syn(&lc->st, se, lc->now_ms)) {
+		lc->cnt.src_syn_limited++;
+		return true;
+	}
+	if (!sw_srct_synack(&lc->st, se, lc->now_ms)) {
+		lc->cnt.src_reflect_capped++;
+		return true;
+	}
+	return false;
+}
+
 enum sw_verdict
 sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	      const struct sw_pkt *pkt, enum sw_mode mode, uint32_t hash,
@@ -89,6 +113,8 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_sc_entry *e;
 	struct sw_seg s;
 
+	if (lc->st.sets != NULL && source_stops(lc, pkt))
+		return SW_V_DROP;
 	e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
 	if (e != NULL && e->irs == pkt->seq) {
 		/* Duplicate SYN: resend the SYN-ACK. */
@@ -146,12 +172,20 @@ sw_synack_timer(struct sw_sc_entry *e, void *arg)
 	}
 	e->rxmits++;
 	e->expire_ms = (uint32_t)lc->now_ms + sw_syncache_rto_ms(e->rxmits);
+	sw_ctab_tuple(&lc->sc.tab, e, &t);
+	if (lc->st.sets != NULL && lc->cfg->lim.reflect_rate != 0 &&
+	    (lc->cfg->src == NULL || sw_srcset_lookup_tuple(lc->cfg->src, &t, 1) != SW_SRC_ALLOW) &&
+	    !sw_srct_synack(&lc->st, sw_source_entry(lc, &t), lc->now_ms)) {
+		/* Over the cap towards the client's prefix: this retransmit is not sent (one
+		 * fewer is left); the entry still completes with the client's ACK. */
+		lc->cnt.src_reflect_capped++;
+		return SW_SC_KEEP;
+	}
 	m = sw_sink_alloc(io->out);
 	if (unlikely(m == NULL)) {
 		lc->cnt.port_nombuf++;
 		return SW_SC_KEEP;
 	}
-	sw_ctab_tuple(&lc->sc.tab, e, &t);
 	sw_seg_synack_again(&s, lc, e, &t);
 	sw_mbuf_write_seg(m, &s, io->out->tx_csum[SW_OUTSIDE]);
 	lc->cnt.sc_retransmitted++;

@@ -82,6 +82,28 @@ setup_quotas(struct sw_lcore *lc, const struct sw_args *a)
 	return sw_srcq_setup(&lc->sc.tab.srcq, &p);
 }
 
+/* The source table, under a random key of its own (a client cannot aim its prefixes at
+ * another's set). Its state is not kept across a restart: the buckets start full. */
+static int
+setup_source_table(struct sw_lcore *lc, const struct sw_args *a, int socket)
+{
+	struct sw_sipkey key = { .k0 = rte_rand(), .k1 = rte_rand() };
+	void *mem;
+
+	if (a->source_table == 0)
+		return 0;
+	mem = rte_zmalloc_socket("sw_srctab", sw_srct_memsize(a->source_table),
+				 RTE_CACHE_LINE_SIZE, socket);
+	if (mem == NULL)
+		return -1;
+	if (sw_srct_init(&lc->st, mem, a->source_table, &key, a->source_v4_len,
+			 a->source_v6_len) != 0) {
+		rte_free(mem);
+		return -1;
+	}
+	return 0;
+}
+
 /* The tables of worker q from the state region: the last owner's (taken over: its seed
  * and TSval offset with them) or new ones. Returns 0, -1 when they cannot be laid out. */
 static int
@@ -156,7 +178,10 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 		     sw_flowtab_init(&w->lc.ft, ftmem, app->args.flows, seed) != 0 ||
 		     setup_quotas(&w->lc, &app->args) != 0 ? -1 : 0;
 	}
+	if (rc == 0)
+		rc = setup_source_table(&w->lc, &app->args, socket);
 	if (rc != 0 || sw_mailbox_init(&w->mbox, mbmem) != 0) {
+		rte_free(w->lc.st.sets);
 		rte_free(scmem);
 		rte_free(ftmem);
 		rte_free(mbmem);
@@ -194,6 +219,7 @@ sw_worker_free(struct sw_worker *w)
 		rte_free(w->lc.sc.tab.slots);
 		rte_free(w->lc.ft.tab.slots);
 	}
+	rte_free(w->lc.st.sets);
 	rte_free(w->mbox.todo);
 	rte_free(w);
 }

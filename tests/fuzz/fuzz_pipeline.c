@@ -1218,7 +1218,7 @@ static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
 	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(proxy_source_quota),
-	C(sc_source_quota_dropped), END };
+	C(sc_source_quota_dropped), C(src_syn_limited), C(src_reflect_capped), END };
 static const size_t out_inside[] = { C(port_unparsed), C(proxy_icmp), C(port_bridged),
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), END };
 static const size_t out_outside[] = { C(sc_dupsyn), C(sc_added), C(sc_sendcookie), END };
@@ -1238,7 +1238,8 @@ static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(sc_added), C(sc_sendcookie), C(proxy_synack_mismatch), C(proxy_server_opening),
 	C(proxy_server_no_flow), C(proxy_server_rst), C(proxy_to_client), C(proxy_adopt_full),
 	C(proxy_established), C(proxy_ack_resent), C(proxy_source_quota),
-	C(sc_source_quota_dropped), C(proxy_adopt_source_quota), END };
+	C(sc_source_quota_dropped), C(proxy_adopt_source_quota), C(src_syn_limited),
+	C(src_reflect_capped), END };
 /* Every flow that comes into the table or leaves it moves one of these. */
 static const size_t flow_in[] = { C(proxy_opened), C(proxy_adopted), END };
 static const size_t flow_out[] = { C(proxy_reset), C(proxy_closed), C(proxy_server_rst),
@@ -1652,6 +1653,19 @@ setup(struct fz_in *in)
 		sw_siphash_select(SW_SIPHASH_SCALAR);
 	S.sink.ops = &sink_ops;
 	S.sc_allowed = S.cachelimit;
+	/* the source table (srctab.h), of 64 entries (8 sets: floods evict), with a SYN rate
+	 * of 2 a second, 3 at once, and a cap of 2 SYN-ACKs a second towards a prefix */
+	if (adopt & 0x10) {
+		static uint8_t stmem[8 * 64 + 64 * 64] __rte_cache_aligned;
+		const struct sw_sipkey stkey = { 0x1111, 0x2222 };
+
+		memset(stmem, 0, sizeof(stmem));
+		if (sw_srct_init(&D.lc->st, stmem, 64, &stkey, fq.v4_len, fq.v6_len) != 0)
+			abort();
+		c->lim.syn_rate = (adopt & 0x20) ? 2 : 0;
+		c->lim.syn_burst = 3;
+		c->lim.reflect_rate = (adopt & 0x40) ? 2 : 0;
+	}
 }
 
 /* FUZZ_TRACE=1 in the environment: each round's operation and the counters it moved, on

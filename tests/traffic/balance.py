@@ -15,7 +15,8 @@ DROPPED = MALFORMED + [
     "proxy.ack_no_handshake",
     "proxy.unexpected", "proxy.syn_opening", "proxy.ack_opening", "proxy.outside_synack",
     "proxy.synack_mismatch", "proxy.server_opening", "proxy.server_no_flow",
-    "proxy.source_quota", "syncache.source_quota_dropped",
+    "proxy.source_quota", "syncache.source_quota_dropped", "source.syn_limited",
+    "source.reflect_capped",
 ]
 # ... or sent on (bridged, translated, rewritten into synwall's answer).
 SENT_ON = [

@@ -687,6 +687,86 @@ test_synack_timer_edges(void)
 	CHECK_FAKE_FINI(&d);
 }
 
+/*
+ * The source table on (srctab.h): a source over its SYN rate gets nothing (no entry), one
+ * over the cap of SYN-ACKs towards it neither; a retransmit due when the cap is spent is not
+ * sent, but counts as tried and the entry stays to complete.
+ */
+static void
+test_source_limits(void)
+{
+	static uint8_t stmem[8 * 64 + 64 * 64] __rte_cache_aligned;
+	const struct sw_sipkey stkey = { 1, 2 };
+	struct sw_counters want = { 0 };
+	struct fake_tcp syn;
+	struct rte_mbuf *m;
+	struct sw_syn_plan plan;
+	struct fake_dp d;
+	struct sw_sc_entry *e;
+	unsigned int i;
+
+	fake_dp_init(&d, NULL);
+	memset(stmem, 0, sizeof(stmem));
+	REQUIRE(sw_srct_memsize(64) == sizeof(stmem));
+	REQUIRE(sw_srct_init(&d.lc->st, stmem, 64, &stkey, 32, 64) == 0);
+	/* 3 SYNs a second at most, 3 at once: the fourth of a burst is dropped */
+	d.cfg->lim.syn_rate = 3;
+	d.cfg->version++;
+	for (i = 0; i < 4; i++) {
+		syn = client_syn(0, 9, FAKE_PORT_PROXY, ISN + i, LINUX, 1460, 7);
+		syn.t.sport = (uint16_t)(40000 + i);
+		m = fake_tcp_mbuf(&syn);
+		CHECK_EQ(answer(&d, m, SW_MODE_PROXY, &plan), i < 3 ? SW_V_OUTSIDE : SW_V_DROP);
+		fake_dp_put(&d, m, i < 3 ? SW_V_OUTSIDE : SW_V_DROP);
+	}
+	want.sc_added = 3;
+	want.src_syn_limited = 1;
+	fake_check_counters(d.lc, &want);
+	CHECK_EQ(d.lc->sc.tab.count, 3);
+	CHECK_FAKE_FINI(&d);
+
+	/* a SYN-ACK a second towards the source, one at once */
+	fake_dp_init(&d, NULL);
+	memset(stmem, 0, sizeof(stmem));
+	REQUIRE(sw_srct_init(&d.lc->st, stmem, 64, &stkey, 32, 64) == 0);
+	d.cfg->lim.reflect_rate = 1;
+	d.cfg->version++;
+	memset(&want, 0, sizeof(want));
+	syn = client_syn(0, 10, FAKE_PORT_PROXY, ISN, LINUX, 1460, 7);
+	e = pending(&d, &syn);
+	want.sc_added = 1;
+	/* a second SYN of the source at once: capped, dropped, no entry */
+	syn.t.sport++;
+	m = fake_tcp_mbuf(&syn);
+	CHECK_EQ(answer(&d, m, SW_MODE_PROXY, &plan), SW_V_DROP);
+	fake_dp_put(&d, m, SW_V_DROP);
+	want.src_reflect_capped = 1;
+	fake_check_counters(d.lc, &want);
+	CHECK_EQ(d.lc->sc.tab.count, 1);
+	/* a second on, another SYN takes this second's SYN-ACK: the retransmit due now is not
+	 * sent, it counts as tried, the entry stays */
+	fake_dp_time(&d, FAKE_T0_MS + SW_SYNACK_RTO_MS);
+	syn.t.sport++;
+	m = fake_tcp_mbuf(&syn);
+	CHECK_EQ(answer(&d, m, SW_MODE_PROXY, &plan), SW_V_OUTSIDE);
+	fake_dp_put(&d, m, SW_V_OUTSIDE);
+	want.sc_added = 2;
+	i = d.out.allocs;
+	CHECK_EQ(sw_synack_timer(e, &d.io), SW_SC_KEEP);
+	want.src_reflect_capped = 2;
+	fake_check_counters(d.lc, &want);
+	CHECK_EQ(e->rxmits, 1);
+	CHECK_EQ(d.out.allocs, i);
+	/* the next one, two seconds later, goes */
+	fake_dp_time(&d, FAKE_T0_MS + 3 * SW_SYNACK_RTO_MS);
+	CHECK_EQ(sw_synack_timer(e, &d.io), SW_SC_KEEP);
+	want.sc_retransmitted = 1;
+	fake_check_counters(d.lc, &want);
+	fake_dp_round(&d);
+	CHECK_EQ(fake_nsent(&d, SW_OUTSIDE), 3);
+	CHECK_FAKE_FINI(&d);
+}
+
 int
 main(void)
 {
@@ -707,5 +787,6 @@ main(void)
 	test_tx_offload(0);
 	test_tx_offload(1);
 	test_synack_timer_edges();
+	test_source_limits();
 	return sw_test_done();
 }

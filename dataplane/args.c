@@ -134,7 +134,7 @@ static const char usage[] =
 	"    [--siphash auto|scalar|avx2|avx512]\n"
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--state FILE]        (the tables live there, for the next synwall-dp to take over)\n"
-	"    [--sources FILE]      (lines deny|allow PREFIX [PORTS]: what sources get)\n"
+	"    [--sources FILE]      (lines deny|allow PREFIX [PORTS], limit PREFIX RATE [BURST])\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
 

@@ -40,6 +40,7 @@ struct sw_lcore {
 	uint32_t ts_offset;             /* added to the ms clock for TSvals we send */
 	bool rx_csum;                   /* the outside port's RX checksum flags are meaningful */
 	unsigned int nworkers;          /* workers in all: their shares of the limits */
+	unsigned int worker;            /* this one's index among them, 0..nworkers-1 */
 
 	/* this round's, set by the worker loop at the start of each round */
 	uint64_t now_ms;
@@ -47,6 +48,8 @@ struct sw_lcore {
 	/* the packet's, set by the pipeline before its stage runs: its source is on an allow
 	 * list (srclist.h), which exempts it from the source quotas */
 	bool src_allowed;
+	/* and a limit rule that covers it: 1 + the rule's index in the lists' set, or 0 */
+	uint32_t src_limit;
 
 	/* owned by this worker; sc and ft are made with one hash seed, so that the pipeline
 	 * hashes a tuple once for both (sw_ctab_hash of either) */

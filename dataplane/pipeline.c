@@ -28,6 +28,7 @@ struct sw_rx {
 	int rc;                 /* sw_parse_tcp(), when reached */
 	uint8_t mode;
 	uint8_t src;            /* enum sw_src_action: the source lists' verdict */
+	uint32_t src_limit;     /* SW_SRC_LIMIT: 1 + the limit rule's index */
 	uint8_t need;           /* enum sw_cookie_need */
 	uint8_t msglen;
 	bool lookup;            /* TCP parsed, to a port whose flows are looked up */
@@ -169,8 +170,9 @@ outside_sources(const struct sw_lcore *lc, struct sw_rx *rx, uint16_t n)
 	for (i = 0; i < n4 + n6; i++) {
 		struct sw_rx *r = &rx[i < n4 ? at4[i] : at6[i - n4]];
 
-		r->src = (uint8_t)sw_srcset_decide(s, i < n4 ? nh4[i] : nh6[i - n4],
-						   r->kind == SW_L3_TCP, r->pkt.t.dport);
+		r->src = (uint8_t)sw_srcset_decide_limit(s, i < n4 ? nh4[i] : nh6[i - n4],
+							 r->kind == SW_L3_TCP, r->pkt.t.dport,
+							 &r->src_limit);
 		if (r->src == SW_SRC_DENY)
 			r->need = SW_NEED_NONE;
 	}
@@ -321,9 +323,11 @@ outside_verdict(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m, st
 			lc->cnt.src_denied++;
 			return SW_V_DROP;
 		}
-		lc->cnt.src_allowed++;
+		if (rx->src == SW_SRC_ALLOW)
+			lc->cnt.src_allowed++;
 	}
 	lc->src_allowed = rx->src == SW_SRC_ALLOW;
+	lc->src_limit = rx->src == SW_SRC_LIMIT ? rx->src_limit : 0;
 	if (unlikely(rx->kind < 0)) {
 		if (unparsed_passes(lc, rx->kind))
 			return SW_V_INSIDE;

@@ -16,6 +16,7 @@
 #include <rte_malloc.h>
 
 #include "srclist.h"
+#include "sw_const.h"
 
 static int __attribute__((format(printf, 3, 4)))
 fail(char *why, size_t whylen, const char *fmt, ...)
@@ -97,7 +98,8 @@ struct verdicts {
 static uint32_t
 verdict_hash(const struct sw_src_verdict *v)
 {
-	uint64_t h = v->deny * 0x9e3779b97f4a7c15ull ^ v->allow * 0xc2b2ae3d27d4eb4full;
+	uint64_t h = v->deny * 0x9e3779b97f4a7c15ull ^ v->allow * 0xc2b2ae3d27d4eb4full ^
+		     v->limit * 0x165667b19e3779f9ull;
 
 	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
@@ -110,7 +112,7 @@ verdict_index(struct verdicts *vs, const struct sw_src_verdict *v)
 	while (vs->slot[i] != 0) {
 		const struct sw_src_verdict *have = &vs->v[vs->slot[i] - 1];
 
-		if (have->deny == v->deny && have->allow == v->allow)
+		if (have->deny == v->deny && have->allow == v->allow && have->limit == v->limit)
 			return vs->slot[i] - 1;
 		i = (i + 1) & vs->mask;
 	}
@@ -142,15 +144,16 @@ struct open_prefix {
  * per distinct prefix; returns how many, or -1 with why.
  */
 static long
-walk(const struct sw_src_rule *rules, const uint32_t *idx, uint32_t n, struct verdicts *vs,
-     struct walked *out, char *why, size_t whylen)
+walk(const struct sw_src_rule *rules, const uint32_t *idx, uint32_t n, const uint32_t *limit_of,
+     struct verdicts *vs, struct walked *out, char *why, size_t whylen)
 {
 	struct open_prefix stack[130];
 	uint32_t depth = 0, i = 0, nout = 0;
 
 	while (i < n) {
 		const struct sw_src_rule *p = &rules[idx[i]];
-		struct sw_src_verdict v = { 0, 0 };
+		struct sw_src_verdict v = { 0, 0, 0, 0 };
+		uint32_t here_rule[SW_SRCL_MAX];
 		uint64_t here = 0;
 		uint32_t j;
 		int64_t at;
@@ -167,20 +170,31 @@ walk(const struct sw_src_rule *rules, const uint32_t *idx, uint32_t n, struct ve
 			if (r->len != p->len || memcmp(r->addr, p->addr, 16) != 0)
 				break;
 			if (here & bit) {
-				int same = ((r->action == SW_SRC_DENY ? v.deny : v.allow) & bit) != 0;
+				const struct sw_src_rule *o = &rules[here_rule[r->list]];
 
-				if (same)
+				if (o->action == r->action && (r->action != SW_SRC_LIMIT ||
+				    (o->rate == r->rate && o->burst == r->burst)))
 					continue;       /* listed twice alike: once is enough */
+				if (o->action != SW_SRC_LIMIT && r->action != SW_SRC_LIMIT)
+					return fail(why, whylen, "rules %u and %u: the same prefix in "
+						    "the same list, one deny and one allow",
+						    here_rule[r->list], idx[j]);
 				return fail(why, whylen, "rules %u and %u: the same prefix in the same "
-					    "list, one deny and one allow", idx[i], idx[j]);
+					    "list, with other actions or rates", here_rule[r->list],
+					    idx[j]);
 			}
 			here |= bit;
+			here_rule[r->list] = idx[j];
 			v.deny &= ~bit;
 			v.allow &= ~bit;
+			if (r->list == 0)
+				v.limit = 0;
 			if (r->action == SW_SRC_DENY)
 				v.deny |= bit;
-			else
+			else if (r->action == SW_SRC_ALLOW)
 				v.allow |= bit;
+			else
+				v.limit = limit_of[idx[j]] + 1;
 		}
 		at = verdict_index(vs, &v);
 		if (at < 0)
@@ -355,6 +369,8 @@ sw_srcset_free(struct sw_srcset *s)
 	rte_fib_free(s->v4);
 	rte_fib6_free(s->v6);
 	rte_free(s->verdict);
+	rte_free(s->limits);
+	rte_free(s->tat);
 	rte_free(s);
 }
 
@@ -362,7 +378,7 @@ static int
 check_rules(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports *ranges,
 	    uint32_t nranges, char *why, size_t whylen)
 {
-	size_t i;
+	size_t i, limits = 0;
 
 	if (n > SW_SRC_MAX_RULES)
 		return fail(why, whylen, "%zu prefixes: at most %u", n, SW_SRC_MAX_RULES);
@@ -382,11 +398,56 @@ check_rules(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports
 		if (!host_bits_clear(r))
 			return fail(why, whylen, "rule %zu: the address has bits set past its "
 				    "prefix length %u", i, r->len);
-		if (r->action != SW_SRC_DENY && r->action != SW_SRC_ALLOW)
-			return fail(why, whylen, "rule %zu: action %u is neither deny nor allow",
+		if (r->action != SW_SRC_DENY && r->action != SW_SRC_ALLOW &&
+		    r->action != SW_SRC_LIMIT)
+			return fail(why, whylen, "rule %zu: action %u is not deny, allow or limit",
 				    i, r->action);
+		if (r->action == SW_SRC_LIMIT) {
+			if (r->list != 0)
+				return fail(why, whylen, "rule %zu: a limit is the global list's, "
+					    "for every port", i);
+			if (r->rate < 1 || r->rate > SW_SRC_RATE_MAX ||
+			    r->burst > SW_SRC_RATE_MAX)
+				return fail(why, whylen, "rule %zu: rate %u and burst %u must be "
+					    "1..%u and 0..%u", i, r->rate, r->burst,
+					    SW_SRC_RATE_MAX, SW_SRC_RATE_MAX);
+			if (++limits > SW_SRC_MAX_LIMITS)
+				return fail(why, whylen, "rule %zu: more than %u limit rules", i,
+					    SW_SRC_MAX_LIMITS);
+		}
 		if (r->list > nranges)
 			return fail(why, whylen, "rule %zu: list %u of %u", i, r->list, nranges);
+	}
+	return 0;
+}
+
+/* The set's limit rules (s->nlimits of them, in the order of rules) and every worker's
+ * bucket times, each worker's on cache lines of its own. */
+static int
+limits(struct sw_srcset *s, const struct sw_src_rule *rules, size_t n, int socket, char *why,
+       size_t whylen)
+{
+	uint32_t k = 0;
+	size_t i;
+
+	if (s->nlimits == 0)
+		return 0;
+	s->limits = rte_zmalloc_socket("sw_src_limits", sizeof(*s->limits) * s->nlimits,
+				       RTE_CACHE_LINE_SIZE, socket);
+	s->tat_stride = RTE_ALIGN_CEIL(s->nlimits, RTE_CACHE_LINE_SIZE / sizeof(uint64_t));
+	s->tat = rte_zmalloc_socket("sw_src_limit_times",
+				    sizeof(*s->tat) * s->tat_stride * SW_MAX_WORKERS,
+				    RTE_CACHE_LINE_SIZE, socket);
+	if (s->limits == NULL || s->tat == NULL)
+		return fail(why, whylen, "out of memory for %u limits", s->nlimits);
+	for (i = 0; i < n; i++) {
+		const struct sw_src_rule *r = &rules[i];
+		uint32_t burst = r->burst != 0 ? r->burst : r->rate;
+
+		if (r->action != SW_SRC_LIMIT)
+			continue;
+		s->limits[k].t1 = RTE_MAX(1000000000ull / r->rate, 1ull);
+		s->limits[k++].whole = 1000000000ull * burst / r->rate;
 	}
 	return 0;
 }
@@ -398,7 +459,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	struct verdicts vs = { 0 };
 	struct sw_srcset *s = NULL;
 	struct walked *w = NULL;
-	uint32_t *idx = NULL, n4 = 0, k, p;
+	uint32_t *idx = NULL, *limit_of = NULL, n4 = 0, k, p;
 	long w4 = 0, w6 = 0;
 	size_t i;
 	int rc = -1;
@@ -409,6 +470,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	if (n == 0)
 		return 0;
 	idx = malloc(sizeof(*idx) * n);
+	limit_of = malloc(sizeof(*limit_of) * n);
 	w = malloc(sizeof(*w) * n);
 	vs.cap = (uint32_t)n + 2;
 	for (vs.mask = 1; vs.mask < 2 * vs.cap; vs.mask <<= 1)
@@ -417,7 +479,8 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	vs.mask--;
 	vs.v = calloc(vs.cap, sizeof(*vs.v));
 	s = rte_zmalloc_socket("sw_srcset", sizeof(*s), RTE_CACHE_LINE_SIZE, socket);
-	if (idx == NULL || w == NULL || vs.slot == NULL || vs.v == NULL || s == NULL) {
+	if (idx == NULL || limit_of == NULL || w == NULL || vs.slot == NULL || vs.v == NULL ||
+	    s == NULL) {
 		fail(why, whylen, "out of memory");
 		goto out;
 	}
@@ -430,18 +493,22 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	for (i = 0; i < n; i++) {
 		idx[i] = (uint32_t)i;
 		n4 += !rules[i].v6;
+		if (rules[i].action == SW_SRC_LIMIT)
+			limit_of[i] = s->nlimits++;
 	}
+	if (limits(s, rules, n, socket, why, whylen) != 0)
+		goto out;
 	sort_rules = rules;
 	qsort(idx, n, sizeof(*idx), rule_cmp);
 	{
-		const struct sw_src_verdict none = { 0, 0 };
+		const struct sw_src_verdict none = { 0, 0, 0, 0 };
 
 		verdict_index(&vs, &none);      /* [0]: what a miss without a /0 gets */
 	}
-	w4 = walk(rules, idx, n4, &vs, w, why, whylen);
+	w4 = walk(rules, idx, n4, limit_of, &vs, w, why, whylen);
 	if (w4 < 0)
 		goto out;
-	w6 = walk(rules, idx + n4, (uint32_t)(n - n4), &vs, w + w4, why, whylen);
+	w6 = walk(rules, idx + n4, (uint32_t)(n - n4), limit_of, &vs, w + w4, why, whylen);
 	if (w6 < 0)
 		goto out;
 	if (table(s, rules, w, w4, 0, socket, why, whylen) != 0 ||
@@ -461,6 +528,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 out:
 	sw_srcset_free(s);
 	free(idx);
+	free(limit_of);
 	free(w);
 	free(vs.slot);
 	free(vs.v);
@@ -547,6 +615,49 @@ parse_ports(const char *w, size_t len, struct sw_src_ports *pr)
 	return 0;
 }
 
+/* A number of 0..SW_SRC_RATE_MAX in w[0..len). */
+static int
+parse_count(const char *w, size_t len, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(w[i] - '0');
+	}
+	if (v > SW_SRC_RATE_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A limit's RATE [BURST], from the word at *w (ending at q); returns where the line goes on
+ * (*w its next word), or NULL with why. */
+static const char *
+parse_rate(const char *q, const char *eol, const char **w, uint32_t line,
+	   struct sw_src_rule *r, char *why, size_t whylen)
+{
+	if (parse_count(*w, (size_t)(q - *w), &r->rate) != 0 || r->rate == 0) {
+		fail(why, whylen, "line %u: \"%.*s\" is not a rate of 1..%u SYNs a second",
+		     line, (int)(q - *w > 20 ? 20 : q - *w), *w, SW_SRC_RATE_MAX);
+		return NULL;
+	}
+	q = word(q, eol, w);
+	if (q != *w) {
+		if (parse_count(*w, (size_t)(q - *w), &r->burst) != 0 || r->burst == 0) {
+			fail(why, whylen, "line %u: \"%.*s\" is not a burst of 1..%u SYNs", line,
+			     (int)(q - *w > 20 ? 20 : q - *w), *w, SW_SRC_RATE_MAX);
+			return NULL;
+		}
+		q = word(q, eol, w);
+	}
+	return q;
+}
+
 long
 sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
 	     struct sw_src_ports **ranges, uint32_t *nranges, char *why, size_t whylen)
@@ -579,8 +690,10 @@ sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
 			r.action = SW_SRC_DENY;
 		} else if ((size_t)(q - w) == 5 && memcmp(w, "allow", 5) == 0) {
 			r.action = SW_SRC_ALLOW;
+		} else if ((size_t)(q - w) == 5 && memcmp(w, "limit", 5) == 0) {
+			r.action = SW_SRC_LIMIT;
 		} else {
-			fail(why, whylen, "line %u: \"%.*s\": not deny or allow", line,
+			fail(why, whylen, "line %u: \"%.*s\": not deny, allow or limit", line,
 			     (int)(q - w > 40 ? 40 : q - w), w);
 			goto bad;
 		}
@@ -596,7 +709,11 @@ sw_src_parse(const char *text, size_t len, struct sw_src_rule **rules,
 			goto bad;
 		}
 		q = word(q, eol, &w);
-		if (q != w) {
+		if (r.action == SW_SRC_LIMIT) {
+			q = parse_rate(q, eol, &w, line, &r, why, whylen);
+			if (q == NULL)
+				goto bad;
+		} else if (q != w) {
 			if (parse_ports(w, (size_t)(q - w), &pr) != 0) {
 				fail(why, whylen, "line %u: \"%.*s\" is not a port or a range "
 				     "LO-HI of 1..65535", line, (int)(q - w > 20 ? 20 : q - w), w);

@@ -20,6 +20,7 @@
 #ifndef SW_SRCLIST_H
 #define SW_SRCLIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,15 +41,22 @@ enum sw_src_action {
 	SW_SRC_NONE = 0,        /* no prefix of the list covers the address */
 	SW_SRC_DENY = 1,
 	SW_SRC_ALLOW = 2,
+	SW_SRC_LIMIT = 3,       /* the global list's only: the prefix's SYNs share a bucket */
 };
+
+/* limit rules in a set, and their rates and bursts (SYNs a second) */
+#define SW_SRC_MAX_LIMITS 65536u
+#define SW_SRC_RATE_MAX   100000000u
 
 /* One prefix of one list, as the set is built from. */
 struct sw_src_rule {
 	uint8_t addr[16];       /* network order; IPv4 in the first 4 bytes */
 	uint8_t v6;
 	uint8_t len;            /* 0..32 or 0..128; the bits past it must be 0 */
-	uint8_t action;         /* SW_SRC_DENY or SW_SRC_ALLOW */
+	uint8_t action;         /* SW_SRC_DENY, SW_SRC_ALLOW or SW_SRC_LIMIT */
 	uint8_t list;           /* 0: global; else the index of a port range of the set */
+	uint32_t rate;          /* SW_SRC_LIMIT: 1..SW_SRC_RATE_MAX SYNs a second */
+	uint32_t burst;         /* SW_SRC_LIMIT: at once, 0..SW_SRC_RATE_MAX (0: the rate) */
 };
 
 /* A port range's list. */
@@ -56,10 +64,20 @@ struct sw_src_ports {
 	uint16_t lo, hi;        /* 1 <= lo <= hi; a later range wins where they overlap */
 };
 
-/* For every list, whether its longest prefix covering the address denies or allows. */
+/* For every list, whether its longest prefix covering the address denies or allows; and
+ * whether the global list's limits it (then neither bit 0 is set). */
 struct sw_src_verdict {
 	uint64_t deny;          /* bit k: list k */
 	uint64_t allow;
+	uint32_t limit;         /* 0, or 1 + the index of the limit rule in the set's limits */
+	uint32_t pad;
+};
+
+/* A limit rule's bucket, shared by every source of its prefix; each worker keeps its share
+ * (srctab.h's arithmetic) in a time of its own. */
+struct sw_src_limit {
+	uint64_t t1;            /* ns between two SYNs at the whole rate */
+	uint64_t whole;         /* ns the whole burst lasts at the whole rate */
 };
 
 struct sw_srcset {
@@ -71,6 +89,12 @@ struct sw_srcset {
 					 * a /0's, or 0 */
 	uint32_t rules4, rules6;        /* distinct prefixes, a /0 among them */
 	uint32_t nlists;                /* 1 + port ranges */
+	uint32_t nlimits;               /* limit rules */
+	struct sw_src_limit *limits;    /* [nlimits] */
+	/* each worker's bucket times of the limits (ns), [worker * tat_stride + limit]: the
+	 * one part of a set that changes once it is published, each worker its own lines */
+	uint64_t *tat;
+	uint32_t tat_stride;
 	char name4[SW_SRC_NAMESIZE];    /* the tables' names in EAL's lists */
 	char name6[SW_SRC_NAMESIZE];
 	struct sw_src_ports ports[SW_SRCL_MAX];     /* [0] unused */
@@ -103,17 +127,46 @@ long sw_src_read(const char *path, struct sw_src_rule **rules, struct sw_src_por
 		 uint32_t *nranges, char *why, size_t whylen);
 
 /* What the set decides for an address whose table lookup gave verdict index nh, in a frame
- * to TCP destination port dport (tcp), or not TCP. */
+ * to TCP destination port dport (tcp), or not TCP. SW_SRC_LIMIT: *limit is 1 + the limit
+ * rule's index. */
 static inline enum sw_src_action
-sw_srcset_decide(const struct sw_srcset *s, uint64_t nh, int tcp, uint16_t dport)
+sw_srcset_decide_limit(const struct sw_srcset *s, uint64_t nh, int tcp, uint16_t dport,
+		       uint32_t *limit)
 {
 	const struct sw_src_verdict *v = &s->verdict[nh];
 	uint32_t k = tcp ? s->port_list[dport] : 0;
 
 	if (!(((v->deny | v->allow) >> k) & 1))
 		k = 0;
+	*limit = v->limit;
 	return ((v->deny >> k) & 1) ? SW_SRC_DENY :
-	       ((v->allow >> k) & 1) ? SW_SRC_ALLOW : SW_SRC_NONE;
+	       ((v->allow >> k) & 1) ? SW_SRC_ALLOW :
+	       (k == 0 && v->limit != 0) ? SW_SRC_LIMIT : SW_SRC_NONE;
+}
+
+static inline enum sw_src_action
+sw_srcset_decide(const struct sw_srcset *s, uint64_t nh, int tcp, uint16_t dport)
+{
+	uint32_t limit;
+
+	return sw_srcset_decide_limit(s, nh, tcp, dport, &limit);
+}
+
+/* Worker `worker` (of nworkers): one more SYN of limit rule limit (1 + its index) at now_ms;
+ * true if within its rate. */
+static inline bool
+sw_srcset_limit_take(struct sw_srcset *s, uint32_t limit, unsigned int worker,
+		     unsigned int nworkers, uint64_t now_ms)
+{
+	const struct sw_src_limit *l = &s->limits[limit - 1];
+	uint64_t *tat = &s->tat[(size_t)worker * s->tat_stride + limit - 1];
+	uint64_t now = now_ms * 1000000ull, at = *tat > now ? *tat : now;
+	uint64_t t = l->t1 * (nworkers ? nworkers : 1);
+
+	if (at - now + t > l->whole && at != now)
+		return false;
+	*tat = at + t;
+	return true;
 }
 
 /* The verdict indexes of n IPv4 addresses (host order) and of n IPv6 addresses: one bulk

@@ -78,6 +78,7 @@
 	X(src_denied,        "source.denied")           \
 	X(src_allowed,       "source.allowed")          \
 	X(src_syn_limited,   "source.syn_limited")      \
+	X(src_prefix_limited, "source.prefix_limited")  \
 	X(src_reflect_capped, "source.reflect_capped")  \
 	X(src_evicted,       "source.evicted")          \
 	X(mal_truncated,     "malformed.truncated")     \

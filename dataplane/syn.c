@@ -95,6 +95,12 @@ source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt)
 		lc->cnt.src_syn_limited++;
 		return true;
 	}
+	if (lc->src_limit != 0 && !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker,
+							lc->nworkers, lc->now_ms)) {
+		se->syns_limited++;
+		lc->cnt.src_prefix_limited++;
+		return true;
+	}
 	if (!sw_srct_synack(&lc->st, se, lc->now_ms)) {
 		lc->cnt.src_reflect_capped++;
 		return true;
@@ -113,8 +119,15 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_sc_entry *e;
 	struct sw_seg s;
 
-	if (lc->st.sets != NULL && source_stops(lc, pkt))
+	if (lc->st.sets != NULL) {
+		if (source_stops(lc, pkt))
+			return SW_V_DROP;
+	} else if (lc->src_limit != 0 &&
+		   !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker, lc->nworkers,
+					 lc->now_ms)) {
+		lc->cnt.src_prefix_limited++;
 		return SW_V_DROP;
+	}
 	e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
 	if (e != NULL && e->irs == pkt->seq) {
 		/* Duplicate SYN: resend the SYN-ACK. */

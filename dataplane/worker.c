@@ -192,6 +192,7 @@ sw_worker_create(struct sw_app *app, unsigned int lcore, uint16_t q)
 	w->queue = q;
 	w->lc.lcore_id = lcore;
 	w->lc.nworkers = app->nb_workers;
+	w->lc.worker = q;
 	w->lc.learn = app->learn;
 	w->out.ops = &eth_sink_ops;
 	if (app->args.preload_flows != 0 && w->lc.ft.tab.count == 0) {

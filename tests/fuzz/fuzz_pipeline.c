@@ -1218,7 +1218,8 @@ static const size_t out_drop[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(proxy_syn_opening), C(proxy_ack_opening), C(proxy_outside_synack), C(sc_reset),
 	C(proxy_rst_ignored), C(sc_aborted), C(sc_badack), C(proxy_ack_no_handshake),
 	C(cookie_failed), C(cookie_limited), C(proxy_unexpected), C(proxy_source_quota),
-	C(sc_source_quota_dropped), C(src_syn_limited), C(src_reflect_capped), END };
+	C(sc_source_quota_dropped), C(src_syn_limited), C(src_prefix_limited),
+	C(src_reflect_capped), END };
 static const size_t out_inside[] = { C(port_unparsed), C(proxy_icmp), C(port_bridged),
 	C(proxy_reset), C(proxy_to_server), C(proxy_adopt_passed), C(proxy_opened), END };
 static const size_t out_outside[] = { C(sc_dupsyn), C(sc_added), C(sc_sendcookie), END };
@@ -1239,7 +1240,7 @@ static const size_t any_fate[] = { MALFORMED, C(sc_unreach), C(port_policy_drop)
 	C(proxy_server_no_flow), C(proxy_server_rst), C(proxy_to_client), C(proxy_adopt_full),
 	C(proxy_established), C(proxy_ack_resent), C(proxy_source_quota),
 	C(sc_source_quota_dropped), C(proxy_adopt_source_quota), C(src_syn_limited),
-	C(src_reflect_capped), END };
+	C(src_prefix_limited), C(src_reflect_capped), END };
 /* Every flow that comes into the table or leaves it moves one of these. */
 static const size_t flow_in[] = { C(proxy_opened), C(proxy_adopted), END };
 static const size_t flow_out[] = { C(proxy_reset), C(proxy_closed), C(proxy_server_rst),

@@ -31,8 +31,14 @@ check_rule(const struct sw_src_rule *r, size_t i, uint32_t nranges)
 	uint32_t bits = r->v6 ? 128 : 32, b;
 
 	FZ_CHECK(r->v6 <= 1 && r->len <= bits, "rule %zu: v6 %u len %u", i, r->v6, r->len);
-	FZ_CHECK(r->action == SW_SRC_DENY || r->action == SW_SRC_ALLOW, "rule %zu: action %u",
-		 i, r->action);
+	FZ_CHECK(r->action == SW_SRC_DENY || r->action == SW_SRC_ALLOW ||
+		 r->action == SW_SRC_LIMIT, "rule %zu: action %u", i, r->action);
+	if (r->action == SW_SRC_LIMIT)
+		FZ_CHECK(r->list == 0 && r->rate >= 1 && r->rate <= SW_SRC_RATE_MAX &&
+			 r->burst <= SW_SRC_RATE_MAX, "rule %zu: limit %u/%u in list %u", i,
+			 r->rate, r->burst, r->list);
+	else
+		FZ_CHECK(r->rate == 0 && r->burst == 0, "rule %zu: a rate without a limit", i);
 	FZ_CHECK(r->list <= nranges, "rule %zu: list %u of %u", i, r->list, nranges);
 	for (b = r->len; b < 128; b++)
 		FZ_CHECK(!((r->addr[b >> 3] >> (7 - (b & 7))) & 1), "rule %zu: bit %u set past "
@@ -55,7 +61,11 @@ render(const struct sw_src_rule *rules, long n, const struct sw_src_ports *range
 		FZ_CHECK(inet_ntop(r->v6 ? AF_INET6 : AF_INET, r->addr, addr, sizeof(addr)) != NULL,
 			 "rule %ld: inet_ntop", i);
 		at += (size_t)sprintf(text + at, "%s %s/%u", r->action == SW_SRC_DENY ? "deny" :
-				      "allow", addr, r->len);
+				      r->action == SW_SRC_ALLOW ? "allow" : "limit", addr, r->len);
+		if (r->action == SW_SRC_LIMIT)
+			at += (size_t)sprintf(text + at, " %u", r->rate);
+		if (r->burst != 0)
+			at += (size_t)sprintf(text + at, " %u", r->burst);
 		if (r->list != 0)
 			at += (size_t)sprintf(text + at, " %u-%u", ranges[r->list - 1].lo,
 					      ranges[r->list - 1].hi);
@@ -112,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct sw_src_rule *a = &rules[i], *b = &again[i];
 
 		FZ_CHECK(a->v6 == b->v6 && a->len == b->len && a->action == b->action &&
+			 a->rate == b->rate && a->burst == b->burst &&
 			 memcmp(a->addr, b->addr, 16) == 0, "rule %zu differs written back", i);
 		FZ_CHECK((a->list == 0) == (b->list == 0), "rule %zu: its list written back", i);
 		if (a->list != 0)

@@ -16,7 +16,7 @@ DROPPED = MALFORMED + [
     "proxy.unexpected", "proxy.syn_opening", "proxy.ack_opening", "proxy.outside_synack",
     "proxy.synack_mismatch", "proxy.server_opening", "proxy.server_no_flow",
     "proxy.source_quota", "syncache.source_quota_dropped", "source.syn_limited",
-    "source.reflect_capped",
+    "source.prefix_limited", "source.reflect_capped",
 ]
 # ... or sent on (bridged, translated, rewritten into synwall's answer).
 SENT_ON = [

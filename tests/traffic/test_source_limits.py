@@ -137,3 +137,23 @@ def test_the_top_talkers_name_the_heavy_prefixes(start_dp):
     finally:
         link.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_limit_rule_holds_its_whole_prefix_to_one_rate(run_dp, tmp_path):
+    """`limit 198.18.200.0/24 1 3`: every source of the /24 together gets 3 answers; a /32
+    within it that a deny rule names gets nothing; a source outside gets all. With or
+    without the source table."""
+    rules = tmp_path / "sources"
+    rules.write_text("limit 198.18.200.0/24 1 3\ndeny 198.18.200.66/32\n")
+    a, b = syns(HEAVY, 4), syns("198.18.200.8", 4, first_port=30000)
+    denied, other = syns("198.18.200.66", 2), syns(OTHER, 3)
+    frames = interleave(a, b, denied, other)
+    for table in ("65536", "0"):
+        r = run_dp(outside=frames, args=["--protect", "80", "--key", TEST_KEY, "--sources",
+                                         str(rules), "--source-table", table])
+        assert answered(r, frames) == [a[0], b[0], other[0], a[1], other[1], other[2]], \
+            r.describe()
+        want = {"source.prefix_limited": 5, "source.denied": 2, "source.syn_limited": 0,
+                "source.allowed": 0}
+        assert r.counters(*want) == want, r.describe()
+        assert check_balance(r.total) == [], r.describe()

@@ -120,7 +120,7 @@ def test_a_bad_file_is_one_line_and_exit_2(run_dp, tmp_path):
             "line 2: \"198.18.201.1/24\" has bits set past its length",
         "allow 198.18.0.0/16 70000\n":
             "line 1: \"70000\" is not a port or a range LO-HI of 1..65535",
-        "block 198.18.0.0/16\n": "line 1: \"block\": not deny or allow",
+        "block 198.18.0.0/16\n": "line 1: \"block\": not deny, allow or limit",
         "deny 198.18.5.0/24\nallow 198.18.5.0/24\n":
             "rules 0 and 1: the same prefix in the same list, one deny and one allow",
     }

@@ -67,7 +67,7 @@ test_parse_errors(void)
 		const char *text, *why;
 	} bad[] = {
 		{ "deny 198.18.200.0/24\npermit 198.18.1.0/24\n",
-		  "line 2: \"permit\": not deny or allow" },
+		  "line 2: \"permit\": not deny, allow or limit" },
 		{ "deny 198.18.200.0\n", "line 1: \"198.18.200.0\" is not a prefix" },
 		{ "deny 198.18.200.0/33\n", "line 1: \"198.18.200.0/33\" is not a prefix" },
 		{ "deny 198.18.200.1/24\n", "line 1: \"198.18.200.1/24\" has bits set past its length" },
@@ -204,7 +204,7 @@ static void
 test_refusals(void)
 {
 	struct sw_src_rule r = { .addr = { 198, 18, 1, 1 }, .len = 24, .action = SW_SRC_DENY };
-	struct sw_src_ports ports = { 90, 80 };
+	struct sw_src_ports ports = { 90, 80 }, good_ports = { 80, 90 };
 	struct sw_srcset *s = (void *)1;
 	char why[200];
 
@@ -218,7 +218,16 @@ test_refusals(void)
 	r.action = 7;
 	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
 	CHECK(strstr(why, "rule 0: action 7") != NULL);
+	r.action = SW_SRC_LIMIT;
+	r.rate = 0;
+	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
+	CHECK(strstr(why, "rule 0: rate 0 and burst 0 must be 1..") != NULL);
+	r.rate = 5;
+	r.list = 1;
+	CHECK_EQ(sw_srcset_build(&r, 1, &good_ports, 1, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
+	CHECK(strstr(why, "rule 0: a limit is the global list's") != NULL);
 	r.action = SW_SRC_DENY;
+	r.rate = 0;
 	r.list = 1;
 	CHECK_EQ(sw_srcset_build(&r, 1, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), -1);
 	CHECK(strstr(why, "rule 0: list 1 of 0") != NULL);
@@ -230,6 +239,104 @@ test_refusals(void)
 	CHECK(strstr(why, "a prefix length of 33 bits") != NULL);
 	CHECK_EQ(sw_srcset_build(NULL, 0, NULL, 0, SOCKET_ID_ANY, &s, why, sizeof(why)), 0);
 	CHECK(s == NULL);
+}
+
+/* The limit rule of an address: 1 + its index among the set's limits, or 0. */
+static uint32_t
+limit_of(const struct sw_srcset *s, const char *addr, int port)
+{
+	struct sw_pkt p = pkt_from(addr, (uint16_t)(port < 0 ? 0 : port));
+	uint64_t nh;
+	uint32_t a, limit;
+
+	REQUIRE(!p.t.v6);
+	memcpy(&a, p.t.src, 4);
+	a = rte_be_to_cpu_32(a);
+	sw_srcset_lookup4(s, &a, &nh, 1);
+	return sw_srcset_decide_limit(s, nh, port >= 0, p.t.dport, &limit) == SW_SRC_LIMIT ?
+	       limit : 0;
+}
+
+/* `limit PREFIX RATE [BURST]`: the global list's third action, the longest prefix winning
+ * among all three; a port's own list first; each limit a bucket of its own, each worker its
+ * share; the text refused where it is not a rate. */
+static void
+test_limits(void)
+{
+	struct sw_srcset *s;
+	char why[200];
+	unsigned int i, ok;
+
+	SW_CTX("limit rules");
+	s = build_text("allow 198.18.0.0/16\n"
+		       "limit 198.18.200.0/24 10 5\n"
+		       "deny 198.18.200.66/32\n"
+		       "limit 198.18.200.128/25 1000\n"
+		       "allow 198.18.200.0/24 22\n"
+		       "limit 2001:2::/48 7\n", why, sizeof(why));
+	CHECK_MSG(s != NULL, "%s", why);
+	if (s == NULL)
+		return;
+	CHECK_EQ(s->nlimits, 3);
+	CHECK_EQ(verdict(s, "198.18.1.1", 80), SW_SRC_ALLOW);
+	CHECK_EQ(verdict(s, "198.18.200.1", 80), SW_SRC_LIMIT);
+	CHECK_EQ(limit_of(s, "198.18.200.1", 80), 1);
+	CHECK_EQ(limit_of(s, "198.18.200.1", -1), 1);   /* not TCP: the global list */
+	CHECK_EQ(verdict(s, "198.18.200.66", 80), SW_SRC_DENY);
+	CHECK_EQ(limit_of(s, "198.18.200.130", 80), 2);
+	CHECK_EQ(verdict(s, "198.18.200.130", 22), SW_SRC_ALLOW);
+	CHECK_EQ(verdict(s, "2001:2::1", 80), SW_SRC_LIMIT);
+	CHECK_EQ(verdict(s, "2001:2:1::1", 80), SW_SRC_NONE);
+	/* 10 a second, 5 at once: worker 0 of 1 */
+	for (i = 0, ok = 0; i < 20; i++)
+		ok += sw_srcset_limit_take(s, 1, 0, 1, 1000);
+	CHECK_EQ(ok, 5);
+	CHECK(!sw_srcset_limit_take(s, 1, 0, 1, 1099));
+	CHECK(sw_srcset_limit_take(s, 1, 0, 1, 1100));
+	/* another worker has its own time: of 2, each half the burst and rate */
+	for (i = 0, ok = 0; i < 20; i++)
+		ok += sw_srcset_limit_take(s, 1, 1, 2, 1000);
+	CHECK_EQ(ok, 2);
+	/* burst 0: the rate's worth */
+	for (i = 0, ok = 0; i < 2000; i++)
+		ok += sw_srcset_limit_take(s, 2, 0, 1, 1000);
+	CHECK_EQ(ok, 1000);
+	sw_srcset_free(s);
+
+	s = build_text("limit 198.18.5.0/24 10\nlimit 198.18.5.0/24 10\n", why, sizeof(why));
+	CHECK(s != NULL);       /* alike twice */
+	sw_srcset_free(s);
+	why[0] = '\0';
+	s = build_text("limit 198.18.5.0/24 10\nlimit 198.18.5.0/24 11\n", why, sizeof(why));
+	CHECK(s == NULL);
+	CHECK_MSG(strcmp(why, "rules 0 and 1: the same prefix in the same list, with other "
+			 "actions or rates") == 0, "why \"%s\"", why);
+	s = build_text("deny 198.18.5.0/24\nlimit 198.18.5.0/24 11\n", why, sizeof(why));
+	CHECK(s == NULL && strstr(why, "with other actions or rates") != NULL);
+
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "limit 198.18.0.0/16\n", "line 1: \"\" is not a rate of 1..100000000" },
+		{ "limit 198.18.0.0/16 0\n", "line 1: \"0\" is not a rate of 1..100000000" },
+		{ "limit 198.18.0.0/16 100000001\n", "line 1: \"100000001\" is not a rate" },
+		{ "limit 198.18.0.0/16 10 0\n", "line 1: \"0\" is not a burst of 1..100000000" },
+		{ "limit 198.18.0.0/16 10 8000-8080\n", "line 1: \"8000-8080\" is not a burst" },
+		{ "limit 198.18.0.0/16 10 20 80\n", "line 1: \"80\" after the rule" },
+		{ "limit 198.18.0.0/16 1e3\n", "line 1: \"1e3\" is not a rate" },
+	};
+	for (i = 0; i < RTE_DIM(bad); i++) {
+		struct sw_src_rule *rules;
+		struct sw_src_ports *ranges;
+		uint32_t nranges;
+
+		SW_CTX("%s", bad[i].text);
+		why[0] = '\0';
+		CHECK_EQ(sw_src_parse(bad[i].text, strlen(bad[i].text), &rules, &ranges, &nranges,
+				      why, sizeof(why)), -1);
+		CHECK_MSG(strncmp(why, bad[i].why, strlen(bad[i].why)) == 0, "why \"%s\"", why);
+	}
+	SW_CTX_CLEAR();
 }
 
 /* ---- random sets against a linear scan ---- */
@@ -317,12 +424,18 @@ test_random_sets(void)
 			clear_past(r->addr, r->len, r->v6 ? 128 : 32);
 			r->action = rnd() & 1 ? SW_SRC_DENY : SW_SRC_ALLOW;
 			r->list = (uint8_t)(rnd() % 4);
+			if (r->list == 0 && rnd() % 3 == 0) {
+				r->action = SW_SRC_LIMIT;
+				r->rate = 1 + rnd() % 1000;
+			}
 			/* no conflicting duplicate: a second rule of a prefix and list copies the
 			 * first one's action */
 			for (k = 0; k < i; k++)
 				if (rules[k].list == r->list && rules[k].v6 == r->v6 &&
-				    rules[k].len == r->len && memcmp(rules[k].addr, r->addr, 16) == 0)
+				    rules[k].len == r->len && memcmp(rules[k].addr, r->addr, 16) == 0) {
 					r->action = rules[k].action;
+					r->rate = rules[k].rate;
+				}
 		}
 		SW_CTX("round %u, %zu rules", round, n);
 		why[0] = '\0';
@@ -433,6 +546,7 @@ main(void)
 	test_parse_errors();
 	test_verdicts();
 	test_refusals();
+	test_limits();
 	test_random_sets();
 	test_lifetime_in_configs();
 	rte_eal_cleanup();

@@ -6,7 +6,7 @@
  * this file's own mbufs and sink, rounds run in the worker's order (worker.c).
  *
  * The input: a 9-byte header (limits, table sizes down to a flow table of 12, source
- * quotas, which ports offload TX checksums, policy details, the SipHash implementation) and
+ * quotas, the source table and its limits, which ports offload TX checksums, policy details, the SipHash implementation) and
  * then operations, each one worker round or more: an outside burst, an inside burst, both, a
  * step of the clock, a port's change of mode, a limit's change at run time (cachelimit,
  * syncookies), failing allocations. A frame is its bytes and a control byte: fix its

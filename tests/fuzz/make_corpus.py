@@ -183,7 +183,9 @@ def header(flags=0, rexmt=3, retries=3, idle=0, sizes=2 | 7 << 2 | 2 << 5, climi
            prof=7 | 7 << 3 | 1 << 7, adopt=0, quota=0):
     """The 9-byte header of fuzz_pipeline.c (quota: flows per source in bits 0-1, syncache
     entries per source in bits 2-3, /24 and /48 prefixes with 0x10 and 0x20, TX checksum
-    offload on the outside and inside ports with 0x40 and 0x80)."""
+    offload on the outside and inside ports with 0x40 and 0x80; adopt: the adoption window
+    in bits 0-2, the source table with 0x10, its SYN rate with 0x20, its cap of SYN-ACKs
+    with 0x40)."""
     return bytes([flags, rexmt, retries, idle, sizes, climit, prof, adopt, quota])
 
 
@@ -280,6 +282,14 @@ def pipeline_seeds():
         connection(sport=41000 + k, close=k == 0) for k in range(3))
     yield "quota_syncache", header(quota=2 << 2 | 0x10, flags=0) + outside(
         *[fr(cli("S", 100 + k, options=LINUX_SYN, sport=42000 + k)) for k in range(8)])
+    # the source table (adopt 0x10) with a SYN rate (0x20) and a cap of SYN-ACKs (0x40):
+    # one client's SYNs over both, their retransmits, a connection and bad cookies counted
+    yield "source_limits", header(adopt=0x70, flags=0) + outside(
+        *[fr(cli("S", 100 + k, options=LINUX_SYN, sport=43000 + k)) for k in range(8)]) + \
+        clock(ms=1100, rounds=4) + connection(sport=43100) + clock(seconds=3, rounds=4)
+    yield "source_table_flood", header(adopt=0x10) + connection(close=False) + outside(
+        fr(cli("S", 1, options=LINUX_SYN)), *[repeat(REPEAT | FIX_CSUM)] * 31) + \
+        outside(fr(cli("A", 0x1000, 0x2000, options=TS), ctl=FIX_CSUM), *[repeat()] * 31)
     yield "conn_idle_expiry", header(idle=2) + connection(close=False) + \
         clock(seconds=5, rounds=8)
     yield "conn_pass_to_proxy_adopt", header(flags=0x08, adopt=5) + \
@@ -438,6 +448,9 @@ def srclist_seeds():
                     b"  deny 198.18.5.5/32   # one\r\nallow ::/0\n")
     yield "hostbits", b"deny 198.18.5.1/24\n"
     yield "conflict", b"deny 198.18.5.0/24\nallow 198.18.5.0/24\n"
+    yield "limits", (b"limit 198.18.200.0/24 10 5\ndeny 198.18.200.66/32\n"
+                     b"limit 2001:2::/48 7\nallow 198.18.0.0/16 22\n")
+    yield "limit_bad", b"limit 198.18.0.0/16 0\nlimit 198.18.1.0/24 5 80-90\n"
 
 
 def main(argv):

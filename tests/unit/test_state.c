@@ -145,7 +145,7 @@ clean_but_damaged(struct sw_flowtab *ft2, void *mem, uint32_t n, const char *wha
 	uint32_t i;
 	int rebuilt;
 
-	SW_CTX(what);
+	SW_CTX("%s", what);
 	sw_ctab_save(&ft2->tab, &saved);
 	damage(&ft2->tab);
 	CHECK_EQ(take_over(ft2, mem, &saved, &rebuilt), lost);

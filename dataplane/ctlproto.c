@@ -360,6 +360,8 @@ do_status(struct sw_app *app, Synwall__Dp__V1__DpStatus *st, char *out_name, cha
 		st->source_prefixes4 = c->src->rules4;
 		st->source_prefixes6 = c->src->rules6;
 		st->source_ranges = c->src->nlists - 1;
+		st->source_limits = c->src->nlimits;
+		st->source_bytes = c->src->mem_bytes;
 	}
 }
 

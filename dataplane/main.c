@@ -177,8 +177,10 @@ build_sources(struct sw_app *app)
 		return -1;
 	}
 	printf("synwall-dp: --sources %s: %u IPv4 and %u IPv6 prefixes, %u port range(s) with "
-	       "lists of their own\n", a->sources_path, a->cfg->src ? a->cfg->src->rules4 : 0,
-	       a->cfg->src ? a->cfg->src->rules6 : 0, a->n_src_ranges);
+	       "lists of their own, %u limit(s), %.1f MB\n", a->sources_path,
+	       a->cfg->src ? a->cfg->src->rules4 : 0, a->cfg->src ? a->cfg->src->rules6 : 0,
+	       a->n_src_ranges, a->cfg->src ? a->cfg->src->nlimits : 0,
+	       a->cfg->src ? (double)a->cfg->src->mem_bytes / 1048576 : 0.0);
 	return 0;
 }
 

@@ -421,6 +421,18 @@ check_rules(const struct sw_src_rule *rules, size_t n, const struct sw_src_ports
 	return 0;
 }
 
+/* Bytes allocated from EAL's heap of a socket (SOCKET_ID_ANY: the caller's). */
+static uint64_t
+heap_bytes(int socket)
+{
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats(socket == SOCKET_ID_ANY ? (int)rte_socket_id() : socket,
+					&st) != 0)
+		return 0;
+	return st.heap_allocsz_bytes;
+}
+
 /* The set's limit rules (s->nlimits of them, in the order of rules) and every worker's
  * bucket times, each worker's on cache lines of its own. */
 static int
@@ -460,6 +472,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	struct sw_srcset *s = NULL;
 	struct walked *w = NULL;
 	uint32_t *idx = NULL, *limit_of = NULL, n4 = 0, k, p;
+	uint64_t heap0;
 	long w4 = 0, w6 = 0;
 	size_t i;
 	int rc = -1;
@@ -469,6 +482,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 		return -1;
 	if (n == 0)
 		return 0;
+	heap0 = heap_bytes(socket);
 	idx = malloc(sizeof(*idx) * n);
 	limit_of = malloc(sizeof(*limit_of) * n);
 	w = malloc(sizeof(*w) * n);
@@ -522,6 +536,8 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 	}
 	memcpy(s->verdict, vs.v, sizeof(*s->verdict) * vs.n);
 	s->nverdicts = vs.n;
+	/* (the control thread is the only one that allocates: the workers never do) */
+	s->mem_bytes = heap_bytes(socket) - heap0;
 	*out = s;
 	s = NULL;
 	rc = 0;

@@ -88,6 +88,7 @@ struct sw_srcset {
 	uint32_t miss4, miss6;          /* the verdict of an address no table entry covers:
 					 * a /0's, or 0 */
 	uint32_t rules4, rules6;        /* distinct prefixes, a /0 among them */
+	uint64_t mem_bytes;             /* EAL memory the set took, tables and all */
 	uint32_t nlists;                /* 1 + port ranges */
 	uint32_t nlimits;               /* limit rules */
 	struct sw_src_limit *limits;    /* [nlimits] */

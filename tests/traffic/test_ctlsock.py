@@ -209,6 +209,12 @@ def test_source_lists_are_loaded_replaced_refused_whole_and_removed(ctl_dp, tmp_
                     "deny 0.0.0.0/0 8000-8080\n")
     version = link.load_sources(str(good))
     assert lists() == (3, 1, 2, version)
+    st = link.status()
+    # an IPv4 and an IPv6 table's first level: 64 MB each, and more
+    assert (st.source_limits, st.source_bytes > 128 << 20) == (0, True), st
+    good.write_text(good.read_text() + "limit 198.18.64.0/18 100\n")
+    version = link.load_sources(str(good))
+    assert lists() == (4, 1, 2, version) and link.status().source_limits == 1
     for text, why in (
             ("deny 198.18.200.0/24\ndeny 198.18.201.1/24\n",
              "%s: line 2: \"198.18.201.1/24\" has bits set past its length"),
@@ -219,7 +225,7 @@ def test_source_lists_are_loaded_replaced_refused_whole_and_removed(ctl_dp, tmp_
         with pytest.raises(DataplaneRefused) as e:
             link.load_sources(str(bad))
         assert (str(e.value), e.value.field) == (why % bad, "path")
-        assert lists() == (3, 1, 2, version), "a refused file changed the lists"
+        assert lists() == (4, 1, 2, version), "a refused file changed the lists"
     with pytest.raises(DataplaneRefused) as e:
         link.load_sources(str(tmp_path / "none"))
     assert str(e.value) == "%s: No such file or directory" % (tmp_path / "none")

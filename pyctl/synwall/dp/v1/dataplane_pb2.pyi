@@ -70,7 +70,7 @@ class DpKeys(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., current: _Optional[bytes] = ..., previous: _Optional[bytes] = ...) -> None: ...
 
 class DpStatus(_message.Message):
-    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port", "source_prefixes4", "source_prefixes6", "source_ranges", "source_table", "source_v4_len", "source_v6_len")
+    __slots__ = ("pid", "workers", "hashsize", "bucketlimit", "flows", "config_version", "key_epoch", "keys_managed", "outside_port", "inside_port", "source_prefixes4", "source_prefixes6", "source_ranges", "source_table", "source_v4_len", "source_v6_len", "source_limits", "source_bytes")
     PID_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,8 @@ class DpStatus(_message.Message):
     SOURCE_TABLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_V4_LEN_FIELD_NUMBER: _ClassVar[int]
     SOURCE_V6_LEN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_BYTES_FIELD_NUMBER: _ClassVar[int]
     pid: int
     workers: int
     hashsize: int
@@ -103,7 +105,9 @@ class DpStatus(_message.Message):
     source_table: int
     source_v4_len: int
     source_v6_len: int
-    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., source_prefixes4: _Optional[int] = ..., source_prefixes6: _Optional[int] = ..., source_ranges: _Optional[int] = ..., source_table: _Optional[int] = ..., source_v4_len: _Optional[int] = ..., source_v6_len: _Optional[int] = ...) -> None: ...
+    source_limits: int
+    source_bytes: int
+    def __init__(self, pid: _Optional[int] = ..., workers: _Optional[int] = ..., hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., config_version: _Optional[int] = ..., key_epoch: _Optional[int] = ..., keys_managed: _Optional[bool] = ..., outside_port: _Optional[str] = ..., inside_port: _Optional[str] = ..., source_prefixes4: _Optional[int] = ..., source_prefixes6: _Optional[int] = ..., source_ranges: _Optional[int] = ..., source_table: _Optional[int] = ..., source_v4_len: _Optional[int] = ..., source_v6_len: _Optional[int] = ..., source_limits: _Optional[int] = ..., source_bytes: _Optional[int] = ...) -> None: ...
 
 class DpSource(_message.Message):
     __slots__ = ("prefix", "len", "syns", "syns_limited", "bad_cookies", "flows", "synacks_capped", "idle_ms")

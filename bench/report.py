@@ -530,7 +530,8 @@ def results_section(results: dict) -> list[str]:
             + linux_section(results)
             + cycles_section(results)
             + profile_section(results)
-            + restart_section(results))
+            + restart_section(results)
+            + sources_section(results))
 
 
 def syn_section(results: dict) -> list[str]:
@@ -837,6 +838,46 @@ def profile_section(results: dict) -> list[str]:
         budget = profile_budget(results, tag)
         if budget:
             lines += [f"- {title}: {budget}."]
+    return lines + [""]
+
+
+def sources_section(results: dict) -> list[str]:
+    """11: what the source table, its limits and the source lists cost a SYN, and their
+    memory."""
+    section = results["sections"].get("sources")
+    if not section:
+        return []
+    params = section["params"]
+    memory = params.get("sources_mb", {})
+    table_mb = params.get("table_bytes", 0) / 1048576
+    lines = ["### 11. Per-source policy: what a SYN costs", "",
+             "The SYN file of 1 (cookie mode, one worker) under each configuration in turn "
+             "(the order rotated from run to run): no source table; the default one "
+             f"({params.get('table_entries')} prefixes a worker, {table_mb:.1f} MB: top "
+             "talkers, no limit); the table with `--syn-rate` and `--reflect-rate` on (at "
+             "their largest: every SYN and SYN-ACK draws on its prefix's buckets, none is "
+             "refused); and source lists of "
+             + " and ".join(f"{n:,}" for n in params.get("list_sizes", []))
+             + " prefixes (random denies outside 198.18.0.0/15, and an allow of one address in "
+             "each /24 of the SYNs' sources, so that every lookup reads both levels of the "
+             "DIR-24-8 table). Every run checks that every SYN was answered. The cost is "
+             "the difference in time per SYN with the first configuration, in the same run.",
+             "", "| | SYNs answered/s, median | min | max | runs | cost per SYN (median) | "
+             "memory |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label in section["rows"]:
+        summary = row_summary(section, label)
+        if not summary:
+            continue
+        more = detail_median(section, label, "ns_more")
+        if label == "no source table":
+            cost, mem = "(the base)", "–"
+        else:
+            cost = "–" if more is None else f"{more:+.1f} ns"
+            mem = (f"{memory[label]:.0f} MB of EAL's" if label in memory else
+                   f"{table_mb:.1f} MB a worker")
+        lines += [f"| {label} | **{millions(summary['median'])} M** | "
+                  f"{millions(summary['min'])} M | {millions(summary['max'])} M | "
+                  f"{summary['n']} | {cost} | {mem} |"]
     return lines + [""]
 
 

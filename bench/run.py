@@ -27,7 +27,7 @@ from .dpdk import DP_BIN, TESTPMD, Hugepages, Memory, loadavg
 
 REPO = Path(__file__).resolve().parents[1]
 ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
-       "profile", "restart"]
+       "profile", "restart", "sources"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif name == "restart":
                     from . import restart
                     sec = restart.m_restart(ctx)
+                elif name == "sources":
+                    from . import sources
+                    sec = sources.m_sources(ctx)
                 else:
                     sec = getattr(suite, f"m_{name}")(ctx)
                 results["sections"][name] = sec

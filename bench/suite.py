@@ -44,6 +44,7 @@ class Sizes:
     linux_loops: int = 8           # tcpreplay --loop
     restart_flows: tuple = (1000, 1000000)      # flows in the tables across a restart
     restart_probe_s: tuple = (1.5, 2.0)         # probing before it, and after it is over
+    source_lists: tuple = (10000, 1000000)      # prefixes in the source lists measured
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -51,7 +52,7 @@ class Sizes:
                    data_flows=(1000, 4000, 16000), mem_flows=(8192, 65536),
                    mem_sc=((1024, 8), (8192, 8)), mem_sc_syns=65536, linux_syns=4096,
                    linux_loops=4, restart_flows=(1000, 16000),
-                   restart_probe_s=(0.5, 0.5))
+                   restart_probe_s=(0.5, 0.5), source_lists=(1000, 10000))
 
 
 @dataclass

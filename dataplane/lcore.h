@@ -76,18 +76,25 @@ struct sw_lcore {
 	struct sw_logq log;
 };
 
-/* Worker: the source table's entry of the client of t (the table exists), the limits of
- * this round's configuration in force. */
-static inline struct sw_srct_entry *
-sw_source_entry(struct sw_lcore *lc, const struct sw_tuple *t)
+/* Worker: the limits of this round's configuration in the source table; the table's entry
+ * of the client of t (the table exists), with them in force. */
+static inline void
+sw_source_configure(struct sw_lcore *lc)
 {
 	const struct sw_config *cfg = lc->cfg;
-	struct sw_srct_entry *se;
-	int evicted;
 
 	if (unlikely(lc->st.version != cfg->version))
 		sw_srct_configure(&lc->st, cfg->version, cfg->lim.syn_rate, cfg->lim.syn_burst,
 				  cfg->lim.reflect_rate, cfg->lim.reflect_burst, lc->nworkers);
+}
+
+static inline struct sw_srct_entry *
+sw_source_entry(struct sw_lcore *lc, const struct sw_tuple *t)
+{
+	struct sw_srct_entry *se;
+	int evicted;
+
+	sw_source_configure(lc);
 	se = sw_srct_get(&lc->st, t->v6, t->src, lc->now_ms, &evicted);
 	lc->cnt.src_evicted += (uint64_t)evicted;
 	return se;
@@ -101,9 +108,10 @@ sw_source_touch(struct sw_lcore *lc, const struct sw_tuple *t)
 	struct sw_srct_entry *se = sw_source_entry(lc, t);
 	uint32_t i = sw_srct_slot(&lc->st, se);
 	uint32_t *score = &lc->st.sets[i / SW_SRCT_WAYS].score[i % SW_SRCT_WAYS];
+	uint32_t now = sw_srct_score_now(lc->now_ms);
 
-	if ((int32_t)(*score - (uint32_t)lc->now_ms) < 0)
-		*score = (uint32_t)lc->now_ms;
+	if ((int32_t)(*score - now) < 0)
+		*score = now;
 	return se;
 }
 

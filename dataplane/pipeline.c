@@ -408,6 +408,10 @@ sw_outside_burst(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf **pkt
 		outside_prefetch_entries(lc, &rx[i]);
 	for (i = 0; i < n; i++)
 		outside_classify(lc, &rx[i]);
+	if (lc->st.sets != NULL)
+		for (i = 0; i < n; i++)
+			if (rx[i].need == SW_NEED_MAKE)
+				sw_srct_prefetch_entry(&lc->st, rx[i].syn.src_hash);
 	cookie_batch(lc, rx, n);
 	for (i = 0; i < n; i++)
 		sw_sink_put(out, pkts[i], outside_verdict(lc, out, pkts[i], &rx[i]));

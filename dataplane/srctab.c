@@ -86,44 +86,50 @@ sw_srct_configure(struct sw_srctab *st, uint64_t version, uint32_t syn_rate,
 }
 
 struct sw_srct_entry *
-sw_srct_get(struct sw_srctab *st, int v6, const uint8_t *src, uint64_t now_ms, int *evicted)
+sw_srct_get_keyed(struct sw_srctab *st, int v6, const uint8_t key[16], uint64_t h,
+		  uint64_t now_ms, int *evicted)
 {
-	uint8_t key[16];
-	uint64_t h = sw_srct_key(st, v6, src, key);
 	uint32_t s = (uint32_t)h & st->mask;
 	uint32_t tag = (uint32_t)(h >> 32) | 1;
 	struct sw_srct_set *set = &st->sets[s];
 	struct sw_srct_entry *e;
-	uint32_t now32 = (uint32_t)now_ms;
+	uint32_t now32 = (uint32_t)now_ms, score_now = sw_srct_score_now(now_ms);
+	uint32_t m = sw_srct_match(set, tag);
 	unsigned int w, victim = SW_SRCT_WAYS;
 	int32_t least = INT32_MAX;
+	uint64_t k0, k1;
 
+	memcpy(&k0, key, 8);
+	memcpy(&k1, key + 8, 8);
 	*evicted = 0;
-	for (w = 0; w < SW_SRCT_WAYS; w++) {
-		if (set->tag[w] == tag) {
-			e = &st->ent[s * SW_SRCT_WAYS + w];
-			if (e->v6 == (uint8_t)!!v6 && memcmp(e->key, key, 16) == 0) {
-				e->last_ms = now32;
-				return e;
-			}
+	while (m != 0) {
+		uint64_t e0, e1;
+
+		w = (unsigned int)__builtin_ctz(m);
+		m &= m - 1;
+		e = &st->ent[s * SW_SRCT_WAYS + w];
+		memcpy(&e0, e->key, 8);
+		memcpy(&e1, e->key + 8, 8);
+		if (((e0 ^ k0) | (e1 ^ k1)) == 0 && e->v6 == (uint8_t)!!v6) {
+			e->last_ms = now32;
+			return e;
 		}
 	}
 	/* a miss: an empty way, or the one whose buckets are full the soonest */
-	for (w = 0; w < SW_SRCT_WAYS; w++) {
-		int32_t ahead;
+	m = sw_srct_match(set, 0);
+	if (m != 0) {
+		victim = (unsigned int)__builtin_ctz(m);
+	} else {
+		for (w = 0; w < SW_SRCT_WAYS; w++) {
+			int32_t ahead = (int32_t)(set->score[w] - score_now);
 
-		if (set->tag[w] == 0) {
-			victim = w;
-			break;
+			if (ahead < least) {
+				least = ahead;
+				victim = w;
+			}
 		}
-		ahead = (int32_t)(set->score[w] - now32);
-		if (ahead < least) {
-			least = ahead;
-			victim = w;
-		}
-	}
-	if (set->tag[victim] != 0)
 		*evicted = 1;
+	}
 	e = &st->ent[s * SW_SRCT_WAYS + victim];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 16);
@@ -132,7 +138,7 @@ sw_srct_get(struct sw_srctab *st, int v6, const uint8_t *src, uint64_t now_ms, i
 	e->last_ms = now32;
 	e->syn_tat = e->ack_tat = now_ms * SW_SRCT_NS_PER_MS;
 	set->tag[victim] = tag;
-	set->score[victim] = now32;
+	set->score[victim] = score_now;
 	return e;
 }
 

@@ -30,8 +30,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
+#include <rte_prefetch.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "siphash.h"
 
@@ -43,15 +48,17 @@
 #define SW_SRCT_NOMINAL_MS  1u
 #define SW_SRCT_HORIZON_MS  1000u
 #define SW_SRCT_NS_PER_MS   1000000ull
+#define SW_SRCT_SCORE_SHIFT 20
 /* the rates and bursts the limits take (SYNs or SYN-ACKs a second) */
 #define SW_SRCT_RATE_MAX    100000000u
 
-/* One set's tags (0: an empty way) and eviction scores (ms of the workers' clock, low 32
- * bits: when the way's buckets are both full again). One cache line. */
+/* One set's tags (0: an empty way) and eviction scores (when the way's buckets are both full
+ * again, in units of 2^20 ns, about a millisecond: a shift of the buckets' times; low 32
+ * bits). One cache line. */
 struct sw_srct_set {
 	uint32_t tag[SW_SRCT_WAYS];
 	uint32_t score[SW_SRCT_WAYS];
-};
+} __rte_aligned(64);
 
 /* One prefix. One cache line. Written by its worker only; the control thread reads the
  * counts while they change (a top-talker list is a snapshot of moving counts). */
@@ -132,10 +139,60 @@ sw_srct_key(const struct sw_srctab *st, int v6, const uint8_t *src, uint8_t key[
 	return h;
 }
 
-/* Create or find the entry of src's prefix at now_ms. *evicted: 1 when another prefix's entry
- * made way for it. */
-struct sw_srct_entry *sw_srct_get(struct sw_srctab *st, int v6, const uint8_t *src,
-				  uint64_t now_ms, int *evicted);
+/* The ways of set whose tag is tag, a bit each (SSE2: two compares of four tags). */
+static inline uint32_t
+sw_srct_match(const struct sw_srct_set *set, uint32_t tag)
+{
+#ifdef __SSE2__
+	__m128i t = _mm_set1_epi32((int)tag);
+	__m128i a = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)set->tag), t);
+	__m128i b = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)
+						   (set->tag + 4)), t);
+
+	return (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(a)) |
+	       (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(b)) << 4;
+#else
+	uint32_t m = 0;
+	unsigned int w;
+
+	for (w = 0; w < SW_SRCT_WAYS; w++)
+		m |= (uint32_t)(set->tag[w] == tag) << w;
+	return m;
+#endif
+}
+
+/* Create or find the entry of the prefix `key` (of sw_srct_key, which gave hash) at now_ms.
+ * *evicted: 1 when another prefix's entry made way for it. */
+struct sw_srct_entry *sw_srct_get_keyed(struct sw_srctab *st, int v6, const uint8_t key[16],
+					uint64_t hash, uint64_t now_ms, int *evicted);
+
+/* The same from the address. */
+static inline struct sw_srct_entry *
+sw_srct_get(struct sw_srctab *st, int v6, const uint8_t *src, uint64_t now_ms, int *evicted)
+{
+	uint8_t key[16];
+	uint64_t h = sw_srct_key(st, v6, src, key);
+
+	return sw_srct_get_keyed(st, v6, key, h, now_ms, evicted);
+}
+
+/* A burst's passes: the set of hash on its way into the cache, then (a pass later, the set
+ * there) the entries whose tag matches. */
+static inline void
+sw_srct_prefetch_set(const struct sw_srctab *st, uint64_t hash)
+{
+	rte_prefetch0(&st->sets[(uint32_t)hash & st->mask]);
+}
+
+static inline void
+sw_srct_prefetch_entry(const struct sw_srctab *st, uint64_t hash)
+{
+	uint32_t s = (uint32_t)hash & st->mask;
+	uint32_t m = sw_srct_match(&st->sets[s], (uint32_t)(hash >> 32) | 1);
+
+	if (m != 0)
+		rte_prefetch0(&st->ent[s * SW_SRCT_WAYS + (uint32_t)__builtin_ctz(m)]);
+}
 
 /* The entry's set and way, to update its score. */
 static inline uint32_t
@@ -144,13 +201,20 @@ sw_srct_slot(const struct sw_srctab *st, const struct sw_srct_entry *e)
 	return (uint32_t)(e - st->ent);
 }
 
-/* ns -> a score: ms, no more than 2^30 ms ahead of now (so that it compares wrapped) */
+/* A time of the workers' clock as a score. */
+static inline uint32_t
+sw_srct_score_now(uint64_t now_ms)
+{
+	return (uint32_t)((now_ms * SW_SRCT_NS_PER_MS) >> SW_SRCT_SCORE_SHIFT);
+}
+
+/* ns -> a score, no more than 2^30 units ahead of now (so that it compares wrapped) */
 static inline uint32_t
 sw_srct_score_of(uint64_t tat_ns, uint64_t now_ms)
 {
-	uint64_t ms = (tat_ns + SW_SRCT_NS_PER_MS - 1) / SW_SRCT_NS_PER_MS;
+	uint64_t now = (now_ms * SW_SRCT_NS_PER_MS) >> SW_SRCT_SCORE_SHIFT;
 
-	return (uint32_t)RTE_MIN(ms, now_ms + (1ull << 30));
+	return (uint32_t)RTE_MIN(tat_ns >> SW_SRCT_SCORE_SHIFT, now + (1ull << 30));
 }
 
 /* One more packet in bucket b whose time is *tat, at now_ms: true if it conforms (and is
@@ -193,6 +257,39 @@ sw_srct_syn(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_ms)
 		e->syns_limited++;
 	sw_srct_rescore(st, e, now_ms);
 	return ok;
+}
+
+/* A SYN of the entry's prefix and the SYN-ACK that answers it, one score for both:
+ * 0 if both are within their rates (both counted), 1 if the SYN is over syn_rate, 2 if the
+ * SYN-ACK over reflect_rate. */
+static inline int
+sw_srct_syn_synack(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_ms)
+{
+	int rc = 0;
+
+	e->syns++;
+	if (likely((st->syn.t | st->ack.t) == 0)) {
+		/* no limit: only the SYN bucket, at the nominal rate (the SYN-ACK one is never
+		 * ahead of it then), and its time is the score */
+		uint64_t now = now_ms * SW_SRCT_NS_PER_MS;
+		uint32_t i = sw_srct_slot(st, e);
+
+		e->syn_tat = RTE_MIN(RTE_MAX(e->syn_tat, now) +
+				     SW_SRCT_NOMINAL_MS * SW_SRCT_NS_PER_MS,
+				     now + SW_SRCT_HORIZON_MS * SW_SRCT_NS_PER_MS);
+		st->sets[i / SW_SRCT_WAYS].score[i % SW_SRCT_WAYS] =
+			(uint32_t)(e->syn_tat >> SW_SRCT_SCORE_SHIFT);
+		return 0;
+	}
+	if (!sw_srct_take(&st->syn, &e->syn_tat, now_ms)) {
+		e->syns_limited++;
+		rc = 1;
+	} else if (!sw_srct_take(&st->ack, &e->ack_tat, now_ms)) {
+		e->synacks_capped++;
+		rc = 2;
+	}
+	sw_srct_rescore(st, e, now_ms);
+	return rc;
 }
 
 /* A SYN-ACK towards the entry's prefix: true if within reflect_rate (counted), false if it is

@@ -38,6 +38,11 @@ sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_p
 	agreed.present &= (uint8_t)(p->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
 	sw_cookie_opts_from_syn(&agreed, &p->co);
 	p->low = sw_cookie_low(&lc->cfg->keys, &p->co);
+	p->src_keyed = lc->st.sets != NULL;
+	if (p->src_keyed) {
+		p->src_hash = sw_srct_key(&lc->st, pkt->t.v6, pkt->t.src, p->src_key);
+		sw_srct_prefetch_set(&lc->st, p->src_hash);
+	}
 }
 
 /* A new syncache entry for the SYN pkt, answered with the cookie iss. */
@@ -83,29 +88,42 @@ keep_entry(struct sw_lcore *lc, const uint8_t *data, const struct sw_pkt *pkt, u
  * cap of SYN-ACKs towards it? Counted either way; an allowed source is counted, never
  * stopped. */
 static bool
-source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt)
+source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt, const struct sw_syn_plan *plan)
 {
-	struct sw_srct_entry *se = sw_source_entry(lc, &pkt->t);
+	struct sw_srct_entry *se;
+	int evicted;
+
+	if (plan->src_keyed) {
+		sw_source_configure(lc);
+		se = sw_srct_get_keyed(&lc->st, pkt->t.v6, plan->src_key, plan->src_hash,
+				       lc->now_ms, &evicted);
+		lc->cnt.src_evicted += (uint64_t)evicted;
+	} else {
+		se = sw_source_entry(lc, &pkt->t);
+	}
 
 	if (lc->src_allowed) {
 		se->syns++;
 		return false;
 	}
-	if (!sw_srct_syn(&lc->st, se, lc->now_ms)) {
-		lc->cnt.src_syn_limited++;
-		return true;
-	}
+	/* a limit rule's bucket first: the prefix's own are not drawn on for a SYN it stops */
 	if (lc->src_limit != 0 && !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker,
 							lc->nworkers, lc->now_ms)) {
+		se->syns++;
 		se->syns_limited++;
 		lc->cnt.src_prefix_limited++;
 		return true;
 	}
-	if (!sw_srct_synack(&lc->st, se, lc->now_ms)) {
+	switch (sw_srct_syn_synack(&lc->st, se, lc->now_ms)) {
+	case 1:
+		lc->cnt.src_syn_limited++;
+		return true;
+	case 2:
 		lc->cnt.src_reflect_capped++;
 		return true;
+	default:
+		return false;
 	}
-	return false;
 }
 
 enum sw_verdict
@@ -120,7 +138,7 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_seg s;
 
 	if (lc->st.sets != NULL) {
-		if (source_stops(lc, pkt))
+		if (source_stops(lc, pkt, plan))
 			return SW_V_DROP;
 	} else if (lc->src_limit != 0 &&
 		   !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker, lc->nworkers,

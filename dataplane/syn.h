@@ -22,6 +22,11 @@ struct sw_syn_plan {
 	uint32_t low;                   /* the cookie's low byte (sw_cookie_low) */
 	uint32_t iss;                   /* the cookie, once its MAC is known: mac24 << 8 | low */
 	uint8_t mac8;                   /* and the MAC's other 8 bits, for the TSval */
+	/* the client's source prefix as the source table keys it (srctab.h), when it has one;
+	 * the set (and the entry a pass later) prefetched */
+	bool src_keyed;
+	uint64_t src_hash;
+	uint8_t src_key[16];
 };
 
 /* Negotiate the SYN's options with the server's profile and encode the cookie's bits. */

@@ -18,13 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 DP = REPO / "build" / "dataplane" / "synwall-dp"
 
 SECTIONS = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
-            "profile", "restart"]
+            "profile", "restart", "sources"]
 HEADINGS = ["## Targets", "## Machine", "## Plot", "### 1. SYN", "### 2. Invalid-ACK",
             "### 3a. Valid cookie ACKs", "### 3b. Complete proxied handshakes",
             "### 4. Established-flow translation", "### 5. SYN rate vs syncache occupancy",
             "### 6. Memory per entry", "### 7. Linux syncookies vs synwall",
             "### 8. Cycles per packet", "### 9. Where the worker's cycles go",
-            "### 10. Restarts: the time without forwarding", "## Method",
+            "### 10. Restarts: the time without forwarding",
+            "### 11. Per-source policy: what a SYN costs", "## Method",
             "## Checks", "## Raw numbers"]
 
 
@@ -50,7 +51,7 @@ def quick(tmp_path_factory):
     md = out / "BENCHMARKS.md"
     r = subprocess.run([sys.executable, "-m", "bench", "--quick", "--hugepages", "off",
                         "--out", str(out), "--md", str(md)], cwd=REPO, capture_output=True,
-                       text=True, timeout=150)
+                       text=True, timeout=240)
     results = json.loads((out / "results.json").read_text()) \
         if (out / "results.json").exists() else None
     return r, out, md, results
@@ -129,6 +130,14 @@ def test_counters_match_what_was_sent(quick):
         for d in row["detail"]:
             assert d["final"]["proxy.to_server"] > 0
             assert d["translated_share"] > 0.99, (label, d["translated_share"])
+    # every SYN answered under every source configuration: the table, its limits and the
+    # lists as measured cost something, but refuse nothing
+    assert len(S["sources"]["rows"]) == 3 + len(S["sources"]["params"]["list_sizes"])
+    for label, row in S["sources"]["rows"].items():
+        for d in row["detail"]:
+            f = d["final"]
+            assert f["syncache.sendcookie"] == f["port.outside_rx"] > 0, (label, f)
+            assert not f.get("source.denied") and not f.get("source.syn_limited"), (label, f)
     for label, row in S["linux"]["rows"].items():
         for d in row["detail"]:
             assert 0 < d["synacks"] <= d["defender_sent"] <= d["sent"], (label, d)

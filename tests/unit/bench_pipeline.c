@@ -32,6 +32,7 @@
  * the case says or a case's counter missed one.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@
 #include "siphash.h"
 #include "stats.h"
 #include "sw_const.h"
+#if __has_include("srctab.h")
+#include "srctab.h"
+#endif
 
 #define BURST           SW_RX_BURST
 #define FLOWS           4096    /* established flows, the data cases cycle through them */
@@ -439,6 +443,51 @@ run_bursts(struct bench *b, const struct bench_case *c, uint32_t first, uint32_t
 static const char *const counter_names[] = { SW_COUNTERS(SW_NAME) };
 #undef SW_NAME
 
+/*
+ * A third argument, where the tree has a source table (srctab.h): `table`, the default one
+ * of synwall-dp (65536 prefixes, no limit), or `rates`, the same with a SYN rate and a cap of
+ * SYN-ACKs that refuse nothing (every bucket drawn on).
+ */
+static int source_mode;         /* 0: none, 1: table, 2: rates */
+
+static bool
+source_table(const char *arg)
+{
+#if __has_include("srctab.h")
+	if (strcmp(arg, "table") == 0 || strcmp(arg, "rates") == 0) {
+		source_mode = arg[0] == 't' ? 1 : 2;
+		return true;
+	}
+#endif
+	(void)arg;
+	return false;
+}
+
+static void
+source_table_setup(struct fake_dp *d)
+{
+#if __has_include("srctab.h")
+	const struct sw_sipkey key = { 0x5eed, 0xfeed };
+	void *mem;
+
+	if (source_mode == 0)
+		return;
+	mem = aligned_alloc(64, sw_srct_memsize(SW_SRCT_DEFAULT));
+	if (mem == NULL)
+		die("out of memory");
+	memset(mem, 0, sw_srct_memsize(SW_SRCT_DEFAULT));
+	if (sw_srct_init(&d->lc->st, mem, SW_SRCT_DEFAULT, &key, 32, 64) != 0)
+		die("sw_srct_init");
+	if (source_mode == 2) {
+		d->cfg->lim.syn_rate = SW_SRCT_RATE_MAX;
+		d->cfg->lim.reflect_rate = SW_SRCT_RATE_MAX;
+		d->cfg->version++;
+	}
+#else
+	(void)d;
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,8 +506,11 @@ main(int argc, char **argv)
 			c = &cases[i];
 	if (argc > 2)
 		bursts = (uint32_t)strtoul(argv[2], NULL, 10);
-	if (c == NULL || bursts == 0 || bursts > 65536 || argc > 3) {
-		fprintf(stderr, "usage: bench_pipeline syn|badack|c2s|s2c [BURSTS (1..65536)]\n");
+	if (argc > 3 && !source_table(argv[3]))
+		argc = 0;
+	if (c == NULL || bursts == 0 || bursts > 65536 || argc > 4) {
+		fprintf(stderr, "usage: bench_pipeline syn|badack|c2s|s2c [BURSTS (1..65536)] "
+			"[table|rates]\n");
 		return 2;
 	}
 	/* callgrind runs no AVX-512, and both commits are to batch the MACs alike */
@@ -467,6 +519,7 @@ main(int argc, char **argv)
 
 	fake_dp_init(&b.d, &params);
 	b.d.out.sink.ops = &bench_sink_ops;
+	source_table_setup(&b.d);
 	b.rng = 0x5eed;
 	for (i = 0; i < BURST; i++)
 		b.m[i] = fake_mbuf(NULL, 0);

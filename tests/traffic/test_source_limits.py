@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 from scapy.layers.inet import TCP
+
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.dplink import DpLink
-
 from tests.traffic.balance import check_balance
 from tests.traffic.dpharness import TEST_KEY, wait_for
 from tests.traffic.expect import check_synack

@@ -901,7 +901,7 @@ def restart_section(results: dict) -> list[str]:
              "Graceful: `synwallctl dataplane "
              "restart` (SIGTERM, the tables' scalars saved, the new process takes the tables "
              "as they are). Crash: SIGKILL of synwall-dp, synwalld's supervisor notices "
-             "(it looks every 0.2 s) and starts it again on the same file, which then rebuilds "
+             "(it looks every 10 ms) and starts it again on the same file, which then rebuilds "
              "the tables from their slots. Every run checks that all N flows were taken "
              "over.", "",
              "| | gap, median | min | max | runs | lost window (median) | probes lost "

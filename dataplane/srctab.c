@@ -182,46 +182,95 @@ by_weight(const void *a, const void *b)
 	return by_prefix(a, b);
 }
 
+/* The min-heap h[0..n) by weight: sift h[i] down. */
+static void
+heap_down(struct sw_srct_talker *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct sw_srct_talker t;
+
+		if (l < n && h[l].weight < h[m].weight)
+			m = l;
+		if (r < n && h[r].weight < h[m].weight)
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void
+heap_up(struct sw_srct_talker *h, size_t i)
+{
+	while (i > 0 && h[(i - 1) / 2].weight > h[i].weight) {
+		struct sw_srct_talker t = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/* The `keep` heaviest by `by` of one table (weight > 0) into h; returns how many. */
+static size_t
+table_top(const struct sw_srctab *st, enum sw_srct_by by, uint64_t now_ms,
+	  struct sw_srct_talker *h, size_t keep)
+{
+	size_t ents = (size_t)(st->mask + 1) * SW_SRCT_WAYS, n = 0, i;
+
+	for (i = 0; i < ents; i++) {
+		struct sw_srct_entry e;
+		struct sw_srct_talker t;
+
+		if (st->sets[i / SW_SRCT_WAYS].tag[i % SW_SRCT_WAYS] == 0)
+			continue;
+		/* one copy: the worker may be writing it */
+		memcpy(&e, (const void *)&st->ent[i], sizeof(e));
+		memcpy(t.key, e.key, 16);
+		t.v6 = e.v6;
+		t.len = e.len;
+		t.syns = e.syns;
+		t.syns_limited = e.syns_limited;
+		t.bad_cookies = e.bad_cookies;
+		t.flows = e.flows;
+		t.synacks_capped = e.synacks_capped;
+		t.idle_ms = (uint32_t)((uint32_t)now_ms - e.last_ms);
+		t.weight = metric(&t, by);
+		if (t.weight == 0)
+			continue;
+		if (n < keep) {
+			h[n] = t;
+			heap_up(h, n++);
+		} else if (t.weight > h[0].weight) {
+			h[0] = t;
+			heap_down(h, n, 0);
+		}
+	}
+	return n;
+}
+
 int
 sw_srct_top(const struct sw_srctab *const *tables, unsigned int n, enum sw_srct_by by,
 	    uint64_t now_ms, struct sw_srct_talker *out, unsigned int max)
 {
+	/* each table's heaviest, SW_SRCT_TOP_KEEP times what is asked for at most: a prefix
+	 * heavy in all is heavy in each, as RSS spreads its connections evenly */
+	size_t keep = RTE_MIN((size_t)max * 4, (size_t)SW_SRCT_TOP_KEEP), live = 0, i, j;
 	struct sw_srct_talker *all;
-	size_t live = 0, cap = 0, i, j;
 	unsigned int k;
 
-	for (k = 0; k < n; k++)
-		if (tables[k]->sets != NULL)
-			cap += (size_t)(tables[k]->mask + 1) * SW_SRCT_WAYS;
-	if (cap == 0 || max == 0)
+	if (max == 0 || n == 0)
 		return 0;
-	all = malloc(cap * sizeof(*all));
+	all = malloc((size_t)n * keep * sizeof(*all));
 	if (all == NULL)
 		return -1;
-	for (k = 0; k < n; k++) {
-		const struct sw_srctab *st = tables[k];
-		size_t ents = st->sets == NULL ? 0 : (size_t)(st->mask + 1) * SW_SRCT_WAYS;
-
-		for (i = 0; i < ents; i++) {
-			struct sw_srct_entry e;
-			struct sw_srct_talker *t;
-
-			if (st->sets[i / SW_SRCT_WAYS].tag[i % SW_SRCT_WAYS] == 0)
-				continue;
-			/* one copy: the worker may be writing it */
-			memcpy(&e, (const void *)&st->ent[i], sizeof(e));
-			t = &all[live++];
-			memcpy(t->key, e.key, 16);
-			t->v6 = e.v6;
-			t->len = e.len;
-			t->syns = e.syns;
-			t->syns_limited = e.syns_limited;
-			t->bad_cookies = e.bad_cookies;
-			t->flows = e.flows;
-			t->synacks_capped = e.synacks_capped;
-			t->idle_ms = (uint32_t)((uint32_t)now_ms - e.last_ms);
-		}
-	}
+	for (k = 0; k < n; k++)
+		if (tables[k]->sets != NULL)
+			live += table_top(tables[k], by, now_ms, all + live, keep);
 	/* the same prefix on several workers: one line, its counts summed */
 	qsort(all, live, sizeof(*all), by_prefix);
 	for (i = 0, j = 0; i < live; i++) {
@@ -233,16 +282,11 @@ sw_srct_top(const struct sw_srctab *const *tables, unsigned int n, enum sw_srct_
 			t->bad_cookies += all[i].bad_cookies;
 			t->flows += all[i].flows;
 			t->synacks_capped += all[i].synacks_capped;
+			t->weight += all[i].weight;
 			t->idle_ms = RTE_MIN(t->idle_ms, all[i].idle_ms);
 		} else {
 			all[j++] = all[i];
 		}
-	}
-	live = j;
-	for (i = 0, j = 0; i < live; i++) {
-		all[i].weight = metric(&all[i], by);
-		if (all[i].weight != 0)
-			all[j++] = all[i];
 	}
 	live = j;
 	qsort(all, live, sizeof(*all), by_weight);

@@ -325,11 +325,17 @@ struct sw_srct_talker {
 	uint64_t weight;        /* the count the list is ordered by */
 };
 
+/* What sw_srct_top keeps of each table before it merges them, at most. */
+#define SW_SRCT_TOP_KEEP 4096u
+
 /*
  * The heaviest prefixes by `by` of the tables[0..n) at now_ms: at most max of them into
  * out, heaviest first (among equals, by prefix), prefixes with nothing of `by` left out.
- * Returns how many, or -1 when memory for the merge is short. Reads tables their workers are
- * writing: each entry is copied once and its counts taken as they were.
+ * Each table's 4 x max heaviest (SW_SRCT_TOP_KEEP at most) are merged, a prefix on several
+ * summed over those it is among the heaviest of: memory and time bounded by what is asked,
+ * not by the tables. Returns how many, or -1 when memory for the merge is short. Reads
+ * tables their workers are writing: each entry is copied once and its counts taken as they
+ * were.
  */
 int sw_srct_top(const struct sw_srctab *const *tables, unsigned int n, enum sw_srct_by by,
 		uint64_t now_ms, struct sw_srct_talker *out, unsigned int max);

@@ -302,6 +302,19 @@ test_top(void)
 	}
 	table_free(t1);
 	table_free(t2);
+
+	/* many prefixes: the heaviest few of each table, by a heap of 4 x max */
+	t1 = table(4096, 32, 64);
+	for (i = 0; i < 3000; i++) {
+		addr4(a, IP4(198, 18, 0, 0) + (uint32_t)i);
+		sw_srct_get(t1, 0, a, 1000, &ev)->bad_cookies = (uint32_t)((i * 7919) % 3000) + 1;
+	}
+	tabs[0] = t1;
+	n = sw_srct_top(tabs, 1, SW_SRCT_BY_BAD_COOKIES, 1000, out, 5);
+	REQUIRE(n == 5);
+	for (i = 0; i < n; i++)
+		CHECK_EQ(out[i].bad_cookies, 3000u - (uint64_t)i);
+	table_free(t1);
 }
 
 int

@@ -241,8 +241,8 @@ sw_handshake_complete(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf 
 				       "cookie: dropped (stale or spoofed segment)");
 		} else {
 			lc->cnt.cookie_failed++;
-			if (lc->st.sets != NULL)
-				sw_source_touch(lc, &pkt->t)->bad_cookies++;
+			if (lc->st.sets != NULL && sw_srct_sampled(&lc->st))
+				sw_source_touch(lc, &pkt->t)->bad_cookies += SW_SRCT_SAMPLE;
 			sw_log_segment(lc, pkt, "matches no pending handshake and carries no "
 				       "valid cookie: dropped (spoofed ACK or port scan)");
 		}

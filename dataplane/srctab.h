@@ -51,6 +51,9 @@
 #define SW_SRCT_SCORE_SHIFT 20
 /* the rates and bursts the limits take (SYNs or SYN-ACKs a second) */
 #define SW_SRCT_RATE_MAX    100000000u
+/* with no limit set, one SYN and one failed cookie in this many are counted, each as this
+ * many (a power of 2) */
+#define SW_SRCT_SAMPLE      16u
 
 /* One set's tags (0: an empty way) and eviction scores (when the way's buckets are both full
  * again, in units of 2^20 ns, about a millisecond: a shift of the buckets' times; low 32
@@ -96,6 +99,7 @@ struct sw_srctab {
 	uint64_t add[2];
 	uint32_t mask4;
 	uint32_t mask6[4];
+	uint32_t sample;                /* events seen, for one in SW_SRCT_SAMPLE */
 	/* this worker's share of the limits of the configuration whose version is `version` */
 	uint64_t version;
 	struct sw_srct_bucket syn, ack;
@@ -159,6 +163,13 @@ sw_srct_match(const struct sw_srct_set *set, uint32_t tag)
 		m |= (uint32_t)(set->tag[w] == tag) << w;
 	return m;
 #endif
+}
+
+/* Is this the one event in SW_SRCT_SAMPLE to count? */
+static inline bool
+sw_srct_sampled(struct sw_srctab *st)
+{
+	return (++st->sample & (SW_SRCT_SAMPLE - 1)) == 0;
 }
 
 /* Create or find the entry of the prefix `key` (of sw_srct_key, which gave hash) at now_ms.
@@ -259,15 +270,16 @@ sw_srct_syn(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_ms)
 	return ok;
 }
 
-/* A SYN of the entry's prefix and the SYN-ACK that answers it, one score for both:
- * 0 if both are within their rates (both counted), 1 if the SYN is over syn_rate, 2 if the
- * SYN-ACK over reflect_rate. */
+/* A SYN of the entry's prefix (counted as `weight` SYNs: one, or a sample's) and the
+ * SYN-ACK that answers it, one score for both: 0 if both are within their rates (both
+ * counted), 1 if the SYN is over syn_rate, 2 if the SYN-ACK over reflect_rate. */
 static inline int
-sw_srct_syn_synack(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_ms)
+sw_srct_syn_synack(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_ms,
+		   uint32_t weight)
 {
 	int rc = 0;
 
-	e->syns++;
+	e->syns += weight;
 	if (likely((st->syn.t | st->ack.t) == 0)) {
 		/* no limit: only the SYN bucket, at the nominal rate (the SYN-ACK one is never
 		 * ahead of it then), and its time is the score */
@@ -275,7 +287,7 @@ sw_srct_syn_synack(struct sw_srctab *st, struct sw_srct_entry *e, uint64_t now_m
 		uint32_t i = sw_srct_slot(st, e);
 
 		e->syn_tat = RTE_MIN(RTE_MAX(e->syn_tat, now) +
-				     SW_SRCT_NOMINAL_MS * SW_SRCT_NS_PER_MS,
+				     weight * SW_SRCT_NOMINAL_MS * SW_SRCT_NS_PER_MS,
 				     now + SW_SRCT_HORIZON_MS * SW_SRCT_NS_PER_MS);
 		st->sets[i / SW_SRCT_WAYS].score[i % SW_SRCT_WAYS] =
 			(uint32_t)(e->syn_tat >> SW_SRCT_SCORE_SHIFT);

@@ -27,7 +27,7 @@ negotiate(const struct sw_tcpopts *syn, const struct sw_profile *p,
 }
 
 void
-sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p)
+sw_syn_plan(struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p)
 {
 	struct sw_profile server = sw_server_profile(lc, &pkt->t);
 	struct sw_tcpopts agreed;
@@ -38,8 +38,17 @@ sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_p
 	agreed.present &= (uint8_t)(p->offer.present | ~(SW_OPT_SACKOK | SW_OPT_WS));
 	sw_cookie_opts_from_syn(&agreed, &p->co);
 	p->low = sw_cookie_low(&lc->cfg->keys, &p->co);
-	p->src_keyed = lc->st.sets != NULL;
-	if (p->src_keyed) {
+	p->src_keyed = false;
+	if (lc->st.sets == NULL)
+		return;
+	if (lc->cfg->lim.syn_rate != 0 || lc->cfg->lim.reflect_rate != 0)
+		p->src_weight = 1;
+	else if (sw_srct_sampled(&lc->st))
+		p->src_weight = SW_SRCT_SAMPLE;
+	else
+		return;
+	p->src_keyed = true;
+	{
 		p->src_hash = sw_srct_key(&lc->st, pkt->t.v6, pkt->t.src, p->src_key);
 		sw_srct_prefetch_set(&lc->st, p->src_hash);
 	}
@@ -90,7 +99,7 @@ keep_entry(struct sw_lcore *lc, const uint8_t *data, const struct sw_pkt *pkt, u
 static bool
 source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt, const struct sw_syn_plan *plan)
 {
-	struct sw_srct_entry *se;
+	struct sw_srct_entry *se = NULL;
 	int evicted;
 
 	if (plan->src_keyed) {
@@ -98,23 +107,25 @@ source_stops(struct sw_lcore *lc, const struct sw_pkt *pkt, const struct sw_syn_
 		se = sw_srct_get_keyed(&lc->st, pkt->t.v6, plan->src_key, plan->src_hash,
 				       lc->now_ms, &evicted);
 		lc->cnt.src_evicted += (uint64_t)evicted;
-	} else {
-		se = sw_source_entry(lc, &pkt->t);
 	}
-
 	if (lc->src_allowed) {
-		se->syns++;
+		if (se != NULL)
+			se->syns += plan->src_weight;
 		return false;
 	}
 	/* a limit rule's bucket first: the prefix's own are not drawn on for a SYN it stops */
 	if (lc->src_limit != 0 && !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker,
 							lc->nworkers, lc->now_ms)) {
-		se->syns++;
-		se->syns_limited++;
+		if (se != NULL) {
+			se->syns += plan->src_weight;
+			se->syns_limited += plan->src_weight;
+		}
 		lc->cnt.src_prefix_limited++;
 		return true;
 	}
-	switch (sw_srct_syn_synack(&lc->st, se, lc->now_ms)) {
+	if (se == NULL)
+		return false;
+	switch (sw_srct_syn_synack(&lc->st, se, lc->now_ms, plan->src_weight)) {
 	case 1:
 		lc->cnt.src_syn_limited++;
 		return true;
@@ -137,15 +148,8 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	struct sw_sc_entry *e;
 	struct sw_seg s;
 
-	if (lc->st.sets != NULL) {
-		if (source_stops(lc, pkt, plan))
-			return SW_V_DROP;
-	} else if (lc->src_limit != 0 &&
-		   !sw_srcset_limit_take(lc->cfg->src, lc->src_limit, lc->worker, lc->nworkers,
-					 lc->now_ms)) {
-		lc->cnt.src_prefix_limited++;
+	if ((plan->src_keyed || lc->src_limit != 0) && source_stops(lc, pkt, plan))
 		return SW_V_DROP;
-	}
 	e = sw_syncache_lookup(&lc->sc, &pkt->t, hash);
 	if (e != NULL && e->irs == pkt->seq) {
 		/* Duplicate SYN: resend the SYN-ACK. */

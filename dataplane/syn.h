@@ -22,15 +22,17 @@ struct sw_syn_plan {
 	uint32_t low;                   /* the cookie's low byte (sw_cookie_low) */
 	uint32_t iss;                   /* the cookie, once its MAC is known: mac24 << 8 | low */
 	uint8_t mac8;                   /* and the MAC's other 8 bits, for the TSval */
-	/* the client's source prefix as the source table keys it (srctab.h), when it has one;
-	 * the set (and the entry a pass later) prefetched */
+	/* the client's source prefix as the source table keys it (srctab.h), when the SYN is
+	 * to be counted there (every one with a limit on, else one in SW_SRCT_SAMPLE), and for
+	 * how many SYNs it counts; the set (and the entry a pass later) prefetched */
 	bool src_keyed;
+	uint8_t src_weight;
 	uint64_t src_hash;
 	uint8_t src_key[16];
 };
 
 /* Negotiate the SYN's options with the server's profile and encode the cookie's bits. */
-void sw_syn_plan(const struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p);
+void sw_syn_plan(struct sw_lcore *lc, const struct sw_pkt *pkt, struct sw_syn_plan *p);
 
 /*
  * A SYN (no ACK, RST or FIN) to a port in mode (proxy or cookie), with no flow; plan->iss

@@ -157,3 +157,31 @@ def test_a_limit_rule_holds_its_whole_prefix_to_one_rate(run_dp, tmp_path):
                 "source.allowed": 0}
         assert r.counters(*want) == want, r.describe()
         assert check_balance(r.total) == [], r.describe()
+
+
+def test_with_no_limit_the_top_talkers_are_sampled(start_dp):
+    """No rate or cap set: one SYN in 16 is counted, as 16; the heavy prefix still comes
+    first, its count an estimate within a sample of the truth."""
+    d = Path(tempfile.mkdtemp(prefix="swtop", dir="/tmp"))
+    ctl = d / "dp.ctl"
+    frames = interleave(syns(HEAVY, 320), syns(OTHER, 32), syns(CLIENT6, 8, SERVER6))
+    start_dp(outside=frames, args=["--protect", "80", "--key", TEST_KEY, "--ctl", str(ctl)])
+    link = DpLink(str(ctl), timeout=10)
+
+    def replayed():
+        try:
+            c = link.counters()
+        except OSError:
+            return False
+        return c.total[list(c.names).index("port.outside_rx")] == len(frames)
+    try:
+        assert wait_for(replayed, 30)
+        top = link.request(dp.DpRequest(top_sources=dp.DpRequest.TopSources(max=10))).sources
+        assert bytes(top[0].prefix) == bytes([198, 18, 200, 7]), top
+        assert top[0].syns % 16 == 0 and 320 - 32 <= top[0].syns <= 320 + 32, top
+        assert sum(s.syns for s in top) == len(frames) // 16 * 16, top
+        c = link.counters()
+        assert c.total[list(c.names).index("syncache.added")] == len(frames)
+    finally:
+        link.close()
+        shutil.rmtree(d, ignore_errors=True)

@@ -436,8 +436,8 @@ heap_bytes(int socket)
 /* The set's limit rules (s->nlimits of them, in the order of rules) and every worker's
  * bucket times, each worker's on cache lines of its own. */
 static int
-limits(struct sw_srcset *s, const struct sw_src_rule *rules, size_t n, int socket, char *why,
-       size_t whylen)
+set_limits(struct sw_srcset *s, const struct sw_src_rule *rules, size_t n, int socket, char *why,
+	   size_t whylen)
 {
 	uint32_t k = 0;
 	size_t i;
@@ -510,7 +510,7 @@ sw_srcset_build(const struct sw_src_rule *rules, size_t n, const struct sw_src_p
 		if (rules[i].action == SW_SRC_LIMIT)
 			limit_of[i] = s->nlimits++;
 	}
-	if (limits(s, rules, n, socket, why, whylen) != 0)
+	if (set_limits(s, rules, n, socket, why, whylen) != 0)
 		goto out;
 	sort_rules = rules;
 	qsort(idx, n, sizeof(*idx), rule_cmp);

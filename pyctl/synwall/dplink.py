@@ -16,6 +16,12 @@ import threading
 from synwall.dp.v1 import dataplane_pb2 as dp
 
 MAX_MESSAGE = 4 << 20
+# load_sources reads, checks and builds the new set and frees the one it replaces while the
+# control socket waits: about 5 s and 4 s for a million IPv4 prefixes on a 2-core VM
+# (docs/DATAPLANE.md, "Source lists"). Its answer gets this long, plus this much per million
+# rules of the two sets, with room for a busy host.
+LOAD_SOURCES_TIMEOUT = 60.0
+LOAD_SOURCES_TIMEOUT_PER_MILLION = 30.0
 # Attempts of one request: the kept connection may have been closed by the dataplane (idle,
 # or replaced by a newer client), and a fresh one may be replaced too before its turn.
 ATTEMPTS = 3
@@ -73,17 +79,22 @@ class DpLink:
             buf += chunk
         return bytes(buf)
 
-    def _exchange(self, payload: bytes) -> bytes:
+    def _exchange(self, payload: bytes, timeout: float | None) -> bytes:
         if self._sock is None:
             self._sock = self._connect()
         s = self._sock
-        s.sendall(struct.pack("!I", len(payload)) + payload)
-        (n,) = struct.unpack("!I", self._recv_exact(s, 4))
-        if n > MAX_MESSAGE:
-            raise ConnectionError("a %d-byte answer is over the %d limit" % (n, MAX_MESSAGE))
-        return self._recv_exact(s, n)
+        s.settimeout(self.timeout if timeout is None else timeout)
+        try:
+            s.sendall(struct.pack("!I", len(payload)) + payload)
+            (n,) = struct.unpack("!I", self._recv_exact(s, 4))
+            if n > MAX_MESSAGE:
+                raise ConnectionError("a %d-byte answer is over the %d limit" % (n, MAX_MESSAGE))
+            return self._recv_exact(s, n)
+        finally:
+            if self._sock is s:
+                s.settimeout(self.timeout)
 
-    def call(self, req: dp.DpRequest) -> dp.DpResponse:
+    def call(self, req: dp.DpRequest, timeout: float | None = None) -> dp.DpResponse:
         """One request, one response (ok or not). DataplaneUnavailable on transport errors;
         DataplaneRefused for a request over the socket's message limit (never sent).
 
@@ -98,7 +109,7 @@ class DpLink:
         with self._lock:
             for attempt in range(ATTEMPTS):
                 try:
-                    data = self._exchange(payload)
+                    data = self._exchange(payload, timeout)
                     break
                 except DataplaneUnavailable:
                     self._close()
@@ -113,9 +124,9 @@ class DpLink:
         resp.ParseFromString(data)
         return resp
 
-    def request(self, req: dp.DpRequest) -> dp.DpResponse:
+    def request(self, req: dp.DpRequest, timeout: float | None = None) -> dp.DpResponse:
         """Send req; DataplaneRefused if the answer is not ok."""
-        resp = self.call(req)
+        resp = self.call(req, timeout)
         if not resp.ok:
             raise DataplaneRefused(resp.error or "refused without a reason", resp.error_field)
         return resp
@@ -151,8 +162,16 @@ class DpLink:
     def flush_syncache(self) -> int:
         return self.request(dp.DpRequest(flush_syncache=True)).flushed
 
-    def load_sources(self, path: str) -> int:
+    def load_sources(self, path: str, rules: int = 0) -> int:
         """Replace the source lists with the rules of the file at path ("" : none); the new
-        config version. DataplaneRefused (the lists in force stay) names the line or rules."""
-        return self.request(dp.DpRequest(load_sources=dp.DpRequest.LoadSources(path=path))
-                            ).config_version
+        config version. DataplaneRefused (the lists in force stay) names the line or rules.
+        rules: how many the old and the new set have together, for the time it may take."""
+        timeout = LOAD_SOURCES_TIMEOUT + LOAD_SOURCES_TIMEOUT_PER_MILLION * rules / 1e6
+        return self.request(dp.DpRequest(load_sources=dp.DpRequest.LoadSources(path=path)),
+                            max(timeout, self.timeout)).config_version
+
+    def top_sources(self, by: dp.DpRequest.TopSources.By, max_sources: int
+                    ) -> list[dp.DpSource]:
+        """The heaviest source prefixes by one of DpRequest.TopSources.By, heaviest first."""
+        return list(self.request(dp.DpRequest(top_sources=dp.DpRequest.TopSources(
+            by=by, max=max_sources))).sources)

@@ -21,7 +21,15 @@ if its layout line is the same, else starts empty. A clean stop (SIGTERM) marks 
 clean. `--state-layout` prints the layout line. The environment of the wrapper that runs it
 makes variants: FAKEDP_LAYOUT (the layout line's "N fingerprint X"), FAKEDP_FAIL (lines
 printed before exiting 1 at start), FAKEDP_HANG (starts, never answers), FAKEDP_DELAY
-(seconds it takes to start).
+(seconds it takes to start), FAKEDP_NO_LIMITS (a dataplane without `limit` source rules,
+which refuses them as one that knows only deny and allow does).
+
+Source lists (docs/DATAPLANE.md "Source lists"): `--sources FILE` at start and load_sources
+read the file of rules and check it as dataplane/srclist.c does (its messages, naming the
+line or the rules; a bad file at start exits 2, at run time is refused and the lists in
+force stay), get_status counts the prefixes and ranges in force. top_sources answers from a
+made-up table of 40 sources (198.18.200.0 to .29 as /32s, 2001:2:0:1e::/64 to
+2001:2:0:27::/64) whose counts grow at every call; the sources a deny covers send nothing more.
 
 The real dataplane runs the same controller tests where they matter (tests marked `real`).
 """
@@ -55,6 +63,105 @@ MODES = {"pass": 0, "proxy": 1, "cookie": 2, "drop": 3}
 WS, SACK, TS = 4, 1, 2
 IDLE_DEFAULT_S, IDLE_MAX_S = 86400, 2592000  # sw_const.h: SW_FLOW_IDLE_DEFAULT_S, _MAX_S
 STATE_LOCK_WAIT_S = 5  # sw_const.h: SW_STATE_LOCK_WAIT_MS
+SRC_MAX_RULES, SRC_MAX_RANGES, SRC_MAX_FILE = 4 << 20, 63, 256 << 20  # srclist.h
+RATE_MAX = 100000000
+TOP_BY = ("syns", "bad_cookies", "flows", "syns_limited", "synacks_capped")
+
+
+class SourcesError(Exception):
+    pass
+
+
+def parse_prefix(word):
+    """srclist.c's parse_prefix: ADDRESS/LENGTH by inet_pton, (v6, address int, length)."""
+    addr, slash, length = word.partition("/")
+    if not slash or not length[:1].isdigit() or not length.isdigit() or "\0" in word:
+        return None
+    for v6, af, bits in ((0, socket.AF_INET, 32), (1, socket.AF_INET6, 128)):
+        try:
+            a = int.from_bytes(socket.inet_pton(af, addr), "big")
+        except (OSError, ValueError):
+            continue
+        n = int(length)
+        return (v6, a, n, bits) if n <= bits else None
+    return None
+
+
+def parse_sources(text):
+    """The rules of a text as srclist.c's sw_src_parse and its build check them: a list of
+    (list key, v6, address, length, action, rate, burst), the list key None (global) or
+    (lo, hi). SourcesError naming the line or the rules."""
+    rules, ranges = [], []
+    no_limits = bool(os.environ.get("FAKEDP_NO_LIMITS"))
+    for n, raw in enumerate(text.split("\n"), 1):
+        line = raw.split("#", 1)[0]
+        words = [w for w in line.replace("\t", " ").replace("\r", " ").split(" ") if w]
+        if not words:
+            continue
+        action = words[0]
+        if action not in ("deny", "allow", "limit") or (action == "limit" and no_limits):
+            raise SourcesError("line %u: \"%s\": not deny or allow" % (n, action[:40])
+                               if no_limits else
+                               "line %u: \"%s\": not deny, allow or limit" % (n, action[:40]))
+        p = parse_prefix(words[1]) if len(words) > 1 else None
+        if p is None:
+            raise SourcesError("line %u: \"%s\" is not a prefix (ADDRESS/LENGTH, IPv4 or IPv6)"
+                               % (n, (words[1] if len(words) > 1 else "")[:60]))
+        v6, a, length, bits = p
+        if a & ((1 << (bits - length)) - 1):
+            raise SourcesError("line %u: \"%s\" has bits set past its length" % (n, words[1]))
+        rest = words[2:]
+        key, rate, burst = None, 0, 0
+        if action == "limit":
+            nums = [int(w) if w.isdigit() else -1 for w in rest[:2]]
+            if not nums or nums[0] < 1 or nums[0] > RATE_MAX:
+                raise SourcesError("line %u: a limit's rate must be 1..%d" % (n, RATE_MAX))
+            if len(nums) == 2 and not 1 <= nums[1] <= RATE_MAX:
+                raise SourcesError("line %u: a limit's burst must be 1..%d" % (n, RATE_MAX))
+            rate, burst = nums[0], nums[1] if len(nums) == 2 else nums[0]
+            rest = rest[2:]
+        elif rest:
+            lo, dash, hi = rest[0].partition("-")
+            ok = lo.isdigit() and (not dash or hi.isdigit())
+            lo_i = int(lo) if ok else 0
+            hi_i = int(hi) if ok and dash else lo_i
+            if not ok or lo_i < 1 or hi_i < lo_i or hi_i > 65535:
+                raise SourcesError("line %u: \"%s\" is not a port or a range LO-HI of 1..65535"
+                                   % (n, rest[0][:20]))
+            key = (lo_i, hi_i)
+            if key not in ranges:
+                if len(ranges) == SRC_MAX_RANGES:
+                    raise SourcesError("line %u: more than %u port ranges with lists of their "
+                                       "own" % (n, SRC_MAX_RANGES))
+                ranges.append(key)
+            rest = rest[1:]
+        if rest:
+            raise SourcesError("line %u: \"%s\" after the rule" % (n, rest[0][:20]))
+        if len(rules) == SRC_MAX_RULES:
+            raise SourcesError("line %u: more than %u prefixes" % (n, SRC_MAX_RULES))
+        rules.append((key, v6, a, length, action, rate, burst))
+    seen = {}
+    for i, r in enumerate(rules):
+        k = r[:4]
+        if k in seen and rules[seen[k]][4:] != r[4:]:
+            raise SourcesError("rules %u and %u: the same prefix in the same list, one %s and "
+                               "one %s" % (seen[k], i, rules[seen[k]][4], r[4]))
+        seen.setdefault(k, i)
+    return rules
+
+
+def read_sources(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read(SRC_MAX_FILE + 1)
+    except OSError as e:
+        raise SourcesError("%s: %s" % (path, e.strerror)) from None
+    if len(data) > SRC_MAX_FILE:
+        raise SourcesError("%s: more than %u MB" % (path, SRC_MAX_FILE >> 20))
+    try:
+        return parse_sources(data.decode("utf-8", "replace"))
+    except SourcesError as e:
+        raise SourcesError("%s: %s" % (path, e)) from None
 
 
 def layout_line():
@@ -110,8 +217,13 @@ class Refused(Exception):
 
 
 class FakeDp:
-    def __init__(self, opts, state=None):
+    def __init__(self, opts, state=None, sources=()):
         self.state = state
+        self.sources = list(sources)
+        v4len, _, v6len = opts.get("source-prefix", "32,64").partition(",")
+        self.source_v4_len, self.source_v6_len = int(v4len), int(v6len)
+        self.top = self.made_up_sources()
+        self.top_calls = 0
         self.hashsize = int(opts.get("hashsize", 4096))
         self.bucketlimit = int(opts.get("bucketlimit", 30))
         self.flows = int(opts.get("flows", 65536))
@@ -123,7 +235,8 @@ class FakeDp:
                         syncookies_only=opts.get("syncookies-only", "0") == "1",
                         mss=int(opts.get("mss", 1460)), wscale=int(opts.get("wscale", 7)),
                         server_retries=int(opts.get("server-retries", 3)),
-                        cookie_check_rate=int(opts.get("cookie-check-rate", 262144)))
+                        cookie_check_rate=int(opts.get("cookie-check-rate", 262144)),
+                        syn_rate=0, syn_burst=0, reflect_rate=0, reflect_burst=0)
         self.idle_default = int(opts.get("idle-timeout", IDLE_DEFAULT_S))
         self.mode = [0] * 65536
         self.profile = [self.default_profile()] * 65536
@@ -146,6 +259,42 @@ class FakeDp:
         self.syncache = [(1, bytes([198, 18, 0, i]), 40000 + i, bytes([198, 18, 1, 1]), 443,
                           1000 + i, 5000 + i) for i in range(1, 6)]
 
+    def made_up_sources(self):
+        out = []
+        for i in range(40):
+            if i < 30:
+                prefix, length = bytes([198, 18, 200, i]), self.source_v4_len
+            else:
+                prefix, length = bytes([0x20, 1, 0, 2, 0, 0, 0, i]) + bytes(8), \
+                    self.source_v6_len
+            out.append(dict(prefix=prefix, len=length, syns=1000 * (40 - i), syns_limited=i,
+                            bad_cookies=(i * 7) % 23, flows=i % 5, synacks_capped=(i * 3) % 11,
+                            idle_ms=10 * i))
+        return out
+
+    def denied(self, x):
+        """Whether a global deny covers the made-up source x."""
+        v6 = len(x["prefix"]) == 16
+        a = int.from_bytes(x["prefix"], "big")
+        bits = 128 if v6 else 32
+        best = None
+        for key, rv6, ra, rlen, action, _, _ in self.sources:
+            if key is not None or rv6 != v6 or rlen > x["len"]:
+                continue
+            if a >> (bits - rlen) == ra >> (bits - rlen):
+                if best is None or rlen > best[0]:
+                    best = (rlen, action)
+        return best is not None and best[1] == "deny"
+
+    def grow_sources(self):
+        """Every call, each source that no deny covers sends more."""
+        self.top_calls += 1
+        for x in self.top:
+            if not self.denied(x):
+                x["syns"] += 100 + x["idle_ms"]
+                x["idle_ms"] = x["idle_ms"] % 7
+        return self.top
+
     def default_profile(self):
         return (self.lim["mss"], self.lim["wscale"], WS | SACK | TS)
 
@@ -162,7 +311,12 @@ class FakeDp:
                     pid=os.getpid(), workers=1, hashsize=self.hashsize,
                     bucketlimit=self.bucketlimit, flows=self.flows, config_version=self.version,
                     key_epoch=self.epoch, keys_managed=self.keys_managed,
-                    outside_port=self.outside, inside_port=self.inside))
+                    outside_port=self.outside, inside_port=self.inside,
+                    source_prefixes4=len({r[1:4] for r in self.sources if not r[1]}),
+                    source_prefixes6=len({r[1:4] for r in self.sources if r[1]}),
+                    source_ranges=len({r[0] for r in self.sources if r[0] is not None}),
+                    source_table=4096, source_v4_len=self.source_v4_len,
+                    source_v6_len=self.source_v6_len))
             elif which == "get_counters":
                 self.counters[COUNTERS.index("port.outside_rx")] += 1000
                 r.counters.names.extend(COUNTERS)
@@ -205,6 +359,26 @@ class FakeDp:
             elif which == "flush_syncache":
                 r.flushed = len(self.syncache)
                 self.syncache = []
+            elif which == "load_sources":
+                path = req.load_sources.path
+                try:
+                    self.sources = read_sources(path) if path else []
+                except SourcesError as e:
+                    raise Refused("path", str(e)) from None
+                self.version += 1
+                r.config_version = self.version
+            elif which == "top_sources":
+                t = req.top_sources
+                mx = t.max or 20
+                if mx > 1000:
+                    raise Refused("max", "max %d must be 1..1000" % mx)
+                if t.by >= len(TOP_BY):
+                    raise Refused("by", "by %d is not an order" % t.by)
+                self.grow_sources()
+                by = TOP_BY[t.by]
+                ranked = sorted(self.top, key=lambda x: (-x[by], len(x["prefix"]), x["prefix"]))
+                for x in ranked[:mx]:
+                    r.sources.add(**x)
             else:
                 raise Refused("req", "empty or unknown request")
         except Refused as e:
@@ -217,7 +391,9 @@ class FakeDp:
             raise Refused("cachelimit", "cachelimit %d must be 1..%d" % (c.cachelimit, cap))
         for name, lo, hi in (("rexmtlimit", 0, 10), ("mss", 536, 9000), ("wscale", 0, 14),
                              ("server_retries", 0, 10),
-                             ("cookie_check_rate", 0, 100000000)):
+                             ("cookie_check_rate", 0, 100000000), ("syn_rate", 0, RATE_MAX),
+                             ("syn_burst", 0, RATE_MAX), ("reflect_rate", 0, RATE_MAX),
+                             ("reflect_burst", 0, RATE_MAX)):
             v = getattr(c, name)
             if not lo <= v <= hi:
                 raise Refused(name, "%s %d must be %d..%d" % (name, v, lo, hi))
@@ -225,7 +401,9 @@ class FakeDp:
             raise Refused("syncookies_only", "syncookies_only needs syncookies")
         lim = dict(cachelimit=c.cachelimit, rexmtlimit=c.rexmtlimit, syncookies=c.syncookies,
                    syncookies_only=c.syncookies_only, mss=c.mss, wscale=c.wscale,
-                   server_retries=c.server_retries, cookie_check_rate=c.cookie_check_rate)
+                   server_retries=c.server_retries, cookie_check_rate=c.cookie_check_rate,
+                   syn_rate=c.syn_rate, syn_burst=c.syn_burst, reflect_rate=c.reflect_rate,
+                   reflect_burst=c.reflect_burst)
         default = (c.mss, c.wscale, WS | SACK | TS)
         mode, profile = [0] * 65536, [default] * 65536
         idle = [self.idle_default] * 65536
@@ -367,9 +545,16 @@ def main():
         while True:
             time.sleep(3600)
     time.sleep(float(os.environ.get("FAKEDP_DELAY", "0")))
+    sources = []
+    if opts.get("sources"):
+        try:
+            sources = read_sources(opts["sources"])
+        except SourcesError as e:
+            print("synwall-dp: --sources: %s" % e, file=sys.stderr)
+            return 2
     state = StateFile(opts["state"]) if "state" in opts else None
     sys.stdout.flush()
-    serve(FakeDp(opts, state), opts["ctl"])
+    serve(FakeDp(opts, state, sources), opts["ctl"])
     return 0
 
 

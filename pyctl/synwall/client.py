@@ -125,6 +125,10 @@ class Limits(_Data):
     wscale: int
     server_retries: int
     cookie_check_rate: int
+    syn_rate: int = 0
+    syn_burst: int = 0
+    reflect_rate: int = 0
+    reflect_burst: int = 0
 
 
 @dataclass
@@ -221,7 +225,8 @@ def _counters(m: pb.Counters) -> Counters:
 def _limits(m: pb.Limits) -> Limits:
     return Limits(m.hashsize, m.bucketlimit, m.flows, m.cachelimit, m.rexmtlimit,
                   m.syncookies, m.syncookies_only, m.mss, m.wscale, m.server_retries,
-                  m.cookie_check_rate)
+                  m.cookie_check_rate, m.syn_rate, m.syn_burst, m.reflect_rate,
+                  m.reflect_burst)
 
 
 def _profile(m: pb.ServerProfile) -> ServerProfile:

@@ -442,6 +442,10 @@ class Controller:
                 "--server-retries", str(lim.server_retries),
                 "--cookie-check-rate", str(lim.cookie_check_rate),
                 "--rotate", str(min(self.keys.interval, keysched.MAX_INTERVAL))]
+        # the rate limits only when set: a dataplane that has none takes the command line too
+        for name in ("syn_rate", "syn_burst", "reflect_rate", "reflect_burst"):
+            if getattr(lim, name):
+                args += ["--" + name.replace("_", "-"), str(getattr(lim, name))]
         spec = model.protect_spec(self.runtime)
         if spec and len(spec) < 64 * 1024:
             args += ["--protect", spec]

@@ -103,6 +103,9 @@ class StartLimits:
 
 
 START_LIMITS = ("hashsize", "bucketlimit", "flows")
+# The most of every rate the dataplane takes (a second, and a burst): the rate limits below
+# and a `limit` source rule's.
+RATE_MAX = 100000000
 LimitKind = Literal["int", "bool"]
 # name -> (kind, lo, hi); bounds of the runtime limits (the dataplane's own rules)
 RUNTIME_LIMITS: dict[str, tuple[LimitKind, int | None, int | None]] = {
@@ -114,6 +117,13 @@ RUNTIME_LIMITS: dict[str, tuple[LimitKind, int | None, int | None]] = {
     "wscale": ("int", 0, 14),
     "server_retries": ("int", 0, 10),
     "cookie_check_rate": ("int", 0, 100000000),
+    # SYNs a second each source prefix ([dataplane] source_prefix) may send, and how many at
+    # once (0: the rate); SYN-ACKs and their retransmits a second towards one source prefix,
+    # and how many at once: what a spoofed flood can reflect at one victim. 0: off.
+    "syn_rate": ("int", 0, RATE_MAX),
+    "syn_burst": ("int", 0, RATE_MAX),
+    "reflect_rate": ("int", 0, RATE_MAX),
+    "reflect_burst": ("int", 0, RATE_MAX),
 }
 START_LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "hashsize": (1, 1048576),
@@ -133,6 +143,10 @@ class Limits:
     wscale: int = 7
     server_retries: int = 3
     cookie_check_rate: int = 262144
+    syn_rate: int = 0
+    syn_burst: int = 0
+    reflect_rate: int = 0
+    reflect_burst: int = 0
 
     def replace(self, **changes: Any) -> Limits:
         return dataclasses.replace(self, **changes)
@@ -408,7 +422,8 @@ def to_dp_config(cfg: RuntimeConfig, start: StartLimits) -> dp.DpConfig:
         cachelimit=lim.resolved_cachelimit(start), rexmtlimit=lim.rexmtlimit,
         syncookies=lim.syncookies, syncookies_only=lim.syncookies_only, mss=lim.mss,
         wscale=lim.wscale, server_retries=lim.server_retries,
-        cookie_check_rate=lim.cookie_check_rate,
+        cookie_check_rate=lim.cookie_check_rate, syn_rate=lim.syn_rate,
+        syn_burst=lim.syn_burst, reflect_rate=lim.reflect_rate, reflect_burst=lim.reflect_burst,
         ports=[_dp_range(p, lim) for p in cfg.policies.ranges()])
 
 
@@ -437,7 +452,8 @@ def canonical_dp_config(c: dp.DpConfig, idle_default: int = 0) -> tuple[object, 
             prev = [port, port, v]
             runs.append(prev)
     return (c.cachelimit, c.rexmtlimit, c.syncookies, c.syncookies_only, c.mss, c.wscale,
-            c.server_retries, c.cookie_check_rate, tuple((a, b, v) for a, b, v in runs))
+            c.server_retries, c.cookie_check_rate, c.syn_rate, c.syn_burst, c.reflect_rate,
+            c.reflect_burst, tuple((a, b, v) for a, b, v in runs))
 
 
 def protect_spec(cfg: RuntimeConfig) -> str:

@@ -187,7 +187,9 @@ def limits_to_pb(lim: model.Limits, start: model.StartLimits) -> pb.Limits:
                      cachelimit=lim.resolved_cachelimit(start), rexmtlimit=lim.rexmtlimit,
                      syncookies=lim.syncookies, syncookies_only=lim.syncookies_only,
                      mss=lim.mss, wscale=lim.wscale, server_retries=lim.server_retries,
-                     cookie_check_rate=lim.cookie_check_rate)
+                     cookie_check_rate=lim.cookie_check_rate, syn_rate=lim.syn_rate,
+                     syn_burst=lim.syn_burst, reflect_rate=lim.reflect_rate,
+                     reflect_burst=lim.reflect_burst)
 
 
 def key_change_from_pb(k: pb.SetKeyScheduleRequest) -> KeyChange:

@@ -320,6 +320,40 @@ def test_syncache_dump_pages_and_flush(env_factory):
     assert list(c.dump_syncache()) == []
 
 
+def test_rate_limits_reach_the_dataplane_and_stay(env_factory, dpkind, capsys):
+    """syn_rate, syn_burst, reflect_rate, reflect_burst: set as every limit is (the API and
+    `limits set`), checked, in the dataplane's config and on a new dataplane's command line."""
+    env = started(env_factory, dpkind)
+    c = env.client()
+    lim = c.set_limits(syn_rate=1000, syn_burst=3000, reflect_rate=50)
+    assert (lim.syn_rate, lim.syn_burst, lim.reflect_rate, lim.reflect_burst) == \
+        (1000, 3000, 50, 0)
+    cfg = env.ctl.dataplane_config()
+    assert (cfg.syn_rate, cfg.syn_burst, cfg.reflect_rate, cfg.reflect_burst) == \
+        (1000, 3000, 50, 0)
+    with pytest.raises(SynwallError) as ei:
+        c.set_limits(reflect_burst=100000001, rexmtlimit=1)
+    assert (ei.value.field, ei.value.message) == (
+        "reflect_burst", "reflect_burst: 100000001 is out of range: 0..100000000")
+    assert c.limits() == lim
+    capsys.readouterr()
+    assert cli.main(["--socket", str(env.socket_path), "limits", "set", "reflect_burst=70"]) == 0
+    assert "reflect_burst    70\n" in capsys.readouterr().out
+    assert cli.main(["--socket", str(env.socket_path), "--json", "limits", "get"]) == 0
+    assert json.loads(capsys.readouterr().out)["syn_rate"] == 1000
+    env.stop_all()
+    env.start()
+    cfg = env.ctl.dataplane_config()
+    assert (cfg.syn_rate, cfg.syn_burst, cfg.reflect_rate, cfg.reflect_burst) == \
+        (1000, 3000, 50, 70)
+    # on the new dataplane's command line too (limited from its first packet), what is set
+    cmd = env.ctl.proc.cmd or []
+    assert cmd[cmd.index("--syn-rate") + 1] == "1000" and "--reflect-burst" in cmd
+    c = env.client()
+    c.set_limits(reflect_burst=0)
+    assert env.ctl.dataplane_config().reflect_burst == 0
+
+
 def test_metrics_carry_the_counter_names(env_factory):
     import urllib.request
     env = env_factory("fake", api_extra='metrics = "127.0.0.1:0"')

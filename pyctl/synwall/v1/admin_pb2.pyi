@@ -109,7 +109,7 @@ class Counters(_message.Message):
     def __init__(self, time_unix_ns: _Optional[int] = ..., total: _Optional[_Mapping[str, int]] = ..., lcores: _Optional[_Iterable[_Union[LcoreCounters, _Mapping]]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate")
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate", "syn_rate", "syn_burst", "reflect_rate", "reflect_burst")
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
     BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
     FLOWS_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,10 @@ class Limits(_message.Message):
     WSCALE_FIELD_NUMBER: _ClassVar[int]
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
     COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_BURST_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_RATE_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_BURST_FIELD_NUMBER: _ClassVar[int]
     hashsize: int
     bucketlimit: int
     flows: int
@@ -132,14 +136,18 @@ class Limits(_message.Message):
     wscale: int
     server_retries: int
     cookie_check_rate: int
-    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
+    syn_rate: int
+    syn_burst: int
+    reflect_rate: int
+    reflect_burst: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ..., syn_rate: _Optional[int] = ..., syn_burst: _Optional[int] = ..., reflect_rate: _Optional[int] = ..., reflect_burst: _Optional[int] = ...) -> None: ...
 
 class GetLimitsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class SetLimitsRequest(_message.Message):
-    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate")
+    __slots__ = ("hashsize", "bucketlimit", "flows", "cachelimit", "rexmtlimit", "syncookies", "syncookies_only", "mss", "wscale", "server_retries", "cookie_check_rate", "syn_rate", "syn_burst", "reflect_rate", "reflect_burst")
     HASHSIZE_FIELD_NUMBER: _ClassVar[int]
     BUCKETLIMIT_FIELD_NUMBER: _ClassVar[int]
     FLOWS_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +159,10 @@ class SetLimitsRequest(_message.Message):
     WSCALE_FIELD_NUMBER: _ClassVar[int]
     SERVER_RETRIES_FIELD_NUMBER: _ClassVar[int]
     COOKIE_CHECK_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_RATE_FIELD_NUMBER: _ClassVar[int]
+    SYN_BURST_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_RATE_FIELD_NUMBER: _ClassVar[int]
+    REFLECT_BURST_FIELD_NUMBER: _ClassVar[int]
     hashsize: int
     bucketlimit: int
     flows: int
@@ -162,7 +174,11 @@ class SetLimitsRequest(_message.Message):
     wscale: int
     server_retries: int
     cookie_check_rate: int
-    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ...) -> None: ...
+    syn_rate: int
+    syn_burst: int
+    reflect_rate: int
+    reflect_burst: int
+    def __init__(self, hashsize: _Optional[int] = ..., bucketlimit: _Optional[int] = ..., flows: _Optional[int] = ..., cachelimit: _Optional[int] = ..., rexmtlimit: _Optional[int] = ..., syncookies: _Optional[bool] = ..., syncookies_only: _Optional[bool] = ..., mss: _Optional[int] = ..., wscale: _Optional[int] = ..., server_retries: _Optional[int] = ..., cookie_check_rate: _Optional[int] = ..., syn_rate: _Optional[int] = ..., syn_burst: _Optional[int] = ..., reflect_rate: _Optional[int] = ..., reflect_burst: _Optional[int] = ...) -> None: ...
 
 class ServerProfile(_message.Message):
     __slots__ = ("mss", "wscale", "window_scaling", "sack", "timestamps")

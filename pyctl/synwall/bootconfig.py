@@ -6,8 +6,9 @@ used when no file is given). Errors name the file, the key and the reason, e.g.
     /etc/synwall/synwall.toml: limits.cachelimit: 200000 is out of range: 1..122880 (...)
     /etc/synwall/synwall.toml: dataplane.hashsiz: unknown key (dataplane has: binary, eal, ...)
 
-The runtime parts ([limits], [[policy]], [keys]) are also what `synwallctl config apply FILE`
-sends: the same parser checks them (parse_runtime).
+The runtime parts ([limits], [[policy]], [[source]], [keys]) are also what `synwallctl config
+apply FILE` sends: the same parser checks them (parse_runtime). `[sources] file` names a file
+of source rules, read and checked whole here (so by `synwalld --check` too).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 import shutil
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -124,6 +125,17 @@ class ApiSection:
     max_watch_streams: int = 4
 
 
+@dataclass(frozen=True)
+class SourcesSection:
+    """Where the boot file's source rules come from: the [sources] file (resolved; None:
+    none) and its rules, the [[source]] tables'; `rules` is all of them
+    (RuntimeConfig.sources)."""
+    file: str | None = None
+    from_file: model.SourceList = field(default_factory=model.SourceList)
+    tables: model.SourceList = field(default_factory=model.SourceList)
+    rules: model.SourceList = field(default_factory=model.SourceList)
+
+
 @dataclass
 class BootConfig:
     source: str
@@ -133,6 +145,7 @@ class BootConfig:
     api: ApiSection
     # which keys the file set (for comparing start-time settings on a runtime apply)
     given: Given = field(default_factory=dict)
+    sources: SourcesSection = field(default_factory=SourcesSection)
 
 
 # --- typed access ------------------------------------------------------------------------
@@ -214,7 +227,7 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
     return BootConfigError(source, e.field, e.reason)
 
 
-SECTIONS = ("dataplane", "limits", "policy", "keys", "api")
+SECTIONS = ("dataplane", "limits", "policy", "source", "sources", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
                   "flows", "mbufs", "idle_timeout", "adopt_window", "source_prefix",
                   "source_flows", "source_halfopen", "unparsed", "args", "file_prefix",
@@ -224,6 +237,8 @@ LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
 UNPARSED_RULES = ("drop", "pass")
 POLICY_KEYS = ("ports", "mode", "profile", "idle_timeout")
 PROFILE_KEYS = ("mss", "wscale", "window_scaling", "sack", "timestamps")
+SOURCE_KEYS = ("prefix", "action", "ports", "rate", "burst")
+SOURCES_KEYS = ("file",)
 KEYS_KEYS = ("rotation_interval", "master_secret", "master_secret_file", "max_clock_skew")
 API_KEYS = ("unix_socket", "tcp", "tls_cert", "tls_key", "tls_client_ca", "admin_clients",
             "read_clients", "metrics", "max_watch_streams")
@@ -238,6 +253,7 @@ PATH_KEYS: dict[str, tuple[str, ...]] = {
     "dataplane": ("binary", "state_dir", "runtime_dir", "state_file"),
     "keys": ("master_secret_file",),
     "api": ("unix_socket", "tls_cert", "tls_key", "tls_client_ca"),
+    "sources": ("file",),
 }
 
 _HOSTPORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$")
@@ -413,6 +429,60 @@ def _parse_policies(doc: Table, source: str) -> model.PolicyTable:
     return table
 
 
+ReadFile = Callable[[Path], bytes]
+
+
+def _read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(model.SOURCE_FILE_MAX + 1)
+
+
+def _parse_sources(doc: Table, source: str, base: Path, read_file: ReadFile) -> SourcesSection:
+    """[sources] file and the [[source]] tables, checked whole: a rule of a table whose
+    prefix and ports a rule of the file or of another table has, with other values, is
+    refused naming both."""
+    path = None
+    from_file = model.SourceList()
+    if "sources" in doc:
+        sec = _Section(source, "sources", doc["sources"], SOURCES_KEYS)
+        name = sec.get("file", str, None)
+        if name is not None:
+            if name == "" or name.endswith("/"):
+                raise sec.err("file", "%r names no file" % name)
+            path = str(Path(name) if os.path.isabs(name) else base / name)
+            try:
+                data = read_file(Path(path))
+            except OSError as e:
+                raise sec.err("file", "%s: cannot read: %s" % (path, e.strerror or e)) from None
+            try:
+                from_file = model.SourceList.from_rules_text(data, path)
+            except model.InvalidConfig as e:
+                raise sec.err("file", e.reason) from None
+    items = doc.get("source", [])
+    if not isinstance(items, list):
+        raise BootConfigError(source, "source", "expected an array of tables ([[source]]), "
+                              "got %s" % _type_of(items))
+    rules = []
+    for i, item in enumerate(items):
+        sec = _Section(source, "source[%d]" % i, item, SOURCE_KEYS)
+        for k in ("prefix", "action"):
+            if not sec.has(k):
+                raise sec.err(k, "missing (%s)" % ("a prefix like \"198.18.0.0/24\"" if
+                                                   k == "prefix" else model.SourceAction.names()))
+        try:
+            rules.append(model.source_rule(sec.table["action"], sec.table["prefix"],
+                                           sec.table.get("ports"), sec.table.get("rate"),
+                                           sec.table.get("burst"), sec.name + "."))
+        except model.InvalidConfig as e:
+            raise _wrap(source, e) from None
+    try:
+        tables = model.SourceList.of_rules(rules, "source")
+        everything = from_file.with_rules(rules, "source", "sources.file")
+    except model.InvalidConfig as e:
+        raise _wrap(source, e) from None
+    return SourcesSection(path, from_file, tables, everything)
+
+
 def _parse_keys(doc: Table, source: str, base: Path) -> KeysSection | None:
     if "keys" not in doc:
         return None
@@ -535,8 +605,11 @@ def api_table(a: ApiSection) -> Table:
 
 # --- entry points ------------------------------------------------------------------------
 
-def parse(text: str, source: str = EMBEDDED_NAME, base: Path | None = None) -> BootConfig:
-    """Parse and check a whole boot config; BootConfigError on the first problem."""
+def parse(text: str, source: str = EMBEDDED_NAME, base: Path | None = None,
+          read_file: ReadFile = _read_bytes) -> BootConfig:
+    """Parse and check a whole boot config; BootConfigError on the first problem.
+    read_file: how the [sources] file is read (config save checks a file it is about to
+    write)."""
     base = base if base is not None else Path.cwd()
     doc = _load_toml(text, source)
     _top(doc, source)
@@ -544,9 +617,11 @@ def parse(text: str, source: str = EMBEDDED_NAME, base: Path | None = None) -> B
     dpsec = _parse_dataplane(doc, source, base, given)
     lim = _parse_limits(doc, source, dpsec.start_limits)
     table = _parse_policies(doc, source)
+    sources = _parse_sources(doc, source, base, read_file)
     keys = _parse_keys(doc, source, base) or KeysSection()
     api = _parse_api(doc, source, base, given)
-    return BootConfig(source, dpsec, model.RuntimeConfig(lim, table), keys, api, given)
+    return BootConfig(source, dpsec, model.RuntimeConfig(lim, table, sources.rules), keys, api,
+                      given, sources)
 
 
 def load(path: str | None) -> BootConfig:
@@ -568,16 +643,21 @@ def load(path: str | None) -> BootConfig:
 @dataclass
 class RuntimeFile:
     """What `config apply|validate` carries: the runtime config, and the key schedule when
-    the file has a [keys] section (None: keys left as they are)."""
+    the file has a [keys] section (None: keys left as they are). sources_given: whether the
+    file has [[source]] tables or a [sources] table (else the source rules are left as they
+    are, and runtime.sources is empty)."""
     runtime: model.RuntimeConfig
     keys: KeysSection | None
     given: Given
+    sources_given: bool = False
 
 
 def parse_runtime(text: str, source: str, running: BootConfig,
                   start: model.StartLimits) -> RuntimeFile:
-    """A config to apply at run time: [limits], [[policy]], [keys]; [dataplane] and [api],
-    if present, must equal the running ones (they only take effect at start)."""
+    """A config to apply at run time: [limits], [[policy]], [[source]], [keys]; [dataplane]
+    and [api], if present, must equal the running ones (they only take effect at start).
+    [sources] file is refused (it names a file of the appliance): an empty [sources] table
+    says "no source rules"."""
     doc = _load_toml(text, source)
     _top(doc, source)
     _refuse_paths(doc, source)
@@ -601,8 +681,10 @@ def parse_runtime(text: str, source: str, running: BootConfig,
                                       % (getattr(a, k), getattr(running.api, k)))
     lim = _parse_limits(doc, source, start)
     table = _parse_policies(doc, source)
+    sources = _parse_sources(doc, source, base, _read_bytes)
     keys = _parse_keys(doc, source, base)
-    return RuntimeFile(model.RuntimeConfig(lim, table), keys, given)
+    return RuntimeFile(model.RuntimeConfig(lim, table, sources.rules), keys, given,
+                       "source" in doc or "sources" in doc)
 
 
 def _refuse_paths(doc: Table, source: str) -> None:
@@ -615,6 +697,9 @@ def _refuse_paths(doc: Table, source: str) -> None:
                 hint = ("; give the secret itself (keys.master_secret), or use `synwallctl key "
                         "schedule --master-file FILE`, which reads FILE where synwallctl runs"
                         if k == "master_secret_file" else
+                        "; give the rules as [[source]] tables, or use `synwallctl source load "
+                        "FILE`, which reads FILE where synwallctl runs"
+                        if section == "sources" else
                         "; it is a start-time setting of the boot config")
                 raise BootConfigError(source, "%s.%s" % (section, k), "names a file on the "
                                       "appliance, and a config sent through the API names no "

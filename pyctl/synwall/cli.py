@@ -9,6 +9,14 @@
     stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
     top [--interval S] [--count N]   live rates, redrawn in place
     policy list | set PORTS MODE [profile options] [--idle-timeout S] | del PORTS
+    source deny|allow PREFIX [--ports P]      a source rule (deny: nothing from the prefix
+                                 gets through; allow: exempt from the source quotas)
+    source limit PREFIX RATE [--burst B]     the prefix's sources share RATE SYNs a second
+    source list                  the rules, in the form of a rules file (source load takes it)
+    source del PREFIX [--ports P]
+    source load FILE             the whole list replaced by the rules of FILE ('-': stdin)
+    source top [--by syns|bad_cookies|flows|syns_limited|synacks_capped] [-n N]
+                                 the heaviest source prefixes (also: top sources ...)
     limits get | set NAME=VALUE...
     key status | rotate | schedule [--interval S] [--master-file F | --clear-master]
     syncache dump [--limit N] | flush
@@ -41,12 +49,16 @@ from typing import NoReturn
 from synwall import model
 from synwall.client import (
     DEFAULT_SOCKET,
+    TOP_ORDERS,
     Client,
     Counters,
     KeyStatus,
     Limits,
     Policy,
     ServerProfile,
+    SourceRule,
+    SourcesSummary,
+    TopSources,
 )
 from synwall.errors import SynwallError
 
@@ -231,6 +243,10 @@ def cmd_stats(c: Client, a: argparse.Namespace) -> int:
 
 
 def cmd_top(c: Client, a: argparse.Namespace) -> int:
+    if a.what == "sources":
+        return show_top_sources(c, a)
+    if a.by is not None or a.n is not None:
+        raise UsageError("synwallctl top: --by and -n are for `top sources`")
     if a.interval < 0.1 or a.interval > 60:
         raise UsageError("synwallctl top: --interval must be 0.1..60 seconds")
     tty = sys.stdout.isatty() and not a.json
@@ -296,6 +312,103 @@ def cmd_policy(c: Client, a: argparse.Namespace) -> int:
         emit_json([dict(p.to_dict(), ports=p.ports) for p in policies])
     else:
         print_policies(policies)
+    return EXIT_OK
+
+
+def summary_text(s: SourcesSummary) -> str:
+    return "%d source rule%s (%d deny, %d allow, %d limit)" % (
+        s.rules, "" if s.rules == 1 else "s", s.deny, s.allow, s.limit)
+
+
+def print_change(what: str, s: SourcesSummary) -> None:
+    print(what)
+    print("%s, config version %d" % (summary_text(s), s.config_version))
+
+
+def source_ports_arg(text: str | None) -> str | None:
+    return None if text is None else text.strip()
+
+
+def cmd_source(c: Client, a: argparse.Namespace) -> int:
+    if a.action == "top":
+        return show_top_sources(c, a)
+    if a.action == "list":
+        return list_sources(c, a)
+    if a.action == "load":
+        try:
+            text = sys.stdin.read() if a.file == "-" else open(a.file).read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError("synwallctl source load: %s: %s" % (
+                a.file, getattr(e, "strerror", None) or e)) from None
+        name = "<stdin>" if a.file == "-" else os.path.abspath(a.file)
+        s = c.replace_sources(text, source_name=name)
+        if a.json:
+            emit_json({"file": name, "summary": s.to_dict()})
+        else:
+            print_change("%s: loaded, the whole list replaced" % a.file, s)
+        return EXIT_OK
+    if a.action == "del":
+        ports = source_ports_arg(a.ports)
+        s = c.delete_sources((a.prefix, ports))
+        if a.json:
+            emit_json({"deleted": {"prefix": a.prefix, "ports": ports}, "summary": s.to_dict()})
+        else:
+            print_change("%s (%s): deleted" % (a.prefix, "every port" if ports is None
+                                               else "ports " + ports), s)
+        return EXIT_OK
+    if a.action == "limit":
+        rule = SourceRule("limit", a.prefix, None, a.rate, a.burst)
+    else:
+        rule = SourceRule(a.action, a.prefix, source_ports_arg(a.ports))
+    s = c.set_sources(rule)
+    if a.json:
+        emit_json({"rule": rule.to_dict(), "summary": s.to_dict()})
+    else:
+        print_change("%s: set" % rule.line(), s)
+    return EXIT_OK
+
+
+def list_sources(c: Client, a: argparse.Namespace) -> int:
+    """The rules as a rules file (one a line, the form `source load` reads back), a page at a
+    time, and the count as a last comment line."""
+    token = ""
+    rules: list[SourceRule] = []
+    while True:
+        page, token, summary = c.sources_page(token, 1000)
+        if a.json:
+            rules.extend(page)
+        else:
+            sys.stdout.write("".join(r.line() + "\n" for r in page))
+        if not token:
+            break
+    if a.json:
+        emit_json({"rules": [r.to_dict() for r in rules], "summary": summary.to_dict()})
+    elif summary.rules:
+        print("# %s" % summary_text(summary))
+    else:
+        print("# no source rules: every source is treated alike")
+    return EXIT_OK
+
+
+def show_top_sources(c: Client, a: argparse.Namespace) -> int:
+    t: TopSources = c.top_sources(a.by or "syns", a.n if a.n is not None else 20)
+    if a.json:
+        emit_json(t.to_dict())
+        return EXIT_OK
+    if not t.sources:
+        print("no source seen%s" % ("" if t.source_table else
+                                    " (the dataplane keeps no source table)"))
+        return EXIT_OK
+    rows = [["PREFIX", "SYNS", "LIMITED", "BAD_COOKIES", "FLOWS", "CAPPED", "IDLE", "RULE"]]
+    for x in t.sources:
+        rows.append([x.prefix, str(x.syns), str(x.syns_limited), str(x.bad_cookies),
+                     str(x.flows), str(x.synacks_capped), "%.1fs" % (x.idle_ms / 1000),
+                     x.rule.line() if x.rule is not None else "-"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    print("by %s; source prefixes /%d and /%d, %d per worker lcore" % (
+        a.by or "syns", t.source_v4_len, t.source_v6_len, t.source_table))
     return EXIT_OK
 
 
@@ -508,10 +621,13 @@ def build_parser() -> Parser:
     sub.add_parser("status", help="what runs")
     p = sub.add_parser("stats", help="counters")
     p.add_argument("--lcores", action="store_true", help="a column per worker lcore")
-    p = sub.add_parser("top", help="live rates")
+    p = sub.add_parser("top", help="live rates; `top sources`: the heaviest source prefixes")
+    p.add_argument("what", nargs="?", choices=["sources"], metavar="sources",
+                   help="the heaviest source prefixes (as `source top`)")
     p.add_argument("--interval", type=float, default=1.0, metavar="S")
     p.add_argument("--count", type=int, default=0, metavar="N",
                    help="stop after N refreshes (0: until interrupted)")
+    add_top_sources_options(p, None)
 
     p = sub.add_parser("policy", help="per-port policy")
     ps = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
@@ -530,6 +646,29 @@ def build_parser() -> Parser:
                    "default: the dataplane's, [dataplane] idle_timeout)")
     d = ps.add_parser("del", help="PORTS: back to pass")
     d.add_argument("ports")
+
+    p = sub.add_parser("source", help="source rules: deny, allow, limit by client prefix")
+    ss = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    ss.required = True
+    for action, what in (("deny", "nothing from PREFIX gets through"),
+                         ("allow", "PREFIX is exempt from the source quotas and syn_rate")):
+        s = ss.add_parser(action, help="PREFIX: %s" % what)
+        s.add_argument("prefix", metavar="PREFIX", help="e.g. 198.18.200.0/24, 2001:2::/48")
+        s.add_argument("--ports", metavar="P", help="a port or a range: the rule is in that "
+                       "range's own list (default: the global list, every port)")
+    s = ss.add_parser("limit", help="PREFIX RATE: its sources share RATE SYNs a second")
+    s.add_argument("prefix", metavar="PREFIX")
+    s.add_argument("rate", type=int, metavar="RATE", help="SYNs a second, 1..100000000")
+    s.add_argument("--burst", type=int, metavar="B", help="SYNs at once (default: RATE)")
+    ss.add_parser("list", help="every rule, in the form of a rules file")
+    s = ss.add_parser("del", help="PREFIX [--ports P]: delete a rule")
+    s.add_argument("prefix", metavar="PREFIX")
+    s.add_argument("--ports", metavar="P", help="the rule's ports (default: the global one)")
+    s = ss.add_parser("load", help="FILE: the whole list replaced by FILE's rules")
+    s.add_argument("file", metavar="FILE", help="a rules file: deny PREFIX [PORTS], allow "
+                   "PREFIX [PORTS], limit PREFIX RATE [BURST], one a line ('-': stdin)")
+    s = ss.add_parser("top", help="the heaviest source prefixes")
+    add_top_sources_options(s, "syns")
 
     p = sub.add_parser("limits", help="syncache limits")
     ls = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
@@ -586,7 +725,14 @@ def build_parser() -> Parser:
     return ap
 
 
+def add_top_sources_options(p: argparse.ArgumentParser, by: str | None) -> None:
+    p.add_argument("--by", choices=TOP_ORDERS, default=by,
+                   help="the count to rank by (default syns)")
+    p.add_argument("-n", type=int, metavar="N", help="how many (1..1000, default 20)")
+
+
 COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "policy": cmd_policy,
+            "source": cmd_source,
             "limits": cmd_limits, "key": cmd_key, "syncache": cmd_syncache,
             "config": cmd_config, "dataplane": cmd_dataplane}
 

@@ -33,6 +33,16 @@ FIELD_METADATA = "synwall-field"
 # to 30 s more) and for up to two starts ([dataplane] start_timeout, 30 s by default): the
 # least deadline these calls get, whatever the client's timeout.
 RESTART_TIMEOUT = 180.0
+# A change of the source rules waits for the dataplane to build the new set (a million
+# prefixes: seconds, up to minutes for 4 million on a busy host) and for the rules' files to be
+# written: the least deadline those calls get.
+SOURCES_TIMEOUT = 300.0
+# ReplaceSources carries the rules text in messages of at most this much (the server takes
+# 4 MiB a message).
+SOURCES_CHUNK = 1 << 20
+SOURCE_ACTIONS = {"deny": pb.SOURCE_ACTION_DENY, "allow": pb.SOURCE_ACTION_ALLOW,
+                  "limit": pb.SOURCE_ACTION_LIMIT}
+TOP_ORDERS = ("syns", "bad_cookies", "flows", "syns_limited", "synacks_capped")
 
 
 class _Data:
@@ -159,6 +169,54 @@ class Policy(_Data):
 
 
 @dataclass
+class SourceRule(_Data):
+    action: str  # deny, allow, limit (or the number of one this client does not know)
+    prefix: str  # "198.18.200.0/24"
+    ports: str | None = None  # "22", "8000-8080"; None: every port (the global list)
+    rate: int | None = None  # limit: SYNs a second
+    burst: int | None = None  # limit: SYNs at once; None: the rate
+
+    def line(self) -> str:
+        """The rule as a line of a rules file."""
+        return " ".join(str(x) for x in (self.action, self.prefix, self.ports, self.rate,
+                                         self.burst) if x is not None)
+
+
+@dataclass
+class SourcesSummary(_Data):
+    rules: int
+    deny: int
+    allow: int
+    limit: int
+    prefixes_v4: int
+    prefixes_v6: int
+    port_ranges: int
+    sha256: str  # of the list in the dataplane's form ("": no rules)
+    config_version: int = 0  # after a change
+
+
+@dataclass
+class TopSource(_Data):
+    prefix: str
+    syns: int
+    syns_limited: int
+    bad_cookies: int
+    flows: int
+    synacks_capped: int
+    idle_ms: int
+    rule: SourceRule | None  # the global rule that decides for it
+
+
+@dataclass
+class TopSources(_Data):
+    sources: list[TopSource]
+    source_table: int  # entries per worker lcore (0: no source table)
+    source_v4_len: int
+    source_v6_len: int
+    time_unix_ns: int
+
+
+@dataclass
 class KeyStatus(_Data):
     epoch: int
     current_fingerprint: str
@@ -227,6 +285,51 @@ def _limits(m: pb.Limits) -> Limits:
                   m.syncookies, m.syncookies_only, m.mss, m.wscale, m.server_retries,
                   m.cookie_check_rate, m.syn_rate, m.syn_burst, m.reflect_rate,
                   m.reflect_burst)
+
+
+_ACTION_NAMES = {n: a for a, n in SOURCE_ACTIONS.items()}
+
+
+def _source_rule(m: pb.SourceRule) -> SourceRule:
+    ports = None
+    if m.port_lo:
+        hi = m.port_hi or m.port_lo
+        ports = str(m.port_lo) if hi == m.port_lo else "%d-%d" % (m.port_lo, hi)
+    return SourceRule(_ACTION_NAMES.get(m.action, str(m.action)), m.prefix, ports,
+                      m.rate or None, m.burst or None)
+
+
+def _summary(m: pb.SourcesSummary, config_version: int = 0) -> SourcesSummary:
+    return SourcesSummary(m.rules, m.deny, m.allow, m.limit, m.prefixes_v4, m.prefixes_v6,
+                          m.port_ranges, m.sha256, config_version)
+
+
+def _sources_change(m: pb.SourcesChange) -> SourcesSummary:
+    return _summary(m.summary, m.config_version)
+
+
+def _source_ports(ports: int | str | None) -> tuple[int, int]:
+    """(0, 0) for the global list, else (lo, hi); the server checks the ranges."""
+    if ports is None:
+        return 0, 0
+    lo, hi = parse_ports(ports)
+    if lo == 0:
+        # port_lo 0 is the global list's: a port 0 could not even be told apart
+        raise SynwallError("INVALID_ARGUMENT", "ports: port 0 is out of range: 1..65535",
+                           "ports")
+    return lo, hi
+
+
+def source_rule_pb(rule: SourceRule) -> pb.SourceRule:
+    action = SOURCE_ACTIONS.get(rule.action)
+    if action is None:
+        raise SynwallError("INVALID_ARGUMENT", "action: %r is not an action (deny, allow, "
+                           "limit)" % rule.action, "action")
+    lo, hi = _source_ports(rule.ports)
+    return pb.SourceRule(action=action, prefix=rule.prefix, port_lo=_uint32("port_lo", lo),
+                         port_hi=_uint32("port_hi", hi),
+                         rate=_uint32("rate", rule.rate or 0),
+                         burst=_uint32("burst", rule.burst or 0))
 
 
 def _profile(m: pb.ServerProfile) -> ServerProfile:
@@ -400,6 +503,82 @@ class Client:
         lo, hi = parse_ports(ports)
         return _policies(self._call("DeletePolicy", pb.DeletePolicyRequest(port_lo=lo,
                                                                             port_hi=hi)))
+
+    def sources_page(self, page_token: str = "", page_size: int = 1000
+                     ) -> tuple[list[SourceRule], str, SourcesSummary]:
+        """One page of source rules: (rules, next_page_token or "", the whole list's
+        summary)."""
+        m = self._call("ListSources", pb.ListSourcesRequest(page_size=page_size,
+                                                            page_token=page_token))
+        return [_source_rule(r) for r in m.rules], m.next_page_token, _summary(m.summary)
+
+    def sources(self, page_size: int = 1000) -> Iterator[SourceRule]:
+        """Every source rule, in order, a page at a time."""
+        token = ""
+        while True:
+            rules, token, _ = self.sources_page(token, page_size)
+            yield from rules
+            if not token:
+                return
+
+    def sources_summary(self) -> SourcesSummary:
+        return self.sources_page(page_size=1)[2]
+
+    def set_sources(self, *rules: SourceRule) -> SourcesSummary:
+        """Each rule replaces the one of its prefix and ports; all or none."""
+        req = pb.SetSourcesRequest(rules=[source_rule_pb(r) for r in rules])
+        return _sources_change(self._call("SetSources", req, max(self.timeout,
+                                                                 SOURCES_TIMEOUT)))
+
+    def delete_sources(self, *keys: tuple[str, int | str | None]) -> SourcesSummary:
+        """delete_sources(("198.18.0.0/24", None), ("198.18.0.5/32", "22")): all or none."""
+        req = pb.DeleteSourcesRequest()
+        for prefix, ports in keys:
+            lo, hi = _source_ports(ports)
+            req.keys.add(prefix=prefix, port_lo=_uint32("port_lo", lo),
+                         port_hi=_uint32("port_hi", hi))
+        return _sources_change(self._call("DeleteSources", req, max(self.timeout,
+                                                                    SOURCES_TIMEOUT)))
+
+    def replace_sources(self, text: str = "", rules: list[SourceRule] | None = None,
+                        source_name: str = "") -> SourcesSummary:
+        """The whole list: the rules of text (a rules file's content) and rules; streamed, in
+        messages of up to SOURCES_CHUNK of text (lines kept whole where they fit)."""
+        def messages() -> Iterator[pb.ReplaceSourcesRequest]:
+            first = True
+            at = 0
+            while at < len(text) or first:
+                end = min(len(text), at + SOURCES_CHUNK)
+                if end < len(text):
+                    cut = text.rfind("\n", at, end)
+                    end = cut + 1 if cut > at else end
+                m = pb.ReplaceSourcesRequest(text=text[at:end])
+                if first:
+                    m.source_name = source_name
+                    m.rules.extend(source_rule_pb(r) for r in rules or ())
+                    first = False
+                yield m
+                at = end
+        try:
+            resp = self._stub.ReplaceSources(messages(),
+                                             timeout=max(self.timeout, SOURCES_TIMEOUT))
+        except grpc.RpcError as e:
+            raise self._error(e, max(self.timeout, SOURCES_TIMEOUT)) from None
+        return _sources_change(resp)
+
+    def top_sources(self, by: str = "syns", count: int = 20) -> TopSources:
+        """The heaviest source prefixes by syns, bad_cookies, flows, syns_limited or
+        synacks_capped."""
+        if by not in TOP_ORDERS:
+            raise SynwallError("INVALID_ARGUMENT", "by: %r is not an order (%s)"
+                               % (by, ", ".join(TOP_ORDERS)), "by")
+        m = self._call("TopSources", pb.TopSourcesRequest(
+            by=cast(pb.TopSourcesBy, TOP_ORDERS.index(by)), max=_uint32("max", count)))
+        return TopSources([TopSource(x.prefix, x.syns, x.syns_limited, x.bad_cookies, x.flows,
+                                     x.synacks_capped, x.idle_ms,
+                                     _source_rule(x.rule) if x.HasField("rule") else None)
+                           for x in m.sources], m.source_table, m.source_v4_len,
+                          m.source_v6_len, m.time_unix_ns)
 
     def key_status(self) -> KeyStatus:
         return _keys(self._call("GetKeyStatus", pb.GetKeyStatusRequest()))

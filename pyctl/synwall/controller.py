@@ -22,6 +22,13 @@ for an upgrade, whose state layout is checked first), so that the new one takes 
 over (docs/DATAPLANE.md, "Restarts"): one at a time, and never beside the supervisor's own
 restart after a crash.
 
+Source rules reach the dataplane as a file of rules it reads (runtime_dir/sources.rules,
+the dataplane's form, written whole), given on its command line (--sources: a dataplane
+(re)started denies from its first packet) and with load_sources at every change; the
+dataplane builds the new set while its workers go on with the one in force, or refuses the
+file whole. runtime_dir/sources.loaded records which list (by digest) which dataplane
+process has, so that re-attaching to it does not make it build a million prefixes again.
+
 Requests fail with the kinds of synwall.errors.ControllerError; the gRPC server maps them to
 status codes.
 """
@@ -30,9 +37,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import ipaddress
 import json
 import logging
 import os
+import re
 import stat
 import threading
 import time
@@ -59,6 +68,12 @@ OPERATION_WAIT = 2 * (supervisor.STOP_TIMEOUT + supervisor.KILL_WAIT) + 80.0
 RESTART_BACKOFF_MAX = 30.0
 # A failing keys.json write defers the scheduled rotation; said in the log at most this often.
 ROTATION_FAILURE_LOG_PERIOD = 60.0
+# A dataplane whose source rules are not known to be the running ones (a load_sources that
+# broke off) is given them again this often, until it takes them.
+SOURCES_RETRY_PERIOD = 10.0
+# The orders of top_sources, as DpRequest.TopSources.By numbers them.
+TOP_ORDERS = ("syns", "bad_cookies", "flows", "syns_limited", "synacks_capped")
+TOP_SOURCES_DEFAULT, TOP_SOURCES_MAX = 20, 1000
 
 T = TypeVar("T")
 
@@ -105,6 +120,33 @@ class DataplaneRestart:
     boot_binary: str  # the boot file's [dataplane] binary, which an upgrade leaves as it is
 
 
+class RulesFileError(Exception):
+    """The file of source rules the dataplane reads could not be written (nothing was
+    sent)."""
+
+
+@dataclass(frozen=True)
+class TopSource:
+    """One source prefix of the dataplane's source tables, and the global rule that decides
+    for it (None: no rule covers it)."""
+    network: model.Network
+    syns: int
+    syns_limited: int
+    bad_cookies: int
+    flows: int
+    synacks_capped: int
+    idle_ms: int
+    rule: model.SourceRule | None
+
+
+@dataclass(frozen=True)
+class TopSources:
+    sources: list[TopSource]
+    table: int  # source table entries per worker lcore (0: no source table)
+    v4_len: int  # the prefix lengths a client address is cut to
+    v6_len: int
+
+
 @dataclass
 class KeyChange:
     interval: int | None = None
@@ -118,7 +160,8 @@ class Controller:
 
     `lock` (re-entrant) guards the dataplane's identity and the controller's state: proc,
     link, state, attached, restarts, runtime, start_limits, keys, config_version, dp_status,
-    running_dp, restart_pending, the bases and the version offset.
+    running_dp, restart_pending, the bases, the version offset and what the dataplane has of
+    the source rules (_dp_sources, _launch_sources).
     The supervisor thread writes them (restart: the swap of proc and link) and the request
     threads (gRPC, metrics) read them or apply changes, always under the lock. A change holds
     it across its dataplane calls so that changes are applied one whole config at a time; a
@@ -146,6 +189,14 @@ class Controller:
         self.runtime_path = self.state_dir / "runtime.json"
         self.keys_path = self.state_dir / "keys.json"
         self.version_path = self.state_dir / "version.json"
+        run = Path(boot.dataplane.runtime_dir)
+        self.run_sources_path = run / "sources.rules"
+        self.sources_loaded_path = run / "sources.loaded"
+        # The digest and size of the source list the running dataplane has (None: not known,
+        # to be given again); the list the dataplane being started gets on its command line.
+        self._dp_sources: tuple[str, int] | None = None
+        self._launch_sources: model.SourceList | None = None
+        self._sources_retry = 0.0
         # The boot file's runtime values that the saved state is measured against at the next
         # start (runconfig): the boot file's, or the running ones once `config save` wrote
         # them into it.
@@ -291,13 +342,15 @@ class Controller:
         d = self._read_state(self.runtime_path, alone)
         if d is not None:
             try:
-                saved, base = runconfig.read_runtime_state(d)
+                saved, base = runconfig.read_runtime_state(d, self._read_saved_sources,
+                                                           boot.runtime.sources)
             except (ValueError, KeyError, TypeError) as e:
                 self._set_aside(self.runtime_path, self._reason(e), alone)
             else:
                 merged, notes = runconfig.merge_runtime(boot.runtime, base, saved)
                 try:
                     model.check_limits(merged.limits, self.start_limits, "limits.")
+                    merged.sources.check("sources")
                 except model.InvalidConfig as e:
                     log.warning("%s: the saved runtime changes and the boot file do not make a "
                                 "valid config together (%s): %s", self.runtime_path, e, alone)
@@ -308,8 +361,8 @@ class Controller:
                     for n in notes:
                         log.warning("%s", n)
                     self.runtime = merged
-                    if (merged.limits, merged.policies) != (boot.runtime.limits,
-                                                            boot.runtime.policies):
+                    if (merged.limits, merged.policies, merged.sources) != (
+                            boot.runtime.limits, boot.runtime.policies, boot.runtime.sources):
                         log.info("%s: the runtime changes saved there apply on top of the boot "
                                  "file (`synwallctl config diff` shows them)", self.runtime_path)
 
@@ -349,6 +402,22 @@ class Controller:
             self._save_keys()
         except OSError as e:
             log.error("%s: cannot save the keys (%s)", self.keys_path, e.strerror or e)
+
+    def _read_saved_sources(self, record: object, where: str) -> model.SourceList:
+        """The source list a record of runtime.json names (its file in the state directory);
+        ValueError if it cannot be had."""
+        if isinstance(record, dict) and record.get("rules") == 0 and record.get("sha256") == "":
+            return model.SourceList()
+        digest = record.get("sha256") if isinstance(record, dict) else None
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError("%s: expected {\"rules\": N, \"sha256\": DIGEST}" % where)
+        path = self.state_dir / runconfig.sources_file_name(digest)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ValueError("%s: %s: cannot read: %s" % (where, path.name, e.strerror or e)
+                             ) from None
+        return runconfig.read_sources_file(data, record, "%s (%s)" % (where, path.name))
 
     def _check_start_params(self, st: dp.DpStatus) -> None:
         """The running dataplane's start-time settings (recorded in its pid file) against
@@ -431,8 +500,13 @@ class Controller:
         return self.boot.dataplane.idle_default
 
     def _runtime_args(self) -> list[str]:
-        """Limits and modes on the command line: protection from the first packet, before
-        apply_config (which adds the server profiles) arrives."""
+        """Limits, modes and source rules on the command line: protection from the first
+        packet, before apply_config (which adds the server profiles) arrives. StartError if
+        the source rules' file cannot be written."""
+        with self.lock:
+            return self._runtime_args_locked()
+
+    def _runtime_args_locked(self) -> list[str]:
         lim = self.runtime.limits
         args = ["--cachelimit", str(lim.resolved_cachelimit(self.start_limits)),
                 "--rexmtlimit", str(lim.rexmtlimit),
@@ -449,7 +523,110 @@ class Controller:
         spec = model.protect_spec(self.runtime)
         if spec and len(spec) < 64 * 1024:
             args += ["--protect", spec]
+        try:
+            path = self._write_run_sources(self.runtime.sources)
+        except OSError as e:
+            raise StartError("%s: cannot write the source rules (%s)" % (
+                self.run_sources_path, e.strerror or e)) from None
+        if path:
+            args += ["--sources", path]
+        self._launch_sources = self.runtime.sources
         return args
+
+    # --- source rules in the dataplane --------------------------------------------------------
+
+    def _write_run_sources(self, sources: model.SourceList) -> str:
+        """The file of rules the dataplane reads, written whole; its path, or "" for no rules
+        (the file removed). OSError if it cannot be written."""
+        if not len(sources):
+            try:
+                self.run_sources_path.unlink()
+            except FileNotFoundError:
+                pass
+            return ""
+        durable.write_atomic(self.run_sources_path, sources.to_rules_text())
+        return str(self.run_sources_path)
+
+    def _dp_has(self, sources: model.SourceList) -> tuple[str, int]:
+        """The running dataplane has these rules: noted, and recorded for a synwalld that
+        re-attaches to it. Called under the lock."""
+        self._dp_sources = (sources.digest(), len(sources))
+        proc = self.proc
+        if proc is None:
+            return self._dp_sources
+        record = {"pid": proc.pid, "start_time": proc.start_time, "sha256": sources.digest(),
+                  "rules": len(sources)}
+        try:
+            durable.write_atomic(self.sources_loaded_path, (json.dumps(record) + "\n").encode())
+        except OSError as e:
+            log.warning("%s: cannot record the dataplane's source rules (%s): a synwalld that "
+                        "re-attaches gives them again", self.sources_loaded_path,
+                        e.strerror or e)
+        return self._dp_sources
+
+    def _attached_sources(self, st: dp.DpStatus) -> tuple[str, int] | None:
+        """What a dataplane found running has of the source rules, as far as it can be told:
+        the running rules, if runtime_dir/sources.loaded says this process took them and its
+        counts of prefixes and ranges agree; none, if it counts none; else None (not known).
+        Called under the lock."""
+        want = self.runtime.sources
+        c = want.counts()
+        have = (st.source_prefixes4, st.source_prefixes6, st.source_ranges, st.source_limits)
+        if have == (0, 0, 0, 0):
+            return model.SourceList().digest(), 0
+        try:
+            record = json.loads(self.sources_loaded_path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        proc = self.proc
+        if (isinstance(record, dict) and proc is not None
+                and record.get("pid") == proc.pid and record.get("start_time") == proc.start_time
+                and record.get("sha256") == want.digest()
+                and have == (c.prefixes4, c.prefixes6, c.port_ranges, c.limit)):
+            return want.digest(), len(want)
+        return None
+
+    def _load_sources(self, link: DpLink, sources: model.SourceList) -> int:
+        """The dataplane's source lists replaced by these rules: the config version. The
+        dataplane's refusal (DataplaneRefused: its lists in force stay), DataplaneUnavailable
+        (it may or may not have them: not known until given again), RulesFileError (nothing
+        sent). Called under the lock."""
+        try:
+            path = self._write_run_sources(sources)
+        except OSError as e:
+            raise RulesFileError("%s: cannot write the source rules (%s)" % (
+                self.run_sources_path, e.strerror or e)) from None
+        before = self._dp_sources
+        self._dp_sources = None
+        try:
+            version = link.load_sources(path, len(sources) + (before[1] if before else
+                                                              len(sources)))
+        except DataplaneRefused:
+            self._dp_sources = before
+            raise
+        self._dp_has(sources)
+        return version
+
+    def _push_sources(self, link: DpLink, initial: bool) -> None:
+        """The running source rules to a (re)started or re-attached dataplane, unless it has
+        them. Called under the lock."""
+        if not self.attached:
+            launched = self._launch_sources or model.SourceList()
+            self._dp_has(launched)
+        elif initial:
+            self._dp_sources = self._attached_sources(link.status())
+        want = self.runtime.sources
+        if self._dp_sources == (want.digest(), len(want)):
+            return
+        if initial and self.attached:
+            log.info("the running dataplane's source rules are not known to be the running "
+                     "config's: giving it the %s", want.counts().text())
+        try:
+            self.config_version = self._version(self._load_sources(link, want))
+        except DataplaneRefused as e:
+            raise StartError("the dataplane refused the source rules: %s" % e.message) from None
+        except RulesFileError as e:
+            raise StartError(str(e)) from None
 
     def _link(self) -> DpLink:
         """The link, which the caller (holding the lock) knows is there."""
@@ -476,6 +653,7 @@ class Controller:
             except DataplaneRefused as e:
                 raise StartError("the dataplane refused the config: %s (%s)"
                                  % (e.message, e.field)) from None
+        self._push_sources(link, initial)
         self._push_keys(force=True)
         self.dp_status = link.status()
         self.config_version = self._version(self.dp_status.config_version)
@@ -495,9 +673,24 @@ class Controller:
         self._pushed_keys = ks
 
     def _save_runtime(self) -> None:
-        """runtime.json, durably; OSError if it cannot be written."""
+        """runtime.json, durably, after the files of the source lists it names (runconfig);
+        OSError if one cannot be written. Files of lists no longer named are removed."""
+        keep = set()
+        for sources in (self.runtime.sources, self.base_runtime.sources):
+            if not len(sources):
+                continue
+            name = runconfig.sources_file_name(sources.digest())
+            keep.add(name)
+            if not (self.state_dir / name).exists():  # a name is only ever one content
+                durable.write_atomic(self.state_dir / name, runconfig.sources_file_data(sources))
         data = json.dumps(runconfig.runtime_state(self.runtime, self.base_runtime)) + "\n"
         durable.write_atomic(self.runtime_path, data.encode())
+        for old in self.state_dir.glob(runconfig.sources_file_name("*")):
+            if old.name not in keep:
+                try:
+                    old.unlink()
+                except OSError as e:
+                    log.warning("%s: cannot remove it (%s)", old, e.strerror or e)
 
     def _save_keys(self) -> None:
         """keys.json (mode 0600: secrets), durably; OSError if it cannot be written."""
@@ -562,6 +755,17 @@ class Controller:
                 self._push_keys()
             except (DataplaneUnavailable, DataplaneRefused) as e:
                 log.warning("pushing keys: %s", e)
+            want = self.runtime.sources
+            if self._dp_sources != (want.digest(), len(want)) and \
+                    time.monotonic() >= self._sources_retry:
+                self._sources_retry = time.monotonic() + SOURCES_RETRY_PERIOD
+                try:
+                    self.config_version = self._version(self._load_sources(self._link(), want))
+                    log.info("the dataplane has the source rules again (%s)",
+                             want.counts().text())
+                except (DataplaneUnavailable, DataplaneRefused, RulesFileError) as e:
+                    log.warning("giving the dataplane its source rules again: %s; next try in "
+                                "%.0f s", e, SOURCES_RETRY_PERIOD)
 
     def _restart(self) -> None:
         now = time.monotonic()
@@ -579,7 +783,7 @@ class Controller:
                 log.warning("cachelimit %d is above the new dataplane's hashsize x bucketlimit "
                             "(%d): back to the default", cl, self.start_limits.max_cachelimit)
                 self.runtime = model.RuntimeConfig(self.runtime.limits.replace(cachelimit=None),
-                                                   self.runtime.policies)
+                                                   self.runtime.policies, self.runtime.sources)
         try:
             proc, link = self.launcher.start(self._runtime_args(), self._stop)
         except StartError as e:
@@ -841,14 +1045,31 @@ class Controller:
 
     def _apply(self, cfg: model.RuntimeConfig, validate_only: bool = False) -> int:
         """Send cfg whole; the controller's state changes only once the dataplane took it.
-        Called under the lock."""
+        Called under the lock.
+
+        A change of the source rules is a second request (load_sources): the config is
+        validated first, the rules loaded, then the config applied, so that either refusal
+        comes before anything changed (a config the dataplane validated is not refused when
+        applied; if it were, the rules in force before are loaded again)."""
         link = self._running_link()
         dpcfg = model.to_dp_config(cfg, self.start_limits)
         if validate_only:
             self._dp_call(link.validate_config, dpcfg)
             return self.config_version
         old = self.runtime
-        self.config_version = self._version(self._dp_call(link.apply_config, dpcfg))
+        if cfg.sources == old.sources:
+            self.config_version = self._version(self._dp_call(link.apply_config, dpcfg))
+        else:
+            config_change = dpcfg != model.to_dp_config(old, self.start_limits)
+            if config_change:
+                self._dp_call(link.validate_config, dpcfg)
+            self._change_sources(link, cfg.sources, old.sources)
+            if config_change:
+                try:
+                    self.config_version = self._version(self._dp_call(link.apply_config, dpcfg))
+                except InvalidRequest:
+                    self._restore_sources(link, old.sources)
+                    raise
         self.runtime = cfg
         try:
             self._save_runtime()
@@ -858,9 +1079,43 @@ class Controller:
                                      "undone" % (self.runtime_path, e.strerror or e)) from None
         return self.config_version
 
+    def _change_sources(self, link: DpLink, new: model.SourceList,
+                        old: model.SourceList) -> None:
+        """load_sources of the new rules; refused (the dataplane's lists and the file it
+        reads stay the old ones), InvalidRequest; not answered, Unavailable. Called under
+        the lock."""
+        try:
+            self.config_version = self._version(self._load_sources(link, new))
+        except RulesFileError as e:
+            raise FailedPrecondition("%s: nothing was changed" % e) from None
+        except DataplaneRefused as e:
+            self._rewrite_run_sources(old)
+            field = "dataplane." + e.field if e.field else ""
+            raise InvalidRequest("the dataplane refused the source rules: %s" % e.message,
+                                 field) from None
+        except DataplaneUnavailable as e:
+            raise Unavailable("dataplane unavailable: %s (its source rules are given again "
+                              "once it answers)" % e) from None
+
+    def _rewrite_run_sources(self, sources: model.SourceList) -> None:
+        try:
+            self._write_run_sources(sources)
+        except OSError as e:
+            log.error("%s: cannot write the source rules in force back (%s)",
+                      self.run_sources_path, e.strerror or e)
+
+    def _restore_sources(self, link: DpLink, sources: model.SourceList) -> None:
+        """Back to these rules after a change that did not go through whole; logged if the
+        dataplane does not take them (the supervisor gives them again)."""
+        try:
+            self.config_version = self._version(self._load_sources(link, sources))
+        except (DataplaneUnavailable, DataplaneRefused, RulesFileError) as e:
+            log.error("giving the dataplane its source rules back: %s", e)
+
     def _undo(self, old: model.RuntimeConfig) -> None:
         """Back to old, in the dataplane and here, after a change that could not be saved.
         Called under the lock."""
+        changed_sources = self.runtime.sources != old.sources
         self.runtime = old
         try:
             self.config_version = self._version(self._link().apply_config(
@@ -868,6 +1123,8 @@ class Controller:
         except (DataplaneUnavailable, DataplaneRefused) as e:
             log.error("undoing a change that could not be saved: %s; the dataplane keeps it "
                       "until the next change", e)
+        if changed_sources:
+            self._restore_sources(self._link(), old.sources)
 
     def status(self) -> ControllerStatus:
         with self.lock:
@@ -932,7 +1189,8 @@ class Controller:
                 runtime_changes[name] = value
             new = self.runtime.limits.replace(**runtime_changes)
             model.check_limits(new, self.start_limits)
-            self._apply(model.RuntimeConfig(new, self.runtime.policies.copy()))
+            self._apply(model.RuntimeConfig(new, self.runtime.policies.copy(),
+                                            self.runtime.sources))
             return self.runtime.limits
 
     def policies(self) -> list[model.PortPolicy]:
@@ -943,7 +1201,7 @@ class Controller:
         with self.lock:
             table = self.runtime.policies.copy()
             table.put(p)
-            self._apply(model.RuntimeConfig(self.runtime.limits, table))
+            self._apply(model.RuntimeConfig(self.runtime.limits, table, self.runtime.sources))
             return self.policies()
 
     def delete_policy(self, lo: int, hi: int) -> list[model.PortPolicy]:
@@ -952,8 +1210,58 @@ class Controller:
             if not table.delete(lo, hi):
                 what = "port %d" % lo if lo == hi else "ports %d-%d" % (lo, hi)
                 raise NotFound("%s: no policy set (already pass)" % what, "port_lo")
-            self._apply(model.RuntimeConfig(self.runtime.limits, table))
+            self._apply(model.RuntimeConfig(self.runtime.limits, table, self.runtime.sources))
             return self.policies()
+
+    def sources(self) -> model.SourceList:
+        with self.lock:
+            return self.runtime.sources
+
+    def _apply_sources(self, new: model.SourceList) -> model.SourceList:
+        """Called under the lock."""
+        self._apply(model.RuntimeConfig(self.runtime.limits, self.runtime.policies.copy(), new))
+        return self.runtime.sources
+
+    def set_sources(self, rules: list[model.SourceRule]) -> model.SourceList:
+        """Each rule replaces the one of its prefix and ports; checked whole (InvalidConfig
+        naming rules[i]), applied whole."""
+        with self.lock:
+            self._running_link()
+            return self._apply_sources(self.runtime.sources.with_rules(rules, "rules"))
+
+    def delete_sources(self, keys: list[model.SourceKey]) -> model.SourceList:
+        """NotFound (keys[i]) if a key has no rule, and nothing is deleted."""
+        with self.lock:
+            self._running_link()
+            return self._apply_sources(self.runtime.sources.without(keys, "keys"))
+
+    def replace_sources(self, new: model.SourceList) -> model.SourceList:
+        with self.lock:
+            self._running_link()
+            return self._apply_sources(new)
+
+    def top_sources(self, by: str, count: int) -> TopSources:
+        """The heaviest source prefixes of the dataplane's source tables by one of
+        TOP_ORDERS, heaviest first, each with the global rule that decides for it."""
+        if by not in TOP_ORDERS:
+            raise InvalidRequest("by: %r is not an order (%s)" % (by, ", ".join(TOP_ORDERS)),
+                                 "by")
+        count = count or TOP_SOURCES_DEFAULT
+        if not 1 <= count <= TOP_SOURCES_MAX:
+            raise InvalidRequest("max: %d is out of range: 1..%d" % (count, TOP_SOURCES_MAX),
+                                 "max")
+        link = self._running_link()
+        found = self._dp_call(link.top_sources, TOP_ORDERS.index(by), count)
+        st = self._dp_call(link.status)
+        rules = self.sources()
+        out = []
+        for x in found:
+            network = source_network(x.prefix, x.len)
+            if network is None:
+                continue  # not an address: nothing a rule could be about
+            out.append(TopSource(network, x.syns, x.syns_limited, x.bad_cookies, x.flows,
+                                 x.synacks_capped, x.idle_ms, rules.covering(network)))
+        return TopSources(out, st.source_table, st.source_v4_len, st.source_v6_len)
 
     def key_status(self) -> keysched.KeyStatus:
         with self.lock:
@@ -997,10 +1305,13 @@ class Controller:
             return self.keys.status()
 
     def apply_config(self, cfg: model.RuntimeConfig, kc: KeyChange | None,
-                     validate_only: bool) -> int:
+                     validate_only: bool, sources_given: bool = True) -> int:
         """A whole runtime config (and, if given, a key schedule), checked whole, applied
-        whole."""
+        whole. sources_given False: the source rules stay as they are (cfg's are not
+        looked at)."""
         with self.lock:
+            if not sources_given:
+                cfg = model.RuntimeConfig(cfg.limits, cfg.policies, self.runtime.sources)
             model.check_limits(cfg.limits, self.start_limits, "limits.")
             if kc is not None:
                 self._check_key_change(kc, "keys.")
@@ -1066,7 +1377,12 @@ class Controller:
         with self.lock:
             return runconfig.render(self.running_dp, self.runtime,
                                     KeyParams.of_schedule(self.keys), self.boot.keys,
-                                    self.boot.api)
+                                    self.boot.api, self.boot.sources, self._sources_copy)
+
+    def _sources_copy(self, sources: model.SourceList) -> str:
+        """A file that holds exactly these rules: the state directory's copy of the running
+        list (written with every change of it)."""
+        return str(self.state_dir / runconfig.sources_file_name(sources.digest()))
 
     def boot_file_config(self) -> str:
         """The boot file as it is on disk now, rendered as running_config renders."""
@@ -1100,32 +1416,44 @@ class Controller:
                       "(config version %d). The file before is %s; its comments are not kept "
                       "here." % (self.config_version, backup.name)]
             try:
-                text, inline = runconfig.saved_boot_text(old.decode(), str(path),
-                                                         self.runtime, keys, header)
+                text, inline, rules = runconfig.saved_boot_text(old.decode(), str(path),
+                                                                self.runtime, keys, header)
             except (runconfig.SaveRefused, UnicodeDecodeError) as e:
                 raise FailedPrecondition("%s: nothing was written" % e) from None
+
+            def read_file(p: Path) -> bytes:
+                # the sources file as it will be once written
+                if rules is not None and p == rules.path:
+                    return rules.data
+                with open(p, "rb") as f:
+                    return f.read(model.SOURCE_FILE_MAX + 1)
             try:
-                written = bootconfig.parse(text, str(path), path.parent)
+                written = bootconfig.parse(text, str(path), path.parent, read_file)
             except bootconfig.BootConfigError as e:
                 raise FailedPrecondition("the boot file with the running config in it would "
                                          "not load (%s): nothing was written" % e) from None
-            if (written.runtime.limits, written.runtime.policies,
-                    KeyParams.of_section(written.keys)) != (self.runtime.limits,
-                                                            self.runtime.policies, keys):
+            if (written.runtime.limits, written.runtime.policies, written.runtime.sources,
+                    KeyParams.of_section(written.keys)) != (
+                        self.runtime.limits, self.runtime.policies, self.runtime.sources, keys):
                 raise FailedPrecondition("%s: the file written would not give the running "
                                          "config back: nothing was written" % path)
             mode = stat.S_IMODE(st.st_mode)
             if inline:
                 mode &= 0o600  # it holds a secret
+            rules_before = self._save_sources_file(rules, st) if rules is not None else None
             try:
                 durable.write_atomic(backup, old, stat.S_IMODE(st.st_mode),
                                      (st.st_uid, st.st_gid))
                 durable.write_atomic(path, text.encode(), mode, (st.st_uid, st.st_gid))
             except OSError as e:
+                if rules is not None:
+                    self._restore_sources_file(rules.path, rules_before)
                 raise FailedPrecondition("%s: cannot write it (%s): the boot file is as it was"
                                          % (getattr(e, "filename", None) or path,
                                             e.strerror or e)) from None
-            # The boot file holds the running config: the next start measures against it.
+            # The boot file holds the running config: the next start measures against it,
+            # and shows its source rules in the boot file's form.
+            self.boot = dataclasses.replace(self.boot, sources=written.sources)
             self.base_runtime = self.runtime.copy()
             self.base_keys = keys.record()
             try:
@@ -1137,11 +1465,63 @@ class Controller:
             log.info("running config saved to %s (the file before: %s)", path, backup)
             return str(path), str(backup)
 
+    @staticmethod
+    def _save_sources_file(rules: runconfig.SavedSources,
+                           boot_st: os.stat_result) -> bytes | None:
+        """The file of source rules that config save writes before the boot file naming it
+        (the file before kept as FILE.bak; mode and owner those of the file before, else the
+        boot file's): what it held before (None: it did not exist). FailedPrecondition, and
+        nothing written, if it cannot be written."""
+        path = rules.path
+        backup = path.with_name(path.name + ".bak")
+        try:
+            before = path.read_bytes()
+            st: os.stat_result | None = path.stat()
+        except FileNotFoundError:
+            before, st = None, None
+        except OSError as e:
+            raise FailedPrecondition("%s: cannot read it (%s): nothing was written"
+                                     % (path, e.strerror or e)) from None
+        like = st or boot_st
+        try:
+            if before is not None and st is not None:
+                durable.write_atomic(backup, before, stat.S_IMODE(st.st_mode),
+                                     (st.st_uid, st.st_gid))
+            durable.write_atomic(path, rules.data, stat.S_IMODE(like.st_mode),
+                                 (like.st_uid, like.st_gid))
+        except OSError as e:
+            raise FailedPrecondition("%s: cannot write it (%s): nothing was written"
+                                     % (getattr(e, "filename", None) or path,
+                                        e.strerror or e)) from None
+        return before
+
+    @staticmethod
+    def _restore_sources_file(path: Path, before: bytes | None) -> None:
+        """The sources file back as it was, after the boot file naming it could not be
+        written."""
+        try:
+            if before is None:
+                path.unlink()
+            else:
+                durable.write_atomic(path, before)
+        except OSError as e:
+            log.error("%s: cannot put it back as it was (%s); %s.bak holds it", path,
+                      e.strerror or e, path.name)
+
     # --- for tests and tools --------------------------------------------------------------
 
     def dataplane_config(self) -> dp.DpConfig:
         """The dataplane's own view of its config (get_config), for comparisons."""
         return self._dp_call(self._running_link().get_config)
+
+
+def source_network(prefix: bytes, length: int) -> model.Network | None:
+    """A DpSource's prefix (4 or 16 bytes, its bits past length 0) as a network; None for
+    what is neither."""
+    if len(prefix) not in (4, 16):
+        return None
+    addr = ipaddress.ip_address(bytes(prefix))
+    return ipaddress.ip_network((addr, min(length, addr.max_prefixlen)), strict=False)
 
 
 def check_binary(path: str, field: str) -> None:

@@ -9,9 +9,9 @@ serves the gRPC admin API (and Prometheus metrics) and supervises the dataplane 
 or SIGINT. The dataplane keeps running when synwalld stops (--stop-dataplane stops it too),
 so that restarting the controller never interrupts traffic.
 
---check checks the boot config and that this host has what it names (the ports' PCI
-devices, the dataplane binary), then exits: 0 both good, 2 a bad boot config, 1 something it
-names is missing (a line each).
+--check checks the boot config (the [sources] file it names read and checked too) and that
+this host has what it names (the ports' PCI devices, the dataplane binary), then exits: 0
+both good, 2 a bad boot config, 1 something it names is missing (a line each).
 
 Exit status: 0 stopped by a signal; 1 could not start (dataplane, listeners); 2 bad boot
 config or command line.

@@ -5,6 +5,13 @@ underscores, the prefix synwall_, and Prometheus' _total suffix on counters); th
 (`syncache.count`, `syncache.paused`, `proxy.flows`) have no suffix. Sum over lcores for the
 appliance's total. Also: synwall_dataplane_up, synwall_dataplane_restarts_total,
 synwall_config_version, synwall_key_epoch. Counters are read from the dataplane at each scrape.
+
+Source rules and top talkers: synwall_source_rules{action="deny|allow|limit"} and
+synwall_source_port_ranges (the running rules), and the heaviest source prefixes of the
+dataplane's source tables as gauges labelled by prefix, synwall_top_source_syns{prefix=...}
+and synwall_top_source_bad_cookies{prefix=...}: at most TOP_SOURCES (10) series each,
+whatever a flood's number of sources, so that the labels' cardinality stays bounded (a
+prefix leaves the series when others outrank it; `synwallctl source top` shows more).
 """
 
 from __future__ import annotations
@@ -23,6 +30,12 @@ from synwall.errors import ControllerError
 log = logging.getLogger("synwalld")
 
 GAUGES = {"syncache.count", "syncache.paused", "proxy.flows"}
+# series per top-talker gauge
+TOP_SOURCES = 10
+TOP_METRICS = (("syns", "synwall_top_source_syns", "SYNs the source prefix sent (one of the "
+                "%d heaviest)" % TOP_SOURCES),
+               ("bad_cookies", "synwall_top_source_bad_cookies", "ACKs of the source prefix "
+                "whose cookie failed (one of the %d heaviest)" % TOP_SOURCES))
 
 
 def metric_name(counter: str) -> str:
@@ -47,6 +60,18 @@ class DataplaneCollector(Collector):
         e = GaugeMetricFamily("synwall_key_epoch", "the epoch of the cookie signing secret")
         e.add_metric([], st.key_epoch)
         yield e
+        counts = self.ctl.sources().counts()
+        rules = GaugeMetricFamily("synwall_source_rules", "source rules in force, by action",
+                                  labels=["action"])
+        for action, n in (("deny", counts.deny), ("allow", counts.allow),
+                          ("limit", counts.limit)):
+            rules.add_metric([action], n)
+        yield rules
+        ranges = GaugeMetricFamily("synwall_source_port_ranges",
+                                   "port ranges with source lists of their own")
+        ranges.add_metric([], counts.port_ranges)
+        yield ranges
+        yield from self.top_sources()
         try:
             c = self.ctl.counters()
         except ControllerError:
@@ -57,6 +82,21 @@ class DataplaneCollector(Collector):
                          labels=["lcore"])
             for lc in c.lcores:
                 fam.add_metric([str(lc.lcore)], lc.values[i])
+            yield fam
+
+
+    def top_sources(self) -> Iterator[Metric]:
+        for by, name, doc in TOP_METRICS:
+            try:
+                top = self.ctl.top_sources(by, TOP_SOURCES)
+            except ControllerError as e:
+                log.debug("metrics: no top sources by %s: %s", by, e)
+                continue
+            fam = GaugeMetricFamily(name, doc, labels=["prefix"])
+            for x in top.sources[:TOP_SOURCES]:
+                value = getattr(x, by)
+                if value:
+                    fam.add_metric([str(x.network)], value)
             yield fam
 
 

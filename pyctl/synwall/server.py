@@ -42,11 +42,13 @@ from grpc_reflection.v1alpha import reflection
 
 from synwall import __version__, bootconfig, keys, model
 from synwall.controller import (
+    TOP_ORDERS,
     Controller,
     ControllerStatus,
     DataplaneRestart,
     DataplaneState,
     KeyChange,
+    TopSources,
 )
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.errors import (
@@ -190,6 +192,87 @@ def limits_to_pb(lim: model.Limits, start: model.StartLimits) -> pb.Limits:
                      cookie_check_rate=lim.cookie_check_rate, syn_rate=lim.syn_rate,
                      syn_burst=lim.syn_burst, reflect_rate=lim.reflect_rate,
                      reflect_burst=lim.reflect_burst)
+
+
+_ACTION_OF_API = {pb.SOURCE_ACTION_DENY: model.SourceAction.DENY,
+                  pb.SOURCE_ACTION_ALLOW: model.SourceAction.ALLOW,
+                  pb.SOURCE_ACTION_LIMIT: model.SourceAction.LIMIT}
+_API_OF_ACTION = {a: n for n, a in _ACTION_OF_API.items()}
+LIST_SOURCES_DEFAULT, LIST_SOURCES_MAX = 1000, 10000
+
+
+def source_ports_from_pb(lo: int, hi: int, prefix: str) -> model.SourcePorts:
+    """port_lo, port_hi: (0, 0) the global list, else a checked range (hi 0: lo)."""
+    if lo == 0:
+        if hi:
+            raise bad(prefix + "port_lo", "0 (every port) with port_hi %d: give port_lo too, or "
+                      "neither" % hi)
+        return None
+    hi = hi or lo
+    model.check_range(lo, hi, prefix + "port_lo", prefix + "port_hi")
+    return lo, hi
+
+
+def source_rule_from_pb(r: pb.SourceRule, prefix: str) -> model.SourceRule:
+    if r.action == pb.SOURCE_ACTION_UNSPECIFIED:
+        raise bad(prefix + "action", "required (%s)" % model.SourceAction.names())
+    action = _ACTION_OF_API.get(r.action)
+    if action is None:
+        raise bad(prefix + "action", "%d is not an action (%s)"
+                  % (r.action, model.SourceAction.names()))
+    if action == model.SourceAction.LIMIT and (r.port_lo or r.port_hi):
+        raise bad(prefix + "port_lo", "a limit is global: it has no ports (a port range's own "
+                  "list holds deny and allow rules)")
+    ports = source_ports_from_pb(r.port_lo, r.port_hi, prefix)
+    if action == model.SourceAction.LIMIT:
+        if r.rate == 0:
+            raise bad(prefix + "rate", "a limit needs its rate (SYNs a second, 1..%d)"
+                      % model.RATE_MAX)
+        return model.source_rule(action.value, r.prefix, None, r.rate, r.burst or None, prefix)
+    return model.source_rule(action.value, r.prefix,
+                             None if ports is None else "%d-%d" % ports,
+                             r.rate or None, r.burst or None, prefix)
+
+
+def source_rule_to_pb(r: model.SourceRule) -> pb.SourceRule:
+    lo, hi = r.ports if r.ports is not None else (0, 0)
+    return pb.SourceRule(action=_API_OF_ACTION[r.action], prefix=str(r.network), port_lo=lo,
+                         port_hi=hi, rate=r.rate or 0, burst=r.burst or 0)
+
+
+def source_key_from_pb(k: pb.SourceKey, prefix: str) -> model.SourceKey:
+    return model.SourceKey(model.parse_prefix(k.prefix, prefix + "prefix"),
+                           source_ports_from_pb(k.port_lo, k.port_hi, prefix))
+
+
+def source_key_of_token(token: str) -> model.SourceKey:
+    """A page token (SourceKey.text()) back to its key."""
+    try:
+        prefix, _, ports = token.partition(" ")
+        return model.SourceKey(model.parse_prefix(prefix, "page_token"),
+                               model.parse_source_ports(ports, "page_token") if ports else None)
+    except model.InvalidConfig:
+        raise bad("page_token", "%r is not a token from a previous page" % token[:80]) from None
+
+
+def sources_summary(sources: model.SourceList) -> pb.SourcesSummary:
+    c = sources.counts()
+    return pb.SourcesSummary(rules=c.rules, deny=c.deny, allow=c.allow, limit=c.limit,
+                             prefixes_v4=c.prefixes4, prefixes_v6=c.prefixes6,
+                             port_ranges=c.port_ranges,
+                             sha256=sources.digest() if c.rules else "")
+
+
+def top_sources_to_pb(t: TopSources) -> pb.TopSourcesResponse:
+    out = pb.TopSourcesResponse(source_table=t.table, source_v4_len=t.v4_len,
+                                source_v6_len=t.v6_len, time_unix_ns=time.time_ns())
+    for x in t.sources:
+        o = out.sources.add(prefix=str(x.network), syns=x.syns, syns_limited=x.syns_limited,
+                            bad_cookies=x.bad_cookies, flows=x.flows,
+                            synacks_capped=x.synacks_capped, idle_ms=x.idle_ms)
+        if x.rule is not None:
+            o.rule.CopyFrom(source_rule_to_pb(x.rule))
+    return out
 
 
 def key_change_from_pb(k: pb.SetKeyScheduleRequest) -> KeyChange:
@@ -354,6 +437,70 @@ class AdminService(pb_grpc.AdminServicer):
         model.check_range(lo, hi, "port_lo", "port_hi")
         return policies_to_pb(self.ctl.delete_policy(lo, hi))
 
+    def _sources_change(self, sources: model.SourceList) -> pb.SourcesChange:
+        return pb.SourcesChange(summary=sources_summary(sources),
+                                config_version=self.ctl.status().config_version)
+
+    @maps_errors
+    def ListSources(self, request: pb.ListSourcesRequest,
+                    context: grpc.ServicerContext) -> pb.ListSourcesResponse:
+        size = request.page_size or LIST_SOURCES_DEFAULT
+        if not 1 <= size <= LIST_SOURCES_MAX:
+            raise bad("page_size", "%d is out of range: 1..%d" % (size, LIST_SOURCES_MAX))
+        after = source_key_of_token(request.page_token) if request.page_token else None
+        sources = self.ctl.sources()
+        rules, more = sources.page(after, size)
+        return pb.ListSourcesResponse(
+            rules=[source_rule_to_pb(r) for r in rules],
+            next_page_token=rules[-1].key.text() if more and rules else "",
+            summary=sources_summary(sources))
+
+    @maps_errors
+    def SetSources(self, request: pb.SetSourcesRequest,
+                   context: grpc.ServicerContext) -> pb.SourcesChange:
+        if not request.rules:
+            raise bad("rules", "required: at least one rule")
+        rules = [source_rule_from_pb(r, "rules[%d]." % i) for i, r in enumerate(request.rules)]
+        return self._sources_change(self.ctl.set_sources(rules))
+
+    @maps_errors
+    def DeleteSources(self, request: pb.DeleteSourcesRequest,
+                      context: grpc.ServicerContext) -> pb.SourcesChange:
+        if not request.keys:
+            raise bad("keys", "required: at least one key")
+        keys = [source_key_from_pb(k, "keys[%d]." % i) for i, k in enumerate(request.keys)]
+        return self._sources_change(self.ctl.delete_sources(keys))
+
+    @maps_errors
+    def ReplaceSources(self, request_iterator: Iterator[pb.ReplaceSourcesRequest],
+                       context: grpc.ServicerContext) -> pb.SourcesChange:
+        parts: list[str] = []
+        size = 0
+        rules: list[model.SourceRule] = []
+        name = ""
+        for m in request_iterator:
+            name = name or m.source_name
+            size += len(m.text)
+            if size > model.SOURCE_FILE_MAX:
+                raise bad("text", "more than %d MB of rules text"
+                          % (model.SOURCE_FILE_MAX >> 20))
+            parts.append(m.text)
+            for r in m.rules:
+                if len(rules) == model.SOURCE_RULES_MAX:
+                    raise bad("rules", "more than %d rules" % model.SOURCE_RULES_MAX)
+                rules.append(source_rule_from_pb(r, "rules[%d]." % len(rules)))
+        text = model.SourceList.from_rules_text("".join(parts), name or "<request>", "text")
+        new = text.with_rules(rules, "rules", "the text") if rules else text
+        return self._sources_change(self.ctl.replace_sources(new))
+
+    @maps_errors
+    def TopSources(self, request: pb.TopSourcesRequest,
+                   context: grpc.ServicerContext) -> pb.TopSourcesResponse:
+        if not 0 <= request.by < len(TOP_ORDERS):
+            raise bad("by", "%d is not an order (%s)" % (request.by, ", ".join(
+                "%d %s" % (i, o) for i, o in enumerate(TOP_ORDERS))))
+        return top_sources_to_pb(self.ctl.top_sources(TOP_ORDERS[request.by], request.max))
+
     @maps_errors
     def GetKeyStatus(self, request: pb.GetKeyStatusRequest,
                      context: grpc.ServicerContext) -> pb.KeyStatus:
@@ -388,8 +535,9 @@ class AdminService(pb_grpc.AdminServicer):
         return pb.FlushSyncacheResponse(flushed=self.ctl.flush_syncache())
 
     def _config(self, request: pb.ApplyConfigRequest | pb.ValidateConfigRequest
-                ) -> tuple[model.RuntimeConfig, KeyChange | None]:
-        """The request's config as (RuntimeConfig, KeyChange or None)."""
+                ) -> tuple[model.RuntimeConfig, KeyChange | None, bool]:
+        """The request's config as (RuntimeConfig, KeyChange or None, whether it gives the
+        source rules)."""
         which = request.WhichOneof("config")
         if which is None:
             raise bad("config", "required: toml or runtime")
@@ -403,7 +551,7 @@ class AdminService(pb_grpc.AdminServicer):
                                master=rf.keys.master_secret,
                                clear_master=rf.keys.master_secret is None,
                                skew=rf.keys.max_clock_skew)
-            return rf.runtime, kc
+            return rf.runtime, kc, rf.sources_given
         rc = request.runtime
         start = self.ctl.limits()[1]
         changes = limit_changes(rc.limits)
@@ -423,19 +571,25 @@ class AdminService(pb_grpc.AdminServicer):
         for i, p in enumerate(rc.policies):
             table.put(policy_from_pb(p, "runtime.policies[%d]." % i))
         kc = key_change_from_pb(rc.keys) if rc.HasField("keys") else None
-        return model.RuntimeConfig(lim, table), kc
+        sources = model.SourceList()
+        if rc.HasField("sources"):
+            sources = model.SourceList.of_rules(
+                (source_rule_from_pb(r, "runtime.sources.rules[%d]." % i)
+                 for i, r in enumerate(rc.sources.rules)), "runtime.sources.rules")
+        return model.RuntimeConfig(lim, table, sources), kc, rc.HasField("sources")
 
     @maps_errors
     def ApplyConfig(self, request: pb.ApplyConfigRequest,
                     context: grpc.ServicerContext) -> pb.ApplyConfigResponse:
-        cfg, kc = self._config(request)
-        return pb.ApplyConfigResponse(config_version=self.ctl.apply_config(cfg, kc, False))
+        cfg, kc, sources_given = self._config(request)
+        return pb.ApplyConfigResponse(config_version=self.ctl.apply_config(cfg, kc, False,
+                                                                           sources_given))
 
     @maps_errors
     def ValidateConfig(self, request: pb.ValidateConfigRequest,
                        context: grpc.ServicerContext) -> pb.ValidateConfigResponse:
-        cfg, kc = self._config(request)
-        self.ctl.apply_config(cfg, kc, True)
+        cfg, kc, sources_given = self._config(request)
+        self.ctl.apply_config(cfg, kc, True, sources_given)
         return pb.ValidateConfigResponse()
 
     @maps_errors
@@ -489,10 +643,11 @@ def _admin_method(name: str) -> str:
 # takes the change's rights (as kubectl's server-side dry run does). The running config and
 # the boot file's are: they carry no secret (a master secret is shown by fingerprint);
 # writing the boot file (SaveConfig) is an admin's, and so are RestartDataplane and
-# UpgradeDataplane (the latter runs a binary the request names).
+# UpgradeDataplane (the latter runs a binary the request names). The source rules and the
+# top talkers are a reader's: addresses and counts, no secret.
 READ_METHODS = frozenset(_admin_method(m) for m in (
-    "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies",
-    "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))
+    "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies", "ListSources",
+    "TopSources", "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))
 READ_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
                  "/grpc.reflection.v1.ServerReflection/")
 

@@ -64,6 +64,7 @@ WS, SACK, TS = 4, 1, 2
 IDLE_DEFAULT_S, IDLE_MAX_S = 86400, 2592000  # sw_const.h: SW_FLOW_IDLE_DEFAULT_S, _MAX_S
 STATE_LOCK_WAIT_S = 5  # sw_const.h: SW_STATE_LOCK_WAIT_MS
 SRC_MAX_RULES, SRC_MAX_RANGES, SRC_MAX_FILE = 4 << 20, 63, 256 << 20  # srclist.h
+SRC_MAX_LIMITS = 65536
 RATE_MAX = 100000000
 TOP_BY = ("syns", "bad_cookies", "flows", "syns_limited", "synacks_capped")
 
@@ -92,6 +93,7 @@ def parse_sources(text):
     (list key, v6, address, length, action, rate, burst), the list key None (global) or
     (lo, hi). SourcesError naming the line or the rules."""
     rules, ranges = [], []
+    limits = 0
     no_limits = bool(os.environ.get("FAKEDP_NO_LIMITS"))
     for n, raw in enumerate(text.split("\n"), 1):
         line = raw.split("#", 1)[0]
@@ -139,6 +141,11 @@ def parse_sources(text):
             raise SourcesError("line %u: \"%s\" after the rule" % (n, rest[0][:20]))
         if len(rules) == SRC_MAX_RULES:
             raise SourcesError("line %u: more than %u prefixes" % (n, SRC_MAX_RULES))
+        if action == "limit":
+            limits += 1
+            if limits > SRC_MAX_LIMITS:
+                raise SourcesError("rule %u: more than %u limit rules" % (len(rules),
+                                                                         SRC_MAX_LIMITS))
         rules.append((key, v6, a, length, action, rate, burst))
     seen = {}
     for i, r in enumerate(rules):
@@ -236,7 +243,10 @@ class FakeDp:
                         mss=int(opts.get("mss", 1460)), wscale=int(opts.get("wscale", 7)),
                         server_retries=int(opts.get("server-retries", 3)),
                         cookie_check_rate=int(opts.get("cookie-check-rate", 262144)),
-                        syn_rate=0, syn_burst=0, reflect_rate=0, reflect_burst=0)
+                        syn_rate=int(opts.get("syn-rate", 0)),
+                        syn_burst=int(opts.get("syn-burst", 0)),
+                        reflect_rate=int(opts.get("reflect-rate", 0)),
+                        reflect_burst=int(opts.get("reflect-burst", 0)))
         self.idle_default = int(opts.get("idle-timeout", IDLE_DEFAULT_S))
         self.mode = [0] * 65536
         self.profile = [self.default_profile()] * 65536
@@ -315,6 +325,7 @@ class FakeDp:
                     source_prefixes4=len({r[1:4] for r in self.sources if not r[1]}),
                     source_prefixes6=len({r[1:4] for r in self.sources if r[1]}),
                     source_ranges=len({r[0] for r in self.sources if r[0] is not None}),
+                    source_limits=sum(1 for r in self.sources if r[4] == "limit"),
                     source_table=4096, source_v4_len=self.source_v4_len,
                     source_v6_len=self.source_v6_len))
             elif which == "get_counters":

@@ -56,7 +56,8 @@ def test_embedded_default_is_valid_and_documents_every_key():
     b = bootconfig.parse(text)
     assert b.api.unix_socket == "/run/synwall/api.sock"
     for key in (bootconfig.DATAPLANE_KEYS + bootconfig.LIMITS_KEYS + bootconfig.KEYS_KEYS
-                + bootconfig.API_KEYS + bootconfig.POLICY_KEYS + bootconfig.PROFILE_KEYS):
+                + bootconfig.API_KEYS + bootconfig.POLICY_KEYS + bootconfig.PROFILE_KEYS
+                + bootconfig.SOURCE_KEYS + bootconfig.SOURCES_KEYS):
         assert key in text, "default.toml does not document %s" % key
 
 

@@ -14,11 +14,35 @@ class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODE_PROXY: _ClassVar[Mode]
     MODE_COOKIE: _ClassVar[Mode]
     MODE_DROP: _ClassVar[Mode]
+
+class SourceAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SOURCE_ACTION_UNSPECIFIED: _ClassVar[SourceAction]
+    SOURCE_ACTION_DENY: _ClassVar[SourceAction]
+    SOURCE_ACTION_ALLOW: _ClassVar[SourceAction]
+    SOURCE_ACTION_LIMIT: _ClassVar[SourceAction]
+
+class TopSourcesBy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOP_SOURCES_BY_SYNS: _ClassVar[TopSourcesBy]
+    TOP_SOURCES_BY_BAD_COOKIES: _ClassVar[TopSourcesBy]
+    TOP_SOURCES_BY_FLOWS: _ClassVar[TopSourcesBy]
+    TOP_SOURCES_BY_SYNS_LIMITED: _ClassVar[TopSourcesBy]
+    TOP_SOURCES_BY_SYNACKS_CAPPED: _ClassVar[TopSourcesBy]
 MODE_UNSPECIFIED: Mode
 MODE_PASS: Mode
 MODE_PROXY: Mode
 MODE_COOKIE: Mode
 MODE_DROP: Mode
+SOURCE_ACTION_UNSPECIFIED: SourceAction
+SOURCE_ACTION_DENY: SourceAction
+SOURCE_ACTION_ALLOW: SourceAction
+SOURCE_ACTION_LIMIT: SourceAction
+TOP_SOURCES_BY_SYNS: TopSourcesBy
+TOP_SOURCES_BY_BAD_COOKIES: TopSourcesBy
+TOP_SOURCES_BY_FLOWS: TopSourcesBy
+TOP_SOURCES_BY_SYNS_LIMITED: TopSourcesBy
+TOP_SOURCES_BY_SYNACKS_CAPPED: TopSourcesBy
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()
@@ -232,6 +256,142 @@ class DeletePolicyRequest(_message.Message):
     port_hi: int
     def __init__(self, port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ...) -> None: ...
 
+class SourceRule(_message.Message):
+    __slots__ = ("action", "prefix", "port_lo", "port_hi", "rate", "burst")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PORT_LO_FIELD_NUMBER: _ClassVar[int]
+    PORT_HI_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    BURST_FIELD_NUMBER: _ClassVar[int]
+    action: SourceAction
+    prefix: str
+    port_lo: int
+    port_hi: int
+    rate: int
+    burst: int
+    def __init__(self, action: _Optional[_Union[SourceAction, str]] = ..., prefix: _Optional[str] = ..., port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ..., rate: _Optional[int] = ..., burst: _Optional[int] = ...) -> None: ...
+
+class SourceKey(_message.Message):
+    __slots__ = ("prefix", "port_lo", "port_hi")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PORT_LO_FIELD_NUMBER: _ClassVar[int]
+    PORT_HI_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    port_lo: int
+    port_hi: int
+    def __init__(self, prefix: _Optional[str] = ..., port_lo: _Optional[int] = ..., port_hi: _Optional[int] = ...) -> None: ...
+
+class SourcesSummary(_message.Message):
+    __slots__ = ("rules", "deny", "allow", "limit", "prefixes_v4", "prefixes_v6", "port_ranges", "sha256")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    DENY_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PREFIXES_V4_FIELD_NUMBER: _ClassVar[int]
+    PREFIXES_V6_FIELD_NUMBER: _ClassVar[int]
+    PORT_RANGES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    rules: int
+    deny: int
+    allow: int
+    limit: int
+    prefixes_v4: int
+    prefixes_v6: int
+    port_ranges: int
+    sha256: str
+    def __init__(self, rules: _Optional[int] = ..., deny: _Optional[int] = ..., allow: _Optional[int] = ..., limit: _Optional[int] = ..., prefixes_v4: _Optional[int] = ..., prefixes_v6: _Optional[int] = ..., port_ranges: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class ListSourcesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSourcesResponse(_message.Message):
+    __slots__ = ("rules", "next_page_token", "summary")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[SourceRule]
+    next_page_token: str
+    summary: SourcesSummary
+    def __init__(self, rules: _Optional[_Iterable[_Union[SourceRule, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., summary: _Optional[_Union[SourcesSummary, _Mapping]] = ...) -> None: ...
+
+class SetSourcesRequest(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[SourceRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[SourceRule, _Mapping]]] = ...) -> None: ...
+
+class DeleteSourcesRequest(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[SourceKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[SourceKey, _Mapping]]] = ...) -> None: ...
+
+class ReplaceSourcesRequest(_message.Message):
+    __slots__ = ("text", "rules", "source_name")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_NAME_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    rules: _containers.RepeatedCompositeFieldContainer[SourceRule]
+    source_name: str
+    def __init__(self, text: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[SourceRule, _Mapping]]] = ..., source_name: _Optional[str] = ...) -> None: ...
+
+class SourcesChange(_message.Message):
+    __slots__ = ("summary", "config_version")
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    summary: SourcesSummary
+    config_version: int
+    def __init__(self, summary: _Optional[_Union[SourcesSummary, _Mapping]] = ..., config_version: _Optional[int] = ...) -> None: ...
+
+class TopSourcesRequest(_message.Message):
+    __slots__ = ("by", "max")
+    BY_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    by: TopSourcesBy
+    max: int
+    def __init__(self, by: _Optional[_Union[TopSourcesBy, str]] = ..., max: _Optional[int] = ...) -> None: ...
+
+class TopSource(_message.Message):
+    __slots__ = ("prefix", "syns", "syns_limited", "bad_cookies", "flows", "synacks_capped", "idle_ms", "rule")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SYNS_FIELD_NUMBER: _ClassVar[int]
+    SYNS_LIMITED_FIELD_NUMBER: _ClassVar[int]
+    BAD_COOKIES_FIELD_NUMBER: _ClassVar[int]
+    FLOWS_FIELD_NUMBER: _ClassVar[int]
+    SYNACKS_CAPPED_FIELD_NUMBER: _ClassVar[int]
+    IDLE_MS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    syns: int
+    syns_limited: int
+    bad_cookies: int
+    flows: int
+    synacks_capped: int
+    idle_ms: int
+    rule: SourceRule
+    def __init__(self, prefix: _Optional[str] = ..., syns: _Optional[int] = ..., syns_limited: _Optional[int] = ..., bad_cookies: _Optional[int] = ..., flows: _Optional[int] = ..., synacks_capped: _Optional[int] = ..., idle_ms: _Optional[int] = ..., rule: _Optional[_Union[SourceRule, _Mapping]] = ...) -> None: ...
+
+class TopSourcesResponse(_message.Message):
+    __slots__ = ("sources", "source_table", "source_v4_len", "source_v6_len", "time_unix_ns")
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_V4_LEN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_V6_LEN_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NS_FIELD_NUMBER: _ClassVar[int]
+    sources: _containers.RepeatedCompositeFieldContainer[TopSource]
+    source_table: int
+    source_v4_len: int
+    source_v6_len: int
+    time_unix_ns: int
+    def __init__(self, sources: _Optional[_Iterable[_Union[TopSource, _Mapping]]] = ..., source_table: _Optional[int] = ..., source_v4_len: _Optional[int] = ..., source_v6_len: _Optional[int] = ..., time_unix_ns: _Optional[int] = ...) -> None: ...
+
 class KeyStatus(_message.Message):
     __slots__ = ("epoch", "current_fingerprint", "previous_fingerprint", "rotation_interval_s", "derived_from_master", "master_fingerprint", "next_rotation_unix", "previous_epoch", "max_clock_skew_s")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
@@ -329,14 +489,22 @@ class FlushSyncacheResponse(_message.Message):
     def __init__(self, flushed: _Optional[int] = ...) -> None: ...
 
 class RuntimeConfig(_message.Message):
-    __slots__ = ("limits", "policies", "keys")
+    __slots__ = ("limits", "policies", "keys", "sources")
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     POLICIES_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     limits: SetLimitsRequest
     policies: _containers.RepeatedCompositeFieldContainer[Policy]
     keys: SetKeyScheduleRequest
-    def __init__(self, limits: _Optional[_Union[SetLimitsRequest, _Mapping]] = ..., policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ..., keys: _Optional[_Union[SetKeyScheduleRequest, _Mapping]] = ...) -> None: ...
+    sources: SourceRules
+    def __init__(self, limits: _Optional[_Union[SetLimitsRequest, _Mapping]] = ..., policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ..., keys: _Optional[_Union[SetKeyScheduleRequest, _Mapping]] = ..., sources: _Optional[_Union[SourceRules, _Mapping]] = ...) -> None: ...
+
+class SourceRules(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[SourceRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[SourceRule, _Mapping]]] = ...) -> None: ...
 
 class ApplyConfigRequest(_message.Message):
     __slots__ = ("toml", "runtime", "source_name")

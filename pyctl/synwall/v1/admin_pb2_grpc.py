@@ -74,6 +74,31 @@ class AdminStub:
                 request_serializer=synwall_dot_v1_dot_admin__pb2.DeletePolicyRequest.SerializeToString,
                 response_deserializer=synwall_dot_v1_dot_admin__pb2.ListPoliciesResponse.FromString,
                 _registered_method=True)
+        self.ListSources = channel.unary_unary(
+                '/synwall.v1.Admin/ListSources',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.ListSourcesRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.ListSourcesResponse.FromString,
+                _registered_method=True)
+        self.SetSources = channel.unary_unary(
+                '/synwall.v1.Admin/SetSources',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.SetSourcesRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+                _registered_method=True)
+        self.DeleteSources = channel.unary_unary(
+                '/synwall.v1.Admin/DeleteSources',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.DeleteSourcesRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+                _registered_method=True)
+        self.ReplaceSources = channel.stream_unary(
+                '/synwall.v1.Admin/ReplaceSources',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.ReplaceSourcesRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+                _registered_method=True)
+        self.TopSources = channel.unary_unary(
+                '/synwall.v1.Admin/TopSources',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.FromString,
+                _registered_method=True)
         self.GetKeyStatus = channel.unary_unary(
                 '/synwall.v1.Admin/GetKeyStatus',
                 request_serializer=synwall_dot_v1_dot_admin__pb2.GetKeyStatusRequest.SerializeToString,
@@ -189,6 +214,46 @@ class AdminServicer:
 
     def DeletePolicy(self, request, context):
         """Back to pass (the default) for a port or range.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSources(self, request, context):
+        """The source rules (deny, allow, limit by client prefix), a page at a time, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSources(self, request, context):
+        """Set a batch of rules at once: each replaces the rule of its prefix and ports. Checked
+        whole (INVALID_ARGUMENT naming rules[i]), applied whole or not at all. One message: up
+        to 4 MiB (about 100000 rules); larger lists go through ReplaceSources.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSources(self, request, context):
+        """Delete rules by their prefix and ports; a key with no rule is NOT_FOUND (keys[i]), and
+        nothing is deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceSources(self, request_iterator, context):
+        """Replace the whole list: the rules of every message of the stream, and the text of them
+        all (one rules file in the dataplane's form, cut anywhere), taken as one list and
+        checked whole when the stream ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TopSources(self, request, context):
+        """The heaviest source prefixes the dataplane sees, by one of its counts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -335,6 +400,31 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.DeletePolicy,
                     request_deserializer=synwall_dot_v1_dot_admin__pb2.DeletePolicyRequest.FromString,
                     response_serializer=synwall_dot_v1_dot_admin__pb2.ListPoliciesResponse.SerializeToString,
+            ),
+            'ListSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSources,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.ListSourcesRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.ListSourcesResponse.SerializeToString,
+            ),
+            'SetSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSources,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.SetSourcesRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.SerializeToString,
+            ),
+            'DeleteSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSources,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.DeleteSourcesRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.SerializeToString,
+            ),
+            'ReplaceSources': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReplaceSources,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.ReplaceSourcesRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.SourcesChange.SerializeToString,
+            ),
+            'TopSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.TopSources,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.SerializeToString,
             ),
             'GetKeyStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetKeyStatus,
@@ -613,6 +703,141 @@ class Admin:
             '/synwall.v1.Admin/DeletePolicy',
             synwall_dot_v1_dot_admin__pb2.DeletePolicyRequest.SerializeToString,
             synwall_dot_v1_dot_admin__pb2.ListPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/ListSources',
+            synwall_dot_v1_dot_admin__pb2.ListSourcesRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.ListSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/SetSources',
+            synwall_dot_v1_dot_admin__pb2.SetSourcesRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/DeleteSources',
+            synwall_dot_v1_dot_admin__pb2.DeleteSourcesRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplaceSources(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/synwall.v1.Admin/ReplaceSources',
+            synwall_dot_v1_dot_admin__pb2.ReplaceSourcesRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.SourcesChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TopSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/TopSources',
+            synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,6 +13,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "app.h"
 #include "clock.h"
@@ -234,11 +235,36 @@ free_workers(struct sw_app *app)
 	app->learn = NULL;
 }
 
+/*
+ * Packet capture: dpdk-dumpcap (or dpdk-pdump), a secondary process of the same
+ * --file-prefix, asks for a port's RX and TX to be copied to it; rte_pdump's callbacks on the
+ * port's queues copy them (only while a capture runs: until then the queues have no
+ * callback). A secondary needs the primary's memory in shared files: with --no-huge (or
+ * --in-memory) there are none, and capture is unavailable, which is said once here.
+ */
+static bool
+capture_init(void)
+{
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return false;
+	if (!rte_eal_has_hugepages()) {
+		printf("synwall-dp: packet capture (dpdk-dumpcap) unavailable: no secondary "
+		       "process can attach under --no-huge (it needs hugepages)\n");
+		return false;
+	}
+	if (rte_pdump_init() != 0) {
+		printf("synwall-dp: packet capture (dpdk-dumpcap) unavailable: %s\n",
+		       rte_strerror(rte_errno));
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sw_app *app = &sw_app;
-	bool have_cfg = false;
+	bool have_cfg = false, capture = false;
 	int ret, rc = 1;
 
 	/* What a controller asks of a binary before it lets it take the tables over: the
@@ -314,6 +340,7 @@ main(int argc, char **argv)
 	mark_adopted_ports(app);
 	if (sw_ports_init(app) < 0)
 		goto stop_ports;
+	capture = capture_init();
 	printf("synwall-dp: %u worker(s), syncache %u x %u per lcore, flows %u per lcore, "
 	       "SipHash %s\n", app->nb_workers, app->args.hashsize, app->args.bucketlimit,
 	       app->args.flows, sw_siphash_impl_name());
@@ -321,6 +348,8 @@ main(int argc, char **argv)
 
 	rte_eal_mp_remote_launch(lcore_main, app, CALL_MAIN);
 	rte_eal_mp_wait_lcore();
+	if (capture)
+		rte_pdump_uninit();
 
 	sw_ports_stop(app);
 	if (app->args.stats_json != NULL &&

@@ -833,6 +833,13 @@ class SourceList:
             self._text = "".join(lines).encode()
         return self._text
 
+    def known_text(self, text: bytes, digest: str) -> None:
+        """The text this list was read from is its own to_rules_text() (a file of
+        sources_file_data's, whose digest was checked): kept, rather than made again (a
+        second or two for a million rules, at every start)."""
+        if self._text is None:
+            self._text, self._digest = text, digest
+
     def digest(self) -> str:
         """SHA-256 of to_rules_text(), hex: the list's name in the state files."""
         if self._digest is None:

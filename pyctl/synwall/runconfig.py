@@ -141,6 +141,7 @@ def read_sources_file(data: bytes, record: object, where: str) -> model.SourceLi
     if len(sources) != record["rules"]:
         raise ValueError("%s: %d rules, not the %d recorded" % (where, len(sources),
                                                                record["rules"]))
+    sources.known_text(body, record["sha256"])  # synwalld wrote it: the canonical text
     return sources
 
 

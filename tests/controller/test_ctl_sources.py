@@ -352,6 +352,9 @@ def test_source_rules_survive_restarts_in_a_file_of_the_state_directory(env_fact
     env.start()
     assert env.ctl.attached and env.dp_pid() == pid
     assert env.ctl.sources() == want
+    # the list read back keeps the text it was read from: the canonical one
+    assert env.ctl.sources().to_rules_text() == want.to_rules_text()
+    assert env.ctl.sources().digest() == want.digest()
     # one change: the keys, given again at every attach; no load_sources
     assert dp_status(env).config_version == version + 1, "the rules were loaded again"
     assert not [r for r in caplog.records if "source rules are not known" in r.getMessage()]

@@ -541,6 +541,61 @@ do_top_sources(struct sw_app *app, const Synwall__Dp__V1__DpRequest__TopSources 
 	rp->r.sources = outp;
 }
 
+/* The two ports' link and NIC counters (the control thread's own reading of them). */
+static void
+do_ports(struct sw_app *app, struct reply *rp)
+{
+	static Synwall__Dp__V1__DpPort ports[2];
+	static Synwall__Dp__V1__DpPort *portp[2];
+	static char names[2][RTE_ETH_NAME_MAX_LEN];
+	static uint64_t qin[2][RTE_ETHDEV_QUEUE_STAT_CNTRS], qout[2][RTE_ETHDEV_QUEUE_STAT_CNTRS];
+	const struct sw_port *which[2] = { &app->outside, &app->inside };
+	static const char *const roles[2] = { "outside", "inside" };
+	unsigned int i, q, nq = RTE_MIN(app->nb_workers, (unsigned int)RTE_ETHDEV_QUEUE_STAT_CNTRS);
+
+	for (i = 0; i < 2; i++) {
+		Synwall__Dp__V1__DpPort *o = &ports[i];
+		struct rte_eth_stats st;
+		struct rte_eth_link link;
+		uint16_t id = which[i]->id;
+
+		synwall__dp__v1__dp_port__init(o);
+		o->role = (char *)(uintptr_t)roles[i];
+		port_name(id, names[i], sizeof(names[i]));
+		o->name = names[i];
+		o->id = id;
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(id, &link) == 0) {
+			o->link_up = link.link_status == RTE_ETH_LINK_UP;
+			o->speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 :
+					link.link_speed;
+			o->full_duplex = link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+			o->autoneg = link.link_autoneg == RTE_ETH_LINK_AUTONEG;
+		}
+		if (rte_eth_stats_get(id, &st) == 0) {
+			o->ipackets = st.ipackets;
+			o->opackets = st.opackets;
+			o->ibytes = st.ibytes;
+			o->obytes = st.obytes;
+			o->imissed = st.imissed;
+			o->ierrors = st.ierrors;
+			o->oerrors = st.oerrors;
+			o->rx_nombuf = st.rx_nombuf;
+			for (q = 0; q < nq; q++) {
+				qin[i][q] = st.q_ipackets[q];
+				qout[i][q] = st.q_opackets[q];
+			}
+			o->n_queue_ipackets = nq;
+			o->queue_ipackets = qin[i];
+			o->n_queue_opackets = nq;
+			o->queue_opackets = qout[i];
+		}
+		portp[i] = o;
+	}
+	rp->r.n_ports = 2;
+	rp->r.ports = portp;
+}
+
 /* ---- one request ---- */
 
 size_t
@@ -600,6 +655,9 @@ sw_ctl_handle(struct sw_app *app, const uint8_t *req, size_t len, uint8_t **out)
 			break;
 		case SYNWALL__DP__V1__DP_REQUEST__REQ_TOP_SOURCES:
 			do_top_sources(app, rq->top_sources, &rp);
+			break;
+		case SYNWALL__DP__V1__DP_REQUEST__REQ_GET_PORTS:
+			do_ports(app, &rp);
 			break;
 		default:
 			refuse(&rp, "req", "empty or unknown request");

@@ -81,6 +81,8 @@
 	X(src_prefix_limited, "source.prefix_limited")  \
 	X(src_reflect_capped, "source.reflect_capped")  \
 	X(src_evicted,       "source.evicted")          \
+	X(lcore_cycles,      "lcore.cycles")            \
+	X(lcore_busy_cycles, "lcore.busy_cycles")       \
 	X(mal_truncated,     "malformed.truncated")     \
 	X(mal_ip_header,     "malformed.ip_header")     \
 	X(mal_ip_length,     "malformed.ip_length")     \

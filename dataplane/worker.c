@@ -234,7 +234,8 @@ sw_worker_run(struct sw_worker *w)
 	struct sw_lcore *lc = &w->lc;
 	struct sw_stage_io io = { .lc = lc, .out = &w->out };
 	struct rte_mbuf *pkts[SW_RX_BURST];
-	uint16_t n;
+	uint64_t tsc, end;
+	uint16_t n, got;
 
 	/* The ports and their offloads are known once they are started, after create. */
 	w->port[SW_OUTSIDE] = app->outside.id;
@@ -251,19 +252,22 @@ sw_worker_run(struct sw_worker *w)
 	w->last_rx_ms = lc->now_ms;
 
 	while (!app->quit) {
-		lc->now_ms = sw_now_ms();
+		tsc = rte_rdtsc();
+		lc->now_ms = tsc / sw_tsc_per_ms;
 		lc->cfg = sw_cfg_get(&app->cfg);
 		/* a shorter timeout reaches a flow whose due time was set under the longer one
 		 * once that has come (docs/DATAPLANE.md, "Timers") */
 		lc->ft.idle_min_ms = lc->cfg->idle_min_s * 1000;
 
 		n = rte_eth_rx_burst(w->port[SW_OUTSIDE], w->queue, pkts, SW_RX_BURST);
+		got = n;
 		if (n > 0) {
 			lc->cnt.port_outside_rx += n;
 			__atomic_store_n(&w->last_rx_ms, lc->now_ms, __ATOMIC_RELAXED);
 			sw_outside_burst(lc, &w->out, pkts, n);
 		}
 		n = rte_eth_rx_burst(w->port[SW_INSIDE], w->queue, pkts, SW_RX_BURST);
+		got |= n;
 		if (n > 0) {
 			lc->cnt.port_inside_rx += n;
 			__atomic_store_n(&w->last_rx_ms, lc->now_ms, __ATOMIC_RELAXED);
@@ -288,6 +292,12 @@ sw_worker_run(struct sw_worker *w)
 			sw_mailbox_serve(&w->mbox, lc);
 
 		rte_rcu_qsbr_quiescent(app->cfg.qs, w->queue);
+
+		/* the share of its time the worker spends on rounds that found packets */
+		end = rte_rdtsc();
+		lc->cnt.lcore_cycles += end - tsc;
+		if (got != 0)
+			lc->cnt.lcore_busy_cycles += end - tsc;
 	}
 
 	rte_rcu_qsbr_thread_offline(app->cfg.qs, w->queue);

@@ -231,3 +231,46 @@ def test_source_lists_are_loaded_replaced_refused_whole_and_removed(ctl_dp, tmp_
     assert str(e.value) == "%s: No such file or directory" % (tmp_path / "none")
     version = link.load_sources("")
     assert lists() == (0, 0, 0, version)
+
+
+def test_ports_say_link_and_nic_counts_and_the_worker_its_busy_share(start_dp):
+    """get_ports: each port's link and the NIC's counts of what came and went (here a
+    pcap file's SYNs in on the outside port, their SYN-ACKs out of it, a UDP frame bridged
+    out of the inside one); lcore.busy_cycles, the worker's rounds that found packets, a
+    part of lcore.cycles."""
+    from tests.traffic.dpharness import TEST_KEY
+    from tests.traffic.pktutil import CLIENT4, CLIENT_MAC, IP, SERVER4, SERVER_MAC, UDP, \
+        Ether, syn
+
+    d = Path(tempfile.mkdtemp(prefix="swports", dir="/tmp"))
+    path = d / "dp.ctl"
+    frames = [syn(sport=42000 + i, isn=i) for i in range(6)] + [
+        Ether(src=CLIENT_MAC, dst=SERVER_MAC) / IP(src=CLIENT4, dst=SERVER4) /
+        UDP(sport=1, dport=2) / b"bridged"]
+    start_dp(outside=frames, args=["--protect", "80:cookie", "--key", TEST_KEY, "--ctl",
+                                   str(path)])
+    link = DpLink(str(path), timeout=10)
+
+    def ports():
+        try:
+            ps = link.request(dp.DpRequest(get_ports=True)).ports
+        except OSError:
+            return None
+        return ps if ps[0].ipackets == len(frames) and ps[0].opackets == 6 else None
+    try:
+        ps = wait_for(ports, 30)
+        assert ps, "the outside port never counted the frames"
+        out, ins = ps
+        assert (out.role, out.name, out.id, ins.role, ins.name, ins.id) == \
+            ("outside", "net_pcap0", 0, "inside", "net_pcap1", 1)
+        assert out.link_up and ins.link_up and out.speed_mbps > 0
+        assert (ins.ipackets, ins.opackets) == (0, 1)
+        assert out.ibytes == sum(len(bytes(f)) for f in frames)
+        assert out.imissed == out.ierrors == out.oerrors == out.rx_nombuf == 0
+        assert list(out.queue_ipackets) == [len(frames)] and list(ins.queue_opackets) == [1]
+        c = link.counters()
+        total = dict(zip(c.names, c.total, strict=True))
+        assert 0 < total["lcore.busy_cycles"] < total["lcore.cycles"], total
+    finally:
+        link.close()
+        shutil.rmtree(d, ignore_errors=True)

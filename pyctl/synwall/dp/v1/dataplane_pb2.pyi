@@ -175,8 +175,46 @@ class DpSyncacheEntry(_message.Message):
     wscale: int
     def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
 
+class DpPort(_message.Message):
+    __slots__ = ("role", "name", "id", "link_up", "speed_mbps", "full_duplex", "autoneg", "ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors", "rx_nombuf", "queue_ipackets", "queue_opackets")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LINK_UP_FIELD_NUMBER: _ClassVar[int]
+    SPEED_MBPS_FIELD_NUMBER: _ClassVar[int]
+    FULL_DUPLEX_FIELD_NUMBER: _ClassVar[int]
+    AUTONEG_FIELD_NUMBER: _ClassVar[int]
+    IPACKETS_FIELD_NUMBER: _ClassVar[int]
+    OPACKETS_FIELD_NUMBER: _ClassVar[int]
+    IBYTES_FIELD_NUMBER: _ClassVar[int]
+    OBYTES_FIELD_NUMBER: _ClassVar[int]
+    IMISSED_FIELD_NUMBER: _ClassVar[int]
+    IERRORS_FIELD_NUMBER: _ClassVar[int]
+    OERRORS_FIELD_NUMBER: _ClassVar[int]
+    RX_NOMBUF_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_IPACKETS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_OPACKETS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    name: str
+    id: int
+    link_up: bool
+    speed_mbps: int
+    full_duplex: bool
+    autoneg: bool
+    ipackets: int
+    opackets: int
+    ibytes: int
+    obytes: int
+    imissed: int
+    ierrors: int
+    oerrors: int
+    rx_nombuf: int
+    queue_ipackets: _containers.RepeatedScalarFieldContainer[int]
+    queue_opackets: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, role: _Optional[str] = ..., name: _Optional[str] = ..., id: _Optional[int] = ..., link_up: _Optional[bool] = ..., speed_mbps: _Optional[int] = ..., full_duplex: _Optional[bool] = ..., autoneg: _Optional[bool] = ..., ipackets: _Optional[int] = ..., opackets: _Optional[int] = ..., ibytes: _Optional[int] = ..., obytes: _Optional[int] = ..., imissed: _Optional[int] = ..., ierrors: _Optional[int] = ..., oerrors: _Optional[int] = ..., rx_nombuf: _Optional[int] = ..., queue_ipackets: _Optional[_Iterable[int]] = ..., queue_opackets: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class DpRequest(_message.Message):
-    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache", "load_sources", "top_sources")
+    __slots__ = ("ping", "get_status", "get_counters", "get_config", "apply_config", "validate_config", "set_keys", "dump_syncache", "flush_syncache", "load_sources", "top_sources", "get_ports")
     class DumpSyncache(_message.Message):
         __slots__ = ("cursor", "max_entries")
         CURSOR_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +257,7 @@ class DpRequest(_message.Message):
     FLUSH_SYNCACHE_FIELD_NUMBER: _ClassVar[int]
     LOAD_SOURCES_FIELD_NUMBER: _ClassVar[int]
     TOP_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    GET_PORTS_FIELD_NUMBER: _ClassVar[int]
     ping: bool
     get_status: bool
     get_counters: bool
@@ -230,10 +269,11 @@ class DpRequest(_message.Message):
     flush_syncache: bool
     load_sources: DpRequest.LoadSources
     top_sources: DpRequest.TopSources
-    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ..., load_sources: _Optional[_Union[DpRequest.LoadSources, _Mapping]] = ..., top_sources: _Optional[_Union[DpRequest.TopSources, _Mapping]] = ...) -> None: ...
+    get_ports: bool
+    def __init__(self, ping: _Optional[bool] = ..., get_status: _Optional[bool] = ..., get_counters: _Optional[bool] = ..., get_config: _Optional[bool] = ..., apply_config: _Optional[_Union[DpConfig, _Mapping]] = ..., validate_config: _Optional[_Union[DpConfig, _Mapping]] = ..., set_keys: _Optional[_Union[DpKeys, _Mapping]] = ..., dump_syncache: _Optional[_Union[DpRequest.DumpSyncache, _Mapping]] = ..., flush_syncache: _Optional[bool] = ..., load_sources: _Optional[_Union[DpRequest.LoadSources, _Mapping]] = ..., top_sources: _Optional[_Union[DpRequest.TopSources, _Mapping]] = ..., get_ports: _Optional[bool] = ...) -> None: ...
 
 class DpResponse(_message.Message):
-    __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version", "sources")
+    __slots__ = ("ok", "error", "error_field", "status", "counters", "config", "entries", "next_cursor", "flushed", "config_version", "sources", "ports")
     OK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +285,7 @@ class DpResponse(_message.Message):
     FLUSHED_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     error: str
     error_field: str
@@ -256,4 +297,5 @@ class DpResponse(_message.Message):
     flushed: int
     config_version: int
     sources: _containers.RepeatedCompositeFieldContainer[DpSource]
-    def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ..., status: _Optional[_Union[DpStatus, _Mapping]] = ..., counters: _Optional[_Union[DpCounters, _Mapping]] = ..., config: _Optional[_Union[DpConfig, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DpSyncacheEntry, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., flushed: _Optional[int] = ..., config_version: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[DpSource, _Mapping]]] = ...) -> None: ...
+    ports: _containers.RepeatedCompositeFieldContainer[DpPort]
+    def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ..., status: _Optional[_Union[DpStatus, _Mapping]] = ..., counters: _Optional[_Union[DpCounters, _Mapping]] = ..., config: _Optional[_Union[DpConfig, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DpSyncacheEntry, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., flushed: _Optional[int] = ..., config_version: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[DpSource, _Mapping]]] = ..., ports: _Optional[_Iterable[_Union[DpPort, _Mapping]]] = ...) -> None: ...

@@ -353,8 +353,9 @@ def cmd_source(c: Client, a: argparse.Namespace) -> int:
         if a.json:
             emit_json({"deleted": {"prefix": a.prefix, "ports": ports}, "summary": s.to_dict()})
         else:
-            print_change("%s (%s): deleted" % (a.prefix, "every port" if ports is None
-                                               else "ports " + ports), s)
+            print_change("%s (%s): deleted" % (a.prefix, "every port" if ports is None else
+                                               ("ports " if "-" in ports else "port ") + ports),
+                         s)
         return EXIT_OK
     if a.action == "limit":
         rule = SourceRule("limit", a.prefix, None, a.rate, a.burst)

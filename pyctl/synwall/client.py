@@ -37,8 +37,9 @@ RESTART_TIMEOUT = 180.0
 # prefixes: seconds, up to minutes for 4 million on a busy host) and for the rules' files to be
 # written: the least deadline those calls get.
 SOURCES_TIMEOUT = 300.0
-# ReplaceSources carries the rules text in messages of at most this much (the server takes
-# 4 MiB a message).
+# What a gRPC server takes in one message (grpc's default); ReplaceSources carries the rules
+# text in messages of at most SOURCES_CHUNK.
+MESSAGE_MAX = 4 << 20
 SOURCES_CHUNK = 1 << 20
 SOURCE_ACTIONS = {"deny": pb.SOURCE_ACTION_DENY, "allow": pb.SOURCE_ACTION_ALLOW,
                   "limit": pb.SOURCE_ACTION_LIMIT}
@@ -527,6 +528,11 @@ class Client:
     def set_sources(self, *rules: SourceRule) -> SourcesSummary:
         """Each rule replaces the one of its prefix and ports; all or none."""
         req = pb.SetSourcesRequest(rules=[source_rule_pb(r) for r in rules])
+        if req.ByteSize() > MESSAGE_MAX:
+            raise SynwallError("INVALID_ARGUMENT", "rules: %d rules make a %d-byte request, over "
+                               "the %d bytes synwalld takes at once: replace the whole list "
+                               "(replace_sources, `synwallctl source load`) instead"
+                               % (len(rules), req.ByteSize(), MESSAGE_MAX), "rules")
         return _sources_change(self._call("SetSources", req, max(self.timeout,
                                                                  SOURCES_TIMEOUT)))
 

@@ -115,7 +115,7 @@ def test_synwallctl_source_commands(capsys, live):
     assert out["summary"]["rules"] == 5 and out["summary"]["config_version"] == \
         env.client().status().config_version
     out = ok(capsys, env, "source", "del", "198.18.0.5/32", "--ports", "22")
-    assert out.startswith("198.18.0.5/32 (ports 22): deleted\n4 source rules"), out
+    assert out.startswith("198.18.0.5/32 (port 22): deleted\n4 source rules"), out
     out = json.loads(ok(capsys, env, "--json", "source", "del", "198.18.9.0/24"))
     assert out["deleted"] == {"prefix": "198.18.9.0/24", "ports": None}
     assert out["summary"]["rules"] == 3
@@ -197,6 +197,11 @@ def test_a_batch_is_applied_whole_or_not_at_all(live):
         c.set_sources(*[SourceRule("deny", "198.18.%d.0/24" % p, str(p)) for p in range(1, 65)])
     assert ei.value.field == "rules" and "64 port ranges with lists of their own: at most 63" \
         in ei.value.message
+    with pytest.raises(SynwallError) as ei:
+        c.set_sources(*[SourceRule("deny", "2001:2::%x:%x/128" % (i >> 16, i & 0xFFFF))
+                        for i in range(200000)])
+    assert ei.value.field == "rules" and "over the 4194304 bytes synwalld takes at once" in \
+        ei.value.message
     with pytest.raises(SynwallError) as ei:
         c.delete_sources(("198.18.200.0/24", None), ("198.18.9.0/24", None))
     assert (ei.value.code, ei.value.field) == ("NOT_FOUND", "keys[1]")

@@ -65,6 +65,8 @@ class DataplaneSection:
     source_prefix: tuple[int, int] | None = None
     source_flows: int | None = None
     source_halfopen: int | None = None
+    # None: not on the command line (synwall-dp's default: 65536 prefixes a worker)
+    source_table: int | None = None
     args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
@@ -93,6 +95,7 @@ class DataplaneSection:
             ("source_prefix", "--source-prefix", prefix),
             ("source_flows", "--source-flows", self.source_flows),
             ("source_halfopen", "--source-halfopen", self.source_halfopen),
+            ("source_table", "--source-table", self.source_table),
             ("unparsed", "--unparsed", self.unparsed))]
 
     @property
@@ -230,7 +233,8 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
 SECTIONS = ("dataplane", "limits", "policy", "source", "sources", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
                   "flows", "mbufs", "idle_timeout", "adopt_window", "source_prefix",
-                  "source_flows", "source_halfopen", "unparsed", "args", "file_prefix",
+                  "source_flows", "source_halfopen", "source_table", "unparsed", "args",
+                  "file_prefix",
                   "state_dir", "runtime_dir", "state_file", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
 # what synwall-dp does with frames whose TCP it cannot see (--unparsed)
@@ -344,6 +348,9 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
                 sec.table["source_halfopen"], sec.key("source_halfopen"),
                 d.hashsize * d.bucketlimit,
                 "hashsize %d x bucketlimit %d" % (d.hashsize, d.bucketlimit))
+        if sec.has("source_table"):
+            d.source_table = model.check_source_table(sec.table["source_table"],
+                                                      sec.key("source_table"))
     except model.InvalidConfig as e:
         raise _wrap(source, e) from None
     d.unparsed = sec.get("unparsed", str, None)

@@ -258,6 +258,23 @@ def check_source_prefix(value: object, where: str) -> tuple[int, int]:
     return v4, v6
 
 
+# The source table's entries per worker lcore (synwall-dp --source-table): 0 (none), or a
+# power of 2 in this range.
+SOURCE_TABLE_MIN, SOURCE_TABLE_MAX = 64, 1 << 24
+
+
+def check_source_table(value: object, where: str) -> int:
+    """Source prefixes each worker keeps for the rate limits and top talkers: 0 (none: no
+    limits, no top talkers) or a power of 2 of 64..16777216."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfig(where, "expected an integer, got %s" % describe(value))
+    if value != 0 and not (SOURCE_TABLE_MIN <= value <= SOURCE_TABLE_MAX
+                           and value & (value - 1) == 0):
+        raise InvalidConfig(where, "%d is not 0 or a power of 2 of %d..%d"
+                            % (value, SOURCE_TABLE_MIN, SOURCE_TABLE_MAX))
+    return value
+
+
 def check_source_quota(value: object, where: str, most: int, of: str) -> int:
     """Entries a source prefix may hold on each worker lcore, 0..most (0: no quota)."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -161,6 +161,7 @@ bucketlimit = 8
 source_prefix = [24, 48]
 source_flows = 100
 source_halfopen = 0
+source_table = 4096
 """
 
 
@@ -173,6 +174,13 @@ def test_source_quotas_parse_and_reach_the_command_line():
     assert app[app.index("--source-prefix") + 1] == "24,48"
     assert app[app.index("--source-flows") + 1] == "100"
     assert app[app.index("--source-halfopen") + 1] == "0"  # 0 (no quota) is a value
+    assert app[app.index("--source-table") + 1] == "4096"
+    for bad in (100, 32, 1 << 25, "4096", True):
+        with pytest.raises(bootconfig.BootConfigError) as e:
+            parse("[dataplane]\nsource_table = %s\n" % (
+                '"4096"' if bad == "4096" else str(bad).lower()))
+        assert e.value.key == "dataplane.source_table", e.value
+    assert parse("[dataplane]\nsource_table = 0\n").dataplane.source_table == 0
     # the edges of the ranges
     d = parse("[dataplane]\nflows = 4096\nsource_prefix = [8, 128]\nsource_flows = 4096\n"
               "source_halfopen = 122880\n").dataplane
@@ -181,7 +189,8 @@ def test_source_quotas_parse_and_reach_the_command_line():
     d = parse(GOOD).dataplane
     assert (d.source_prefix, d.source_flows, d.source_halfopen) == (None, None, None)
     app = Launcher(parse(GOOD)).command([])
-    assert not {"--source-prefix", "--source-flows", "--source-halfopen"} & set(app)
+    assert not {"--source-prefix", "--source-flows", "--source-halfopen", "--source-table"} & \
+        set(app)
 
 
 @pytest.mark.parametrize("text,key,reason", [

@@ -17,7 +17,8 @@ import pytest
 
 from synwall.dp.v1 import dataplane_pb2 as dp
 from synwall.dplink import DataplaneRefused, DpLink
-from tests.traffic.dpharness import DEFAULT_ARGS, wait_for
+from tests.traffic.dpharness import DEFAULT_ARGS, TEST_KEY, wait_for
+from tests.traffic.pktutil import CLIENT4, CLIENT_MAC, IP, SERVER4, SERVER_MAC, UDP, Ether, syn
 
 # ctlsock.h
 MAX_CLIENTS = 8
@@ -238,10 +239,6 @@ def test_ports_say_link_and_nic_counts_and_the_worker_its_busy_share(start_dp):
     pcap file's SYNs in on the outside port, their SYN-ACKs out of it, a UDP frame bridged
     out of the inside one); lcore.busy_cycles, the worker's rounds that found packets, a
     part of lcore.cycles."""
-    from tests.traffic.dpharness import TEST_KEY
-    from tests.traffic.pktutil import CLIENT4, CLIENT_MAC, IP, SERVER4, SERVER_MAC, UDP, \
-        Ether, syn
-
     d = Path(tempfile.mkdtemp(prefix="swports", dir="/tmp"))
     path = d / "dp.ctl"
     frames = [syn(sport=42000 + i, isn=i) for i in range(6)] + [

@@ -29,6 +29,10 @@ dataplane builds the new set while its workers go on with the one in force, or r
 file whole. runtime_dir/sources.loaded records which list (by digest) which dataplane
 process has, so that re-attaching to it does not make it build a million prefixes again.
 
+A worker's busy share needs two samples of its cycle counters: the controller keeps the
+last ones it read (ports(), when asked) and measures each answer against them; the first
+answer about a dataplane process is over its whole life so far, and says so.
+
 Requests fail with the kinds of synwall.errors.ControllerError; the gRPC server maps them to
 status codes.
 """
@@ -74,6 +78,11 @@ SOURCES_RETRY_PERIOD = 10.0
 # The orders of top_sources, as DpRequest.TopSources.By numbers them.
 TOP_ORDERS = ("syns", "bad_cookies", "flows", "syns_limited", "synacks_capped")
 TOP_SOURCES_DEFAULT, TOP_SOURCES_MAX = 20, 1000
+# A worker's busy share is measured against the newest kept sample of its cycle counters at
+# least this old (else the older one): two operators asking a moment apart each get an
+# interval of some length, not the moment between their two requests.
+BUSY_MIN_INTERVAL = 0.5
+BUSY_SAMPLES_KEPT = 2
 
 T = TypeVar("T")
 
@@ -145,6 +154,63 @@ class TopSources:
     table: int  # source table entries per worker lcore (0: no source table)
     v4_len: int  # the prefix lengths a client address is cut to
     v6_len: int
+
+
+@dataclass(frozen=True)
+class NicPort:
+    """One of the dataplane's two ports as its NIC counts it (the dataplane's get_ports:
+    rte_eth_link, rte_eth_stats)."""
+    role: str  # "outside" or "inside"
+    name: str  # the device: a PCI address or a vdev name
+    id: int  # DPDK's port id
+    link_up: bool
+    speed_mbps: int  # 0: unknown
+    full_duplex: bool
+    autoneg: bool
+    ipackets: int
+    opackets: int
+    ibytes: int
+    obytes: int
+    imissed: int  # dropped by the NIC for want of room in an RX ring: a worker fell behind
+    ierrors: int
+    oerrors: int
+    rx_nombuf: int  # RX mbuf allocation failures
+    queue_ipackets: tuple[int, ...]  # per queue (one per worker), where the NIC counts them
+    queue_opackets: tuple[int, ...]
+
+    @classmethod
+    def of_dp(cls, p: dp.DpPort) -> NicPort:
+        return cls(p.role, p.name, p.id, p.link_up, p.speed_mbps, p.full_duplex, p.autoneg,
+                   p.ipackets, p.opackets, p.ibytes, p.obytes, p.imissed, p.ierrors,
+                   p.oerrors, p.rx_nombuf, tuple(p.queue_ipackets), tuple(p.queue_opackets))
+
+
+@dataclass(frozen=True)
+class LcoreBusy:
+    """A worker lcore's busy share: the part of its rounds' TSC cycles spent in rounds that
+    found packets (lcore.busy_cycles over lcore.cycles), over an interval."""
+    lcore: int
+    busy_share: float  # 0..1
+    interval_seconds: float
+    # True: no earlier sample of this dataplane's counters was kept (the first request, or a
+    # new dataplane), and the share is over its whole life so far, interval_seconds its age
+    since_start: bool
+    cycles: int  # lcore.cycles in the interval
+    busy_cycles: int  # lcore.busy_cycles in the interval
+
+
+@dataclass(frozen=True)
+class PortsHealth:
+    ports: tuple[NicPort, ...]  # outside, then inside
+    lcores: tuple[LcoreBusy, ...]  # by lcore id; empty if the dataplane counts no cycles
+
+
+@dataclass(frozen=True)
+class CycleSample:
+    """The worker lcores' cycle counters of one get_counters, kept for the next busy share."""
+    dataplane: tuple[int, int]  # (pid, start time): a new process counts from 0 again
+    at: float  # time.monotonic() when they were read
+    cycles: Mapping[int, tuple[int, int]]  # lcore -> (lcore.cycles, lcore.busy_cycles)
 
 
 @dataclass
@@ -227,6 +293,10 @@ class Controller:
         self._backoff = 1.0
         self._op_lock = threading.Lock()
         self._op_what: tuple[str, float] | None = None
+        # The last samples of the workers' cycle counters (busy shares), oldest first; under
+        # _busy_lock alone, which request threads take for no more than the list's update.
+        self._busy_lock = threading.Lock()
+        self._busy_samples: list[CycleSample] = []
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -1263,6 +1333,60 @@ class Controller:
                                  x.synacks_capped, x.idle_ms, rules.covering(network)))
         return TopSources(out, st.source_table, st.source_v4_len, st.source_v6_len)
 
+    def _dp_ports(self, link: DpLink) -> list[NicPort]:
+        try:
+            return [NicPort.of_dp(p) for p in link.ports()]
+        except DataplaneUnavailable as e:
+            raise Unavailable("dataplane unavailable: %s" % e) from None
+        except DataplaneRefused as e:
+            raise FailedPrecondition("the running dataplane does not tell its ports (it "
+                                     "answered: %s): a synwall-dp older than this synwalld; "
+                                     "restart or upgrade it" % e.message) from None
+
+    def nic_ports(self) -> list[NicPort]:
+        """The two ports, outside then inside, as their NICs count them (no busy share: the
+        metrics, which leave that to rate()s of the cycle counters)."""
+        return self._dp_ports(self._running_link())
+
+    def ports(self) -> PortsHealth:
+        """The two ports and each worker lcore's busy share since the sample of the cycle
+        counters kept from an earlier request (BUSY_MIN_INTERVAL), or else since the
+        dataplane started."""
+        with self.lock:
+            link = self._running_link()
+            proc = self.proc
+        ports = self._dp_ports(link)
+        counters = self._dp_call(link.counters)
+        at = time.monotonic()
+        dataplane = (proc.pid, proc.start_time) if proc is not None else (0, 0)
+        return PortsHealth(tuple(ports), tuple(self._busy_shares(dataplane, counters, at)))
+
+    def _busy_shares(self, dataplane: tuple[int, int], c: dp.DpCounters,
+                     at: float) -> list[LcoreBusy]:
+        names = list(c.names)
+        if "lcore.cycles" not in names or "lcore.busy_cycles" not in names:
+            return []  # a dataplane that does not count its rounds
+        i_cycles, i_busy = names.index("lcore.cycles"), names.index("lcore.busy_cycles")
+        now = CycleSample(dataplane, at, {lc.lcore: (lc.values[i_cycles], lc.values[i_busy])
+                                          for lc in c.lcores})
+        with self._busy_lock:
+            kept = [s for s in self._busy_samples if s.dataplane == dataplane and s.at < at]
+            old_enough = [s for s in kept if at - s.at >= BUSY_MIN_INTERVAL]
+            base = old_enough[-1] if old_enough else (kept[0] if kept else None)
+            self._busy_samples = sorted(kept + [now], key=lambda s: s.at)[-BUSY_SAMPLES_KEPT:]
+        age: float | None = None
+        out = []
+        for lcore, (cycles, busy) in sorted(now.cycles.items()):
+            before = base.cycles.get(lcore) if base is not None else None
+            if base is None or before is None or cycles < before[0] or busy < before[1]:
+                if age is None:
+                    age = process_age(dataplane[1])
+                out.append(LcoreBusy(lcore, busy_share(busy, cycles), age, True, cycles, busy))
+            else:
+                dc, db = cycles - before[0], busy - before[1]
+                out.append(LcoreBusy(lcore, busy_share(db, dc), at - base.at, False, dc, db))
+        return out
+
     def key_status(self) -> keysched.KeyStatus:
         with self.lock:
             return self.keys.status()
@@ -1522,6 +1646,24 @@ def source_network(prefix: bytes, length: int) -> model.Network | None:
         return None
     addr = ipaddress.ip_address(bytes(prefix))
     return ipaddress.ip_network((addr, min(length, addr.max_prefixlen)), strict=False)
+
+
+def busy_share(busy_cycles: int, cycles: int) -> float:
+    """busy_cycles over cycles, 0..1 (0 for no cycles)."""
+    return min(1.0, busy_cycles / cycles) if cycles > 0 else 0.0
+
+
+def process_age(start_time: int) -> float:
+    """Seconds since a process started, from its start time in clock ticks since boot
+    (/proc/PID/stat, supervisor.proc_start_time); 0 when it cannot be told."""
+    if start_time <= 0:
+        return 0.0
+    try:
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - start_time / os.sysconf("SC_CLK_TCK"))
 
 
 def check_binary(path: str, field: str) -> None:

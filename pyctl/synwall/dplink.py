@@ -175,3 +175,8 @@ class DpLink:
         """The heaviest source prefixes by one of DpRequest.TopSources.By, heaviest first."""
         return list(self.request(dp.DpRequest(top_sources=dp.DpRequest.TopSources(
             by=by, max=max_sources))).sources)
+
+    def ports(self) -> list[dp.DpPort]:
+        """The outside and the inside port, in that order: link state and the NIC's counters
+        (rte_eth_link_get_nowait, rte_eth_stats_get on the dataplane's control thread)."""
+        return list(self.request(dp.DpRequest(get_ports=True)).ports)

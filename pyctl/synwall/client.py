@@ -124,6 +124,46 @@ class Counters(_Data):
 
 
 @dataclass
+class Port(_Data):
+    """One of the dataplane's ports as its NIC counts it (since the port started)."""
+    role: str  # "outside" or "inside"
+    name: str  # the device: a PCI address or a vdev name
+    id: int  # DPDK's port id
+    link_up: bool
+    speed_mbps: int  # 0: unknown
+    full_duplex: bool
+    autoneg: bool
+    ipackets: int
+    opackets: int
+    ibytes: int
+    obytes: int
+    imissed: int  # dropped by the NIC, no room in an RX ring: a worker fell behind
+    ierrors: int
+    oerrors: int
+    rx_nombuf: int  # RX mbuf allocation failures
+    queue_ipackets: list[int]  # per queue (one per worker), where the NIC counts them
+    queue_opackets: list[int]
+
+
+@dataclass
+class LcoreBusy(_Data):
+    """A worker lcore's busy share (lcore.busy_cycles over lcore.cycles) over an interval."""
+    lcore: int
+    busy_share: float  # 0..1
+    interval_seconds: float
+    since_start: bool  # over the dataplane's life so far (no earlier sample was kept)
+    cycles: int
+    busy_cycles: int
+
+
+@dataclass
+class Ports(_Data):
+    ports: list[Port]  # outside, then inside
+    lcores: list[LcoreBusy]
+    time_unix_ns: int
+
+
+@dataclass
 class Limits(_Data):
     hashsize: int
     bucketlimit: int
@@ -279,6 +319,15 @@ def _counters(m: pb.Counters) -> Counters:
     names = list(m.names) or sorted(m.total)
     return Counters(m.time_unix_ns, names, dict(m.total),
                     [LcoreCounters(lc.lcore, dict(lc.counters)) for lc in m.lcores])
+
+
+def _ports(m: pb.Ports) -> Ports:
+    return Ports([Port(p.role, p.name, p.id, p.link_up, p.speed_mbps, p.full_duplex,
+                       p.autoneg, p.ipackets, p.opackets, p.ibytes, p.obytes, p.imissed,
+                       p.ierrors, p.oerrors, p.rx_nombuf, list(p.queue_ipackets),
+                       list(p.queue_opackets)) for p in m.ports],
+                 [LcoreBusy(b.lcore, b.busy_share, b.interval_seconds, b.since_start, b.cycles,
+                            b.busy_cycles) for b in m.lcores], m.time_unix_ns)
 
 
 def _limits(m: pb.Limits) -> Limits:
@@ -461,6 +510,11 @@ class Client:
             raise self._error(e) from None
         finally:
             stream.cancel()
+
+    def ports(self) -> Ports:
+        """The two ports (link, speed, the NIC's counters) and each worker's busy share since
+        the previous call of anyone's (the first: since the dataplane started)."""
+        return _ports(self._call("GetPorts", pb.GetPortsRequest()))
 
     def limits(self) -> Limits:
         return _limits(self._call("GetLimits", pb.GetLimitsRequest()))

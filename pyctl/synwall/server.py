@@ -48,6 +48,7 @@ from synwall.controller import (
     DataplaneRestart,
     DataplaneState,
     KeyChange,
+    PortsHealth,
     TopSources,
 )
 from synwall.dp.v1 import dataplane_pb2 as dp
@@ -275,6 +276,22 @@ def top_sources_to_pb(t: TopSources) -> pb.TopSourcesResponse:
     return out
 
 
+def ports_to_pb(h: PortsHealth) -> pb.Ports:
+    out = pb.Ports(time_unix_ns=time.time_ns())
+    for p in h.ports:
+        out.ports.add(role=p.role, name=p.name, id=p.id, link_up=p.link_up,
+                      speed_mbps=p.speed_mbps, full_duplex=p.full_duplex, autoneg=p.autoneg,
+                      ipackets=p.ipackets, opackets=p.opackets, ibytes=p.ibytes,
+                      obytes=p.obytes, imissed=p.imissed, ierrors=p.ierrors, oerrors=p.oerrors,
+                      rx_nombuf=p.rx_nombuf, queue_ipackets=p.queue_ipackets,
+                      queue_opackets=p.queue_opackets)
+    for b in h.lcores:
+        out.lcores.add(lcore=b.lcore, busy_share=b.busy_share,
+                       interval_seconds=b.interval_seconds, since_start=b.since_start,
+                       cycles=b.cycles, busy_cycles=b.busy_cycles)
+    return out
+
+
 def key_change_from_pb(k: pb.SetKeyScheduleRequest) -> KeyChange:
     return KeyChange(
         interval=k.rotation_interval_s if k.HasField("rotation_interval_s") else None,
@@ -405,6 +422,11 @@ class AdminService(pb_grpc.AdminServicer):
                 ended.wait(delay)
             else:
                 next_t = time.monotonic()
+
+    @maps_errors
+    def GetPorts(self, request: pb.GetPortsRequest,
+                 context: grpc.ServicerContext) -> pb.Ports:
+        return ports_to_pb(self.ctl.ports())
 
     @maps_errors
     def GetLimits(self, request: pb.GetLimitsRequest,
@@ -644,10 +666,12 @@ def _admin_method(name: str) -> str:
 # the boot file's are: they carry no secret (a master secret is shown by fingerprint);
 # writing the boot file (SaveConfig) is an admin's, and so are RestartDataplane and
 # UpgradeDataplane (the latter runs a binary the request names). The source rules and the
-# top talkers are a reader's: addresses and counts, no secret.
+# top talkers are a reader's: addresses and counts, no secret; so are the ports and the
+# workers' busy share (GetPorts keeps a sample of the counters for the next call, nothing
+# more).
 READ_METHODS = frozenset(_admin_method(m) for m in (
-    "GetStatus", "GetCounters", "WatchCounters", "GetLimits", "ListPolicies", "ListSources",
-    "TopSources", "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))
+    "GetStatus", "GetCounters", "WatchCounters", "GetPorts", "GetLimits", "ListPolicies",
+    "ListSources", "TopSources", "GetKeyStatus", "GetRunningConfig", "GetBootConfig"))
 READ_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
                  "/grpc.reflection.v1.ServerReflection/")
 

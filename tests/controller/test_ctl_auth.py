@@ -73,6 +73,7 @@ READ_CALLS = [
     ("GetStatus", lambda c: c.status()),
     ("GetCounters", lambda c: c.counters()),
     ("WatchCounters", lambda c: list(c.watch_counters(0.1, count=2))),
+    ("GetPorts", lambda c: c.ports()),
     ("GetLimits", lambda c: c.limits()),
     ("ListPolicies", lambda c: c.policies()),
     ("GetKeyStatus", lambda c: c.key_status()),

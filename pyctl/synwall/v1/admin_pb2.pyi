@@ -392,6 +392,74 @@ class TopSourcesResponse(_message.Message):
     time_unix_ns: int
     def __init__(self, sources: _Optional[_Iterable[_Union[TopSource, _Mapping]]] = ..., source_table: _Optional[int] = ..., source_v4_len: _Optional[int] = ..., source_v6_len: _Optional[int] = ..., time_unix_ns: _Optional[int] = ...) -> None: ...
 
+class GetPortsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Port(_message.Message):
+    __slots__ = ("role", "name", "id", "link_up", "speed_mbps", "full_duplex", "autoneg", "ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors", "rx_nombuf", "queue_ipackets", "queue_opackets")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LINK_UP_FIELD_NUMBER: _ClassVar[int]
+    SPEED_MBPS_FIELD_NUMBER: _ClassVar[int]
+    FULL_DUPLEX_FIELD_NUMBER: _ClassVar[int]
+    AUTONEG_FIELD_NUMBER: _ClassVar[int]
+    IPACKETS_FIELD_NUMBER: _ClassVar[int]
+    OPACKETS_FIELD_NUMBER: _ClassVar[int]
+    IBYTES_FIELD_NUMBER: _ClassVar[int]
+    OBYTES_FIELD_NUMBER: _ClassVar[int]
+    IMISSED_FIELD_NUMBER: _ClassVar[int]
+    IERRORS_FIELD_NUMBER: _ClassVar[int]
+    OERRORS_FIELD_NUMBER: _ClassVar[int]
+    RX_NOMBUF_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_IPACKETS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_OPACKETS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    name: str
+    id: int
+    link_up: bool
+    speed_mbps: int
+    full_duplex: bool
+    autoneg: bool
+    ipackets: int
+    opackets: int
+    ibytes: int
+    obytes: int
+    imissed: int
+    ierrors: int
+    oerrors: int
+    rx_nombuf: int
+    queue_ipackets: _containers.RepeatedScalarFieldContainer[int]
+    queue_opackets: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, role: _Optional[str] = ..., name: _Optional[str] = ..., id: _Optional[int] = ..., link_up: _Optional[bool] = ..., speed_mbps: _Optional[int] = ..., full_duplex: _Optional[bool] = ..., autoneg: _Optional[bool] = ..., ipackets: _Optional[int] = ..., opackets: _Optional[int] = ..., ibytes: _Optional[int] = ..., obytes: _Optional[int] = ..., imissed: _Optional[int] = ..., ierrors: _Optional[int] = ..., oerrors: _Optional[int] = ..., rx_nombuf: _Optional[int] = ..., queue_ipackets: _Optional[_Iterable[int]] = ..., queue_opackets: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class LcoreBusy(_message.Message):
+    __slots__ = ("lcore", "busy_share", "interval_seconds", "since_start", "cycles", "busy_cycles")
+    LCORE_FIELD_NUMBER: _ClassVar[int]
+    BUSY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_START_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_FIELD_NUMBER: _ClassVar[int]
+    BUSY_CYCLES_FIELD_NUMBER: _ClassVar[int]
+    lcore: int
+    busy_share: float
+    interval_seconds: float
+    since_start: bool
+    cycles: int
+    busy_cycles: int
+    def __init__(self, lcore: _Optional[int] = ..., busy_share: _Optional[float] = ..., interval_seconds: _Optional[float] = ..., since_start: _Optional[bool] = ..., cycles: _Optional[int] = ..., busy_cycles: _Optional[int] = ...) -> None: ...
+
+class Ports(_message.Message):
+    __slots__ = ("ports", "lcores", "time_unix_ns")
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    LCORES_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NS_FIELD_NUMBER: _ClassVar[int]
+    ports: _containers.RepeatedCompositeFieldContainer[Port]
+    lcores: _containers.RepeatedCompositeFieldContainer[LcoreBusy]
+    time_unix_ns: int
+    def __init__(self, ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., lcores: _Optional[_Iterable[_Union[LcoreBusy, _Mapping]]] = ..., time_unix_ns: _Optional[int] = ...) -> None: ...
+
 class KeyStatus(_message.Message):
     __slots__ = ("epoch", "current_fingerprint", "previous_fingerprint", "rotation_interval_s", "derived_from_master", "master_fingerprint", "next_rotation_unix", "previous_epoch", "max_clock_skew_s")
     EPOCH_FIELD_NUMBER: _ClassVar[int]

@@ -99,6 +99,11 @@ class AdminStub:
                 request_serializer=synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.SerializeToString,
                 response_deserializer=synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.FromString,
                 _registered_method=True)
+        self.GetPorts = channel.unary_unary(
+                '/synwall.v1.Admin/GetPorts',
+                request_serializer=synwall_dot_v1_dot_admin__pb2.GetPortsRequest.SerializeToString,
+                response_deserializer=synwall_dot_v1_dot_admin__pb2.Ports.FromString,
+                _registered_method=True)
         self.GetKeyStatus = channel.unary_unary(
                 '/synwall.v1.Admin/GetKeyStatus',
                 request_serializer=synwall_dot_v1_dot_admin__pb2.GetKeyStatusRequest.SerializeToString,
@@ -254,6 +259,15 @@ class AdminServicer:
 
     def TopSources(self, request, context):
         """The heaviest source prefixes the dataplane sees, by one of its counts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPorts(self, request, context):
+        """The two ports as their NICs see them (link, speed, packets, bytes, drops and errors, per
+        queue), and each worker lcore's busy share since the previous call (the first call: since
+        the dataplane started). A dataplane too old to tell its ports is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -425,6 +439,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.TopSources,
                     request_deserializer=synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.FromString,
                     response_serializer=synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.SerializeToString,
+            ),
+            'GetPorts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPorts,
+                    request_deserializer=synwall_dot_v1_dot_admin__pb2.GetPortsRequest.FromString,
+                    response_serializer=synwall_dot_v1_dot_admin__pb2.Ports.SerializeToString,
             ),
             'GetKeyStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetKeyStatus,
@@ -838,6 +857,33 @@ class Admin:
             '/synwall.v1.Admin/TopSources',
             synwall_dot_v1_dot_admin__pb2.TopSourcesRequest.SerializeToString,
             synwall_dot_v1_dot_admin__pb2.TopSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPorts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/synwall.v1.Admin/GetPorts',
+            synwall_dot_v1_dot_admin__pb2.GetPortsRequest.SerializeToString,
+            synwall_dot_v1_dot_admin__pb2.Ports.FromString,
             options,
             channel_credentials,
             insecure,

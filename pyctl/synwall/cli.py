@@ -8,6 +8,8 @@
     status                       what runs
     stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
     top [--interval S] [--count N]   live rates, redrawn in place
+    ports                        the ports as their NICs count them (as `ip -s link`) and
+                                 each worker's busy share since the last look
     policy list | set PORTS MODE [profile options] [--idle-timeout S] | del PORTS
     source deny|allow PREFIX [--ports P]      a source rule (deny: nothing from the prefix
                                  gets through; allow: exempt from the source quotas)
@@ -55,6 +57,8 @@ from synwall.client import (
     KeyStatus,
     Limits,
     Policy,
+    Port,
+    Ports,
     ServerProfile,
     SourceRule,
     SourcesSummary,
@@ -208,6 +212,53 @@ def print_stats(c: Counters, per_lcore: bool) -> None:
         line(name, label, 1)
 
 
+def link_text(p: Port) -> str:
+    if not p.link_up:
+        return "link down"
+    speed = "%dMb/s" % p.speed_mbps if p.speed_mbps else "speed unknown"
+    return "link up, %s, %s duplex, autoneg %s" % (speed, "full" if p.full_duplex else "half",
+                                                  onoff(p.autoneg))
+
+
+def stat_lines(label: str, cells: list[tuple[str, int]]) -> list[str]:
+    """Two lines as `ip -s link` has them: the names, and their values under them."""
+    widths = [max(len(name), len(str(v))) for name, v in cells]
+    pad = " " * len(label)
+    return ["    %s %s" % (label, "  ".join(n.rjust(w) for (n, _), w in zip(cells, widths,
+                                                                            strict=True))),
+            "    %s %s" % (pad, "  ".join(str(v).rjust(w) for (_, v), w in zip(cells, widths,
+                                                                            strict=True)))]
+
+
+def queue_line(label: str, counts: list[int]) -> list[str]:
+    if not counts:
+        return []
+    return ["    %s queues: %s" % (label, "  ".join("%d: %d" % (q, n)
+                                                   for q, n in enumerate(counts)))]
+
+
+def print_ports(ps: Ports) -> None:
+    for p in ps.ports:
+        print("%d: %s %s: %s" % (p.id, p.role, p.name, link_text(p)))
+        for line in (stat_lines("RX:", [("packets", p.ipackets), ("bytes", p.ibytes),
+                                         ("imissed", p.imissed), ("ierrors", p.ierrors),
+                                         ("rx_nombuf", p.rx_nombuf)])
+                     + stat_lines("TX:", [("packets", p.opackets), ("bytes", p.obytes),
+                                          ("oerrors", p.oerrors)])
+                     + queue_line("RX", p.queue_ipackets) + queue_line("TX", p.queue_opackets)):
+            print(line)
+    if not ps.lcores:
+        print("workers: the dataplane does not count its rounds' cycles (no busy share)")
+        return
+    print("workers:")
+    for b in ps.lcores:
+        age = "%.1f s" % b.interval_seconds if b.interval_seconds < 60 \
+            else human_duration(b.interval_seconds)
+        when = "since the dataplane started, %s ago" % age if b.since_start \
+            else "over the last %.1f s" % b.interval_seconds
+        print("    lcore %d: %5.1f%% busy %s" % (b.lcore, 100 * b.busy_share, when))
+
+
 # --- commands -------------------------------------------------------------------------------
 
 def cmd_status(c: Client, a: argparse.Namespace) -> int:
@@ -239,6 +290,15 @@ def cmd_stats(c: Client, a: argparse.Namespace) -> int:
                    "lcores": [lc.to_dict() for lc in counters.lcores]})
         return EXIT_OK
     print_stats(counters, a.lcores)
+    return EXIT_OK
+
+
+def cmd_ports(c: Client, a: argparse.Namespace) -> int:
+    ps = c.ports()
+    if a.json:
+        emit_json(ps.to_dict())
+    else:
+        print_ports(ps)
     return EXIT_OK
 
 
@@ -629,6 +689,8 @@ def build_parser() -> Parser:
     p.add_argument("--count", type=int, default=0, metavar="N",
                    help="stop after N refreshes (0: until interrupted)")
     add_top_sources_options(p, None)
+    sub.add_parser("ports", help="the ports as their NICs count them, and the workers' busy "
+                   "share")
 
     p = sub.add_parser("policy", help="per-port policy")
     ps = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
@@ -732,7 +794,8 @@ def add_top_sources_options(p: argparse.ArgumentParser, by: str | None) -> None:
     p.add_argument("-n", type=int, metavar="N", help="how many (1..1000, default 20)")
 
 
-COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "policy": cmd_policy,
+COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "ports": cmd_ports,
+            "policy": cmd_policy,
             "source": cmd_source,
             "limits": cmd_limits, "key": cmd_key, "syncache": cmd_syncache,
             "config": cmd_config, "dataplane": cmd_dataplane}

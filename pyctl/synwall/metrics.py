@@ -12,6 +12,14 @@ dataplane's source tables as gauges labelled by prefix, synwall_top_source_syns{
 and synwall_top_source_bad_cookies{prefix=...}: at most TOP_SOURCES (10) series each,
 whatever a flood's number of sources, so that the labels' cardinality stays bounded (a
 prefix leaves the series when others outrank it; `synwallctl source top` shows more).
+
+The ports as their NICs count them (the dataplane's get_ports), one series per port labelled
+by role (`outside`, `inside`): synwall_port_up, synwall_port_speed_mbps and the counters
+synwall_port_{rx,tx}_{packets,bytes}_total, synwall_port_imissed_total,
+synwall_port_ierrors_total, synwall_port_oerrors_total, synwall_port_rx_nombuf_total (the
+dataplane's own port.* counters stay per lcore: synwall_port_outside_rx_total{lcore=...}).
+A worker's busy share is rate(synwall_lcore_busy_cycles_total[1m]) /
+rate(synwall_lcore_cycles_total[1m]), both per lcore.
 """
 
 from __future__ import annotations
@@ -30,6 +38,19 @@ from synwall.errors import ControllerError
 log = logging.getLogger("synwalld")
 
 GAUGES = {"syncache.count", "syncache.paused", "proxy.flows"}
+# The NIC's counts of each port: (the DpPort field, the metric, its help); synwall_port_up and
+# synwall_port_speed_mbps are gauges.
+PORT_COUNTERS = (
+    ("ipackets", "synwall_port_rx_packets", "packets the port's NIC received"),
+    ("opackets", "synwall_port_tx_packets", "packets the port's NIC sent"),
+    ("ibytes", "synwall_port_rx_bytes", "bytes the port's NIC received"),
+    ("obytes", "synwall_port_tx_bytes", "bytes the port's NIC sent"),
+    ("imissed", "synwall_port_imissed", "packets the NIC dropped for want of room in an RX "
+     "ring (a worker fell behind)"),
+    ("ierrors", "synwall_port_ierrors", "erroneous packets the NIC received"),
+    ("oerrors", "synwall_port_oerrors", "packets the NIC failed to send"),
+    ("rx_nombuf", "synwall_port_rx_nombuf", "RX mbuf allocation failures"),
+)
 # series per top-talker gauge
 TOP_SOURCES = 10
 TOP_METRICS = (("syns", "synwall_top_source_syns", "SYNs the source prefix sent (one of the "
@@ -72,6 +93,7 @@ class DataplaneCollector(Collector):
         ranges.add_metric([], counts.port_ranges)
         yield ranges
         yield from self.top_sources()
+        yield from self.ports()
         try:
             c = self.ctl.counters()
         except ControllerError:
@@ -84,6 +106,27 @@ class DataplaneCollector(Collector):
                 fam.add_metric([str(lc.lcore)], lc.values[i])
             yield fam
 
+
+    def ports(self) -> Iterator[Metric]:
+        try:
+            ports = self.ctl.nic_ports()
+        except ControllerError as e:
+            log.debug("metrics: no ports: %s", e)
+            return
+        up = GaugeMetricFamily("synwall_port_up", "1 while the port's link is up",
+                               labels=["role"])
+        speed = GaugeMetricFamily("synwall_port_speed_mbps", "the port's link speed in Mb/s "
+                                  "(0: unknown)", labels=["role"])
+        for p in ports:
+            up.add_metric([p.role], 1 if p.link_up else 0)
+            speed.add_metric([p.role], p.speed_mbps)
+        yield up
+        yield speed
+        for field, name, doc in PORT_COUNTERS:
+            fam = CounterMetricFamily(name, doc, labels=["role"])
+            for p in ports:
+                fam.add_metric([p.role], getattr(p, field))
+            yield fam
 
     def top_sources(self) -> Iterator[Metric]:
         for by, name, doc in TOP_METRICS:

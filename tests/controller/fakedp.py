@@ -13,6 +13,15 @@ equal to --idle-timeout reported as 0), keys by epoch parity, a
 paged syncache dump (a few made-up entries) and flush. Counters carry the DATAPLANE.md names;
 port.outside_rx grows by 1000 at every get_counters so that rates are not zero.
 
+Ports and busy share: get_ports answers two made-up ports (outside: --outside's name, id 0,
+10000 Mb/s, autoneg; inside: --inside's, id 1, 25000 Mb/s, no autoneg; both up and full
+duplex) whose counts grow with the requests the fake has been sent (n of them: outside
+1000 n packets in of 80 bytes, 400 n out of 66, n // 10 missed; inside 300 n in of 1000
+bytes, 900 n out of 80; no errors; one queue each, holding them all). lcore.cycles grows
+with the time at 2 GHz and lcore.busy_cycles by a quarter of it, both from 1000 s of cycles
+counted busy before the fake started: over any interval the worker is 25 % busy, since the
+start nearly 100 %.
+
 Restarts (docs/DATAPLANE.md "Restarts"), as far as a controller can see them: `--state FILE`
 is locked (the next one waits up to 5 s for it) and holds the fake's tables, a flow count
 (`--preload-flows N` fills empty tables; proxy.flows shows the count) with the layout line
@@ -22,7 +31,9 @@ clean. `--state-layout` prints the layout line. The environment of the wrapper t
 makes variants: FAKEDP_LAYOUT (the layout line's "N fingerprint X"), FAKEDP_FAIL (lines
 printed before exiting 1 at start), FAKEDP_HANG (starts, never answers), FAKEDP_DELAY
 (seconds it takes to start), FAKEDP_NO_LIMITS (a dataplane without `limit` source rules,
-which refuses them as one that knows only deny and allow does).
+which refuses them as one that knows only deny and allow does), FAKEDP_NO_PORTS (a
+dataplane older than get_ports and the cycle counters: it refuses the request as one it
+does not know, and counts no cycles).
 
 Source lists (docs/DATAPLANE.md "Source lists"): `--sources FILE` at start and load_sources
 read the file of rules and check it as dataplane/srclist.c does (its messages, naming the
@@ -59,6 +70,9 @@ COUNTERS = (
     + ["malformed." + n for n in "truncated ip_header ip_length fragment vlan tcp_header "
        "tcp_option flags checksum".split()]
 )
+CYCLE_COUNTERS = ["lcore.cycles", "lcore.busy_cycles"]
+TSC_HZ = 2_000_000_000
+BUSY_BEFORE = 1000 * TSC_HZ  # cycles counted busy before the fake started
 MODES = {"pass": 0, "proxy": 1, "cookie": 2, "drop": 3}
 WS, SACK, TS = 4, 1, 2
 IDLE_DEFAULT_S, IDLE_MAX_S = 86400, 2592000  # sw_const.h: SW_FLOW_IDLE_DEFAULT_S, _MAX_S
@@ -256,6 +270,10 @@ class FakeDp:
             lo, _, hi = ports.partition("-")
             for p in range(int(lo), int(hi or lo) + 1):
                 self.mode[p] = MODES[mode or "proxy"]
+        self.requests = 0
+        self.no_ports = bool(os.environ.get("FAKEDP_NO_PORTS"))
+        self.names = COUNTERS + ([] if self.no_ports else CYCLE_COUNTERS)
+        self.started = time.monotonic()
         self.version = 1
         self.epoch = 1
         self.keys = [os.urandom(16), os.urandom(16)]
@@ -305,6 +323,23 @@ class FakeDp:
                 x["idle_ms"] = x["idle_ms"] % 7
         return self.top
 
+    def cycles(self):
+        """lcore.cycles and lcore.busy_cycles now: 25 % busy since the start, fully before."""
+        spent = int((time.monotonic() - self.started) * TSC_HZ)
+        return [BUSY_BEFORE + spent, BUSY_BEFORE + spent // 4]
+
+    def ports(self):
+        n = self.requests
+        common = dict(link_up=True, full_duplex=True)
+        return [dp.DpPort(role="outside", name=self.outside, id=0, speed_mbps=10000,
+                          autoneg=True, ipackets=1000 * n, ibytes=80 * 1000 * n,
+                          opackets=400 * n, obytes=66 * 400 * n, imissed=n // 10,
+                          queue_ipackets=[1000 * n], queue_opackets=[400 * n], **common),
+                dp.DpPort(role="inside", name=self.inside, id=1, speed_mbps=25000,
+                          autoneg=False, ipackets=300 * n, ibytes=1000 * 300 * n,
+                          opackets=900 * n, obytes=80 * 900 * n,
+                          queue_ipackets=[300 * n], queue_opackets=[900 * n], **common)]
+
     def default_profile(self):
         return (self.lim["mss"], self.lim["wscale"], WS | SACK | TS)
 
@@ -313,6 +348,7 @@ class FakeDp:
     def handle(self, req):
         r = dp.DpResponse(ok=True)
         which = req.WhichOneof("req")
+        self.requests += 1
         try:
             if which == "ping":
                 pass
@@ -330,9 +366,10 @@ class FakeDp:
                     source_v6_len=self.source_v6_len))
             elif which == "get_counters":
                 self.counters[COUNTERS.index("port.outside_rx")] += 1000
-                r.counters.names.extend(COUNTERS)
-                r.counters.total.extend(self.counters)
-                r.counters.lcores.add(lcore=1, values=self.counters)
+                values = self.counters + ([] if self.no_ports else self.cycles())
+                r.counters.names.extend(self.names)
+                r.counters.total.extend(values)
+                r.counters.lcores.add(lcore=1, values=values)
             elif which == "get_config":
                 r.config.CopyFrom(self.config_out())
                 r.config_version = self.version
@@ -390,6 +427,8 @@ class FakeDp:
                 ranked = sorted(self.top, key=lambda x: (-x[by], len(x["prefix"]), x["prefix"]))
                 for x in ranked[:mx]:
                     r.sources.add(**x)
+            elif which == "get_ports" and not self.no_ports:
+                r.ports.extend(self.ports())
             else:
                 raise Refused("req", "empty or unknown request")
         except Refused as e:

@@ -513,7 +513,8 @@ class Client:
 
     def ports(self) -> Ports:
         """The two ports (link, speed, the NIC's counters) and each worker's busy share since
-        the previous call of anyone's (the first: since the dataplane started)."""
+        an earlier call's sample (anyone's; the first call about a dataplane process: since
+        it started)."""
         return _ports(self._call("GetPorts", pb.GetPortsRequest()))
 
     def limits(self) -> Limits:

@@ -266,8 +266,10 @@ class AdminServicer:
 
     def GetPorts(self, request, context):
         """The two ports as their NICs see them (link, speed, packets, bytes, drops and errors, per
-        queue), and each worker lcore's busy share since the previous call (the first call: since
-        the dataplane started). A dataplane too old to tell its ports is FAILED_PRECONDITION.
+        queue), and each worker lcore's busy share since an earlier call's sample of its counters
+        (anyone's; the newest at least 0.5 s old, else the older of the two kept), or for the
+        first call about a dataplane process, since it started. A dataplane too old to tell its
+        ports is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,6 +52,15 @@ def answered(r, frames):
     return out
 
 
+def replayed(link, n):
+    """Has the dataplane received all n frames of its pcap (port.outside_rx)?"""
+    try:
+        c = link.counters()
+    except OSError:
+        return False
+    return c.total[list(c.names).index("port.outside_rx")] == n
+
+
 def test_a_source_over_its_syn_rate_gets_its_burst_others_all(run_dp):
     heavy, heavy6, other = syns(HEAVY, 30), syns(HEAVY6, 12, SERVER6), syns(OTHER, 4)
     frames = interleave(heavy, heavy6, other)
@@ -110,15 +119,8 @@ def test_the_top_talkers_name_the_heavy_prefixes(start_dp):
                                    "--syn-burst", "5", "--source-prefix", "24,48",
                                    "--ctl", str(ctl)])
     link = DpLink(str(ctl), timeout=10)
-
-    def replayed():
-        try:
-            c = link.counters()
-        except OSError:
-            return False
-        return c.total[list(c.names).index("port.outside_rx")] == len(frames)
     try:
-        assert wait_for(replayed, 30)
+        assert wait_for(lambda: replayed(link, len(frames)), 30)
         top = link.request(dp.DpRequest(top_sources=dp.DpRequest.TopSources(max=10))).sources
         got = [(bytes(s.prefix), s.len, s.syns, s.syns_limited) for s in top]
         assert got == [
@@ -167,15 +169,8 @@ def test_with_no_limit_the_top_talkers_are_sampled(start_dp):
     frames = interleave(syns(HEAVY, 320), syns(OTHER, 32), syns(CLIENT6, 8, SERVER6))
     start_dp(outside=frames, args=["--protect", "80", "--key", TEST_KEY, "--ctl", str(ctl)])
     link = DpLink(str(ctl), timeout=10)
-
-    def replayed():
-        try:
-            c = link.counters()
-        except OSError:
-            return False
-        return c.total[list(c.names).index("port.outside_rx")] == len(frames)
     try:
-        assert wait_for(replayed, 30)
+        assert wait_for(lambda: replayed(link, len(frames)), 30)
         top = link.request(dp.DpRequest(top_sources=dp.DpRequest.TopSources(max=10))).sources
         assert bytes(top[0].prefix) == bytes([198, 18, 200, 7]), top
         assert top[0].syns % 16 == 0 and 320 - 32 <= top[0].syns <= 320 + 32, top

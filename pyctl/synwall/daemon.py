@@ -82,7 +82,7 @@ class Daemon:
         self.ctl.shutdown(stop_dataplane=stop_dataplane)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="synwalld", description="synwall controller daemon: supervises synwall-dp and "
         "serves the gRPC admin API")
@@ -96,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop the dataplane too when synwalld stops")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--version", action="version", version="synwalld " + __version__)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
                         format="synwalld: %(message)s")
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* synwall-dp: start-up, the launch, and an orderly stop. */
+#define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
@@ -260,6 +262,37 @@ capture_init(void)
 	return true;
 }
 
+/*
+ * DPDK's own log lines (EAL, drivers, libraries) by their level: warnings and worse on
+ * standard error, the rest on standard output, as synwall-dp's own lines are. Under
+ * systemd the two are the journal's streams at priority err and info (systemd-cat, started
+ * by synwalld); EAL's default stream would also send every line to syslog, which under
+ * systemd is the journal again.
+ */
+static ssize_t
+eal_log_write(void *cookie, const char *buf, size_t size)
+{
+	FILE *out = rte_log_cur_msg_loglevel() <= (int)RTE_LOG_WARNING ? stderr : stdout;
+	size_t n = fwrite(buf, 1, size, out);
+
+	(void)cookie;
+	fflush(out);
+	return (ssize_t)n;
+}
+
+static void
+log_init(void)
+{
+	static const cookie_io_functions_t io = { .write = eal_log_write };
+	FILE *f;
+
+	/* a line reaches the journal (or the file) as it is written, with its own time */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	f = fopencookie(NULL, "w", io);
+	if (f != NULL)
+		rte_openlog_stream(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -277,6 +310,7 @@ main(int argc, char **argv)
 	if (parse_app_args_first(&app->args, argc, argv) < 0)
 		return 2;
 
+	log_init();
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "synwall-dp: EAL: %s\n", rte_strerror(rte_errno));

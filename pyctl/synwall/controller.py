@@ -297,6 +297,8 @@ class Controller:
         # _busy_lock alone, which request threads take for no more than the list's update.
         self._busy_lock = threading.Lock()
         self._busy_samples: list[CycleSample] = []
+        # liveness: the workers' cycle counters at the call before (dataplane pid, by lcore)
+        self._live_sample: tuple[int, dict[int, int]] | None = None
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -1588,6 +1590,93 @@ class Controller:
                             "the saved values as boot-file edits", e.strerror or e)
             log.info("running config saved to %s (the file before: %s)", path, backup)
             return str(path), str(backup)
+
+    def reload(self, new: bootconfig.BootConfig) -> list[str]:
+        """The boot file read again (new, loaded and checked whole by the caller) made the
+        running config, as a restart of synwalld would make it (runconfig's merge: each value
+        the file changed since it was last loaded or saved applies, the runtime changes made
+        through the API stand where the file did not change), without a restart: applied
+        whole or refused whole (FailedPrecondition, InvalidRequest, Unavailable; nothing
+        changed). [api] cannot change (the listeners are made at start); [dataplane]'s
+        start-time settings that differ from the running dataplane's wait for its next
+        start, as at a start of synwalld. Returns what the log should say of it."""
+        with self.lock:
+            if self._op_lock.locked():
+                what = self._op_what[0] if self._op_what else "restart"
+                raise FailedPrecondition("the dataplane's %s is under way: reload once it has "
+                                         "ended" % what)
+            changed = [f.name for f in dataclasses.fields(new.api)
+                       if getattr(new.api, f.name) != getattr(self.boot.api, f.name)]
+            if changed:
+                raise FailedPrecondition(
+                    "%s changed: the API's listeners are made at start only (restart "
+                    "synwalld for that)" % ", ".join("api." + k for k in changed))
+            runtime, notes = runconfig.merge_runtime(new.runtime, self.base_runtime,
+                                                     self.runtime)
+            keys, key_notes = runconfig.merge_keys(KeyParams.of_section(new.keys),
+                                                   self.base_keys,
+                                                   KeyParams.of_schedule(self.keys))
+            kc = KeyChange(interval=keys.rotation_interval, master=keys.master,
+                           clear_master=keys.master is None, skew=keys.max_clock_skew)
+            try:
+                runtime.sources.check("sources")
+            except model.InvalidConfig as e:
+                raise InvalidRequest(str(e)) from None
+            version = self.apply_config(runtime, kc, validate_only=False)
+            # The file is the base the next start (or reload) measures the state against.
+            self.boot = new
+            self.launcher.boot = new
+            self.base_runtime = new.runtime.copy()
+            self.base_keys = KeyParams.of_section(new.keys).record()
+            self.restart_pending = runconfig.pending_restarts(self.running_dp, new.dataplane)
+            try:
+                self._save_runtime()
+                self._save_keys()
+            except OSError as e:
+                log.warning("reloaded, but the state files not (%s): the next start logs the "
+                            "file's values as edits again", e.strerror or e)
+            said = notes + key_notes
+            said += ["dataplane.%s: %s in the file, %s running: when the dataplane restarts"
+                     % (p.key.removeprefix("dataplane."), p.boot, p.running)
+                     for p in self.restart_pending]
+            said.append("config version %d" % version)
+            return said
+
+    def liveness(self) -> tuple[bool, str]:
+        """Whether the dataplane is alive, for the service manager's watchdog: running, its
+        control socket answering with its pid, and each worker lcore's cycle counter moved
+        on since the call before (a worker that stopped polling is not alive). (alive, what
+        it is doing or why it is not.)"""
+        with self.lock:
+            proc, link, state = self.proc, self.link, self.state
+            if self._op_lock.locked() and self._op_what:
+                return False, "the dataplane's %s is under way" % self._op_what[0]
+        if state != DataplaneState.RUNNING or proc is None or link is None:
+            return False, "dataplane %s" % ("restarting" if state == DataplaneState.STARTING
+                                            else "down")
+        if not proc.alive():
+            return False, "dataplane (pid %d) %s" % (proc.pid, proc.exit_status())
+        try:
+            st = link.status()
+            c = link.counters()
+        except (DataplaneUnavailable, DataplaneRefused) as e:
+            return False, "dataplane (pid %d) does not answer: %s" % (proc.pid, e)
+        if st.pid != proc.pid:
+            return False, "the control socket answers for pid %d, not %d" % (st.pid, proc.pid)
+        names = list(c.names)
+        if "lcore.cycles" in names:
+            i = names.index("lcore.cycles")
+            now = {lc.lcore: lc.values[i] for lc in c.lcores}
+            before = self._live_sample
+            self._live_sample = (proc.pid, now)
+            if before is not None and before[0] == proc.pid:
+                stuck = sorted(lcore for lcore, cycles in now.items()
+                               if lcore in before[1] and cycles <= before[1][lcore])
+                if stuck:
+                    return False, "dataplane (pid %d): worker lcore %s stopped polling" % (
+                        proc.pid, ", ".join(map(str, stuck)))
+        return True, "dataplane (pid %d) running, %d worker(s), config %d" % (
+            proc.pid, len(c.lcores), self.config_version)
 
     @staticmethod
     def _save_sources_file(rules: runconfig.SavedSources,

@@ -13,6 +13,16 @@ so that restarting the controller never interrupts traffic.
 this host has what it names (the ports' PCI devices, the dataplane binary), then exits: 0
 both good, 2 a bad boot config, 1 something it names is missing (a line each).
 
+SIGHUP (`systemctl reload`) reads the boot file again, checks it whole and applies it whole, or
+refuses it whole and logs why (Controller.reload): what a restart of synwalld would make of it,
+without the restart.
+
+Under systemd (systemd module): READY=1 once the API serves and the dataplane runs, STATUS=
+lines, RELOADING=1 around a reload, STOPPING=1; with WatchdogSec= set, WATCHDOG=1 every half
+of it while the dataplane is alive (Controller.liveness: it answers, and its workers poll),
+so that a dataplane hung or down for that long restarts the service. Log lines carry their
+syslog priority when stderr is the journal.
+
 Exit status: 0 stopped by a signal; 1 could not start (dataplane, listeners); 2 bad boot
 config or command line.
 """
@@ -24,12 +34,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client.registry import CollectorRegistry
 
-from synwall import __version__, bootconfig
+from synwall import __version__, bootconfig, systemd
 from synwall.controller import Controller
+from synwall.errors import ControllerError
 from synwall.metrics import serve_metrics
 from synwall.server import ApiServer, ListenError
 from synwall.supervisor import StartError
@@ -69,6 +81,35 @@ class Daemon:
                 raise StartError("api.metrics %s: %s" % (self.boot.api.metrics,
                                                          e.strerror or e)) from None
 
+    def reload(self) -> bool:
+        """The boot file read again and applied whole (True), or refused whole with the
+        reason logged (False): SIGHUP."""
+        source = self.boot.source
+        systemd.notify("RELOADING=1", "MONOTONIC_USEC=%d" % (time.monotonic_ns() // 1000),
+                       "STATUS=reloading %s" % source)
+        try:
+            if source == bootconfig.EMBEDDED_NAME:
+                raise ControllerError("synwalld runs on the embedded default config (no -c "
+                                      "FILE, no %s): there is no boot file to read again"
+                                      % bootconfig.DEFAULT_PATH)
+            new = bootconfig.load(source)
+            said = self.ctl.reload(new)
+        except (bootconfig.BootConfigError, ControllerError) as e:
+            log.error("reload of %s refused, nothing changed: %s", source, e)
+            return False
+        finally:
+            systemd.notify("READY=1", "STATUS=" + self.status_line())
+        self.boot = new
+        log.info("reloaded %s: %s", source, "; ".join(said))
+        return True
+
+    def status_line(self) -> str:
+        """What `systemctl status` shows as the service's status."""
+        st = self.ctl.status()
+        return "dataplane %s%s, config version %d, %d dataplane restart(s)" % (
+            st.dataplane_state.value, " (pid %d)" % st.dataplane_pid if st.dataplane_pid else "",
+            st.config_version, st.dataplane_restarts)
+
     @property
     def metrics_port(self) -> int | None:
         return self.metrics_server.server_address[1] if self.metrics_server else None
@@ -80,6 +121,48 @@ class Daemon:
             self.metrics_server = None
         self.api.stop()
         self.ctl.shutdown(stop_dataplane=stop_dataplane)
+
+
+class Watchdog:
+    """WATCHDOG=1 to the service manager every `period` seconds while the dataplane is alive,
+    and a STATUS= line whenever what it says changes; a line in the log when the dataplane
+    stops being alive and when it is again."""
+
+    def __init__(self, daemon: Daemon, period: float) -> None:
+        self.daemon = daemon
+        self.period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="synwall-watchdog",
+                                        daemon=True)
+        self._said: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.period + 5)
+
+    def _run(self) -> None:
+        alive_before = True
+        while not self._stop.wait(self.period):
+            try:
+                alive, why = self.daemon.ctl.liveness()
+            except Exception:  # noqa: BLE001 - the watchdog thread must not die
+                log.exception("watchdog")
+                continue
+            if alive:
+                systemd.notify("WATCHDOG=1")
+            if alive != alive_before:
+                if alive:
+                    log.info("watchdog: %s again", why)
+                else:
+                    log.warning("watchdog: not told while %s", why)
+                alive_before = alive
+            status = self.daemon.status_line() if alive else why
+            if status != self._said:
+                self._said = status
+                systemd.notify("STATUS=" + status)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,34 +184,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="synwalld: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = "synwalld: %(message)s"
+    handler.setFormatter(systemd.PriorityFormatter(fmt) if systemd.stderr_is_journal()
+                         else logging.Formatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        handlers=[handler])
 
     try:
         boot = bootconfig.load(args.config)
     except bootconfig.BootConfigError as e:
-        print("synwalld: %s" % e, file=sys.stderr)
+        log.error("%s", e)
         return 2
     if args.check:
         problems = bootconfig.check_host(boot)
         for p in problems:
-            print("synwalld: %s" % p, file=sys.stderr)
+            log.error("%s", p)
         if problems:
             return 1
         print("%s: ok" % boot.source)
         return 0
 
-    stop = threading.Event()
+    # The signals only set flags; the main thread does what they ask.
+    stop, reload_asked, wake = threading.Event(), threading.Event(), threading.Event()
+
+    def on_stop(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    def on_reload(*_: object) -> None:
+        reload_asked.set()
+        wake.set()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_stop)
+    # ignored until there is something to reload
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     try:
         d = Daemon(boot)
         d.start()
     except StartError as e:
-        print("synwalld: %s" % e, file=sys.stderr)
+        log.error("%s", e)
         return 1
+    signal.signal(signal.SIGHUP, on_reload)
     where = ", ".join(x for x in (
         boot.api.unix_socket,
         boot.api.tcp and "tcp %s (TLS, port %s)" % (boot.api.tcp, d.api.tcp_port),
@@ -136,10 +234,23 @@ def main(argv: list[str] | None = None) -> int:
         if x)
     proc = d.ctl.proc
     log.info("serving on %s; dataplane pid %d", where, proc.pid if proc is not None else 0)
-    while not stop.wait(1.0):
-        pass
+    systemd.notify("READY=1", "STATUS=" + d.status_line())
+    period = systemd.watchdog_period()
+    watchdog = None
+    if period is not None:
+        watchdog = Watchdog(d, max(period / 2, 0.1))
+        watchdog.start()
+    while not stop.is_set():
+        wake.wait(1.0)
+        wake.clear()
+        if reload_asked.is_set() and not stop.is_set():
+            reload_asked.clear()
+            d.reload()
+    systemd.notify("STOPPING=1", "STATUS=stopping")
     log.info("stopping%s", " (and the dataplane)" if args.stop_dataplane else
              "; the dataplane keeps running")
+    if watchdog is not None:
+        watchdog.stop()
     d.stop(stop_dataplane=args.stop_dataplane)
     return 0
 

@@ -1,10 +1,16 @@
 """Starting, finding and watching the synwall-dp process.
 
-The dataplane runs in its own session (setsid), with its output in state_dir/dataplane.log,
-so that it outlives the controller: a restarted synwalld finds it through
-runtime_dir/dataplane.pid (pid, start time, control socket, command line and the [dataplane]
-settings it was started with) and re-attaches instead of starting a second one. A dataplane
-that dies is started again by the controller.
+The dataplane runs in its own session (setsid), so that it outlives the controller: a
+restarted synwalld finds it through runtime_dir/dataplane.pid (pid, start time, control
+socket, command line and the [dataplane] settings it was started with) and re-attaches
+instead of starting a second one. A dataplane that dies is started again by the controller.
+
+Its output: when synwalld logs to the journal (under systemd), the dataplane's is connected to
+the journal too, by systemd-cat, under the identifier synwall-dp (standard output at priority
+info, standard error at err; `journalctl -t synwall-dp`); its lines are read back from there
+for what synwalld reports of a start. Otherwise it goes to state_dir/dataplane.log, one run's
+output after another; a file grown past LOG_ROTATE_SIZE is renamed dataplane.log.1 (the one
+before that is dropped) when the next dataplane starts.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from synwall import bootconfig
+from synwall import bootconfig, systemd
 from synwall.dplink import DataplaneRefused, DataplaneUnavailable, DpLink
 
 log = logging.getLogger("synwalld")
@@ -39,6 +45,12 @@ LAYOUT_LINE = re.compile(r"^synwall-dp state layout \d+ fingerprint [0-9a-f]{8}$
 # What a starting synwall-dp says of the tables it found in its state file
 # (docs/DATAPLANE.md, "Restarts"): taken over, rebuilt, or refused and started empty.
 TABLES_LINE = re.compile(r"^synwall-dp: (--state |queue \d+: .*taken over)")
+# dataplane.log is renamed dataplane.log.1 at a start once it is larger than this.
+LOG_ROTATE_SIZE = 4 << 20
+# The journal's identifier of the dataplane's lines.
+JOURNAL_ID = "synwall-dp"
+# How long reading the dataplane's lines back from the journal may take.
+JOURNAL_READ_TIMEOUT = 5.0
 
 
 class StartError(RuntimeError):
@@ -157,6 +169,10 @@ class Launcher:
         self.pid_path = self.runtime_dir / "dataplane.pid"
         self.log_path = self.state_dir / "dataplane.log"
         self._log_offset = 0
+        # systemd-cat when the dataplane's output goes to the journal (systemd module)
+        self.journal_cat = systemd.journal_cat()
+        # the dataplane started last, and since when (wall clock), for reading its lines back
+        self._started: tuple[int, float] | None = None
         # the process start() is waiting for (read by status, written by start)
         self.starting: DataplaneProcess | None = None
 
@@ -218,18 +234,30 @@ class Launcher:
             self.ctl_path.unlink()
         except FileNotFoundError:
             pass
-        logf = open(self.log_path, "ab")
-        self._log_offset = logf.tell()
-        try:
-            logf.write(("--- synwalld: starting %s\n" % " ".join(cmd)).encode())
-            logf.flush()
-            popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     close_fds=True)
-        except OSError as e:
-            raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
-        finally:
-            logf.close()
+        started = time.time()
+        if self.journal_cat is not None:
+            log.info("starting %s", " ".join(cmd))
+            try:
+                popen = subprocess.Popen(
+                    systemd.journal_command(self.journal_cat, JOURNAL_ID, cmd),
+                    stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+            except OSError as e:
+                raise StartError("cannot run %s: %s" % (self.journal_cat, e.strerror or e)
+                                 ) from None
+        else:
+            logf = self._open_log()
+            self._log_offset = logf.tell()
+            try:
+                logf.write(("--- synwalld: starting %s\n" % " ".join(cmd)).encode())
+                logf.flush()
+                popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         close_fds=True)
+            except OSError as e:
+                raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
+            finally:
+                logf.close()
+        self._started = (popen.pid, started)
         proc = DataplaneProcess(popen.pid, proc_start_time(popen.pid) or 0, popen, cmd,
                                 self.settings(dataplane))
         self.starting = proc
@@ -317,8 +345,39 @@ class Launcher:
         except FileNotFoundError:
             pass
 
+    def _open_log(self) -> BinaryIO:
+        """dataplane.log to append to, renamed dataplane.log.1 first if it is too large."""
+        try:
+            if self.log_path.stat().st_size > LOG_ROTATE_SIZE:
+                os.replace(self.log_path, self.log_path.with_name(self.log_path.name + ".1"))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("%s: cannot rotate it (%s)", self.log_path, e.strerror or e)
+        return open(self.log_path, "ab")
+
+    def _journal_lines(self) -> list[str]:
+        """What the dataplane started last wrote, read back from the journal."""
+        if self._started is None:
+            return []
+        pid, since = self._started
+        try:
+            # --sync: every line written before it returns is in the journal
+            subprocess.run(["journalctl", "--sync"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=JOURNAL_READ_TIMEOUT)
+            r = subprocess.run(
+                ["journalctl", "--no-pager", "--output", "cat", "--identifier", JOURNAL_ID,
+                 "_PID=%d" % pid, "--since", "@%d" % int(since)],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=JOURNAL_READ_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log.warning("reading the dataplane's lines from the journal: %s", e)
+            return []
+        return [ln for ln in r.stdout.decode(errors="replace").splitlines() if ln]
+
     def _log_lines(self) -> list[str]:
         """What the dataplane started last wrote to its log."""
+        if self.journal_cat is not None:
+            return self._journal_lines()
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(self._log_offset)

@@ -82,6 +82,7 @@ class KeyStatus:
     master_fingerprint: str  # "" without a master secret
     next_rotation_unix: float
     max_clock_skew_s: int
+    last_rotation_unix: float = 0.0  # the last change of either secret (next_rotation's mirror)
 
 
 class ScheduleError(ValueError):
@@ -158,6 +159,22 @@ class KeySchedule:
         if late:
             return (s + 1) * self.interval + self.skew
         return (s + 1) * self.interval - self.skew
+
+    def last_change(self, now: float | None = None) -> float:
+        """Unix time of the last change of either secret, next_change's mirror. Random mode:
+        the start of the current period, that is the last rotation (or the schedule's start,
+        or the change of interval that began the period again); a rotation deferred past its
+        time leaves this as it was and next_change in the past. With a master secret: the
+        clock's last switch."""
+        if self.master is None:
+            return self._next_rotation - self.interval
+        t = self.clock() if now is None else now
+        s, late = self._master_position(t)
+        if self.skew == 0:
+            return s * self.interval
+        if late:
+            return (s + 1) * self.interval - self.skew
+        return s * self.interval + self.skew
 
     def due(self, now: float | None = None) -> bool:
         """Random mode: is a scheduled rotation due? (Master mode follows the clock.)"""
@@ -237,7 +254,8 @@ class KeySchedule:
     # --- what may be shown ----------------------------------------------------------------
 
     def status(self) -> KeyStatus:
-        ks = self.keys()
+        t = self.clock()
+        ks = self.keys(t)
         return KeyStatus(
             epoch=ks.epoch,
             current_fingerprint=fingerprint(ks.current),
@@ -246,5 +264,6 @@ class KeySchedule:
             rotation_interval_s=self.interval,
             derived_from_master=self.master is not None,
             master_fingerprint=fingerprint(self.master) if self.master else "",
-            next_rotation_unix=self.next_change(),
-            max_clock_skew_s=self.skew)
+            next_rotation_unix=self.next_change(t),
+            max_clock_skew_s=self.skew,
+            last_rotation_unix=self.last_change(t))

@@ -364,7 +364,7 @@ def test_metrics_carry_the_counter_names(env_factory):
         .decode()
     assert 'synwall_syncache_added_total{lcore="1"} 0.0' in text
     assert 'synwall_cookie_failed_total{lcore="1"}' in text
-    assert 'synwall_syncache_count{lcore="1"}' in text  # a gauge: no _total
+    assert 'synwall_syncache_entries{lcore="1"}' in text  # syncache.count, a gauge: no _total
     assert "synwall_dataplane_up 1.0" in text
     assert "synwall_dataplane_restarts_total 0.0" in text
 

@@ -455,6 +455,8 @@ do_dump(struct sw_app *app, const Synwall__Dp__V1__DpRequest__DumpSyncache *d, s
 			o->sack = (e->flags & SW_SCF_SACK) != 0;
 			o->timestamps = (e->flags & SW_SCF_TS) != 0;
 			o->wscale = (e->flags & SW_SCF_WS) ? e->wscale : -1;
+			o->age_ms = e->age_ms;
+			o->age_known = 1;
 			entp[n + i] = o;
 		}
 		n += c->dump.n;

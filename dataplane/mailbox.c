@@ -138,6 +138,7 @@ dump_syncache(struct sw_lcore *lc, struct sw_cmd *c)
 			d->rxmits = e->rxmits;
 			d->flags = e->flags;
 			d->wscale = e->wscale;
+			d->age_ms = sw_syncache_age_ms(e, (uint32_t)lc->now_ms);
 		}
 	}
 }

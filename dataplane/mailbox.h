@@ -36,6 +36,7 @@ struct sw_dump_entry {
 	uint8_t rxmits;
 	uint8_t flags;          /* SW_SCF_* */
 	uint8_t wscale;
+	uint32_t age_ms;        /* sw_syncache_age_ms() as the worker dumped it */
 };
 
 struct sw_cmd {

@@ -71,6 +71,19 @@ sw_syncache_rto_ms(unsigned int rxmits)
 	return SW_SYNACK_RTO_MS << rxmits;
 }
 
+uint32_t
+sw_syncache_age_ms(const struct sw_sc_entry *e, uint32_t now_ms)
+{
+	/* when the last SYN-ACK went: its timer is due rto(rxmits) after */
+	uint32_t start = e->expire_ms - sw_syncache_rto_ms(e->rxmits);
+	unsigned int k;
+
+	for (k = 0; k < e->rxmits; k++)
+		start -= sw_syncache_rto_ms(k);
+	/* the sw_ms clock wraps: the difference is right across a wrap */
+	return now_ms - start;
+}
+
 bool
 sw_syncache_pause(struct sw_syncache *sc, uint64_t now_ms)
 {

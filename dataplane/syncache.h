@@ -138,4 +138,12 @@ sw_syncache_sooner(struct sw_syncache *sc, struct sw_sc_entry *e, uint64_t due_m
 /* ms until the n-th retransmit (n from 0): SW_SYNACK_RTO_MS doubled n times, capped. */
 uint32_t sw_syncache_rto_ms(unsigned int rxmits);
 
+/*
+ * ms since the SYN that started e's SYN-ACK schedule (a duplicate SYN starts it again), at
+ * now_ms: read back from its retransmit timer, each retransmit having been sent rto_ms after
+ * the one before. An entry keeps no time of its own (it fills its cache line); a timer that
+ * fired late makes the age short by as much, at most a sweep period a retransmit.
+ */
+uint32_t sw_syncache_age_ms(const struct sw_sc_entry *e, uint32_t now_ms);
+
 #endif

@@ -10,8 +10,9 @@ It takes synwall-dp's command line, forwards no packets, and answers the control
 as dataplane/ctlproto.c: whole-config checks with the same fields to blame, get_config as
 ranges of equal mode, profile and idle timeout for ports not at the defaults (an idle timeout
 equal to --idle-timeout reported as 0), keys by epoch parity, a
-paged syncache dump (a few made-up entries) and flush. Counters carry the DATAPLANE.md names;
-port.outside_rx grows by 1000 at every get_counters so that rates are not zero.
+paged syncache dump (five made-up entries, 1.5 s older each, the first 1.5 s old) and flush.
+Counters carry the DATAPLANE.md names; port.outside_rx grows by 1000 at every get_counters so
+that rates are not zero, syncache.count is the entries the fake holds.
 
 Ports and busy share: get_ports answers two made-up ports (outside: --outside's name, id 0,
 10000 Mb/s, autoneg; inside: --inside's, id 1, 25000 Mb/s, no autoneg; both up and full
@@ -366,6 +367,7 @@ class FakeDp:
                     source_v6_len=self.source_v6_len))
             elif which == "get_counters":
                 self.counters[COUNTERS.index("port.outside_rx")] += 1000
+                self.counters[COUNTERS.index("syncache.count")] = len(self.syncache)
                 values = self.counters + ([] if self.no_ports else self.cycles())
                 r.counters.names.extend(self.names)
                 r.counters.total.extend(values)
@@ -401,7 +403,8 @@ class FakeDp:
                 for (lc, ca, cp, sa, sp, isn, iss) in page:
                     r.entries.add(lcore=lc, client_addr=ca, client_port=cp, server_addr=sa,
                                   server_port=sp, client_isn=isn, iss=iss, mss=1460, sack=True,
-                                  timestamps=True, wscale=7)
+                                  timestamps=True, wscale=7, age_ms=1500 * (isn - 1000),
+                                  age_known=True)
                 nxt = start + len(page)
                 r.next_cursor = nxt if nxt < len(self.syncache) else 0
             elif which == "flush_syncache":

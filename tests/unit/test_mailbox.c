@@ -2,7 +2,7 @@
 /*
  * The control -> worker mailbox (mailbox.c) with a real worker thread serving it on a real
  * lcore state: a syncache dumped page by page (every entry exactly once, in bucket order,
- * the pages chained by next_bucket/next_pos), flushed; a call that times out because the
+ * the pages chained by next_bucket/next_pos, each with its age), flushed; a call that times out because the
  * worker does not serve (the command is the mailbox's from then on and is freed when it
  * comes back: a leak or a double free shows under ASan); the bound on commands in flight;
  * the drain at stop.
@@ -118,7 +118,20 @@ fill(struct sw_lcore *lc, struct key *keys)
 		e->flags = (uint8_t)((i & 1) ? (SW_SCF_MSS | SW_SCF_TS) : SW_SCF_SACK);
 		e->wscale = (uint8_t)(i % 15);
 		e->rxmits = (uint8_t)(i % 4);
+		/* its last SYN-ACK went 10 x i ms ago, after rxmits retransmits on schedule */
+		e->expire_ms = (uint32_t)lc->now_ms - 10 * i + sw_syncache_rto_ms(e->rxmits);
 	}
+}
+
+/* The age fill() gave entry i: since its first SYN-ACK. */
+static uint32_t
+age_of(uint32_t i)
+{
+	uint32_t age = 10 * i, k;
+
+	for (k = 0; k < i % 4; k++)
+		age += sw_syncache_rto_ms(k);
+	return age;
 }
 
 /* ---- dumps, page by page; a flush ---- */
@@ -158,6 +171,7 @@ dump_all(struct sw_mailbox *mb, const struct sw_lcore *lc, const struct key *key
 			CHECK_EQ(de->flags, (i & 1) ? (SW_SCF_MSS | SW_SCF_TS) : SW_SCF_SACK);
 			CHECK_EQ(de->wscale, i % 15);
 			CHECK_EQ(de->rxmits, i % 4);
+			CHECK_EQ(de->age_ms, age_of(i));
 			CHECK(b >= last_bucket);        /* in bucket order */
 			last_bucket = b;
 		}

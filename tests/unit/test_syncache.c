@@ -2,7 +2,7 @@
 /*
  * The syncache (syncache.h): insert/lookup/remove, overflow reporting, the pause with its
  * FreeBSD backoff (16 s, doubled up to 6 times for an overflow within one more pause of
- * the last, reset after), and the timer sweep.
+ * the last, reset after), the timer sweep, and an entry's age as a dump shows it.
  */
 #include <stdlib.h>
 
@@ -427,6 +427,60 @@ test_sweep(void)
 	sweep_scenario(1, 1);
 }
 
+/*
+ * The age a dump shows (sw_syncache_age_ms): an entry whose SYN came at t0, retransmitted
+ * by the sweep as the worker runs it (a call a millisecond), is as old as the time since t0
+ * all along, short by no more than a sweep period for each retransmit so far; a duplicate
+ * SYN starts it again; across the wrap of the 32-bit clock too.
+ */
+static void
+age_scenario(uint64_t t0)
+{
+	struct sw_syncache sc;
+	void *mem = sc_new(&sc, 16, 4, 99);
+	struct timer_log log;
+	struct sw_sc_entry *e;
+	uint64_t now;
+	unsigned int ev;
+
+	memset(&log, 0, sizeof(log));
+	sc.sweep.last_ms = t0;
+	e = sc_ins(&sc, 3, UINT32_MAX, &ev);    /* key 3: retransmitted by timer_fn */
+	REQUIRE(e != NULL && ev == 0);
+	e->irs = 3;
+	e->rxmits = 0;
+	e->expire_ms = (uint32_t)t0 + sw_syncache_rto_ms(0);    /* as keep_entry() */
+	for (now = t0; now <= t0 + 20000; now++) {
+		uint32_t age;
+
+		log.now = now;
+		sw_syncache_sweep(&sc, now, SW_SWEEP_PERIOD_MS, timer_fn, &log);
+		e = sc_look(&sc, 3);
+		REQUIRE(e != NULL);
+		age = sw_syncache_age_ms(e, (uint32_t)now);
+		SW_CTX("t0 %llu, at t0+%llu after %u retransmits: age %u", (unsigned long long)t0,
+		       (unsigned long long)(now - t0), e->rxmits, age);
+		CHECK(age <= now - t0);
+		CHECK(age + (uint64_t)e->rxmits * SW_SWEEP_PERIOD_MS >= now - t0);
+		if (age > now - t0 || age + (uint64_t)e->rxmits * SW_SWEEP_PERIOD_MS < now - t0)
+			break;
+	}
+	SW_CTX_CLEAR();
+	CHECK(e->rxmits >= 3);      /* 1 s, 2 s, 4 s after one another: 7 s and on */
+	/* a duplicate SYN: the schedule starts again (sw_syn_answer) */
+	e->rxmits = 0;
+	e->expire_ms = (uint32_t)now + sw_syncache_rto_ms(0);
+	CHECK_EQ(sw_syncache_age_ms(e, (uint32_t)now + 250), 250);
+	free(mem);
+}
+
+static void
+test_age(void)
+{
+	age_scenario(7000000);
+	age_scenario(UINT32_MAX - 5000);        /* the sw_ms clock wraps 5 s after the SYN */
+}
+
 int
 main(void)
 {
@@ -434,5 +488,6 @@ main(void)
 	test_rto();
 	test_pause();
 	test_sweep();
+	test_age();
 	return sw_test_done();
 }

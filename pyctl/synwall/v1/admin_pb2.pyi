@@ -503,7 +503,7 @@ class SetKeyScheduleRequest(_message.Message):
     def __init__(self, rotation_interval_s: _Optional[int] = ..., master_secret: _Optional[bytes] = ..., clear_master: _Optional[bool] = ..., max_clock_skew_s: _Optional[int] = ...) -> None: ...
 
 class SyncacheEntry(_message.Message):
-    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale")
+    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale", "age_ms")
     LCORE_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ADDR_FIELD_NUMBER: _ClassVar[int]
     CLIENT_PORT_FIELD_NUMBER: _ClassVar[int]
@@ -516,6 +516,7 @@ class SyncacheEntry(_message.Message):
     SACK_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
     WSCALE_FIELD_NUMBER: _ClassVar[int]
+    AGE_MS_FIELD_NUMBER: _ClassVar[int]
     lcore: int
     client_addr: str
     client_port: int
@@ -528,7 +529,8 @@ class SyncacheEntry(_message.Message):
     sack: bool
     timestamps: bool
     wscale: int
-    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[str] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[str] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
+    age_ms: int
+    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[str] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[str] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ..., age_ms: _Optional[int] = ...) -> None: ...
 
 class DumpSyncacheRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
@@ -539,12 +541,14 @@ class DumpSyncacheRequest(_message.Message):
     def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class DumpSyncacheResponse(_message.Message):
-    __slots__ = ("entries", "next_page_token")
+    __slots__ = ("entries", "next_page_token", "total")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[SyncacheEntry]
     next_page_token: str
-    def __init__(self, entries: _Optional[_Iterable[_Union[SyncacheEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[SyncacheEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...
 
 class FlushSyncacheRequest(_message.Message):
     __slots__ = ()

@@ -148,7 +148,7 @@ class DpLcoreCounters(_message.Message):
     def __init__(self, lcore: _Optional[int] = ..., values: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class DpSyncacheEntry(_message.Message):
-    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale")
+    __slots__ = ("lcore", "client_addr", "client_port", "server_addr", "server_port", "client_isn", "iss", "retransmits", "mss", "sack", "timestamps", "wscale", "age_ms", "age_known")
     LCORE_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ADDR_FIELD_NUMBER: _ClassVar[int]
     CLIENT_PORT_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +161,8 @@ class DpSyncacheEntry(_message.Message):
     SACK_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
     WSCALE_FIELD_NUMBER: _ClassVar[int]
+    AGE_MS_FIELD_NUMBER: _ClassVar[int]
+    AGE_KNOWN_FIELD_NUMBER: _ClassVar[int]
     lcore: int
     client_addr: bytes
     client_port: int
@@ -173,7 +175,9 @@ class DpSyncacheEntry(_message.Message):
     sack: bool
     timestamps: bool
     wscale: int
-    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ...) -> None: ...
+    age_ms: int
+    age_known: bool
+    def __init__(self, lcore: _Optional[int] = ..., client_addr: _Optional[bytes] = ..., client_port: _Optional[int] = ..., server_addr: _Optional[bytes] = ..., server_port: _Optional[int] = ..., client_isn: _Optional[int] = ..., iss: _Optional[int] = ..., retransmits: _Optional[int] = ..., mss: _Optional[int] = ..., sack: _Optional[bool] = ..., timestamps: _Optional[bool] = ..., wscale: _Optional[int] = ..., age_ms: _Optional[int] = ..., age_known: _Optional[bool] = ...) -> None: ...
 
 class DpPort(_message.Message):
     __slots__ = ("role", "name", "id", "link_up", "speed_mbps", "full_duplex", "autoneg", "ipackets", "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors", "rx_nombuf", "queue_ipackets", "queue_opackets")

@@ -6,7 +6,7 @@
     (TCP is mutual TLS: the certificate's subject makes the client an admin or a reader.)
 
     status                       what runs
-    stats [--lcores]             counters (the syncache like FreeBSD's netstat -s -p tcp)
+    stats [--lcores]             counters, a phrase each by section, as netstat -s says them
     top [--interval S] [--count N]   live rates, redrawn in place
     ports                        the ports as their NICs count them (as `ip -s link`) and
                                  each worker's busy share since the last look
@@ -21,7 +21,8 @@
                                  the heaviest source prefixes (also: top sources ...)
     limits get | set NAME=VALUE...
     key status | rotate | schedule [--interval S] [--master-file F | --clear-master]
-    syncache dump [--limit N] | flush
+    syncache dump [--limit N] | flush   the half-open entries, each with its age (limited:
+                                 how many there are in all); remove them all
     config validate FILE | apply FILE
     config show | diff | save    the running config as a boot file; against the boot file;
                                  into the boot file (the file before kept as FILE.bak)
@@ -35,7 +36,13 @@
                                  one is started again if it fails
 
 Exit status: 0 done; 1 the operation failed (synwalld unreachable, dataplane down, nothing to
-delete, ...); 2 usage error or input refused as invalid. Errors are one line on stderr.
+delete, ...); 2 usage error or input refused as invalid. Errors are one line on stderr; with
+--json, one object {"error": {"code": CODE, "message": TEXT}} on stdout instead, the exit
+status the same (CODE: the gRPC status name, or "usage" for a command line refused, "file"
+for a file it names that cannot be read).
+
+`synwallctl COMMAND --help` lists a command's actions; build_parser() makes the parser without
+side effects, for the man page and the shell completion (scripts/gen_docs.sh).
 """
 
 from __future__ import annotations
@@ -62,30 +69,188 @@ from synwall.client import (
     ServerProfile,
     SourceRule,
     SourcesSummary,
+    SyncacheEntry,
     TopSources,
 )
 from synwall.errors import SynwallError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-# The syncache counters as FreeBSD's `netstat -s -p tcp` lays them out.
-SYNCACHE_LINES = [
-    ("syncache.added", "syncache entries added", 1),
-    ("syncache.retransmitted", "retransmitted", 2),
-    ("syncache.dupsyn", "dupsyn", 2),
-    ("syncache.dropped", "dropped", 2),
-    ("syncache.completed", "completed", 2),
-    ("syncache.bucketoverflow", "bucket overflow", 2),
-    ("syncache.cacheoverflow", "cache overflow", 2),
-    ("syncache.reset", "reset", 2),
-    ("syncache.stale", "stale", 2),
-    ("syncache.aborted", "aborted", 2),
-    ("syncache.badack", "badack", 2),
-    ("syncache.unreach", "unreach", 2),
-    ("syncache.zonefail", "zone failures", 2),
-    ("syncache.sendcookie", "cookies sent", 1),
-    ("syncache.recvcookie", "cookies received", 1),
+# Every counter as `netstat -s` says it, by section: (name, singular, plural), the singular
+# for a count of 1. A counter this table does not know (a newer dataplane's) is shown by its
+# name under its group.
+STATS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    ("syncache", [
+        ("syncache.added", "SYN added to the syncache", "SYNs added to the syncache"),
+        ("syncache.retransmitted", "SYN-ACK retransmitted", "SYN-ACKs retransmitted"),
+        ("syncache.dupsyn", "duplicate SYN answered again", "duplicate SYNs answered again"),
+        ("syncache.dropped", "entry dropped (none: a full syncache evicts instead)",
+         "entries dropped (none: a full syncache evicts instead)"),
+        ("syncache.completed", "handshake completed (by an entry or a cookie)",
+         "handshakes completed (by an entry or a cookie)"),
+        ("syncache.bucketoverflow", "entry evicted by a full bucket",
+         "entries evicted by full buckets"),
+        ("syncache.cacheoverflow", "entry evicted by a full syncache",
+         "entries evicted by a full syncache"),
+        ("syncache.reset", "entry removed by its client's RST",
+         "entries removed by their clients' RSTs"),
+        ("syncache.stale", "entry timed out, its SYN-ACK retransmits spent",
+         "entries timed out, their SYN-ACK retransmits spent"),
+        ("syncache.aborted", "handshake aborted: no room in the flow table",
+         "handshakes aborted: no room in the flow table"),
+        ("syncache.badack", "ACK with the wrong numbers for its entry, dropped",
+         "ACKs with the wrong numbers for their entries, dropped"),
+        ("syncache.unreach", "ICMP unreachable for an entry",
+         "ICMP unreachables for entries"),
+        ("syncache.zonefail", "entry allocation failure (none: a full syncache evicts)",
+         "entry allocation failures (none: a full syncache evicts)"),
+        ("syncache.sendcookie", "SYN answered by cookie alone, no entry kept",
+         "SYNs answered by cookie alone, no entry kept"),
+        ("syncache.recvcookie", "ACK with a valid cookie and no entry",
+         "ACKs with a valid cookie and no entry"),
+        ("syncache.count", "entry in the syncache now", "entries in the syncache now"),
+        ("syncache.paused", "worker's syncache paused now (cookies only, after bucket "
+         "overflows)", "workers' syncaches paused now (cookies only, after bucket overflows)"),
+        ("syncache.timer_capped", "round whose syncache timer sweep stopped at its bound",
+         "rounds whose syncache timer sweep stopped at its bound"),
+        ("syncache.source_quota", "SYN answered by cookie alone: its source holds its quota "
+         "of entries", "SYNs answered by cookie alone: their sources hold their quota of "
+         "entries"),
+        ("syncache.source_quota_dropped", "SYN dropped: its source holds its quota of entries "
+         "and cookies are off", "SYNs dropped: their sources hold their quota of entries and "
+         "cookies are off"),
+    ]),
+    ("cookie", [
+        ("cookie.failed", "ACK with no syncache entry and no valid cookie, dropped",
+         "ACKs with no syncache entry and no valid cookie, dropped"),
+        ("cookie.limited", "ACK without timestamps dropped unchecked, the cookie checks' "
+         "budget spent", "ACKs without timestamps dropped unchecked, the cookie checks' "
+         "budget spent"),
+    ]),
+    ("proxy", [
+        ("proxy.flows", "flow open now", "flows open now"),
+        ("proxy.opened", "server SYN sent (a flow opened)", "server SYNs sent (flows opened)"),
+        ("proxy.established", "flow established by its server's SYN-ACK",
+         "flows established by their servers' SYN-ACKs"),
+        ("proxy.syn_retransmitted", "server SYN retransmitted", "server SYNs retransmitted"),
+        ("proxy.ack_resent", "ACK sent again to a server that repeated its SYN-ACK",
+         "ACKs sent again to servers that repeated their SYN-ACKs"),
+        ("proxy.server_rst", "handshake refused by its server (the RST passed to the client)",
+         "handshakes refused by their servers (the RSTs passed to the clients)"),
+        ("proxy.server_timeout", "handshake its server never answered (an RST to the client)",
+         "handshakes their servers never answered (RSTs to the clients)"),
+        ("proxy.ack_opening", "client segment dropped while its flow was opening",
+         "client segments dropped while their flows were opening"),
+        ("proxy.icmp", "ICMP error translated to its flow's numbers",
+         "ICMP errors translated to their flows' numbers"),
+        ("proxy.to_server", "segment spliced to a server", "segments spliced to servers"),
+        ("proxy.to_client", "segment spliced to a client", "segments spliced to clients"),
+        ("proxy.reset", "opening flow reset by its client", "opening flows reset by their "
+         "clients"),
+        ("proxy.closed", "closing flow ended", "closing flows ended"),
+        ("proxy.rst_ignored", "RST ignored (not the exact sequence number)",
+         "RSTs ignored (not the exact sequence number)"),
+        ("proxy.unexpected", "segment with none of SYN, ACK and RST, dropped",
+         "segments with none of SYN, ACK and RST, dropped"),
+        ("proxy.ack_no_handshake", "ACK of no pending handshake dropped (cookies off)",
+         "ACKs of no pending handshake dropped (cookies off)"),
+        ("proxy.syn_opening", "client SYN dropped while its flow was opening",
+         "client SYNs dropped while their flows were opening"),
+        ("proxy.server_opening", "server segment dropped while its flow was opening",
+         "server segments dropped while their flows were opening"),
+        ("proxy.synack_mismatch", "server SYN-ACK not of its flow's handshake, dropped",
+         "server SYN-ACKs not of their flows' handshakes, dropped"),
+        ("proxy.outside_synack", "SYN-ACK from outside to a protected port, dropped",
+         "SYN-ACKs from outside to protected ports, dropped"),
+        ("proxy.adopted", "connection adopted, opened before its port was protected",
+         "connections adopted, opened before their ports were protected"),
+        ("proxy.adopt_passed", "client segment passed in its port's adoption window",
+         "client segments passed in their ports' adoption windows"),
+        ("proxy.adopt_full", "connection not adopted: the flow table was full",
+         "connections not adopted: the flow table was full"),
+        ("proxy.server_no_flow", "server segment of no flow, dropped",
+         "server segments of no flow, dropped"),
+        ("proxy.reset_sent", "flow ended by synwall with RSTs to its ends",
+         "flows ended by synwall with RSTs to their ends"),
+        ("proxy.expired", "flow ended idle past its timeout",
+         "flows ended idle past their timeout"),
+        ("proxy.evicted", "flow evicted to make room", "flows evicted to make room"),
+        ("proxy.evicted_heavy", "eviction that took a heavy source's flow",
+         "evictions that took a heavy source's flow"),
+        ("proxy.source_quota", "handshake refused: its source holds its quota of flows",
+         "handshakes refused: their sources hold their quota of flows"),
+        ("proxy.adopt_source_quota", "connection not adopted: its source holds its quota of "
+         "flows", "connections not adopted: their sources hold their quota of flows"),
+        ("proxy.timer_capped", "round whose flow timer sweep stopped at its bound",
+         "rounds whose flow timer sweep stopped at its bound"),
+        ("proxy.sack_trimmed", "server segment whose SACK blocks were cut for timestamps",
+         "server segments whose SACK blocks were cut for timestamps"),
+        ("proxy.ts_no_room", "server segment sent without the timestamps promised (no room)",
+         "server segments sent without the timestamps promised (no room)"),
+        ("proxy.too_big", "ICMP too-big sent to a client over its server's MSS",
+         "ICMP too-bigs sent to clients over their servers' MSS"),
+    ]),
+    ("port", [
+        ("port.outside_rx", "packet received on the outside port",
+         "packets received on the outside port"),
+        ("port.inside_rx", "packet received on the inside port",
+         "packets received on the inside port"),
+        ("port.outside_tx", "packet sent on the outside port", "packets sent on the outside "
+         "port"),
+        ("port.inside_tx", "packet sent on the inside port", "packets sent on the inside port"),
+        ("port.tx_dropped", "packet dropped by a full TX queue",
+         "packets dropped by full TX queues"),
+        ("port.nombuf", "segment of synwall's own not sent: no free mbuf",
+         "segments of synwall's own not sent: no free mbuf"),
+        ("port.bridged", "packet bridged unchanged", "packets bridged unchanged"),
+        ("port.policy_drop", "packet dropped by its port's drop policy",
+         "packets dropped by their ports' drop policy"),
+        ("port.unparsed", "frame passed unparsed (unparsed = pass)",
+         "frames passed unparsed (unparsed = pass)"),
+    ]),
+    ("source", [
+        ("source.denied", "frame dropped by a deny rule", "frames dropped by deny rules"),
+        ("source.allowed", "frame from a source an allow rule covers",
+         "frames from sources allow rules cover"),
+        ("source.syn_limited", "SYN over its prefix's SYN rate, dropped",
+         "SYNs over their prefixes' SYN rate, dropped"),
+        ("source.prefix_limited", "SYN over its limit rule's rate, dropped",
+         "SYNs over their limit rules' rates, dropped"),
+        ("source.reflect_capped", "SYN-ACK not sent: over the cap towards its prefix",
+         "SYN-ACKs not sent: over the cap towards their prefixes"),
+        ("source.evicted", "source table entry that made room for another prefix",
+         "source table entries that made room for other prefixes"),
+    ]),
+    ("lcore", [
+        ("lcore.cycles", "TSC cycle of the workers' rounds",
+         "TSC cycles of the workers' rounds"),
+        ("lcore.busy_cycles", "TSC cycle of rounds that found packets",
+         "TSC cycles of rounds that found packets"),
+    ]),
+    ("malformed", [
+        ("malformed.truncated", "truncated frame", "truncated frames"),
+        ("malformed.ip_header", "frame with a bad IP version or header length",
+         "frames with a bad IP version or header length"),
+        ("malformed.ip_length", "frame whose IP length does not fit it",
+         "frames whose IP length does not fit them"),
+        ("malformed.fragment", "TCP fragment", "TCP fragments"),
+        ("malformed.vlan", "frame with stacked or service VLAN tags",
+         "frames with stacked or service VLAN tags"),
+        ("malformed.tcp_header", "segment with a bad TCP data offset",
+         "segments with a bad TCP data offset"),
+        ("malformed.tcp_option", "segment with a malformed TCP option",
+         "segments with malformed TCP options"),
+        ("malformed.flags", "SYN with FIN or RST", "SYNs with FIN or RST"),
+        ("malformed.checksum", "segment with a bad checksum", "segments with a bad checksum"),
+        ("malformed.ipv6_ext", "TCP segment behind IPv6 extension headers",
+         "TCP segments behind IPv6 extension headers"),
+        ("malformed.ah", "TCP segment behind an authentication header",
+         "TCP segments behind authentication headers"),
+        ("malformed.unparsed", "frame whose headers the parser cannot follow to TCP",
+         "frames whose headers the parser cannot follow to TCP"),
+    ]),
 ]
+PHRASES = {name: (one, many) for _, lines in STATS for name, one, many in lines}
 GAUGES = {"syncache.count", "syncache.paused", "proxy.flows"}
 TOP_LINES = [
     ("port.outside_rx", "packets in (outside)"),
@@ -102,7 +267,14 @@ TOP_LINES = [
 
 
 class UsageError(Exception):
-    pass
+    """The command line refused, by argparse or by a check here (exit 2). `code` is what
+    --json reports it as."""
+    code = "usage"
+
+
+class FileError(UsageError):
+    """A file the command line names cannot be read (exit 2)."""
+    code = "file"
 
 
 class Parser(argparse.ArgumentParser):
@@ -175,41 +347,48 @@ def print_keys(k: KeyStatus) -> None:
         print("clock skew tolerated between appliances: %d s" % k.max_clock_skew_s)
 
 
-def print_stats(c: Counters, per_lcore: bool) -> None:
-    columns = [("total", c.total)]
-    if per_lcore:
-        columns += [("lcore %d" % lc.lcore, lc.counters) for lc in c.lcores]
+def stat_phrase(name: str, n: int | None) -> str:
+    """The counter's phrase for a count of n (None: the plural, a row label)."""
+    one, many = PHRASES.get(name, (name, name))
+    return one if n == 1 else many
 
-    def val(counters: dict[str, int], name: str) -> int:
-        return counters.get(name, 0)
 
-    def line(name: str, label: str, indent: int) -> None:
-        if per_lcore:
-            vals = "".join("%14d" % val(cc, name) for _, cc in columns)
-            print("%s%s  %s" % ("\t" * indent, vals, label))
-        else:
-            print("%s%d %s" % ("\t" * indent, val(c.total, name), label))
-
-    if per_lcore:
-        print("\t" + "".join("%14s" % h for h, _ in columns))
-    print("syncache:")
-    for name, label, indent in SYNCACHE_LINES:
-        line(name, label, indent)
-    line("syncache.count", "entries in the syncache now", 1)
-    line("syncache.paused", "paused (1: cookies only, after bucket overflows)", 1)
-    shown = {n for n, _, _ in SYNCACHE_LINES} | {"syncache.count", "syncache.paused"}
-    group = "syncache"
-    for name in c.names:
-        if name in shown:
+def stat_sections(names: list[str]) -> list[tuple[str, list[str]]]:
+    """The counters by section, in STATS' order; those it does not know after the others of
+    their group (a group of their own when STATS has none)."""
+    known = set(PHRASES)
+    sections = [(title, [n for n, _, _ in lines]) for title, lines in STATS]
+    for name in names:
+        if name in known:
             continue
-        g, _, short = name.partition(".")
-        if g != group:
-            print("%s:" % g)
-            group = g
-        label = short + (" (now)" if name in GAUGES else "")
-        if name == "cookie.failed":
-            label = "failed: ACKs with no syncache entry and no valid cookie"
-        line(name, label, 1)
+        group = name.partition(".")[0]
+        for title, members in sections:
+            if title == group:
+                members.append(name)
+                break
+        else:
+            sections.append((group, [name]))
+    present = set(names)
+    return [(t, [n for n in members if n in present]) for t, members in sections
+            if any(n in present for n in members)]
+
+
+def print_stats(c: Counters, per_lcore: bool) -> None:
+    """As `netstat -s`: a section per group, a line per counter, `    12 SYNs added to the
+    syncache`; with per_lcore a column per worker lcore and each counter's plural phrase."""
+    columns = [("total", c.total)] + ([("lcore %d" % lc.lcore, lc.counters)
+                                       for lc in c.lcores] if per_lcore else [])
+    if per_lcore:
+        print("    " + "".join("%14s" % h for h, _ in columns))
+    for title, names in stat_sections(c.names or sorted(c.total)):
+        print("%s:" % title)
+        for name in names:
+            if per_lcore:
+                print("    %s  %s" % ("".join("%14d" % cc.get(name, 0) for _, cc in columns),
+                                      stat_phrase(name, None)))
+            else:
+                n = c.total.get(name, 0)
+                print("    %d %s" % (n, stat_phrase(name, n)))
 
 
 def link_text(p: Port) -> str:
@@ -398,7 +577,7 @@ def cmd_source(c: Client, a: argparse.Namespace) -> int:
         try:
             text = sys.stdin.read() if a.file == "-" else open(a.file).read()
         except (OSError, UnicodeDecodeError) as e:
-            raise UsageError("synwallctl source load: %s: %s" % (
+            raise FileError("synwallctl source load: %s: %s" % (
                 a.file, getattr(e, "strerror", None) or e)) from None
         name = "<stdin>" if a.file == "-" else os.path.abspath(a.file)
         s = c.replace_sources(text, source_name=name)
@@ -520,7 +699,7 @@ def read_secret(path: str) -> bytes:
     try:
         text = sys.stdin.read() if path == "-" else open(path).read()
     except OSError as e:
-        raise UsageError("synwallctl key schedule: %s: %s" % (path, e.strerror or e)) from None
+        raise FileError("synwallctl key schedule: %s: %s" % (path, e.strerror or e)) from None
     text = text.strip()
     try:
         b = bytes.fromhex(text)
@@ -561,19 +740,50 @@ def cmd_syncache(c: Client, a: argparse.Namespace) -> int:
         else:
             print("%d syncache entries flushed" % n)
         return EXIT_OK
-    entries = list(c.dump_syncache(page_size=a.page_size, limit=a.limit))
+    if a.limit is not None and a.limit < 0:
+        raise UsageError("synwallctl syncache dump: --limit must be 0 or more")
+    entries, total = dump_syncache(c, a.page_size, a.limit)
     if a.json:
-        emit_json([e.to_dict() for e in entries])
+        emit_json({"entries": [e.to_dict() for e in entries], "limit": a.limit,
+                   "total": total})
         return EXIT_OK
-    print("%-5s %-41s %-41s %-10s %-10s %3s %5s %2s %4s %2s" % (
-        "LCORE", "CLIENT", "SERVER", "ISN", "ISS", "RXT", "MSS", "WS", "SACK", "TS"))
+    print("%-5s %-41s %-41s %-10s %-10s %3s %5s %2s %4s %2s %7s" % (
+        "LCORE", "CLIENT", "SERVER", "ISN", "ISS", "RXT", "MSS", "WS", "SACK", "TS", "AGE"))
     for e in entries:
-        print("%-5d %-41s %-41s %-10d %-10d %3d %5d %2s %4s %2s" % (
+        print("%-5d %-41s %-41s %-10d %-10d %3d %5d %2s %4s %2s %7s" % (
             e.lcore, fmt_addr(e.client_addr, e.client_port),
             fmt_addr(e.server_addr, e.server_port), e.client_isn, e.iss, e.retransmits, e.mss,
-            dash(e.wscale), onoff(e.sack), onoff(e.timestamps)))
-    print("%d entr%s" % (len(entries), "y" if len(entries) == 1 else "ies"))
+            dash(e.wscale), onoff(e.sack), onoff(e.timestamps), age_text(e.age_seconds)))
+    n = len(entries)
+    if a.limit is not None and total is not None and total > n:
+        print("showing %d of %d entries" % (n, total))
+    else:
+        print("%d entr%s" % (n, "y" if n == 1 else "ies"))
     return EXIT_OK
+
+
+def dump_syncache(c: Client, page_size: int, limit: int | None
+                  ) -> tuple[list[SyncacheEntry], int | None]:
+    """The entries (at most limit) and how many the syncaches held as the first page was
+    read (None: synwalld does not tell)."""
+    entries: list[SyncacheEntry] = []
+    token, total = "", None
+    while True:
+        size = page_size if limit is None else min(page_size, limit - len(entries))
+        page = c.syncache_page(token, max(1, size))  # --limit 0: a page for the total
+        if not token:
+            total = page.total
+        entries.extend(page.entries)
+        token = page.next_page_token
+        if not token or (limit is not None and len(entries) >= limit):
+            break
+    return (entries if limit is None else entries[:limit]), total
+
+
+def age_text(age: float | None) -> str:
+    if age is None:
+        return "-"
+    return "%.1fs" % age if age < 60 else human_duration(age)
 
 
 def fmt_addr(addr: str, port: int) -> str:
@@ -609,7 +819,7 @@ def cmd_config(c: Client, a: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if a.file == "-" else open(a.file).read()
     except OSError as e:
-        raise UsageError("synwallctl config: %s: %s" % (a.file, e.strerror or e)) from None
+        raise FileError("synwallctl config: %s: %s" % (a.file, e.strerror or e)) from None
     source = "<stdin>" if a.file == "-" else os.path.abspath(a.file)
     if a.action == "validate":
         c.validate_config(text, source)
@@ -661,8 +871,29 @@ def cmd_dataplane(c: Client, a: argparse.Namespace) -> int:
 
 # --- the parser -----------------------------------------------------------------------------
 
+EPILOG = """exit status: 0 done; 1 the operation failed (synwalld unreachable, dataplane down,
+nothing to delete, ...); 2 usage error or input refused as invalid. Errors are one line on
+stderr; with --json, one object {"error": {"code": ..., "message": ...}} on stdout instead
+(code: the gRPC status name, "usage" or "file")."""
+
+
+def add_actions(p: argparse.ArgumentParser) -> argparse._SubParsersAction[Parser]:
+    """The actions of a command, each listed with its help in the command's --help."""
+    sub = p.add_subparsers(title="actions", dest="action", metavar="ACTION",
+                           parser_class=Parser)
+    sub.required = True
+    return sub
+
+
+def add_action(sub: argparse._SubParsersAction[Parser], name: str, text: str) -> Parser:
+    """An action (or a command): `text` is its line in its parent's --help and the
+    description of its own."""
+    return sub.add_parser(name, help=text, description=text)
+
+
 def build_parser() -> Parser:
-    ap = Parser(prog="synwallctl", description="synwall admin CLI (talks gRPC to synwalld)")
+    ap = Parser(prog="synwallctl", description="synwall admin CLI (talks gRPC to synwalld)",
+                epilog=EPILOG)
     ap.add_argument("--socket", metavar="PATH",
                     help="synwalld's Unix socket (default %s, or $SYNWALL_SOCKET)"
                     % DEFAULT_SOCKET)
@@ -674,111 +905,123 @@ def build_parser() -> Parser:
     ap.add_argument("--tls-key", metavar="PEM", help="the client certificate's key")
     ap.add_argument("--tls-server-name", metavar="NAME",
                     help="name to check in the server's certificate")
-    ap.add_argument("--timeout", type=float, default=10.0, metavar="S")
-    ap.add_argument("--json", action="store_true", help="machine-readable output")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    ap.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                    help="seconds to wait for synwalld's answer (default 10)")
+    ap.add_argument("--json", action="store_true",
+                    help="machine-readable output, errors included")
+    sub = ap.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                            parser_class=Parser)
     sub.required = True
 
-    sub.add_parser("status", help="what runs")
-    p = sub.add_parser("stats", help="counters")
+    add_action(sub, "status", "what runs: synwalld, the dataplane, its ports, the config "
+               "version")
+    p = add_action(sub, "stats", "counters, as netstat -s says them")
     p.add_argument("--lcores", action="store_true", help="a column per worker lcore")
-    p = sub.add_parser("top", help="live rates; `top sources`: the heaviest source prefixes")
+    p = add_action(sub, "top", "live rates, redrawn in place; `top sources`: the heaviest "
+                   "source prefixes")
     p.add_argument("what", nargs="?", choices=["sources"], metavar="sources",
                    help="the heaviest source prefixes (as `source top`)")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="seconds between refreshes, 0.1..60 (default 1)")
     p.add_argument("--count", type=int, default=0, metavar="N",
                    help="stop after N refreshes (0: until interrupted)")
     add_top_sources_options(p, None)
-    sub.add_parser("ports", help="the ports as their NICs count them, and the workers' busy "
-                   "share")
+    add_action(sub, "ports", "the ports as their NICs count them, and the workers' busy share")
 
-    p = sub.add_parser("policy", help="per-port policy")
-    ps = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ps.required = True
-    ps.add_parser("list")
-    s = ps.add_parser("set", help="PORTS MODE: e.g. 443 proxy, 8000-8080 cookie --mss 1400")
-    s.add_argument("ports")
-    s.add_argument("mode", choices=[m.value for m in model.Mode])
+    p = add_action(sub, "policy", "per-port policy")
+    ps = add_actions(p)
+    add_action(ps, "list", "the port policies (ports not listed pass)")
+    s = add_action(ps, "set", "PORTS MODE: e.g. 443 proxy, 8000-8080 cookie --mss 1400")
+    s.add_argument("ports", help="a port or a range (8000-8080)")
+    s.add_argument("mode", choices=[m.value for m in model.Mode],
+                   help="pass, proxy (syncache and cookies), cookie (cookies only) or drop")
     s.add_argument("--mss", type=int, help="the servers' MSS")
     s.add_argument("--wscale", type=int, help="the servers' window scale")
-    s.add_argument("--window-scaling", action=argparse.BooleanOptionalAction, default=None)
-    s.add_argument("--sack", action=argparse.BooleanOptionalAction, default=None)
-    s.add_argument("--timestamps", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--window-scaling", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether the servers do window scaling (default on)")
+    s.add_argument("--sack", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether the servers do SACK (default on)")
+    s.add_argument("--timestamps", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether the servers do timestamps (default on)")
     s.add_argument("--idle-timeout", type=int, metavar="SEC",
                    help="an established flow silent this long is reset (1..2592000; "
                    "default: the dataplane's, [dataplane] idle_timeout)")
-    d = ps.add_parser("del", help="PORTS: back to pass")
-    d.add_argument("ports")
+    d = add_action(ps, "del", "PORTS: back to pass")
+    d.add_argument("ports", help="the ports of a policy set before")
 
-    p = sub.add_parser("source", help="source rules: deny, allow, limit by client prefix")
-    ss = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ss.required = True
-    for action, what in (("deny", "nothing from PREFIX gets through"),
-                         ("allow", "PREFIX is exempt from the source quotas and syn_rate")):
-        s = ss.add_parser(action, help="PREFIX: %s" % what)
+    p = add_action(sub, "source", "source rules: deny, allow, limit by client prefix")
+    ss = add_actions(p)
+    for name, what in (("deny", "nothing from PREFIX gets through"),
+                       ("allow", "PREFIX is exempt from the source quotas and syn_rate")):
+        s = add_action(ss, name, "PREFIX: %s" % what)
         s.add_argument("prefix", metavar="PREFIX", help="e.g. 198.18.200.0/24, 2001:2::/48")
         s.add_argument("--ports", metavar="P", help="a port or a range: the rule is in that "
                        "range's own list (default: the global list, every port)")
-    s = ss.add_parser("limit", help="PREFIX RATE: its sources share RATE SYNs a second")
-    s.add_argument("prefix", metavar="PREFIX")
+    s = add_action(ss, "limit", "PREFIX RATE: its sources share RATE SYNs a second")
+    s.add_argument("prefix", metavar="PREFIX", help="e.g. 198.18.128.0/17")
     s.add_argument("rate", type=int, metavar="RATE", help="SYNs a second, 1..100000000")
     s.add_argument("--burst", type=int, metavar="B", help="SYNs at once (default: RATE)")
-    ss.add_parser("list", help="every rule, in the form of a rules file")
-    s = ss.add_parser("del", help="PREFIX [--ports P]: delete a rule")
-    s.add_argument("prefix", metavar="PREFIX")
+    add_action(ss, "list", "every rule, in the form of a rules file")
+    s = add_action(ss, "del", "PREFIX [--ports P]: delete a rule")
+    s.add_argument("prefix", metavar="PREFIX", help="the rule's prefix")
     s.add_argument("--ports", metavar="P", help="the rule's ports (default: the global one)")
-    s = ss.add_parser("load", help="FILE: the whole list replaced by FILE's rules")
+    s = add_action(ss, "load", "FILE: the whole list replaced by FILE's rules")
     s.add_argument("file", metavar="FILE", help="a rules file: deny PREFIX [PORTS], allow "
                    "PREFIX [PORTS], limit PREFIX RATE [BURST], one a line ('-': stdin)")
-    s = ss.add_parser("top", help="the heaviest source prefixes")
+    s = add_action(ss, "top", "the heaviest source prefixes")
     add_top_sources_options(s, "syns")
 
-    p = sub.add_parser("limits", help="syncache limits")
-    ls = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ls.required = True
-    ls.add_parser("get")
-    s = ls.add_parser("set", help="NAME=VALUE ... e.g. cachelimit=1000 rexmtlimit=2")
-    s.add_argument("assignments", nargs="*", metavar="NAME=VALUE")
+    p = add_action(sub, "limits", "syncache limits")
+    ls = add_actions(p)
+    add_action(ls, "get", "the limits in force (the start-time ones marked)")
+    s = add_action(ls, "set", "NAME=VALUE ... e.g. cachelimit=1000 rexmtlimit=2")
+    s.add_argument("assignments", nargs="*", metavar="NAME=VALUE",
+                   help="a limit and its value: %s" % ", ".join(LIMIT_NAMES))
 
-    p = sub.add_parser("key", help="cookie keys")
-    ks = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ks.required = True
-    ks.add_parser("status")
-    ks.add_parser("rotate")
-    s = ks.add_parser("schedule", help="rotation interval, master secret")
-    s.add_argument("--interval", type=int, metavar="S")
-    s.add_argument("--master-file", metavar="FILE", help="32 hex digits ('-': stdin)")
+    p = add_action(sub, "key", "cookie keys")
+    ks = add_actions(p)
+    add_action(ks, "status", "the two secrets by epoch and fingerprint, and the rotation "
+               "schedule")
+    add_action(ks, "rotate", "a new secret now (the one before still accepted)")
+    s = add_action(ks, "schedule", "rotation interval, master secret")
+    s.add_argument("--interval", type=int, metavar="S", help="seconds between rotations")
+    s.add_argument("--master-file", metavar="FILE",
+                   help="a master secret to derive the secrets from (fleet mode): 32 hex "
+                   "digits ('-': stdin)")
     s.add_argument("--clear-master", action="store_true", help="back to random secrets")
-    s.add_argument("--max-skew", dest="skew", type=int, metavar="S")
+    s.add_argument("--max-skew", dest="skew", type=int, metavar="S",
+                   help="clock difference between appliances that never makes one refuse "
+                   "the other's cookies (seconds)")
 
-    p = sub.add_parser("syncache", help="half-open connections")
-    ss = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ss.required = True
-    s = ss.add_parser("dump")
-    s.add_argument("--limit", type=int, metavar="N")
-    s.add_argument("--page-size", type=int, default=500, metavar="N")
-    ss.add_parser("flush")
+    p = add_action(sub, "syncache", "half-open connections")
+    ss = add_actions(p)
+    s = add_action(ss, "dump", "the half-open entries: addresses, ISN, ISS, retransmits, "
+                   "options, age")
+    s.add_argument("--limit", type=int, metavar="N",
+                   help="show at most N entries (and how many there are)")
+    s.add_argument("--page-size", type=int, default=500, metavar="N",
+                   help="entries asked for at once, 1..1000 (default 500)")
+    add_action(ss, "flush", "remove every entry (their handshakes still complete by cookie)")
 
-    p = sub.add_parser("config", help="whole runtime config")
-    cs = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    cs.required = True
-    for name in ("validate", "apply"):
-        s = cs.add_parser(name)
+    p = add_action(sub, "config", "whole runtime config")
+    cs = add_actions(p)
+    for name, what in (("validate", "FILE: check a runtime config, changing nothing"),
+                       ("apply", "FILE: the runtime config replaced by FILE's")):
+        s = add_action(cs, name, what)
         s.add_argument("file", metavar="FILE", help="boot config format ('-': stdin)")
-    cs.add_parser("show", help="the running config, as a boot file (TOML)")
-    cs.add_parser("diff", help="the boot file against the running config (unified diff)")
-    cs.add_parser("save", help="the running config into synwalld's boot file (the file "
-                  "before: FILE.bak; its comments are not kept)")
+    add_action(cs, "show", "the running config, as a boot file (TOML)")
+    add_action(cs, "diff", "the boot file against the running config (unified diff)")
+    add_action(cs, "save", "the running config into synwalld's boot file (the file before: "
+               "FILE.bak; its comments are not kept)")
 
-    p = sub.add_parser("dataplane", help="restart or upgrade synwall-dp, connections kept")
-    ds = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
-    ds.required = True
-    s = ds.add_parser("restart", help="stop it cleanly and start it again on the same tables")
+    p = add_action(sub, "dataplane", "restart or upgrade synwall-dp, connections kept")
+    ds = add_actions(p)
+    s = add_action(ds, "restart", "stop it cleanly and start it again on the same tables")
     s.add_argument("--force", action="store_true",
                    help="even if its binary's file now holds a synwall-dp of another state "
                    "layout (replaced since it started): the tables start empty")
-    s = ds.add_parser("upgrade", help="BINARY: restart it as another synwall-dp of the same "
-                      "state layout")
+    s = add_action(ds, "upgrade", "BINARY: restart it as another synwall-dp of the same state "
+                   "layout")
     s.add_argument("binary", metavar="BINARY",
                    help="the new synwall-dp on the appliance (an absolute path; a relative "
                    "one is made absolute here when talking to a local synwalld)")
@@ -801,12 +1044,31 @@ COMMANDS = {"status": cmd_status, "stats": cmd_stats, "top": cmd_top, "ports": c
             "config": cmd_config, "dataplane": cmd_dataplane}
 
 
+def wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for --json (or an abbreviation of it, which argparse
+    takes too), read before parsing so that a usage error is reported in JSON as well."""
+    words = argv[:argv.index("--")] if "--" in argv else argv
+    return any(len(w) > 2 and "--json".startswith(w) for w in words)
+
+
+def fail(as_json: bool, code: str, message: str, status: int, prefix: str = "") -> int:
+    """An error, as one line: on stderr, or with --json as {"error": {"code", "message"}} on
+    stdout (code: the gRPC status name, or usage / file for what this side refused)."""
+    if as_json:
+        print(json.dumps({"error": {"code": code, "message": message}}, sort_keys=True))
+        sys.stdout.flush()
+    else:
+        print(prefix + message, file=sys.stderr)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    as_json = wants_json(args)
     try:
-        a = build_parser().parse_args(argv)
+        a = build_parser().parse_args(args)
     except UsageError as e:
-        print(e, file=sys.stderr)
-        return EXIT_USAGE
+        return fail(as_json, e.code, str(e), EXIT_USAGE)
     except SystemExit as e:  # --help
         return int(e.code or 0)
     try:
@@ -815,19 +1077,18 @@ def main(argv: list[str] | None = None) -> int:
                     timeout=a.timeout) as c:
             return COMMANDS[a.command](c, a)
     except UsageError as e:
-        print(e, file=sys.stderr)
-        return EXIT_USAGE
+        return fail(a.json, e.code, str(e), EXIT_USAGE)
     except SynwallError as e:
-        print("synwallctl: %s" % " ".join(e.message.split()), file=sys.stderr)
-        return EXIT_USAGE if e.code == "INVALID_ARGUMENT" else EXIT_FAILED
+        return fail(a.json, e.code, " ".join(e.message.split()),
+                    EXIT_USAGE if e.code == "INVALID_ARGUMENT" else EXIT_FAILED, "synwallctl: ")
     except BrokenPipeError:  # `synwallctl stats | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:  # TLS files unreadable
-        print("synwallctl: %s: %s" % (getattr(e, "filename", "") or "", e.strerror or e),
-              file=sys.stderr)
-        return EXIT_USAGE
+        return fail(a.json, FileError.code, "%s: %s" % (getattr(e, "filename", "") or "",
+                                                        e.strerror or e),
+                    EXIT_USAGE, "synwallctl: ")
 
 
 if __name__ == "__main__":

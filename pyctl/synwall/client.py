@@ -284,6 +284,16 @@ class SyncacheEntry(_Data):
     sack: bool
     timestamps: bool
     wscale: int | None  # None: the client offered no window scale
+    # seconds since the SYN that started the entry's SYN-ACK schedule (a duplicate SYN starts
+    # it again); None: the dataplane does not tell
+    age_seconds: float | None = None
+
+
+@dataclass
+class SyncachePage(_Data):
+    entries: list[SyncacheEntry]
+    next_page_token: str  # "": no more
+    total: int | None  # entries in the syncaches as the page was read; None: not told
 
 
 def parse_ports(ports: int | str) -> tuple[int, int]:
@@ -659,16 +669,24 @@ class Client:
             req.max_clock_skew_s = max_clock_skew
         return _keys(self._call("SetKeySchedule", req))
 
-    def dump_syncache_page(self, page_token: str = "",
-                           page_size: int = 100) -> tuple[list[SyncacheEntry], str]:
-        """One page: (entries, next_page_token); "" when there is no more."""
+    def syncache_page(self, page_token: str = "", page_size: int = 100) -> SyncachePage:
+        """One page of half-open entries, the token of the next ("" after the last) and how
+        many entries there are in all."""
         m = self._call("DumpSyncache", pb.DumpSyncacheRequest(page_size=page_size,
                                                               page_token=page_token))
         entries = [SyncacheEntry(e.lcore, e.client_addr, e.client_port, e.server_addr,
                                  e.server_port, e.client_isn, e.iss, e.retransmits, e.mss,
-                                 e.sack, e.timestamps, None if e.wscale < 0 else e.wscale)
+                                 e.sack, e.timestamps, None if e.wscale < 0 else e.wscale,
+                                 e.age_ms / 1000 if e.HasField("age_ms") else None)
                    for e in m.entries]
-        return entries, m.next_page_token
+        return SyncachePage(entries, m.next_page_token,
+                            m.total if m.HasField("total") else None)
+
+    def dump_syncache_page(self, page_token: str = "",
+                           page_size: int = 100) -> tuple[list[SyncacheEntry], str]:
+        """One page: (entries, next_page_token); "" when there is no more."""
+        page = self.syncache_page(page_token, page_size)
+        return page.entries, page.next_page_token
 
     def dump_syncache(self, page_size: int = 100,
                       limit: int | None = None) -> Iterator[SyncacheEntry]:

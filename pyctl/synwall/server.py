@@ -1,5 +1,5 @@
 """The gRPC admin API (synwall.v1.Admin) over the controller, plus the standard health
-service and server reflection (grpcurl works without the .proto files).
+service and server reflection, v1 and v1alpha (grpcurl works without the .proto files).
 
 The controller raises synwall.errors' kinds; `maps_errors` turns them into gRPC statuses, here
 and nowhere else: INVALID_ARGUMENT (or NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE,
@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from synwall import __version__, bootconfig, keys, model
 from synwall.controller import (
@@ -544,11 +545,20 @@ class AdminService(pb_grpc.AdminServicer):
         entries, token = self.ctl.dump_syncache(request.page_token, request.page_size)
         out = pb.DumpSyncacheResponse(next_page_token=token)
         for e in entries:
-            out.entries.add(lcore=e.lcore, client_addr=addr_text(e.client_addr),
-                            client_port=e.client_port, server_addr=addr_text(e.server_addr),
-                            server_port=e.server_port, client_isn=e.client_isn, iss=e.iss,
-                            retransmits=e.retransmits, mss=e.mss, sack=e.sack,
-                            timestamps=e.timestamps, wscale=e.wscale)
+            o = out.entries.add(lcore=e.lcore, client_addr=addr_text(e.client_addr),
+                                client_port=e.client_port,
+                                server_addr=addr_text(e.server_addr),
+                                server_port=e.server_port, client_isn=e.client_isn, iss=e.iss,
+                                retransmits=e.retransmits, mss=e.mss, sack=e.sack,
+                                timestamps=e.timestamps, wscale=e.wscale)
+            if e.age_known:
+                o.age_ms = e.age_ms
+        # How many there are: the gauge the workers keep of their syncaches, read after the
+        # page (the dataplane's dump answers with a page only).
+        counters = self.ctl.counters()
+        for name, value in zip(counters.names, counters.total, strict=True):
+            if name == "syncache.count":
+                out.total = value
         return out
 
     @maps_errors
@@ -805,6 +815,54 @@ def guarded(h: grpc.RpcMethodHandler[Any, Any],
     return grpc.stream_stream_rpc_method_handler(stream_stream, des, ser)
 
 
+# --- server reflection, v1 beside v1alpha -----------------------------------------------
+
+# grpcio-reflection serves grpc.reflection.v1alpha only. grpc.reflection.v1 is the same
+# protocol under another package: the same messages, field for field, so the same servicer
+# answers both, its messages (de)serialized as v1alpha's (the bytes are v1's too). v1's file
+# is v1alpha's with the package renamed, put in the default pool so that a client can
+# resolve the v1 service as any other.
+REFLECTION_V1_FILE = "grpc/reflection/v1/reflection.proto"
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+_V1ALPHA_PACKAGE = reflection_pb2.DESCRIPTOR.package
+
+
+def add_reflection_v1_file(pool: descriptor_pool.DescriptorPool | None = None) -> None:
+    pool = pool or descriptor_pool.Default()
+    try:
+        pool.FindFileByName(REFLECTION_V1_FILE)
+        return  # added already (another server of this process), or shipped by grpcio
+    except KeyError:
+        pass
+    fdp = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(fdp)
+    old, new = "." + _V1ALPHA_PACKAGE + ".", ".grpc.reflection.v1."
+    fdp.name, fdp.package = REFLECTION_V1_FILE, "grpc.reflection.v1"
+    fdp.ClearField("options")
+    for msg in fdp.message_type:
+        for f in msg.field:
+            if f.type_name.startswith(old):
+                f.type_name = new + f.type_name[len(old):]
+    for svc in fdp.service:
+        for m in svc.method:
+            m.input_type = new + m.input_type[len(old):]
+            m.output_type = new + m.output_type[len(old):]
+    pool.AddSerializedFile(fdp.SerializeToString())
+
+
+def enable_reflection(server: grpc.Server, services: tuple[str, ...]) -> None:
+    """Reflection v1 and v1alpha on server, listing services and both reflections."""
+    add_reflection_v1_file()
+    servicer = reflection.ReflectionServicer(services + (reflection.SERVICE_NAME,
+                                                         REFLECTION_V1))
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(REFLECTION_V1, {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString)}),))
+
+
 # --- the server -------------------------------------------------------------------------
 
 class ListenError(RuntimeError):
@@ -840,9 +898,8 @@ class ApiServer:
         admin = AdminService(self.ctl, self.api.max_watch_streams)
         pb_grpc.add_AdminServicer_to_server(admin, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME), server)
+        enable_reflection(server, (SERVICE_NAME,
+                                   health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
         return server, admin
 
     def _on_state(self, state: DataplaneState) -> None:

@@ -80,35 +80,39 @@ def test_status(capsys, live):
     assert st["dataplane_pid"] == live.dp_pid() and st["dataplane_state"] == "running"
 
 
-FREEBSD = """\
+NETSTAT = """\
 syncache:
-\t0 syncache entries added
-\t\t0 retransmitted
-\t\t0 dupsyn
-\t\t0 dropped
-\t\t0 completed
-\t\t0 bucket overflow
-\t\t0 cache overflow
-\t\t0 reset
-\t\t0 stale
-\t\t0 aborted
-\t\t0 badack
-\t\t0 unreach
-\t\t0 zone failures
-\t0 cookies sent
-\t0 cookies received
+    0 SYNs added to the syncache
+    0 SYN-ACKs retransmitted
+    0 duplicate SYNs answered again
+    0 entries dropped (none: a full syncache evicts instead)
+    0 handshakes completed (by an entry or a cookie)
+    0 entries evicted by full buckets
+    0 entries evicted by a full syncache
+    0 entries removed by their clients' RSTs
+    0 entries timed out, their SYN-ACK retransmits spent
+    0 handshakes aborted: no room in the flow table
+    0 ACKs with the wrong numbers for their entries, dropped
+    0 ICMP unreachables for entries
+    0 entry allocation failures (none: a full syncache evicts)
+    0 SYNs answered by cookie alone, no entry kept
+    0 ACKs with a valid cookie and no entry
+    5 entries in the syncache now
+    0 workers' syncaches paused now (cookies only, after bucket overflows)
 """
 
 
 def test_stats(capsys, live):
     out = ok(capsys, live, "stats")
-    assert out.startswith(FREEBSD), out[:800]
-    assert "cookie:\n\t0 failed: ACKs with no syncache entry and no valid cookie\n" in out
+    assert out.startswith(NETSTAT), out[:1200]
+    assert "cookie:\n    0 ACKs with no syncache entry and no valid cookie, dropped\n" in out
     for group in ("proxy:", "port:", "malformed:"):
         assert "\n%s\n" % group in out
-    assert re.search(r"^\t[1-9]\d* outside_rx$", out, re.M), "port.outside_rx missing"
+    assert re.search(r"^    [1-9]\d* packets received on the outside port$", out, re.M), \
+        "port.outside_rx missing"
     out = ok(capsys, live, "stats", "--lcores")
-    assert re.search(r"^\t\s+total\s+lcore 1$", out, re.M), out[:300]
+    assert re.search(r"^\s+total\s+lcore 1$", out, re.M), out[:300]
+    assert re.search(r"^ +5 +5  entries in the syncache now$", out, re.M), out[:1500]
     data = json.loads(ok(capsys, live, "--json", "stats"))
     assert data["total"]["syncache.added"] == 0 and data["lcores"][0]["lcore"] == 1
     assert set(data["lcores"][0]["counters"]) == set(data["total"])
@@ -227,10 +231,12 @@ def test_syncache(capsys, live):
     out = ok(capsys, live, "syncache", "dump")
     lines = out.splitlines()
     assert lines[0].split() == ["LCORE", "CLIENT", "SERVER", "ISN", "ISS", "RXT", "MSS", "WS",
-                                "SACK", "TS"]
-    assert lines[1].split()[:3] == ["1", "198.18.0.1:40001", "198.18.1.1:443"], lines
+                                "SACK", "TS", "AGE"]
+    assert lines[1].split() == ["1", "198.18.0.1:40001", "198.18.1.1:443", "1001", "5001", "0",
+                                "1460", "7", "on", "on", "1.5s"], lines
     assert lines[-1] == "5 entries"
-    assert len(json.loads(ok(capsys, live, "--json", "syncache", "dump", "--limit", "3"))) == 3
+    data = json.loads(ok(capsys, live, "--json", "syncache", "dump", "--limit", "3"))
+    assert len(data["entries"]) == 3 and data["total"] == 5
     assert ok(capsys, live, "syncache", "flush") == "5 syncache entries flushed\n"
     assert ok(capsys, live, "syncache", "dump").splitlines()[-1] == "0 entries"
 

@@ -1001,7 +1001,8 @@ def build_parser() -> Parser:
                    help="show at most N entries (and how many there are)")
     s.add_argument("--page-size", type=int, default=500, metavar="N",
                    help="entries asked for at once, 1..1000 (default 500)")
-    add_action(ss, "flush", "remove every entry (their handshakes still complete by cookie)")
+    add_action(ss, "flush", "remove every entry (with syncookies on, their handshakes still "
+               "complete by cookie)")
 
     p = add_action(sub, "config", "whole runtime config")
     cs = add_actions(p)

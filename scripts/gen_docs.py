@@ -64,7 +64,7 @@ def completion(parser: argparse.ArgumentParser) -> str:
     for p in parsers(parser):
         for a in p._actions:
             if a.metavar in FILE_METAVARS:
-                a.complete = shtab.FILE  # type: ignore[attr-defined]
+                a.complete = shtab.FILE  # what shtab reads of an action
     return shtab.complete(parser, shell="bash", root_prefix=parser.prog)
 
 

@@ -18,4 +18,6 @@ cd "$(dirname "$0")/.."
 out=${1:-docs}
 python=${PYTHON:-.venv/bin/python}
 [ -x "$python" ] || python=python3
-"$python" scripts/gen_docs.py "$out"
+# What argparse's text depends on besides the parsers: the width it wraps at (COLUMNS, else
+# the terminal's) and the default socket synwallctl names ($SYNWALL_SOCKET).
+env -u SYNWALL_SOCKET COLUMNS=80 "$python" scripts/gen_docs.py "$out"

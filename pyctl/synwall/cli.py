@@ -738,14 +738,15 @@ def cmd_syncache(c: Client, a: argparse.Namespace) -> int:
         if a.json:
             emit_json({"flushed": n})
         else:
-            print("%d syncache entries flushed" % n)
+            print("%d syncache %s flushed" % (n, "entry" if n == 1 else "entries"))
         return EXIT_OK
     if a.limit is not None and a.limit < 0:
         raise UsageError("synwallctl syncache dump: --limit must be 0 or more")
     entries, total = dump_syncache(c, a.page_size, a.limit)
     if a.json:
-        emit_json({"entries": [e.to_dict() for e in entries], "limit": a.limit,
-                   "total": total})
+        # a list, as scripts have always read it (the total is the text's last line and
+        # GetStatus's syncache.count)
+        emit_json([e.to_dict() for e in entries])
         return EXIT_OK
     print("%-5s %-41s %-41s %-10s %-10s %3s %5s %2s %4s %2s %7s" % (
         "LCORE", "CLIENT", "SERVER", "ISN", "ISS", "RXT", "MSS", "WS", "SACK", "TS", "AGE"))

@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "binary, and exit")
     ap.add_argument("--stop-dataplane", action="store_true",
                     help="stop the dataplane too when synwalld stops")
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log debug lines too")
     ap.add_argument("--version", action="version", version="synwalld " + __version__)
     return ap
 

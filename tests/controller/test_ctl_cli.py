@@ -236,7 +236,7 @@ def test_syncache(capsys, live):
                                 "1460", "7", "on", "on", "1.5s"], lines
     assert lines[-1] == "5 entries"
     data = json.loads(ok(capsys, live, "--json", "syncache", "dump", "--limit", "3"))
-    assert len(data["entries"]) == 3 and data["total"] == 5
+    assert len(data) == 3 and {"client_addr", "age_seconds"} <= set(data[0])
     assert ok(capsys, live, "syncache", "flush") == "5 syncache entries flushed\n"
     assert ok(capsys, live, "syncache", "dump").splitlines()[-1] == "0 entries"
 

@@ -296,11 +296,10 @@ def test_syncache_dump_ages_and_total(capsys, live):
     rc, out, _ = run(capsys, *sock, "syncache", "dump", "--limit", "9")
     assert out.splitlines()[-1] == "5 entries", out
     doc = json.loads(run(capsys, *sock, "--json", "syncache", "dump", "--limit", "3")[1])
-    assert doc["limit"] == 3 and doc["total"] == 5 and len(doc["entries"]) == 3, doc
-    assert [e["age_seconds"] for e in doc["entries"]] == [1.5, 3.0, 4.5]
-    assert doc["entries"][0]["client_addr"] == "198.18.0.1"
+    assert [e["age_seconds"] for e in doc] == [1.5, 3.0, 4.5], doc
+    assert doc[0]["client_addr"] == "198.18.0.1"
     doc = json.loads(run(capsys, *sock, "--json", "syncache", "dump")[1])
-    assert doc["limit"] is None and doc["total"] == 5 and len(doc["entries"]) == 5, doc
+    assert len(doc) == 5, doc
     code, msg = json_error(capsys, 2, *sock, "syncache", "dump", "--limit", "-1")
     assert code == "usage", code
     # the API: a page, its entries' ages and the total

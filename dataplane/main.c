@@ -330,6 +330,9 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Its output is a journal stream under systemd: a write to a stream journald has
+	 * closed must cost the line, not the dataplane. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Registered before anything else, so that a reader never finds the socket without
 	 * the commands; they answer zeros until the workers exist. */
 	if (sw_stats_telemetry_register(app) < 0)

@@ -297,8 +297,12 @@ class Controller:
         # _busy_lock alone, which request threads take for no more than the list's update.
         self._busy_lock = threading.Lock()
         self._busy_samples: list[CycleSample] = []
-        # liveness: the workers' cycle counters at the call before (dataplane pid, by lcore)
+        # liveness: the workers' cycle counters at the call before (dataplane pid, by lcore),
+        # its own control connection (dataplane pid, link), and since when (monotonic) the
+        # dataplane has not been RUNNING
         self._live_sample: tuple[int, dict[int, int]] | None = None
+        self._live_link: tuple[int, DpLink] | None = None
+        self._down_since = time.monotonic()
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -311,6 +315,8 @@ class Controller:
     def _set_state(self, state: DataplaneState) -> None:
         with self.lock:
             if state != self.state:
+                if self.state == DataplaneState.RUNNING:
+                    self._down_since = time.monotonic()
                 self.state = state
                 for fn in self._state_listeners:
                     fn(state)
@@ -371,6 +377,8 @@ class Controller:
                 self._set_state(DataplaneState.DOWN)
             if self.link is not None:
                 self.link.close()
+            if self._live_link is not None:
+                self._live_link[1].close()
 
     # --- the saved state ------------------------------------------------------------------
 
@@ -1622,7 +1630,17 @@ class Controller:
                 runtime.sources.check("sources")
             except model.InvalidConfig as e:
                 raise InvalidRequest(str(e)) from None
-            version = self.apply_config(runtime, kc, validate_only=False)
+            said: list[str] = []
+            try:
+                version = self.apply_config(runtime, kc, validate_only=False)
+            except Unavailable as e:
+                # apply_config raises this only before it changes anything, or once the
+                # runtime config and the key schedule are applied and saved but the new keys
+                # could not be given to the dataplane yet: the supervisor gives them again
+                if self.runtime != runtime:
+                    raise
+                version = self.config_version
+                said.append("the dataplane gets the new keys once it answers (%s)" % e)
             # The file is the base the next start (or reload) measures the state against.
             self.boot = new
             self.launcher.boot = new
@@ -1635,27 +1653,50 @@ class Controller:
             except OSError as e:
                 log.warning("reloaded, but the state files not (%s): the next start logs the "
                             "file's values as edits again", e.strerror or e)
-            said = notes + key_notes
+            said = notes + key_notes + said
             said += ["dataplane.%s: %s in the file, %s running: when the dataplane restarts"
                      % (p.key.removeprefix("dataplane."), p.boot, p.running)
                      for p in self.restart_pending]
             said.append("config version %d" % version)
             return said
 
+    def start_grace(self) -> float:
+        """How long a start of the dataplane (or an operator's restart of it) may take before
+        it counts as hung: its start timeout, with the stop of the old one before it."""
+        return self.boot.dataplane.start_timeout + supervisor.STOP_TIMEOUT + \
+            supervisor.KILL_WAIT
+
     def liveness(self) -> tuple[bool, str]:
         """Whether the dataplane is alive, for the service manager's watchdog: running, its
         control socket answering with its pid, and each worker lcore's cycle counter moved
-        on since the call before (a worker that stopped polling is not alive). (alive, what
-        it is doing or why it is not.)"""
-        with self.lock:
-            proc, link, state = self.proc, self.link, self.state
-            if self._op_lock.locked() and self._op_what:
-                return False, "the dataplane's %s is under way" % self._op_what[0]
-        if state != DataplaneState.RUNNING or proc is None or link is None:
-            return False, "dataplane %s" % ("restarting" if state == DataplaneState.STARTING
-                                            else "down")
+        on since the call before (a worker that stopped polling is not alive); or being
+        started (by the supervisor after a crash, or by an operator's restart or upgrade)
+        for less than start_grace(). (alive, what it is doing or why it is not.)
+
+        It reads proc, state and the operation without the lock (each read is atomic; a
+        stale one costs one watchdog period at most), so that a long change holding the
+        lock (a reload or config apply with a million source rules) does not hold the
+        watchdog back, and asks on a control connection of its own for the same reason."""
+        proc, state, op = self.proc, self.state, self._op_what
+        now = time.monotonic()
+        if op is not None or state != DataplaneState.RUNNING:
+            since = op[1] if op is not None else self._down_since
+            what = ("the dataplane's %s" % op[0]) if op is not None else \
+                "dataplane %s" % ("restarting" if state == DataplaneState.STARTING
+                                  else "down")
+            took = now - since
+            if state != DataplaneState.DOWN and took < self.start_grace():
+                return True, "%s, for %.0f s" % (what, took)
+            return False, "%s for %.0f s" % (what, took)
+        if proc is None:
+            return False, "no dataplane"
         if not proc.alive():
             return False, "dataplane (pid %d) %s" % (proc.pid, proc.exit_status())
+        if self._live_link is None or self._live_link[0] != proc.pid:
+            if self._live_link is not None:
+                self._live_link[1].close()
+            self._live_link = (proc.pid, DpLink(self._live_ctl_path()))
+        link = self._live_link[1]
         try:
             st = link.status()
             c = link.counters()
@@ -1666,17 +1707,21 @@ class Controller:
         names = list(c.names)
         if "lcore.cycles" in names:
             i = names.index("lcore.cycles")
-            now = {lc.lcore: lc.values[i] for lc in c.lcores}
+            cycles = {lc.lcore: lc.values[i] for lc in c.lcores}
             before = self._live_sample
-            self._live_sample = (proc.pid, now)
+            self._live_sample = (proc.pid, cycles)
             if before is not None and before[0] == proc.pid:
-                stuck = sorted(lcore for lcore, cycles in now.items()
-                               if lcore in before[1] and cycles <= before[1][lcore])
+                stuck = sorted(lcore for lcore, n in cycles.items()
+                               if lcore in before[1] and n <= before[1][lcore])
                 if stuck:
                     return False, "dataplane (pid %d): worker lcore %s stopped polling" % (
                         proc.pid, ", ".join(map(str, stuck)))
         return True, "dataplane (pid %d) running, %d worker(s), config %d" % (
             proc.pid, len(c.lcores), self.config_version)
+
+    def _live_ctl_path(self) -> str:
+        link = self.link
+        return link.path if link is not None else str(self.launcher.ctl_path)
 
     @staticmethod
     def _save_sources_file(rules: runconfig.SavedSources,

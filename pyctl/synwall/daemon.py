@@ -19,8 +19,9 @@ without the restart.
 
 Under systemd (systemd module): READY=1 once the API serves and the dataplane runs, STATUS=
 lines, RELOADING=1 around a reload, STOPPING=1; with WatchdogSec= set, WATCHDOG=1 every half
-of it while the dataplane is alive (Controller.liveness: it answers, and its workers poll),
-so that a dataplane hung or down for that long restarts the service. Log lines carry their
+of it while the dataplane is alive (Controller.liveness: it answers and its workers poll, or
+a start of it is within its start timeout), so that a dataplane hung for that long, or one
+that cannot be started, restarts the service. Log lines carry their
 syslog priority when stderr is the journal.
 
 Exit status: 0 stopped by a signal; 1 could not start (dataplane, listeners); 2 bad boot
@@ -97,6 +98,9 @@ class Daemon:
         except (bootconfig.BootConfigError, ControllerError) as e:
             log.error("reload of %s refused, nothing changed: %s", source, e)
             return False
+        except Exception:  # noqa: BLE001 - a reload must not end synwalld
+            log.exception("reload of %s failed", source)
+            return False
         finally:
             systemd.notify("READY=1", "STATUS=" + self.status_line())
         self.boot = new
@@ -121,6 +125,24 @@ class Daemon:
             self.metrics_server = None
         self.api.stop()
         self.ctl.shutdown(stop_dataplane=stop_dataplane)
+
+
+# How often the main loop looks at what the signals asked.
+SIGNAL_POLL = 0.1
+
+
+class Signals:
+    """What SIGTERM/SIGINT (stop) and SIGHUP (reload) asked for."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.reload = False
+
+    def on_stop(self, *_: object) -> None:
+        self.stop = True
+
+    def on_reload(self, *_: object) -> None:
+        self.reload = True
 
 
 class Watchdog:
@@ -205,18 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print("%s: ok" % boot.source)
         return 0
 
-    # The signals only set flags; the main thread does what they ask.
-    stop, reload_asked, wake = threading.Event(), threading.Event(), threading.Event()
-
-    def on_stop(*_: object) -> None:
-        stop.set()
-        wake.set()
-
-    def on_reload(*_: object) -> None:
-        reload_asked.set()
-        wake.set()
+    # The handlers only set flags (no lock: a handler runs in the main thread, between any
+    # two of its bytecodes, also while it holds one); the main loop looks at them.
+    asked = Signals()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_stop)
+        signal.signal(sig, asked.on_stop)
     # ignored until there is something to reload
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
@@ -226,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     except StartError as e:
         log.error("%s", e)
         return 1
-    signal.signal(signal.SIGHUP, on_reload)
+    signal.signal(signal.SIGHUP, asked.on_reload)
     where = ", ".join(x for x in (
         boot.api.unix_socket,
         boot.api.tcp and "tcp %s (TLS, port %s)" % (boot.api.tcp, d.api.tcp_port),
@@ -240,11 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     if period is not None:
         watchdog = Watchdog(d, max(period / 2, 0.1))
         watchdog.start()
-    while not stop.is_set():
-        wake.wait(1.0)
-        wake.clear()
-        if reload_asked.is_set() and not stop.is_set():
-            reload_asked.clear()
+    while not asked.stop:
+        time.sleep(SIGNAL_POLL)
+        if asked.reload and not asked.stop:
+            asked.reload = False
             d.reload()
     systemd.notify("STOPPING=1", "STATUS=stopping")
     log.info("stopping%s", " (and the dataplane)" if args.stop_dataplane else

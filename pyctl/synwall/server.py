@@ -554,8 +554,12 @@ class AdminService(pb_grpc.AdminServicer):
             if e.age_known:
                 o.age_ms = e.age_ms
         # How many there are: the gauge the workers keep of their syncaches, read after the
-        # page (the dataplane's dump answers with a page only).
-        counters = self.ctl.counters()
+        # page (the dataplane's dump answers with a page only); left unset, not the page
+        # lost, if the dataplane cannot say it now.
+        try:
+            counters = self.ctl.counters()
+        except ControllerError:
+            return out
         for name, value in zip(counters.names, counters.total, strict=True):
             if name == "syncache.count":
                 out.total = value

@@ -49,8 +49,8 @@ TABLES_LINE = re.compile(r"^synwall-dp: (--state |queue \d+: .*taken over)")
 LOG_ROTATE_SIZE = 4 << 20
 # The journal's identifier of the dataplane's lines.
 JOURNAL_ID = "synwall-dp"
-# How long reading the dataplane's lines back from the journal may take.
-JOURNAL_READ_TIMEOUT = 5.0
+# How long each of the two journalctl runs that read the dataplane's lines back may take.
+JOURNAL_READ_TIMEOUT = 2.0
 
 
 class StartError(RuntimeError):
@@ -240,7 +240,8 @@ class Launcher:
             try:
                 popen = subprocess.Popen(
                     systemd.journal_command(self.journal_cat, JOURNAL_ID, cmd),
-                    stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+                    stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+                    env=systemd.child_environment())
             except OSError as e:
                 raise StartError("cannot run %s: %s" % (self.journal_cat, e.strerror or e)
                                  ) from None
@@ -252,7 +253,7 @@ class Launcher:
                 logf.flush()
                 popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                         close_fds=True)
+                                         close_fds=True, env=systemd.child_environment())
             except OSError as e:
                 raise StartError("cannot run %s: %s" % (cmd[0], e.strerror or e)) from None
             finally:

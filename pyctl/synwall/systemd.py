@@ -70,6 +70,15 @@ def journal_command(cat: str, identifier: str, cmd: list[str]) -> list[str]:
             "--", *cmd]
 
 
+# What the service manager gives synwalld alone: not passed on to the dataplane.
+SERVICE_ONLY = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM")
+
+
+def child_environment() -> dict[str, str]:
+    """synwalld's environment without what the service manager meant for it alone."""
+    return {k: v for k, v in os.environ.items() if k not in SERVICE_ONLY}
+
+
 def notify(*fields: str) -> bool:
     """Send `FIELD=value` lines to the service manager; False when there is none to send
     them to (or it cannot be reached: the service manager then sees what its own timeouts

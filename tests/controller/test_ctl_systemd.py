@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -198,6 +199,44 @@ def test_notify_watchdog_reload_and_stop(env_factory, tmp_path):
             p.wait()
         err.seek(0)
         print(err.read())
+
+
+def test_liveness_during_starts_and_changes(env_factory, monkeypatch):
+    """Alive while a restart after a crash is within its grace, not once it is past it (a
+    dataplane that cannot be started); not held back by a change holding the lock."""
+    env = env_factory("fake").start()
+    ctl = env.ctl
+    assert ctl.liveness()[0]
+
+    # a long change (a reload of a million source rules) holds the lock: the watchdog is
+    # still told, at once
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with ctl.lock:
+            held.set()
+            release.wait(10)
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    t0 = time.monotonic()
+    alive, why = ctl.liveness()
+    release.set()
+    t.join()
+    assert alive and time.monotonic() - t0 < 2.0, why
+
+    # every start from now on fails
+    broken = env.fake_binary("broken-dp", fail="synwall-dp: EAL: no ports")
+    env.config_path.write_text(env.config_text.replace(
+        json.dumps(str(env.workdir / "fake-synwall-dp")), json.dumps(str(broken))))
+    assert env.daemon.reload()
+    monkeypatch.setattr(ctl, "start_grace", lambda: 1.5)
+    os.kill(env.dp_pid(), signal.SIGKILL)
+    wait_for(lambda: ctl.state.value == "starting", 10)
+    alive, why = ctl.liveness()
+    assert alive and why.startswith("dataplane restarting"), why
+    wait_for(lambda: not ctl.liveness()[0], 10)
+    assert "dataplane restarting for" in ctl.liveness()[1]
 
 
 def test_no_service_manager_no_notifications(monkeypatch):

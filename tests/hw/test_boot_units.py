@@ -227,7 +227,7 @@ def test_service_is_hardened(tmp_path):
     assert exposure(svc) < 5.0
     caps = set(unit_value(svc.read_text(), "CapabilityBoundingSet").split())
     assert caps == {"CAP_IPC_LOCK", "CAP_SYS_ADMIN", "CAP_SYS_RAWIO", "CAP_NET_ADMIN",
-                    "CAP_NET_RAW", "CAP_DAC_OVERRIDE"}
+                    "CAP_NET_RAW", "CAP_DAC_OVERRIDE", "CAP_CHOWN"}
     bare = tmp_path / "synwall.service"
     keep = ("[", "Description", "ExecStart", "Type", "KillMode", "WantedBy")
     bare.write_text("".join(line for line in svc.read_text().splitlines(keepends=True)

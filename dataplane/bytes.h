@@ -45,4 +45,13 @@ sw_wr32(uint8_t *p, uint32_t v)
 	memcpy(p, &be, sizeof(be));
 }
 
+/* Eight bytes in network order: v's most significant byte first. */
+static inline void
+sw_wr64(uint8_t *p, uint64_t v)
+{
+	uint64_t be = rte_cpu_to_be_64(v);
+
+	memcpy(p, &be, sizeof(be));
+}
+
 #endif

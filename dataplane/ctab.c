@@ -180,6 +180,9 @@ sw_ctab_lookup(const struct sw_ctab *t, const struct sw_tuple *k, uint32_t hash)
 	uint16_t sig = sw_ctab_sig(hash);
 	uint32_t c;
 
+	/* An empty table (a cookie port's syncache, flows yet to come) is not searched. */
+	if (t->count == 0)
+		return NULL;
 	/* Only the entries with the key's signature are compared (free slots have none). */
 	for (c = 0; c < t->sig_slots; c += 8) {
 		uint32_t m = sw_ctab_sig_match8(sigs + c, sig);

@@ -28,8 +28,9 @@ slot_of(const struct sw_learn_table *lt, const struct sw_tuple *t)
 static inline bool
 is_of(const struct sw_learned *l, const struct sw_tuple *t)
 {
+	/* each length a constant: compared inline, not by a call to memcmp */
 	return l->used && l->port == t->dport && l->v6 == t->v6 &&
-	       memcmp(l->addr, t->dst, t->v6 ? 16 : 4) == 0;
+	       (t->v6 ? memcmp(l->addr, t->dst, 16) : memcmp(l->addr, t->dst, 4)) == 0;
 }
 
 /* A consistent copy of the slot of t's server, if it has one and is not aged. */

@@ -4,28 +4,59 @@
 #include "proxy.h"
 #include "segment.h"
 
+/* m's metadata for the single segment of lens just written into it. */
+static inline void
+mbuf_seg_meta(struct rte_mbuf *m, const struct sw_seg_lens *lens, bool v6, bool tx_csum)
+{
+	m->data_len = lens->frame_len;
+	m->pkt_len = lens->frame_len;
+	m->ol_flags = 0;
+	m->vlan_tci = 0;
+	if (tx_csum) {
+		m->l2_len = lens->l2_len;
+		m->l3_len = lens->l3_len;
+		m->ol_flags = v6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM)
+				 : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+				    RTE_MBUF_F_TX_TCP_CKSUM);
+	}
+}
+
+/* The frame's data beyond its first segment: not part of what is written over it. */
+static inline void
+mbuf_first_seg_only(struct rte_mbuf *m)
+{
+	if (unlikely(m->nb_segs > 1)) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+	}
+}
+
 void
 sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csum)
 {
 	struct sw_seg_lens lens;
 
-	if (m->nb_segs > 1) {
-		rte_pktmbuf_free(m->next);
-		m->next = NULL;
-		m->nb_segs = 1;
-	}
+	mbuf_first_seg_only(m);
 	sw_write_seg(rte_pktmbuf_mtod(m, uint8_t *), s, tx_csum, &lens);
-	m->data_len = lens.frame_len;
-	m->pkt_len = lens.frame_len;
-	m->ol_flags = 0;
-	m->vlan_tci = 0;
-	if (tx_csum) {
-		m->l2_len = lens.l2_len;
-		m->l3_len = lens.l3_len;
-		m->ol_flags = s->t.v6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM)
-				      : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
-					 RTE_MBUF_F_TX_TCP_CKSUM);
-	}
+	mbuf_seg_meta(m, &lens, s->t.v6, tx_csum);
+}
+
+void
+sw_mbuf_synack(struct rte_mbuf *m, const struct sw_lcore *lc, const struct sw_pkt *pkt,
+	       uint32_t iss, uint8_t mac8, const struct sw_tcpopts *offer, bool tx_csum)
+{
+	struct sw_seg_lens lens;
+	struct sw_tcpopts o = *offer;
+
+	o.tsval = sw_tsval_synack(lc, mac8, (offer->present & SW_OPT_WS) ? offer->wscale
+									 : SW_TS_WS_NONE);
+	o.tsecr = pkt->opt.tsval;
+	mbuf_first_seg_only(m);
+	/* Zero window, like netfilter's SYNPROXY: no data before the server side is open. */
+	sw_write_answer(rte_pktmbuf_mtod(m, uint8_t *), pkt, iss, pkt->seq + 1,
+			SW_TH_SYN | SW_TH_ACK, 0, &o, tx_csum, &lens);
+	mbuf_seg_meta(m, &lens, pkt->t.v6, tx_csum);
 }
 
 void

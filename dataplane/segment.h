@@ -48,6 +48,11 @@ sw_tsval_synack(const struct sw_lcore *lc, uint8_t mac8, uint8_t ws_code)
 /* Replace the contents of m by the segment s (offload flags set when tx_csum). */
 void sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csum);
 
+/* The SYN-ACK answering the client's SYN pkt written over the SYN's own frame m, as
+ * sw_seg_synack() and sw_mbuf_write_seg() would write it. */
+void sw_mbuf_synack(struct rte_mbuf *m, const struct sw_lcore *lc, const struct sw_pkt *pkt,
+		    uint32_t iss, uint8_t mac8, const struct sw_tcpopts *offer, bool tx_csum);
+
 /* The SYN-ACK answering the client's SYN on t: from the server's addresses back to the
  * client. iss: the cookie, mac8 the rest of its MAC (for the TSval); offer: the options (and
  * values) we accept; client_tsval is echoed. */

@@ -144,7 +144,6 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 {
 	const struct sw_limits *lim = &lc->cfg->lim;
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint8_t eth_client[6], eth_server[6];
 	struct sw_sc_entry *e;
 	struct sw_seg s;
 
@@ -183,12 +182,7 @@ sw_syn_answer(struct sw_lcore *lc, struct sw_sink *out, struct rte_mbuf *m,
 	} else {
 		lc->cnt.sc_sendcookie++;
 	}
-	/* The MACs are read out before the frame is rewritten in place. */
-	memcpy(eth_client, data + 6, 6);
-	memcpy(eth_server, data, 6);
-	sw_seg_synack(&s, lc, eth_client, eth_server, pkt->vlan_tci, pkt->has_vlan, &pkt->t,
-		      pkt->seq, plan->iss, plan->mac8, &plan->offer, pkt->opt.tsval);
-	sw_mbuf_write_seg(m, &s, out->tx_csum[SW_OUTSIDE]);
+	sw_mbuf_synack(m, lc, pkt, plan->iss, plan->mac8, &plan->offer, out->tx_csum[SW_OUTSIDE]);
 	return SW_V_OUTSIDE;
 }
 

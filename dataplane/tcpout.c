@@ -76,13 +76,61 @@ sw_write_tcp_options(uint8_t *p, const struct sw_tcpopts *o)
 	return write_options(p, o, &unused);
 }
 
+/*
+ * The IP and TCP headers of a segment src -> dst at ip, with the options o; returns the TCP
+ * length. lens gets l3_len and l4_len.
+ */
+static inline uint16_t
+write_l3l4(uint8_t *ip, bool v6, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+	   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+	   const struct sw_tcpopts *o, bool csum_offload, struct sw_seg_lens *lens)
+{
+	unsigned int alen = v6 ? 16 : 4;
+	uint16_t l3 = v6 ? 40 : 20, olen, l4;
+	uint8_t *th = ip + l3;
+	uint32_t osum, psum, tsum, asum;
+	uint16_t hl_flags;
+
+	/* the headers in as few stores as their fields allow: a store per field would make the
+	 * core's store port the limit of the SYN path */
+	olen = write_options(th + 20, o, &osum);
+	l4 = (uint16_t)(20 + olen);
+	hl_flags = (uint16_t)((l4 / 4) << 12 | flags);
+	sw_wr64(th, (uint64_t)sport << 48 | (uint64_t)dport << 32 | seq);
+	sw_wr64(th + 8, (uint64_t)ack << 32 | (uint32_t)hl_flags << 16 | win);
+
+	/* pseudo-header: addresses, protocol, TCP length */
+	asum = sum_addr(src, alen) + sum_addr(dst, alen);
+	psum = asum + 6 + l4;
+	tsum = psum + sport + dport + sum32(seq) + sum32(ack) + hl_flags + win + osum;
+	/* the checksum, and a zero urgent pointer */
+	sw_wr32(th + 16, (uint32_t)(csum_offload ? sw_cksum_fold(psum)
+				     : (uint16_t)~sw_cksum_fold(tsum)) << 16);
+
+	if (!v6) {
+		uint16_t tot = (uint16_t)(l3 + l4);
+		uint16_t sum = csum_offload ? 0 :
+			(uint16_t)~sw_cksum_fold(W(0x45, 0) + tot + 0x4000 + W(64, 6) + asum);
+
+		/* version and header length, TOS 0, length, ID 0, DF; TTL 64, TCP, checksum */
+		sw_wr64(ip, 0x4500ull << 48 | (uint64_t)tot << 32 | 0x4000);
+		sw_wr32(ip + 8, 64u << 24 | 6u << 16 | sum);
+		memcpy(ip + 12, src, 4);
+		memcpy(ip + 16, dst, 4);
+	} else {
+		sw_wr64(ip, 0x60000000ull << 32 | (uint32_t)l4 << 16 | 6u << 8 | 64);
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
+	}
+	lens->l3_len = l3;
+	lens->l4_len = l4;
+	return l4;
+}
+
 void
 sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_seg_lens *lens)
 {
-	unsigned int alen = s->t.v6 ? 16 : 4;
-	uint8_t *ip, *th;
-	uint16_t l2 = 14, l3, olen, l4;
-	uint32_t osum, psum, tsum;
+	uint16_t l2 = 14, l4;
 
 	memcpy(buf, s->eth_dst, 6);
 	memcpy(buf + 6, s->eth_src, 6);
@@ -92,53 +140,51 @@ sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload, struct sw_
 		l2 = 18;
 	}
 	sw_wr16(buf + l2 - 2, s->t.v6 ? 0x86dd : 0x0800);
-	ip = buf + l2;
-	l3 = s->t.v6 ? 40 : 20;
-	th = ip + l3;
-
-	olen = write_options(th + 20, &s->opt, &osum);
-	l4 = (uint16_t)(20 + olen);
-	sw_wr16(th, s->t.sport);
-	sw_wr16(th + 2, s->t.dport);
-	sw_wr32(th + 4, s->seq);
-	sw_wr32(th + 8, s->ack);
-	th[12] = (uint8_t)((l4 / 4) << 4);
-	th[13] = s->flags;
-	sw_wr16(th + 14, s->win);
-	sw_wr16(th + 18, 0);
-
-	/* pseudo-header: addresses, protocol, TCP length */
-	psum = sum_addr(s->t.src, alen) + sum_addr(s->t.dst, alen) + 6 + l4;
-	tsum = psum + s->t.sport + s->t.dport + sum32(s->seq) + sum32(s->ack) +
-	       W(th[12], s->flags) + s->win + osum;
-	sw_wr16(th + 16, csum_offload ? sw_cksum_fold(psum)
-				      : (uint16_t)~sw_cksum_fold(tsum));
-
-	if (!s->t.v6) {
-		uint16_t tot = (uint16_t)(l3 + l4);
-
-		ip[0] = 0x45;
-		ip[1] = 0;
-		sw_wr16(ip + 2, tot);
-		sw_wr16(ip + 4, 0);
-		sw_wr16(ip + 6, 0x4000);        /* DF */
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, s->t.src, 4);
-		memcpy(ip + 16, s->t.dst, 4);
-		sw_wr16(ip + 10, csum_offload ? 0 :
-			(uint16_t)~sw_cksum_fold(W(0x45, 0) + tot + 0x4000 + W(64, 6) +
-					sum_addr(s->t.src, 4) + sum_addr(s->t.dst, 4)));
-	} else {
-		sw_wr32(ip, 0x60000000);
-		sw_wr16(ip + 4, l4);
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, s->t.src, 16);
-		memcpy(ip + 24, s->t.dst, 16);
-	}
+	l4 = write_l3l4(buf + l2, s->t.v6, s->t.src, s->t.dst, s->t.sport, s->t.dport, s->seq,
+			s->ack, s->flags, s->win, &s->opt, csum_offload, lens);
 	lens->l2_len = l2;
-	lens->l3_len = l3;
-	lens->l4_len = l4;
-	lens->frame_len = (uint16_t)(l2 + l3 + l4);
+	lens->frame_len = (uint16_t)(l2 + lens->l3_len + l4);
+}
+
+/* Exchange the destination and source MACs of an Ethernet header: the 12 bytes read in two
+ * loads and written in two stores. */
+static inline void
+swap_macs(uint8_t *frame)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	const uint64_t six = (1ull << 48) - 1;
+	uint64_t lo, dst, src;
+	uint32_t hi;
+
+	memcpy(&lo, frame, 8);          /* bytes 0-7: the destination, the source's first 2 */
+	memcpy(&hi, frame + 8, 4);      /* bytes 8-11: the rest of the source */
+	dst = lo & six;
+	src = lo >> 48 | (uint64_t)hi << 16;
+	lo = src | dst << 48;
+	hi = (uint32_t)(dst >> 16);
+	memcpy(frame, &lo, 8);
+	memcpy(frame + 8, &hi, 4);
+#else
+	uint8_t dst[6], src[6];
+
+	memcpy(dst, frame, 6);
+	memcpy(src, frame + 6, 6);
+	memcpy(frame, src, 6);
+	memcpy(frame + 6, dst, 6);
+#endif
+}
+
+void
+sw_write_answer(uint8_t *frame, const struct sw_pkt *pkt, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint16_t win, const struct sw_tcpopts *o, bool csum_offload,
+		struct sw_seg_lens *lens)
+{
+	uint16_t l4;
+
+	/* the MACs swapped; the 802.1Q tag and the EtherType stay as they are */
+	swap_macs(frame);
+	l4 = write_l3l4(frame + pkt->l2_len, pkt->t.v6, pkt->t.dst, pkt->t.src, pkt->t.dport,
+			pkt->t.sport, seq, ack, flags, win, o, csum_offload, lens);
+	lens->l2_len = pkt->l2_len;
+	lens->frame_len = (uint16_t)(pkt->l2_len + lens->l3_len + l4);
 }

@@ -45,6 +45,15 @@ struct sw_seg_lens {
 void sw_write_seg(uint8_t *buf, const struct sw_seg *s, bool csum_offload,
 		  struct sw_seg_lens *lens);
 
+/*
+ * The answer to the parsed segment pkt, written over its own frame: the MACs swapped, the
+ * 802.1Q tag kept, the IP and TCP headers of the reverse direction (seq, ack, flags, win,
+ * the options o) as sw_write_seg() writes them. The frame must have room for them.
+ */
+void sw_write_answer(uint8_t *frame, const struct sw_pkt *pkt, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t win, const struct sw_tcpopts *o, bool csum_offload,
+		     struct sw_seg_lens *lens);
+
 /* Write the TCP options of s->opt (MSS, SACK_PERM, TS, WS in Linux's layout); returns
  * the length, a multiple of 4, at most 20. */
 uint16_t sw_write_tcp_options(uint8_t *p, const struct sw_tcpopts *o);

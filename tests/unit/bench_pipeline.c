@@ -12,6 +12,8 @@
  *   c2s     data segments (1448 bytes, NOP NOP TS) of established spliced flows, client
  *           to server, translated in place (proxy.to_server)
  *   s2c     the same, server to client (proxy.to_client)
+ *   cookie  the SYNs of `syn` with port 80 switched to cookie mode: no entry, a cookie
+ *           SYN-ACK each (syncache.sendcookie), as measurement 1 of the benchmark
  *
  * The lcore is the unit tests' (fake_dp.h: syncache --hashsize 4096 --bucketlimit 30, flow
  * table --flows 65536, the fixed cookie key, port 80 in proxy mode, the clock frozen at
@@ -26,6 +28,10 @@
  *
  * The sink's buffers are emptied after every burst (outside the collection), so no flush is
  * called within one; the TX and the freeing of the drops are DPDK's work, not measured here.
+ * With BENCH_CYCLES set in the environment, each measured burst is also timed with the TSC
+ * (and the MACs use the best SipHash the CPU has, as synwall-dp): the fastest eighth of the
+ * bursts gives synwall's own cycles per packet without any PMD, which perf's split of the
+ * benchmark (measurement 9) approximates in the real process.
  * Printed: the packets measured, a digest of every packet given back (the first 128 bytes of
  * each, its length and where it went: the same at two commits that write the same segments),
  * and the counters the measured bursts changed. Exits 1 when a packet went elsewhere than
@@ -37,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_cycles.h>
 
 #include "fake_dp.h"
 #include "pipeline.h"
@@ -75,6 +83,7 @@ struct bench {
 	uint64_t rng;
 	uint64_t digest;
 	uint32_t sent[2], dropped;      /* by the measured bursts */
+	uint64_t tsc[65536];            /* TSC cycles of each measured burst */
 };
 
 enum measure { SETUP = 0, MEASURED };
@@ -326,18 +335,22 @@ struct bench_case {
 	const char *name;
 	void (*frames)(struct bench *b, uint32_t burst);
 	bool inside;            /* an inside burst (else outside) */
+	bool cookie_port;       /* the flows' port switched to cookie mode first */
 	int fate;               /* where each packet must go: SW_V_* */
 	size_t counter;         /* the counter each packet must add one to */
 };
 
 static const struct bench_case cases[] = {
-	{ "syn", syn_frames, false, SW_V_OUTSIDE, offsetof(struct sw_counters, sc_added) },
-	{ "badack", badack_frames, false, SW_V_DROP,
+	{ "syn", syn_frames, false, false, SW_V_OUTSIDE, offsetof(struct sw_counters, sc_added) },
+	{ "badack", badack_frames, false, false, SW_V_DROP,
 	  offsetof(struct sw_counters, cookie_failed) },
-	{ "c2s", c2s_frames, false, SW_V_INSIDE,
+	{ "c2s", c2s_frames, false, false, SW_V_INSIDE,
 	  offsetof(struct sw_counters, proxy_to_server) },
-	{ "s2c", s2c_frames, true, SW_V_OUTSIDE,
+	{ "s2c", s2c_frames, true, false, SW_V_OUTSIDE,
 	  offsetof(struct sw_counters, proxy_to_client) },
+	/* last: the others' packets (seeded by their index) stay what they were */
+	{ "cookie", syn_frames, false, true, SW_V_OUTSIDE,
+	  offsetof(struct sw_counters, sc_sendcookie) },
 };
 
 /* ---- set-up: FLOWS handshakes through the pipeline ---- */
@@ -425,10 +438,13 @@ run_bursts(struct bench *b, const struct bench_case *c, uint32_t first, uint32_t
 	for (burst = first; burst < first + n; burst++) {
 		c->frames(b, burst);
 		if (how == MEASURED) {
+			uint64_t t0 = rte_rdtsc_precise();
+
 			if (c->inside)
 				bench_inside(lc, sink(b), b->m, BURST);
 			else
 				bench_outside(lc, sink(b), b->m, BURST);
+			b->tsc[burst - first] = rte_rdtsc_precise() - t0;
 			account(b);
 		} else if (c->inside) {
 			sw_inside_burst(lc, sink(b), b->m, BURST);
@@ -488,6 +504,14 @@ source_table_setup(struct fake_dp *d)
 #endif
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -500,6 +524,7 @@ main(int argc, char **argv)
 	uint32_t bursts = DEFAULT_BURSTS;
 	unsigned int i, want[3];
 	uint64_t counted;
+	bool timed;
 
 	for (i = 0; argc > 1 && i < RTE_DIM(cases); i++)
 		if (strcmp(argv[1], cases[i].name) == 0)
@@ -509,12 +534,14 @@ main(int argc, char **argv)
 	if (argc > 3 && !source_table(argv[3]))
 		argc = 0;
 	if (c == NULL || bursts == 0 || bursts > 65536 || argc > 4) {
-		fprintf(stderr, "usage: bench_pipeline syn|badack|c2s|s2c [BURSTS (1..65536)] "
+		fprintf(stderr, "usage: bench_pipeline syn|cookie|badack|c2s|s2c [BURSTS (1..65536)] "
 			"[table|rates]\n");
 		return 2;
 	}
-	/* callgrind runs no AVX-512, and both commits are to batch the MACs alike */
-	if (sw_siphash_select(SW_SIPHASH_AVX2) != 0)
+	/* callgrind runs no AVX-512, and both commits are to batch the MACs alike; timed, the
+	 * best the CPU has, as synwall-dp chooses */
+	timed = getenv("BENCH_CYCLES") != NULL;
+	if (sw_siphash_select(timed ? sw_siphash_best_impl() : SW_SIPHASH_AVX2) != 0)
 		die("this CPU has no AVX2");
 
 	fake_dp_init(&b.d, &params);
@@ -524,6 +551,10 @@ main(int argc, char **argv)
 	for (i = 0; i < BURST; i++)
 		b.m[i] = fake_mbuf(NULL, 0);
 	handshakes(&b);
+	if (c->cookie_port) {
+		b.d.cfg->port_mode[FAKE_PORT_PROXY] = SW_MODE_COOKIE;
+		b.d.cfg->version++;
+	}
 
 	b.rng = 0x5eed0000u + (uint64_t)(c - cases);
 	run_bursts(&b, c, 0, WARM_BURSTS, SETUP);
@@ -541,6 +572,13 @@ main(int argc, char **argv)
 			printf(" %s=%" PRIu64, counter_names[i], d);
 	}
 	printf("\n");
+	if (timed) {
+		/* the fastest eighth of the bursts: the others met an interrupt or a cold line */
+		qsort(b.tsc, bursts, sizeof(b.tsc[0]), cmp_u64);
+		printf("cycles %.1f per packet (TSC, the fastest eighth of the bursts; median "
+		       "%.1f)\n", (double)b.tsc[bursts / 8] / BURST,
+		       (double)b.tsc[bursts / 2] / BURST);
+	}
 	want[0] = c->fate == SW_V_OUTSIDE ? bursts * BURST : 0;
 	want[1] = c->fate == SW_V_INSIDE ? bursts * BURST : 0;
 	want[2] = c->fate == SW_V_DROP ? bursts * BURST : 0;

@@ -7,6 +7,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,6 +110,38 @@ def describe(tsc: float, tsc_how: str) -> dict:
         "binary_mtime": _mtime(REPO / "build" / "dataplane" / "synwall-dp"),
         "tcpreplay": _first_line("tcpreplay", "-V"),
     }
+
+
+def _cpu_ticks() -> dict[int, tuple[str, int]]:
+    """{pid: (name, user + system clock ticks)} of every process now."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue                    # gone meanwhile
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        out[int(stat.parent.name)] = (name, int(fields[11]) + int(fields[12]))
+    return out
+
+
+def busy_processes(seconds: float = 1.0, threshold: float = 0.05) -> list[dict]:
+    """The processes other than this one that used more than threshold of a CPU over the
+    next seconds: whoever would share the measured CPUs with the programs measured."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = _cpu_ticks()
+    time.sleep(seconds)
+    after = _cpu_ticks()
+    me = os.getpid()
+    busy = []
+    for pid, (name, ticks) in after.items():
+        if pid == me or pid not in before:
+            continue
+        share = (ticks - before[pid][1]) / hz / seconds
+        if share > threshold:
+            busy.append({"pid": pid, "name": name, "cpu_share": round(share, 2)})
+    return sorted(busy, key=lambda p: -p["cpu_share"])
 
 
 def _first_line(*cmd: str) -> str:

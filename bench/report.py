@@ -163,6 +163,35 @@ def profile_budget(results: dict, tag: str) -> str:
 
 # --- targets ---------------------------------------------------------------------------
 
+# synwall's own cycles per packet (§9's split) allowed on each kind of machine the benchmark
+# runs on: half of what the first complete dataplane took there.
+OWN_CYCLES = {"AVX-512": {"syn": 65, "badack": 48}, "AVX2": {"syn": 150, "badack": 110}}
+
+
+def machine_kind(machine: dict) -> str:
+    """The SIMD the dataplane's SipHash batches use here, which sets its cycle targets."""
+    simd = machine.get("simd") or []
+    return "AVX-512" if "avx512f" in simd and "avx512bw" in simd else "AVX2"
+
+
+def own_cycles_rows(results: dict) -> list[tuple[str, str, str]]:
+    """synwall's own cycles per SYN and per invalid ACK against the machine kind's target."""
+    kind = machine_kind(results["machine"])
+    out = []
+    for tag, what in CASES:
+        limit = OWN_CYCLES[kind][tag]
+        target = f"synwall's own cycles per {what} ≤ {limit} (§9; {kind} machine)"
+        profiled = profile_cycles(results, tag, "synwall")
+        if not profiled:
+            out.append((target, "not measured", "–"))
+            continue
+        own = profiled[1]["program"]
+        result = f"{own:.0f} cycles of {profiled[0]:.0f} per packet (the rest: the vdev, DPDK)"
+        verdict = "**met**" if own <= limit else (
+            f"**missed** by {own - limit:.0f} cycles ({own / limit:.2f} × the target)")
+        out.append((target, result, verdict))
+    return out
+
 def target_rows(results: dict) -> list[tuple[str, str, str]]:
     """(target, result, verdict) for every target of the appliance."""
     sections = results["sections"]
@@ -185,6 +214,8 @@ def target_rows(results: dict) -> list[tuple[str, str, str]]:
         if ratio < 0.8 and why:
             verdict += f": {why}"
         out.append((target, result, verdict))
+
+    out += own_cycles_rows(results)
 
     handshakes = row_summary(sections.get("handshake"), "synwall")
     target = "≥ 1 M proxied handshakes per second per lcore"
@@ -489,6 +520,9 @@ def machine_section(results: dict) -> list[str]:
              f"| tcpreplay | {machine.get('tcpreplay', '')} |",
              f"| load average (1, 5, 15 min) | {machine.get('load_start')} at the start, "
              f"{machine.get('load_end')} at the end; each run's is in the raw numbers |",
+             f"| other busy processes (over 5 % of a CPU for 1 s) | "
+             f"{busy_line(machine.get('busy_start'))} at the start, "
+             f"{busy_line(machine.get('busy_end'))} at the end |",
              "| time per measurement | " + ", ".join(
                  f"{name} {seconds:g} s" for name, seconds in results.get("timing", {}).items())
              + " |", ""]
@@ -509,6 +543,15 @@ def machine_section(results: dict) -> list[str]:
                   "it out. Quote the full-CPU numbers only from a run where the share is "
                   "~100 %.", ""]
     return lines
+
+
+def busy_line(busy) -> str:
+    """Who else was busy on the machine: none, or each with its share of a CPU."""
+    if busy is None:
+        return "not checked"
+    if not busy:
+        return "none"
+    return ", ".join(f"{p['name']} (pid {p['pid']}, {p['cpu_share']:.0%})" for p in busy)
 
 
 def plot_section(have_plot: bool, png_from_md: str) -> list[str]:

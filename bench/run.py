@@ -120,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
                                           "given back after" if mem.huge_dir else
                                           "not asked for (--hugepages off)")
     info["load_start"] = loadavg()
+    info["busy_start"] = machine.busy_processes()
     info["started"] = datetime.datetime.now(datetime.UTC).strftime(
         "%Y-%m-%d %H:%M UTC")
     log(f"bench: {'quick' if quick else 'full'} run, {runs} run(s) per measurement, "
         f"{mem.mode}; {info['cpu_model']}, {info['nproc']} CPUs, load {info['load_start']}")
+    for p in info["busy_start"]:
+        log(f"bench: another busy process shares the CPUs: {p['name']} (pid {p['pid']}, "
+            f"{p['cpu_share']:.0%} of a CPU): the rates will be low")
     ctx = suite.Ctx(work=work, mem=mem, sizes=sizes, runs=runs, warm=warm, window=window,
                     log=log, min_samples=0 if quick else 5,
                     min_cpu_share=0.0 if quick else 0.9)
@@ -164,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         huge.teardown()
         info["load_end"] = loadavg()
+        info["busy_end"] = machine.busy_processes()
         info["elapsed_s"] = round(time.monotonic() - t_start, 1)
         (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
         try:

@@ -19,9 +19,9 @@
  *
  * Each mbuf's buffer is a real mbuf's size (headroom, 2048 bytes of room) of which only the
  * frame is addressable: the rest is poisoned for AddressSanitizer and filled with a pattern.
- * The segment writer (sw_mbuf_write_seg) and the splice's server side (sw_proxy_to_client,
- * which may move the frame's start) are wrapped (-Wl,--wrap) so that they may write exactly
- * the frame they make. After every round:
+ * The segment writers (sw_mbuf_write_seg, and sw_mbuf_synack over the SYN's own frame) and
+ * the splice's server side (sw_proxy_to_client, which may move the frame's start) are
+ * wrapped (-Wl,--wrap) so that they may write exactly the frame they make. After every round:
  *  - every mbuf given back once (sent or freed), none kept: no leak, no double free; each
  *    in one piece within its buffer, no byte outside what was ever its frame written;
  *  - a frame forwarded unchanged, or changed only as a splice may: a frame of a port with no
@@ -89,7 +89,7 @@ struct hm {
 	enum hm_from from;
 	enum hm_state state;
 	int sent_side;
-	bool written;                   /* sw_mbuf_write_seg made it a segment of synwall's */
+	bool written;                   /* a segment writer made it a segment of synwall's */
 	bool icmp;                      /* sw_icmp_too_big made it an ICMP error of synwall's */
 	const struct hm *quoted;        /* (icmp) the client's segment it is about */
 	uint16_t lo, hi;                /* the frame has spanned [lo, hi) of buf */
@@ -196,6 +196,44 @@ __wrap_sw_mbuf_write_seg(struct rte_mbuf *m, const struct sw_seg *s, bool tx_csu
 		h->hi = (uint16_t)(m->data_off + m->data_len);
 	if (m->data_off < h->lo)
 		h->lo = m->data_off;
+	hm_poison(h);
+}
+
+/* The SYN-ACK written over the SYN's own frame: exactly what sw_seg_synack() of the SYN's
+ * addresses and sw_write_seg() make, and only that. */
+void __real_sw_mbuf_synack(struct rte_mbuf *m, const struct sw_lcore *lc,
+			   const struct sw_pkt *pkt, uint32_t iss, uint8_t mac8,
+			   const struct sw_tcpopts *offer, bool tx_csum);
+void __wrap_sw_mbuf_synack(struct rte_mbuf *m, const struct sw_lcore *lc,
+			   const struct sw_pkt *pkt, uint32_t iss, uint8_t mac8,
+			   const struct sw_tcpopts *offer, bool tx_csum);
+void
+__wrap_sw_mbuf_synack(struct rte_mbuf *m, const struct sw_lcore *lc, const struct sw_pkt *pkt,
+		      uint32_t iss, uint8_t mac8, const struct sw_tcpopts *offer, bool tx_csum)
+{
+	struct hm *h = hm_of(m);
+	uint8_t want[SW_SEG_MAX_LEN];
+	struct sw_seg_lens lens;
+	struct sw_seg s;
+	uint8_t *data;
+
+	FZ_CHECK(h != NULL && h->state == HM_LIVE, "a SYN-ACK written into an mbuf not live");
+	FZ_CHECK(h->from != FROM_ALLOC && !h->written, "a SYN-ACK written over no received SYN");
+	data = rte_pktmbuf_mtod(m, uint8_t *);
+	FZ_CHECK(m->data_len >= pkt->l2_len, "a SYN-ACK over a frame shorter than its SYN's L2");
+	sw_seg_synack(&s, lc, data + 6, data, pkt->vlan_tci, pkt->has_vlan != 0, &pkt->t,
+		      pkt->seq, iss, mac8, offer, pkt->opt.tsval);
+	sw_write_seg(want, &s, tx_csum, &lens);
+	FZ_CHECK((uint32_t)m->data_off + lens.frame_len <= m->buf_len, "SYN-ACK past the buffer");
+	ASAN_UNPOISON_MEMORY_REGION(data, lens.frame_len);
+	__real_sw_mbuf_synack(m, lc, pkt, iss, mac8, offer, tx_csum);
+	FZ_CHECK(m->data_len == lens.frame_len && m->pkt_len == lens.frame_len,
+		 "the mbuf's lengths are not the SYN-ACK's");
+	FZ_CHECK(memcmp(data, want, lens.frame_len) == 0,
+		 "not the SYN-ACK sw_seg_synack and sw_write_seg make");
+	h->written = true;
+	if (m->data_off + m->data_len > h->hi)
+		h->hi = (uint16_t)(m->data_off + m->data_len);
 	hm_poison(h);
 }
 

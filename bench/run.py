@@ -26,7 +26,7 @@ from . import machine, report, suite
 from .dpdk import DP_BIN, TESTPMD, Hugepages, Memory, loadavg
 
 REPO = Path(__file__).resolve().parents[1]
-ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
+ALL = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "peers",
        "profile", "restart", "sources"]
 
 
@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if name == "memory":
                     sec = suite.m_memory(ctx, sizes_info)
-                elif name == "linux":
-                    from . import linuxcmp
-                    sec = linuxcmp.m_linux(ctx)
+                elif name == "peers":
+                    from . import peers
+                    sec = peers.m_peers(ctx)
                 elif name == "profile":
                     from . import profile
                     sec = profile.m_profile(ctx)

@@ -1,5 +1,5 @@
 """Measurements 1 to 6 of BENCHMARKS.md, each returning a section of results.json (7 is
-linuxcmp.py, 9 profile.py; 8 is computed by report.py from 1, 2 and 5).
+peers.py, 9 profile.py; 8 is computed by report.py from 1, 2 and 5).
 
 A section: {"id", "title", "params", "rows": {label: {"unit", "runs": [values], "detail":
 [per-run dicts]}}, "checks": [{"what", "ok"}], "notes": [...]}. report.py turns them into
@@ -40,8 +40,10 @@ class Sizes:
     mem_flows: tuple = (8192, 1 << 20)          # --flows of the small and the big table
     mem_sc: tuple = ((1024, 8), (131072, 8))    # (hashsize, bucketlimit) small and big
     mem_sc_syns: int = 1 << 20                  # distinct SYNs that fill the big syncache
-    linux_syns: int = 65536        # distinct SYNs in the namespace comparison's file
-    linux_loops: int = 8           # tcpreplay --loop
+    peer_frames: int = 6000000     # SYNs a flood offers each defender on the veth path
+    peer_seconds: int = 8          # ... or this long, whichever comes first
+    peer_repeat: int = 200000      # BPF_PROG_RUN calls timing the XDP program
+    peer_perf_s: float = 1.0       # perf samples CPU 1 this long in a flood's first run
     restart_flows: tuple = (1000, 1000000)      # flows in the tables across a restart
     restart_probe_s: tuple = (1.5, 2.0)         # probing before it, and after it is over
     source_lists: tuple = (10000, 1000000)      # prefixes in the source lists measured
@@ -50,8 +52,8 @@ class Sizes:
     def quick(cls) -> Sizes:
         return cls(syn_pcap=4096, valid_acks=4096, handshakes=2048, data_frames=4096,
                    data_flows=(1000, 4000, 16000), mem_flows=(8192, 65536),
-                   mem_sc=((1024, 8), (8192, 8)), mem_sc_syns=65536, linux_syns=4096,
-                   linux_loops=4, restart_flows=(1000, 16000),
+                   mem_sc=((1024, 8), (8192, 8)), mem_sc_syns=65536, peer_frames=3000000,
+                   peer_seconds=2, peer_repeat=20000, peer_perf_s=0.4, restart_flows=(1000, 16000),
                    restart_probe_s=(0.5, 0.5), source_lists=(1000, 10000))
 
 

@@ -38,6 +38,7 @@ struct sw_args {
 	uint32_t mbufs;
 	uint32_t rotate_s;
 	uint64_t idle_exit_ms;          /* 0: off */
+	uint32_t idle_sleep_us;         /* a worker's longest sleep when idle; 0: never sleeps */
 	bool have_key;                  /* --key: fixed secret, no rotation */
 	bool have_master;               /* --master: secrets derived per epoch */
 	bool have_epoch;                /* --epoch: pinned epoch, no rotation */

@@ -21,7 +21,7 @@ enum {
 	OPT_CACHELIMIT, OPT_REXMTLIMIT, OPT_SYNCOOKIES, OPT_SYNCOOKIES_ONLY, OPT_MSS,
 	OPT_WSCALE, OPT_FLOWS, OPT_KEY, OPT_MASTER, OPT_EPOCH, OPT_ROTATE, OPT_MBUFS,
 	OPT_CTL, OPT_STATS_JSON, OPT_SERVER_RETRIES, OPT_ADOPT_WINDOW, OPT_IDLE_TIMEOUT, OPT_UNPARSED, OPT_PROFILE,
-	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_HELP,
+	OPT_PRELOAD_FLOWS, OPT_SIPHASH, OPT_IDLE_EXIT, OPT_IDLE_SLEEP, OPT_HELP,
 	OPT_SOURCE_PREFIX, OPT_SOURCE_FLOWS, OPT_SOURCE_HALFOPEN, OPT_COOKIE_CHECK_RATE, OPT_STATE,
 	OPT_SOURCES, OPT_SOURCE_TABLE, OPT_SYN_RATE, OPT_SYN_BURST, OPT_REFLECT_RATE,
 	OPT_REFLECT_BURST,
@@ -68,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "idle-sleep", required_argument, NULL, OPT_IDLE_SLEEP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -135,6 +136,8 @@ static const char usage[] =
 	"    [--key HEX | --master HEX [--epoch N]] [--rotate SEC] [--mbufs N] [--ctl PATH]\n"
 	"    [--state FILE]        (the tables live there, for the next synwall-dp to take over)\n"
 	"    [--sources FILE]      (lines deny|allow PREFIX [PORTS], limit PREFIX RATE [BURST])\n"
+	"    [--idle-sleep US]     (a worker whose ports are empty sleeps up to US each round:\n"
+	"                          for virtual ports whose kernel half shares its CPU)\n"
 	"    [--stats-json FILE] [--idle-exit MS]\n"
 	"  SPEC: comma list of PORT[:MODE] or LO-HI[:MODE], MODE proxy|cookie|drop|pass\n";
 
@@ -561,6 +564,10 @@ sw_args_parse(struct sw_args *a, int argc, char **argv)
 		case OPT_IDLE_EXIT:
 			rc = parse_u64("--idle-exit", optarg, 1, 86400000, &v64);
 			a->idle_exit_ms = v64;
+			break;
+		case OPT_IDLE_SLEEP:
+			rc = parse_u32("--idle-sleep", optarg, 0, SW_IDLE_SLEEP_MAX_US, &v32);
+			a->idle_sleep_us = v32;
 			break;
 		case OPT_HELP:
 			fputs(usage, stdout);

@@ -7,6 +7,10 @@
 /* --state: how long a new synwall-dp waits for the last owner of the region to let go */
 #define SW_STATE_LOCK_WAIT_MS 5000u
 #define SW_RX_BURST         32      /* packets per rte_eth_rx_burst */
+/* --idle-sleep: a worker sleeps after this many rounds in a row found both ports empty, at
+ * most this long a round (timers, the mailbox and RCU wait for it) */
+#define SW_IDLE_ROUNDS      16
+#define SW_IDLE_SLEEP_MAX_US 10000
 #define SW_TX_BUF           64      /* packets buffered per port before a flush */
 #define SW_PREFETCH_AHEAD   4       /* packets prefetched ahead in a burst */
 #define SW_RX_DESC          1024

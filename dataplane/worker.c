@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -234,6 +235,8 @@ sw_worker_run(struct sw_worker *w)
 	struct sw_lcore *lc = &w->lc;
 	struct sw_stage_io io = { .lc = lc, .out = &w->out };
 	struct rte_mbuf *pkts[SW_RX_BURST];
+	const uint32_t sleep_us = app->args.idle_sleep_us;
+	uint32_t empty_rounds = 0;
 	uint64_t tsc, end;
 	uint16_t n, got;
 
@@ -295,9 +298,16 @@ sw_worker_run(struct sw_worker *w)
 
 		/* the share of its time the worker spends on rounds that found packets */
 		end = rte_rdtsc();
-		lc->cnt.lcore_cycles += end - tsc;
-		if (got != 0)
+		if (got != 0) {
 			lc->cnt.lcore_busy_cycles += end - tsc;
+			empty_rounds = 0;
+		} else if (sleep_us != 0 && ++empty_rounds >= SW_IDLE_ROUNDS) {
+			/* Nothing came for a while: give the CPU to whoever shares it (the
+			 * kernel's half of a virtual port) rather than poll on. */
+			rte_delay_us_sleep(sleep_us);
+			end = rte_rdtsc();
+		}
+		lc->cnt.lcore_cycles += end - tsc;
 	}
 
 	rte_rcu_qsbr_thread_offline(app->cfg.qs, w->queue);

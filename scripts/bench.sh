@@ -2,7 +2,8 @@
 # The benchmark: set-up and build (scripts/setup.sh), then every measurement on one worker
 # lcore — SYN -> SYN-ACK and invalid ACKs against dpdk-testpmd, valid cookie ACKs and
 # proxied handshakes, flow translation at 1k/100k/1M flows, syncache occupancy, memory per
-# entry, Linux syncookies on the same veth pair, cycles per packet — written to BENCHMARKS.md
+# entry, synwall beside Linux syncookies, netfilter and XDP SYNPROXY on one veth path (their
+# tools built by bench/xdp/setup.sh), cycles per packet — written to BENCHMARKS.md
 # and bench/out/ (plot, results.json). About 5 minutes on 2 cores. Runs as root.
 # --render-only measures nothing and skips the set-up: it writes BENCHMARKS.md and the plot
 # again from bench/out/results.json (after a change of bench/METHOD.md or bench/report.py).
@@ -20,6 +21,7 @@ for arg in "$@"; do
 done
 if [ "$render_only" = 0 ]; then
     bash scripts/setup.sh
+    bash bench/xdp/setup.sh
 fi
 if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
     .venv/bin/pip install -q -r bench/requirements.txt

@@ -77,15 +77,25 @@ class Wire:
             # The kernel would leave checksums to an offload that af_packet never does.
             sh("ethtool", "-K", inner, "tx", "off", ns=ns)
 
-    def start(self, tmp: Path, args: list[str], workers: int = 1, qpairs: int = 1) -> None:
+    def start(self, tmp: Path, args: list[str], workers: int = 1, qpairs: int = 1,
+              pmd: str = "af_packet") -> None:
+        """synwall-dp on both root-side veth ends, through net_af_packet (the default) or
+        net_af_xdp (copy mode on veth: the kernel's XDP hook hands frames to an AF_XDP
+        socket, with no skb on the way in)."""
         self.stats_path = tmp / f"stats-{self.tag}.json"
         self.log_path = tmp / f"dp-{self.tag}.log"
         lcores = "0@0," + ",".join(f"{i + 1}@{(i + 1) % os.cpu_count()}" for i in range(workers))
+        if pmd == "af_packet":
+            ports = [f"--vdev=net_af_packet{i},iface={dev},qpairs={qpairs}"
+                     for i, dev in enumerate((self.outside_if, self.inside_if))]
+        elif pmd == "af_xdp":
+            ports = [f"--vdev=net_af_xdp{i},iface={dev},start_queue=0,queue_count={qpairs}"
+                     for i, dev in enumerate((self.outside_if, self.inside_if))]
+        else:
+            raise ValueError(f"unknown PMD {pmd!r}: af_packet or af_xdp")
         cmd = [
             str(DP), "--no-pci", "--no-huge", "-m", "512", "--file-prefix", self.prefix,
-            "--lcores", lcores, "--log-level=lib.eal:error",
-            f"--vdev=net_af_packet0,iface={self.outside_if},qpairs={qpairs}",
-            f"--vdev=net_af_packet1,iface={self.inside_if},qpairs={qpairs}",
+            "--lcores", lcores, "--log-level=lib.eal:error", *ports,
             "--", "--stats-json", str(self.stats_path), *args,
         ]
         log = open(self.log_path, "w")

@@ -17,12 +17,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DP = REPO / "build" / "dataplane" / "synwall-dp"
 
-SECTIONS = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "linux",
+SECTIONS = ["syn", "badack", "validack", "handshake", "data", "occupancy", "memory", "peers",
             "profile", "restart", "sources"]
 HEADINGS = ["## Targets", "## Machine", "## Plot", "### 1. SYN", "### 2. Invalid-ACK",
             "### 3a. Valid cookie ACKs", "### 3b. Complete proxied handshakes",
             "### 4. Established-flow translation", "### 5. SYN rate vs syncache occupancy",
-            "### 6. Memory per entry", "### 7. Linux syncookies vs synwall",
+            "### 6. Memory per entry", "### 7. synwall and Linux's SYN-flood defences",
             "### 8. Cycles per packet", "### 9. Where the worker's cycles go",
             "### 10. Restarts: the time without forwarding",
             "### 11. Per-source policy: what a SYN costs", "## Method",
@@ -47,6 +47,11 @@ def quick(tmp_path_factory):
                         "installed: scripts/bench.sh installs it")
     if not DP.exists():
         pytest.fail(f"{DP} is not built: run scripts/setup.sh", pytrace=False)
+    setup = subprocess.run(["bash", "bench/xdp/setup.sh"], cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+    if setup.returncode != 0:
+        pytest.fail(f"bench/xdp/setup.sh failed:\n{setup.stdout[-2000:]}\n"
+                    f"{setup.stderr[-2000:]}", pytrace=False)
     out = tmp_path_factory.mktemp("bench")
     md = out / "BENCHMARKS.md"
     r = subprocess.run([sys.executable, "-m", "bench", "--quick", "--hugepages", "off",
@@ -138,9 +143,17 @@ def test_counters_match_what_was_sent(quick):
             f = d["final"]
             assert f["syncache.sendcookie"] == f["port.outside_rx"] > 0, (label, f)
             assert not f.get("source.denied") and not f.get("source.syn_limited"), (label, f)
-    for label, row in S["linux"]["rows"].items():
+    # every defender on the veth path answered, no more than it says it sent, no more than
+    # it was offered; the XDP program answered every timed SYN
+    assert set(S["peers"]["rows"]) == {"synwall af_packet", "synwall af_xdp", "XDP SYNPROXY",
+                                       "netfilter SYNPROXY", "Linux syncookies"}
+    for label, row in S["peers"]["rows"].items():
         for d in row["detail"]:
             assert 0 < d["synacks"] <= d["defender_sent"] <= d["sent"], (label, d)
+            assert 0 < d["cpu1_busy"] <= 1 and d["per_cpu_second"] >= d["synack_pps"]
+    run = S["peers"]["xdp_run"]
+    assert run["xdp_tx"] == run["runs"] > 0 and run["median_ns"] > S["peers"]["xdp_floor"][
+        "median_ns"] > 0, (run, S["peers"]["xdp_floor"])
     # the profile's samples: in the pcap PMD and in the program, for both programs; the
     # table splits each run's cycles by them
     for tag in ("syn", "badack"):

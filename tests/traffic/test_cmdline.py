@@ -39,6 +39,8 @@ BAD = {
     "syncookies_2": (["--protect", "80", "--syncookies", "2"] + OK, "--syncookies"),
     "flows_63": (["--protect", "80", "--flows", "63"] + OK, "--flows"),
     "rotate_0": (["--protect", "80", "--rotate", "0"] + OK, "--rotate"),
+    "idle_sleep_too_long": (["--protect", "80", "--idle-sleep", "10001"] + OK, "--idle-sleep"),
+    "idle_sleep_negative": (["--protect", "80", "--idle-sleep", "-1"] + OK, "--idle-sleep"),
     "master_short": (["--protect", "80", "--master", "abcd"], "--master"),
     "server_retries_11": (["--protect", "80", "--server-retries", "11"] + OK, "--server-retries"),
     "state_empty": (["--protect", "80", "--state", ""] + OK, "--state"),

@@ -128,3 +128,31 @@ def test_idle_exit_with_no_traffic_at_all(run_dp):
     r = run_dp(outside=[], inside=[], timeout=20)
     assert r.outside_raw == [] and r.inside_raw == []
     assert r.c("port.outside_rx") == 0 and r.c("port.inside_rx") == 0, r.describe()
+
+
+def test_idle_sleep_gives_the_cpu_back_and_answers_the_same(run_dp):
+    # The same SYNs, then 1.5 s with nothing (--idle-exit): a worker that polls on burns that
+    # time; with --idle-sleep it sleeps through it. The answers are the same either way (but
+    # for the clock in their timestamps).
+    import resource
+
+    from scapy.layers.inet import TCP
+    from scapy.layers.l2 import Ether
+
+    def answers(r):
+        return [(len(f), Ether(f)[TCP].dport, str(Ether(f)[TCP].flags)) for f in r.outside_raw]
+
+    def cpu_seconds(extra):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = run_dp(outside=[syn(sport=40000 + i, options=ALL_OPTS) for i in range(32)],
+                   args=["--protect", "80:cookie", "--key", "00" * 16] + extra, idle_ms=1500)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return used, r
+
+    polling, r_poll = cpu_seconds([])
+    sleeping, r_sleep = cpu_seconds(["--idle-sleep", "1000"])
+    assert r_poll.c("syncache.sendcookie") == r_sleep.c("syncache.sendcookie") == 32
+    assert answers(r_sleep) == answers(r_poll) == [(74, 40000 + i, "SA") for i in range(32)]
+    # polling: the worker's 1.5 s at least; sleeping: a 1 ms sleep every 16 empty rounds
+    assert polling > 1.2 and sleeping < polling - 0.8, (polling, sleeping)

@@ -108,7 +108,7 @@ def describe(tsc: float, tsc_how: str) -> dict:
         "tsc_how": tsc_how,
         "git": git_state(),
         "binary_mtime": _mtime(REPO / "build" / "dataplane" / "synwall-dp"),
-        "tcpreplay": _first_line("tcpreplay", "-V"),
+        "bpftool": _first_line("bpftool", "version"),
     }
 
 

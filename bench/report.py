@@ -531,7 +531,8 @@ def machine_section(results: dict) -> list[str]:
              f"{machine['hugepage_note']} |",
              f"| TSC | {machine['tsc_hz'] / 1e9:.4f} GHz ({machine['tsc_how']}) |",
              f"| synwall | git {machine['git']}; binary built {machine['binary_mtime']} |",
-             f"| tcpreplay | {machine.get('tcpreplay', '')} |",
+             *([f"| bpftool (peers, 7) | {machine['bpftool']} |"] if machine.get("bpftool")
+               else []),
              f"| load average (1, 5, 15 min) | {machine.get('load_start')} at the start, "
              f"{machine.get('load_end')} at the end; each run's is in the raw numbers |",
              f"| other busy processes (over 5 % of a CPU for 1 s) | "

@@ -1,7 +1,7 @@
 """The README's first command: synwall between a client and a server namespace, a bounded
 spoofed-SYN flood and real HTTP clients at the same time, live counters, and a summary.
 
-    .venv/bin/python -m synlab.demo [--seconds N] [--flood-pps N] [--clients N]
+    .venv/bin/python -m synlab.demo [--seconds N] [--flood-pps N] [--clients N] [--pmd P]
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from synlab.flood import write_flood
-from synlab.wire import DP, SERVER_IP, Wire, nft_syn_count, nft_syn_counter, sh
+from synlab.wire import DEFAULT_PMD, DP, PMDS, SERVER_IP, Wire, nft_syn_count, nft_syn_counter, sh
 
 # The embedded default configuration: port 80 proxied, a deliberately small syncache so that
 # the flood overflows it and SYN cookies take over.
@@ -55,6 +55,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=10, help="how long it runs (2..60)")
     ap.add_argument("--flood-pps", type=int, default=200000, help="spoofed SYNs per second")
     ap.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    ap.add_argument("--pmd", choices=PMDS, default=DEFAULT_PMD,
+                    help="how synwall-dp reads the veth ends: net_af_packet or net_af_xdp "
+                         "(default: $SYNWALL_PMD, else af_packet)")
     args = ap.parse_args()
     seconds = max(2, min(args.seconds, 60))
     if os.geteuid() != 0:
@@ -75,7 +78,7 @@ def main() -> int:
         unique = 100000
         write_flood(flood_pcap, unique, mac_of(wire.client_ns, "cli0"),
                     mac_of(wire.server_ns, "srv0"), SERVER_IP, 80)
-        wire.start(tmp, DEFAULT_ARGS)
+        wire.start(tmp, DEFAULT_ARGS, pmd=args.pmd)
         print(f"client ns {wire.client_ns} -> synwall-dp -> server ns {wire.server_ns} "
               f"({SERVER_IP}:80)\nflood: {args.flood_pps:,} spoofed SYN/s from "
               f"198.18.128.0/17; {args.clients} real clients downloading "

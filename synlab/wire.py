@@ -1,4 +1,5 @@
-"""Two network namespaces wired through synwall-dp on net_af_packet ports (tests and demo).
+"""Two network namespaces wired through synwall-dp on veth ports (tests and demo): read
+through net_af_packet, or net_af_xdp with SYNWALL_PMD=af_xdp (or Wire.start's pmd).
 
     client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]
         swi-N <-veth-> (srv0 198.18.0.2/24) server ns
@@ -23,6 +24,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DP = REPO / "build" / "dataplane" / "synwall-dp"
+
+PMDS = ("af_packet", "af_xdp")
+# the PMD synwall-dp reads the veth ends with, unless a caller names one
+DEFAULT_PMD = os.environ.get("SYNWALL_PMD", "af_packet")
 
 CLIENT_IP = "198.18.0.1"
 SERVER_IP = "198.18.0.2"
@@ -77,22 +82,26 @@ class Wire:
             # The kernel would leave checksums to an offload that af_packet never does.
             sh("ethtool", "-K", inner, "tx", "off", ns=ns)
 
+    def vdevs(self, qpairs: int = 1, pmd: str | None = None) -> list[str]:
+        """The --vdev values of the two root-side veth ends: net_af_packet, or net_af_xdp
+        (copy mode on veth: the kernel's XDP hook hands frames to an AF_XDP socket, with no
+        skb on the way in)."""
+        pmd = pmd or DEFAULT_PMD
+        if pmd == "af_packet":
+            return [f"net_af_packet{i},iface={dev},qpairs={qpairs}"
+                    for i, dev in enumerate((self.outside_if, self.inside_if))]
+        if pmd == "af_xdp":
+            return [f"net_af_xdp{i},iface={dev},start_queue=0,queue_count={qpairs}"
+                    for i, dev in enumerate((self.outside_if, self.inside_if))]
+        raise ValueError(f"unknown PMD {pmd!r}: one of {', '.join(PMDS)}")
+
     def start(self, tmp: Path, args: list[str], workers: int = 1, qpairs: int = 1,
-              pmd: str = "af_packet") -> None:
-        """synwall-dp on both root-side veth ends, through net_af_packet (the default) or
-        net_af_xdp (copy mode on veth: the kernel's XDP hook hands frames to an AF_XDP
-        socket, with no skb on the way in)."""
+              pmd: str | None = None) -> None:
+        """synwall-dp on both root-side veth ends (vdevs)."""
         self.stats_path = tmp / f"stats-{self.tag}.json"
         self.log_path = tmp / f"dp-{self.tag}.log"
         lcores = "0@0," + ",".join(f"{i + 1}@{(i + 1) % os.cpu_count()}" for i in range(workers))
-        if pmd == "af_packet":
-            ports = [f"--vdev=net_af_packet{i},iface={dev},qpairs={qpairs}"
-                     for i, dev in enumerate((self.outside_if, self.inside_if))]
-        elif pmd == "af_xdp":
-            ports = [f"--vdev=net_af_xdp{i},iface={dev},start_queue=0,queue_count={qpairs}"
-                     for i, dev in enumerate((self.outside_if, self.inside_if))]
-        else:
-            raise ValueError(f"unknown PMD {pmd!r}: af_packet or af_xdp")
+        ports = [f"--vdev={v}" for v in self.vdevs(qpairs, pmd)]
         cmd = [
             str(DP), "--no-pci", "--no-huge", "-m", "512", "--file-prefix", self.prefix,
             "--lcores", lcores, "--log-level=lib.eal:error", *ports,

@@ -67,6 +67,8 @@ class DataplaneSection:
     source_halfopen: int | None = None
     # None: not on the command line (synwall-dp's default: 65536 prefixes a worker)
     source_table: int | None = None
+    # None: not on the command line (synwall-dp's default: the worker never sleeps)
+    idle_sleep: int | None = None
     args: list[str] = field(default_factory=list)
     file_prefix: str = "synwall"
     state_dir: str = "/var/lib/synwall"
@@ -96,6 +98,7 @@ class DataplaneSection:
             ("source_flows", "--source-flows", self.source_flows),
             ("source_halfopen", "--source-halfopen", self.source_halfopen),
             ("source_table", "--source-table", self.source_table),
+            ("idle_sleep", "--idle-sleep", self.idle_sleep),
             ("unparsed", "--unparsed", self.unparsed))]
 
     @property
@@ -233,10 +236,13 @@ def _wrap(source: str, e: model.InvalidConfig) -> BootConfigError:
 SECTIONS = ("dataplane", "limits", "policy", "source", "sources", "keys", "api")
 DATAPLANE_KEYS = ("binary", "eal", "lcores", "outside", "inside", "hashsize", "bucketlimit",
                   "flows", "mbufs", "idle_timeout", "adopt_window", "source_prefix",
-                  "source_flows", "source_halfopen", "source_table", "unparsed", "args",
+                  "source_flows", "source_halfopen", "source_table", "idle_sleep", "unparsed",
+                  "args",
                   "file_prefix",
                   "state_dir", "runtime_dir", "state_file", "start_timeout")
 LIMITS_KEYS = tuple(model.RUNTIME_LIMITS)
+# the longest sleep of an idle worker synwall-dp takes (--idle-sleep, microseconds)
+IDLE_SLEEP_MAX_US = 10000
 # what synwall-dp does with frames whose TCP it cannot see (--unparsed)
 UNPARSED_RULES = ("drop", "pass")
 POLICY_KEYS = ("ports", "mode", "profile", "idle_timeout")
@@ -329,6 +335,7 @@ def _parse_dataplane(doc: Table, source: str, base: Path,
                 raise BootConfigError(source, sec.key(k), e.reason) from None
             setattr(d, k, sec.table[k])
     d.mbufs = sec.int_in("mbufs", 1023, 1 << 24, None)
+    d.idle_sleep = sec.int_in("idle_sleep", 0, IDLE_SLEEP_MAX_US, None)
     try:
         if sec.has("idle_timeout"):
             d.idle_timeout = model.check_idle_timeout(sec.table["idle_timeout"],

@@ -162,6 +162,7 @@ source_prefix = [24, 48]
 source_flows = 100
 source_halfopen = 0
 source_table = 4096
+idle_sleep = 50
 """
 
 
@@ -175,6 +176,11 @@ def test_source_quotas_parse_and_reach_the_command_line():
     assert app[app.index("--source-flows") + 1] == "100"
     assert app[app.index("--source-halfopen") + 1] == "0"  # 0 (no quota) is a value
     assert app[app.index("--source-table") + 1] == "4096"
+    assert app[app.index("--idle-sleep") + 1] == "50"
+    for bad in (10001, -1, "50", 1.5):
+        with pytest.raises(bootconfig.BootConfigError) as e:
+            parse("[dataplane]\nidle_sleep = %s\n" % ('"50"' if bad == "50" else bad))
+        assert e.value.key == "dataplane.idle_sleep", e.value
     for bad in (100, 32, 1 << 25, "4096", True):
         with pytest.raises(bootconfig.BootConfigError) as e:
             parse("[dataplane]\nsource_table = %s\n" % (
@@ -189,8 +195,8 @@ def test_source_quotas_parse_and_reach_the_command_line():
     d = parse(GOOD).dataplane
     assert (d.source_prefix, d.source_flows, d.source_halfopen) == (None, None, None)
     app = Launcher(parse(GOOD)).command([])
-    assert not {"--source-prefix", "--source-flows", "--source-halfopen", "--source-table"} & \
-        set(app)
+    assert not {"--source-prefix", "--source-flows", "--source-halfopen", "--source-table",
+                "--idle-sleep"} & set(app)
 
 
 @pytest.mark.parametrize("text,key,reason", [

@@ -66,8 +66,7 @@ def supervised(wire, tmp_path, prefix):
     runtime directory under /tmp/<prefix>...: port 80 protected, an HTTP server on
     SERVER_IP. A generator for a fixture: yields the Env, then closes it."""
     run = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    ports = ("net_af_packet0,iface=%s" % wire.outside_if,
-             "net_af_packet1,iface=%s" % wire.inside_if)
+    ports = tuple(wire.vdevs())
     env = Env("real", tmp_path, run, ports=ports)
     wire.start_httpd(SERVER_IP)
     env.start()

@@ -57,7 +57,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     ap.add_argument("--pmd", choices=PMDS, default=DEFAULT_PMD,
                     help="how synwall-dp reads the veth ends: net_af_packet or net_af_xdp "
-                         "(default: $SYNWALL_PMD, else af_packet)")
+                         "(default: $SYNWALL_PMD, else af_xdp)")
     args = ap.parse_args()
     seconds = max(2, min(args.seconds, 60))
     if os.geteuid() != 0:

@@ -1,5 +1,8 @@
 """Two network namespaces wired through synwall-dp on veth ports (tests and demo): read
-through net_af_packet, or net_af_xdp with SYNWALL_PMD=af_xdp (or Wire.start's pmd).
+through net_af_xdp, or net_af_packet with SYNWALL_PMD=af_packet (or Wire.start's pmd).
+net_af_xdp answers about twice as many SYNs per CPU-second on veth (BENCHMARKS.md section 7);
+af_packet's fanout is what several workers need (one queue pair per worker, both directions
+of a flow on one queue).
 
     client ns (cli0 198.18.0.1/24) <-veth-> swo-N  [synwall-dp]
         swi-N <-veth-> (srv0 198.18.0.2/24) server ns
@@ -27,7 +30,7 @@ DP = REPO / "build" / "dataplane" / "synwall-dp"
 
 PMDS = ("af_packet", "af_xdp")
 # the PMD synwall-dp reads the veth ends with, unless a caller names one
-DEFAULT_PMD = os.environ.get("SYNWALL_PMD", "af_packet")
+DEFAULT_PMD = os.environ.get("SYNWALL_PMD", "af_xdp")
 
 CLIENT_IP = "198.18.0.1"
 SERVER_IP = "198.18.0.2"
@@ -86,11 +89,16 @@ class Wire:
         """The --vdev values of the two root-side veth ends: net_af_packet, or net_af_xdp
         (copy mode on veth: the kernel's XDP hook hands frames to an AF_XDP socket, with no
         skb on the way in)."""
-        pmd = pmd or DEFAULT_PMD
+        pmd = pmd or (DEFAULT_PMD if qpairs == 1 else "af_packet")
         if pmd == "af_packet":
             return [f"net_af_packet{i},iface={dev},qpairs={qpairs}"
                     for i, dev in enumerate((self.outside_if, self.inside_if))]
         if pmd == "af_xdp":
+            if qpairs != 1:
+                # a veth picks the receive queue by the sender's transmit queue: the two
+                # directions of a flow could reach different workers
+                raise ValueError("net_af_xdp on veth: one queue pair only (no symmetric "
+                                 "steering); several workers need af_packet's fanout")
             return [f"net_af_xdp{i},iface={dev},start_queue=0,queue_count={qpairs}"
                     for i, dev in enumerate((self.outside_if, self.inside_if))]
         raise ValueError(f"unknown PMD {pmd!r}: one of {', '.join(PMDS)}")
